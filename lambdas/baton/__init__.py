@@ -1,0 +1,1 @@
+"""Baton: a Conductor-compatible workflow engine on AWS serverless parts."""

@@ -1,0 +1,1 @@
+"""Conductor's REST API (`/api/...`), routed by Powertools' APIGatewayRestResolver."""

@@ -1,0 +1,60 @@
+"""Conductor's error body, `{status, message, instance, retryable}`, for every failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from baton.engine.validation import FieldError
+
+
+class ApiError(Exception):
+    """An error answered with `status` and Conductor's body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        retryable: bool = False,
+        validation_errors: list[FieldError] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retryable = retryable
+        self.validation_errors = validation_errors or []
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, message)
+
+
+def validation_failed(errors: list[FieldError]) -> ApiError:
+    return ApiError(
+        400, "Validation failed, check below errors for detail.", validation_errors=errors
+    )
+
+
+def _instance() -> str:
+    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or socket.gethostname()
+
+
+def error_response(error: ApiError) -> Response[str]:
+    body: dict[str, Any] = {
+        "status": error.status,
+        "message": error.message,
+        "instance": _instance(),
+        "retryable": error.retryable,
+    }
+    if error.validation_errors:
+        body["validationErrors"] = [e.to_json() for e in error.validation_errors]
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+    )

@@ -1,0 +1,118 @@
+"""`/api/metadata`: workflow and task definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from baton.api.errors import bad_request, validation_failed
+from baton.api.requests import json_body, json_object, query_bool, query_int
+from baton.engine.definitions import TaskDef, WorkflowDef
+from baton.engine.validation import FieldError, validate_task_def, validate_workflow_def
+from baton.store import metadata
+from baton.store.errors import AlreadyExists
+
+router = Router()
+
+
+def _empty() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body="")
+
+
+def _checked_workflow_def(data: Any, prefix: str = "") -> WorkflowDef:
+    errors = validate_workflow_def(data)
+    if errors:
+        raise validation_failed(
+            [FieldError(prefix + e.path, e.message, e.invalid_value) for e in errors]
+        )
+    return WorkflowDef.from_json(data)
+
+
+@router.post("/api/metadata/workflow")
+def register_workflow_def() -> Response[str]:
+    definition = _checked_workflow_def(json_object(router, what="a WorkflowDef"))
+    metadata.put_workflow_def(definition, overwrite=query_bool(router, "overwrite", False))
+    return _empty()
+
+
+@router.post("/api/metadata/workflow/validate")
+def validate_workflow() -> Response[str]:
+    _checked_workflow_def(json_object(router, what="a WorkflowDef"))
+    return _empty()
+
+
+@router.put("/api/metadata/workflow")
+def update_workflow_defs() -> dict[str, Any]:
+    body = json_body(router)
+    if not isinstance(body, list):
+        raise bad_request("The request body must be a JSON array of WorkflowDefs")
+    definitions = [_checked_workflow_def(d, f"[{i}].") for i, d in enumerate(body)]
+    succeeded = []
+    failed: dict[str, str] = {}
+    for definition in definitions:
+        try:
+            metadata.put_workflow_def(definition, overwrite=True)
+            succeeded.append(definition.name)
+        except AlreadyExists as error:
+            failed[definition.name] = str(error)
+    return {"bulkErrorResults": failed, "bulkSuccessfulResults": succeeded, "message": ""}
+
+
+@router.get("/api/metadata/workflow")
+def all_workflow_defs() -> list[dict[str, Any]]:
+    return [d.to_json() for d in metadata.list_workflow_defs()]
+
+
+@router.get("/api/metadata/workflow/<name>")
+def get_workflow_def(name: str) -> dict[str, Any]:
+    return metadata.get_workflow_def(name, query_int(router, "version")).to_json()
+
+
+@router.delete("/api/metadata/workflow/<name>/<version>")
+def delete_workflow_def(name: str, version: str) -> Response[str]:
+    if not version.isdigit():
+        raise bad_request(f"version must be an integer, not {version!r}")
+    metadata.delete_workflow_def(name, int(version))
+    return _empty()
+
+
+def _checked_task_def(data: Any, prefix: str = "") -> TaskDef:
+    errors = validate_task_def(data)
+    if errors:
+        raise validation_failed(
+            [FieldError(prefix + e.path, e.message, e.invalid_value) for e in errors]
+        )
+    return TaskDef.from_json(data)
+
+
+@router.post("/api/metadata/taskdefs")
+def register_task_defs() -> Response[str]:
+    body = json_body(router)
+    if not isinstance(body, list):
+        raise bad_request("The request body must be a JSON array of TaskDefs")
+    metadata.put_task_defs([_checked_task_def(d, f"[{i}].") for i, d in enumerate(body)])
+    return _empty()
+
+
+@router.put("/api/metadata/taskdefs")
+def update_task_def() -> Response[str]:
+    metadata.put_task_defs([_checked_task_def(json_object(router, what="a TaskDef"))])
+    return _empty()
+
+
+@router.get("/api/metadata/taskdefs")
+def all_task_defs() -> list[dict[str, Any]]:
+    return [d.to_json() for d in metadata.list_task_defs()]
+
+
+@router.get("/api/metadata/taskdefs/<name>")
+def get_task_def(name: str) -> dict[str, Any]:
+    return metadata.get_task_def(name).to_json()
+
+
+@router.delete("/api/metadata/taskdefs/<name>")
+def delete_task_def(name: str) -> Response[str]:
+    metadata.delete_task_def(name)
+    return _empty()

@@ -1,0 +1,118 @@
+"""`/api/workflow`: start, read, terminate, pause and resume workflows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from baton.api.errors import bad_request
+from baton.api.metadata import _checked_workflow_def
+from baton.api.requests import json_body, json_object, query, query_bool, query_int
+from baton.runtime import baton
+from baton.service import IDEMPOTENCY_STRATEGIES, StartRequest
+
+router = Router()
+
+
+def _text(value: str) -> Response[str]:
+    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=value)
+
+
+def _string_map(value: Any, field: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise bad_request(f"{field} must be an object of strings")
+    return {str(k): v for k, v in value.items()}
+
+
+def _optional_text(value: Any, field: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise bad_request(f"{field} must be a string")
+
+
+@router.post("/api/workflow/<name>")
+def start_by_name(name: str) -> Response[str]:
+    workflow_input = json_body(router, default={})
+    if not isinstance(workflow_input, dict):
+        raise bad_request("The workflow input must be a JSON object")
+    request = StartRequest(
+        name=name,
+        version=query_int(router, "version"),
+        input=workflow_input,
+        correlation_id=query(router, "correlationId"),
+        priority=query_int(router, "priority") or 0,
+    )
+    return _text(baton().start(request))
+
+
+@router.post("/api/workflow")
+def start() -> Response[str]:
+    body = json_object(router, what="a StartWorkflowRequest")
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise bad_request("name: workflow name cannot be null or empty")
+    version = body.get("version")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise bad_request("version must be an integer")
+    workflow_input = body.get("input") or {}
+    if not isinstance(workflow_input, dict):
+        raise bad_request("input must be a JSON object")
+    strategy = str(body.get("idempotencyStrategy") or "FAIL").upper()
+    if strategy not in IDEMPOTENCY_STRATEGIES:
+        raise bad_request(
+            f"idempotencyStrategy must be one of {', '.join(IDEMPOTENCY_STRATEGIES)}"
+        )
+    priority = body.get("priority") or 0
+    if not isinstance(priority, int) or not 0 <= priority <= 99:
+        raise bad_request("priority must be an integer from 0 to 99")
+    inline = body.get("workflowDef")
+    request = StartRequest(
+        name=name,
+        version=version,
+        input=workflow_input,
+        correlation_id=_optional_text(body.get("correlationId"), "correlationId"),
+        priority=priority,
+        task_to_domain=_string_map(body.get("taskToDomain"), "taskToDomain"),
+        workflow_def=_checked_workflow_def(inline, "workflowDef.") if inline else None,
+        idempotency_key=_optional_text(body.get("idempotencyKey"), "idempotencyKey"),
+        idempotency_strategy=strategy,
+    )
+    return _text(baton().start(request))
+
+
+@router.get("/api/workflow/<workflow_id>")
+def get_workflow(workflow_id: str) -> dict[str, Any]:
+    # Conductor's server includes tasks unless told not to; its SDK relies on that default.
+    return baton().get(workflow_id, include_tasks=query_bool(router, "includeTasks", True))
+
+
+@router.get("/api/workflow/<name>/correlated/<correlation_id>")
+def correlated(name: str, correlation_id: str) -> list[dict[str, Any]]:
+    return baton().correlated(
+        name,
+        correlation_id,
+        include_closed=query_bool(router, "includeClosed", False),
+        include_tasks=query_bool(router, "includeTasks", False),
+    )
+
+
+@router.delete("/api/workflow/<workflow_id>")
+def terminate(workflow_id: str) -> Response[str]:
+    baton().terminate(workflow_id, query(router, "reason"))
+    return _text("")
+
+
+@router.put("/api/workflow/<workflow_id>/pause")
+def pause(workflow_id: str) -> Response[str]:
+    baton().pause(workflow_id)
+    return _text("")
+
+
+@router.put("/api/workflow/<workflow_id>/resume")
+def resume(workflow_id: str) -> Response[str]:
+    baton().resume(workflow_id)
+    return _text("")

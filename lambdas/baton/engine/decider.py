@@ -1,0 +1,359 @@
+"""The decider: given a workflow and the time, what changes and what to do after the commit.
+
+`decide` is deterministic and does no I/O, as Conductor's DeciderService: the same state and
+clock always give the same decision (task ids included), so a commit that loses a race can
+simply be decided again on fresh state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from baton.engine.definitions import JsonObject, WorkflowDef
+from baton.engine.effects import Effect
+from baton.engine.run import Run, TooManyTasks
+from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus, base_reference
+from baton.engine.tasks import schedule, task_type_for
+from baton.engine.tasks.fork_join import ForkNotFollowedByJoin
+
+# Passes over the task list in one decision before it stops; each pass must change something,
+# so this only bounds pathological definitions.
+_MAX_PASSES = 100_000
+
+
+@dataclass
+class Decision:
+    """The outcome of one decision: the new state, what changed in it, and the effects."""
+
+    workflow: Workflow
+    changed_tasks: list[Task] = field(default_factory=list)
+    new_task_ids: frozenset[str] = frozenset()
+    workflow_changed: bool = False
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.workflow_changed or bool(self.changed_tasks)
+
+
+@dataclass(frozen=True)
+class TaskUpdate:
+    """A result reported from outside: a worker, the task API or an event handler action."""
+
+    status: TaskStatus
+    output: JsonObject | None = None
+    reason_for_incompletion: str | None = None
+    # Replace the output (TaskResult, complete_task) or merge into it (update by reference).
+    merge_output: bool = False
+    worker_id: str | None = None
+
+
+def _finish(run: Run) -> Decision:
+    changed = sorted(run.changed.values(), key=lambda t: t.seq)
+    return Decision(
+        workflow=run.workflow,
+        changed_tasks=changed,
+        new_task_ids=frozenset(run.new_ids),
+        workflow_changed=run.workflow_changed or bool(changed),
+        effects=list(run.effects),
+    )
+
+
+def start(
+    definition: WorkflowDef,
+    *,
+    workflow_id: str,
+    workflow_input: JsonObject,
+    now: int,
+    correlation_id: str | None = None,
+    priority: int = 0,
+    task_to_domain: dict[str, str] | None = None,
+    event: str | None = None,
+    idempotency_key: str | None = None,
+    event_queues: frozenset[str] | None = None,
+) -> Decision:
+    """A new workflow instance, decided once: its first tasks scheduled."""
+    workflow_input = {
+        **{k: v for k, v in definition.input_template.items() if k not in workflow_input},
+        **workflow_input,
+    }
+    workflow = Workflow(
+        workflow_id=workflow_id,
+        definition=definition,
+        status=WorkflowStatus.RUNNING,
+        create_time=now,
+        update_time=now,
+        input=workflow_input,
+        variables=dict(definition.variables),
+        correlation_id=correlation_id,
+        priority=priority,
+        task_to_domain=dict(task_to_domain or {}),
+        event=event,
+        idempotency_key=idempotency_key,
+    )
+    decision = decide(workflow, now, event_queues=event_queues)
+    decision.workflow_changed = True
+    return decision
+
+
+def decide(
+    workflow: Workflow, now: int, *, event_queues: frozenset[str] | None = None
+) -> Decision:
+    """Move `workflow` as far as it can go at time `now` (epoch ms).
+
+    `event_queues`, when given, are the SQS queues an `sqs:` sink may name; an EVENT task with
+    any other queue fails instead of publishing into the void.
+    """
+    run = Run(workflow, now, event_queues=event_queues)
+    _advance(run)
+    return _finish(run)
+
+
+def _advance(run: Run) -> None:
+    wf = run.workflow
+    if wf.status != WorkflowStatus.RUNNING:
+        return
+    try:
+        if not wf.tasks:
+            if not wf.definition.tasks:
+                _complete_workflow(run)
+                return
+            schedule(run, wf.definition.tasks[0], 0)
+        for _ in range(_MAX_PASSES):
+            if not _one_pass(run) or wf.status != WorkflowStatus.RUNNING:
+                break
+        if wf.status == WorkflowStatus.RUNNING and _all_done(wf):
+            _complete_workflow(run)
+    except ForkNotFollowedByJoin as error:
+        run.end_workflow(WorkflowStatus.FAILED, reason=str(error))
+    except TooManyTasks:
+        run.end_workflow(
+            WorkflowStatus.FAILED,
+            reason=f"Workflow has more than {len(wf.tasks)} task instances; a loop may not end",
+        )
+
+
+def _one_pass(run: Run) -> bool:
+    progressed = False
+    # New tasks appended during the pass are handled in the next pass.
+    for task in list(run.workflow.tasks):
+        current = run.changed.get(task.task_id, task)
+        if current.retried or (current.status.is_terminal and current.executed):
+            continue
+        if not current.status.is_terminal:
+            progressed |= task_type_for(current).execute(run, current)
+            current = run.changed.get(task.task_id, current)
+        if current.status.is_terminal and not current.executed:
+            _after_terminal(run, current)
+            progressed = True
+        if run.workflow.status != WorkflowStatus.RUNNING:
+            return False
+    return progressed
+
+
+def _after_terminal(run: Run, task: Task) -> None:
+    """Act on a task that has just ended: retry it, fail the workflow, or schedule what's next."""
+    task = run.edit(task)
+    task.executed = True
+    if not task.status.is_successful:
+        if _retry(run, task):
+            return
+        if task.workflow_task.optional:
+            task.status = TaskStatus.COMPLETED_WITH_ERRORS
+        else:
+            _fail_workflow(run, task)
+            return
+    following = task_type_for(task).next_after_success(run, task)
+    if following is None:
+        return
+    iteration = 0 if task.workflow_task.type == "DO_WHILE" else task.iteration
+    reference = following.task_reference_name
+    if iteration:
+        reference = f"{reference}__{iteration}"
+    if run.task_for_ref(reference) is None:
+        schedule(run, following, iteration)
+
+
+def _retry(run: Run, task: Task) -> bool:
+    if not task.status.is_retriable:
+        return False
+    task_def = task.workflow_task.task_definition
+    if task.workflow_task.retry_count is not None:
+        allowed = task.workflow_task.retry_count
+    elif task_def is not None:
+        allowed = task_def.retry_count
+    else:
+        allowed = 0  # no TaskDef: Conductor gives such a task no retries
+    if task.retry_count >= allowed or task.workflow_task.type in _NEVER_RETRIED:
+        return False
+    delay = 0
+    if task_def is not None:
+        base = task_def.retry_delay_seconds
+        if task_def.retry_logic == "LINEAR_BACKOFF":
+            delay = base * task_def.backoff_scale_factor * (task.retry_count + 1)
+        elif task_def.retry_logic == "EXPONENTIAL_BACKOFF":
+            delay = base * (2**task.retry_count)
+        else:
+            delay = base
+        if task_def.max_retry_delay_seconds:
+            delay = min(delay, task_def.max_retry_delay_seconds)
+    task.retried = True
+    definition = task.workflow_task
+    retried = run.new_task(
+        definition,
+        iteration=task.iteration,
+        status=TaskStatus.SCHEDULED,
+        task_type=task.task_type,
+        retry_count=task.retry_count + 1,
+    )
+    retried.input_data = dict(task.input_data)
+    retried.retried_task_id = task.task_id
+    retried.callback_after_seconds = delay
+    run.add(retried)
+    return True
+
+
+_NEVER_RETRIED = frozenset({"DECISION", "SWITCH", "FORK_JOIN", "JOIN", "DO_WHILE", "TERMINATE"})
+
+
+def _fail_workflow(run: Run, task: Task) -> None:
+    status = {
+        TaskStatus.TIMED_OUT: WorkflowStatus.TIMED_OUT,
+        TaskStatus.CANCELED: WorkflowStatus.TERMINATED,
+    }.get(task.status, WorkflowStatus.FAILED)
+    run.workflow.failed_reference_task_names = [
+        *run.workflow.failed_reference_task_names,
+        base_reference(task.reference_task_name),
+    ]
+    run.end_workflow(
+        status,
+        reason=(
+            f"Task {task.task_id} failed with status: {task.status.value} and reason: "
+            f"'{task.reason_for_incompletion or ''}'"
+        ),
+    )
+
+
+def _all_done(workflow: Workflow) -> bool:
+    return all(t.retried or (t.status.is_terminal and t.executed) for t in workflow.tasks)
+
+
+def _complete_workflow(run: Run) -> None:
+    wf = run.workflow
+    if wf.definition.output_parameters:
+        output = run.resolve(wf.definition.output_parameters)
+    else:
+        last = next((t for t in reversed(wf.tasks) if not t.retried), None)
+        output = dict(last.output_data) if last else {}
+    run.end_workflow(WorkflowStatus.COMPLETED, output=output)
+
+
+# -- changes from outside --------------------------------------------------------------------
+
+
+def find_task(
+    workflow: Workflow, *, task_id: str | None = None, reference: str | None = None
+) -> Task | None:
+    """The task an update is for: by id, else the pending task with that reference.
+
+    A reference names a loop task of any iteration (`ref` finds `ref__3`); the latest
+    iteration wins, and a pending instance is preferred to an ended one.
+    """
+    if task_id:
+        return workflow.task_by_id(task_id)
+    if not reference:
+        return None
+    candidates = [
+        t
+        for t in workflow.tasks
+        if not t.retried
+        and (t.reference_task_name == reference or base_reference(t.reference_task_name) == reference)
+    ]
+    pending = [t for t in candidates if not t.status.is_terminal]
+    chosen = pending or candidates
+    return max(chosen, key=lambda t: (t.iteration, t.seq)) if chosen else None
+
+
+def update_task(
+    workflow: Workflow,
+    task_id: str,
+    update: TaskUpdate,
+    now: int,
+    *,
+    event_queues: frozenset[str] | None = None,
+) -> Decision:
+    """Apply a task result, then decide. An update to an ended task or workflow changes nothing."""
+    task = workflow.task_by_id(task_id)
+    if task is None or task.status.is_terminal or workflow.status.is_terminal:
+        return Decision(workflow=workflow)
+    run = Run(workflow, now, event_queues=event_queues)
+    edited = run.edit(task)
+    if update.output is not None:
+        edited.output_data = (
+            {**edited.output_data, **update.output} if update.merge_output else dict(update.output)
+        )
+    if update.worker_id:
+        edited.worker_id = update.worker_id
+    if update.status.is_terminal:
+        run.complete(edited, update.status, update.reason_for_incompletion)
+    else:
+        edited.status = update.status
+        if update.reason_for_incompletion:
+            edited.reason_for_incompletion = update.reason_for_incompletion
+    _advance(run)
+    return _finish(run)
+
+
+def terminate(workflow: Workflow, reason: str | None, now: int) -> Decision:
+    """End a running or paused workflow as TERMINATED; its pending tasks are CANCELED."""
+    run = Run(workflow, now)
+    if not workflow.status.is_terminal:
+        run.end_workflow(WorkflowStatus.TERMINATED, reason=reason)
+    return _finish(run)
+
+
+def pause(workflow: Workflow, now: int) -> Decision:
+    run = Run(workflow, now)
+    if workflow.status == WorkflowStatus.RUNNING:
+        run.workflow.status = WorkflowStatus.PAUSED
+        run.touch_workflow()
+    return _finish(run)
+
+
+def resume(
+    workflow: Workflow, now: int, *, event_queues: frozenset[str] | None = None
+) -> Decision:
+    run = Run(workflow, now, event_queues=event_queues)
+    if workflow.status == WorkflowStatus.PAUSED:
+        run.workflow.status = WorkflowStatus.RUNNING
+        run.touch_workflow()
+        _advance(run)
+    return _finish(run)
+
+
+def update_variables(
+    workflow: Workflow,
+    variables: JsonObject,
+    now: int,
+    *,
+    append_array: bool = False,
+    event_queues: frozenset[str] | None = None,
+) -> Decision:
+    """Merge `variables` into the workflow's (the `update_workflow_variables` action).
+
+    With `append_array`, a list value is appended to the list already held under its name.
+    """
+    run = Run(workflow, now, event_queues=event_queues)
+    if workflow.status.is_terminal:
+        return _finish(run)
+    merged = dict(run.workflow.variables)
+    for name, value in variables.items():
+        current = merged.get(name)
+        if append_array and isinstance(current, list):
+            merged[name] = [*current, *(value if isinstance(value, list) else [value])]
+        else:
+            merged[name] = value
+    run.workflow.variables = merged
+    run.touch_workflow()
+    _advance(run)
+    return _finish(run)

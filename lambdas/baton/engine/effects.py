@@ -1,0 +1,36 @@
+"""What a decision asks the outside world to do once its commit has landed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from baton.engine.definitions import JsonObject
+
+
+@dataclass(frozen=True)
+class PublishMessage:
+    """An EVENT task's message. Its id is the task id, so a resend is recognisable."""
+
+    message_id: str
+    task_id: str
+    provider: Literal["sqs", "conductor"]
+    # The SQS queue name for `sqs:` sinks; the event name (`conductor:<workflow>:<x>`) otherwise.
+    queue: str
+    payload: JsonObject
+
+    @property
+    def event_name(self) -> str:
+        """The event name handlers listen on: `sqs:<queue>` or `conductor:<workflow>:<x>`."""
+        return f"sqs:{self.queue}" if self.provider == "sqs" else self.queue
+
+
+@dataclass(frozen=True)
+class ArmTimer:
+    """Wake the workflow at `due_at` (epoch ms): a WAIT ends or a delayed retry becomes due."""
+
+    task_id: str
+    due_at: int
+
+
+Effect = PublishMessage | ArmTimer

@@ -1,0 +1,304 @@
+"""One decision in progress: a copy-on-write view of a workflow and what has changed in it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from baton.engine import params
+from baton.engine.definitions import JsonObject, WorkflowDef, WorkflowTask
+from baton.engine.effects import Effect
+from baton.engine.state import (
+    Task,
+    TaskStatus,
+    Workflow,
+    WorkflowStatus,
+    base_reference,
+    loop_reference,
+    task_id_for,
+)
+
+ContainerKind = Literal["top", "fork", "case", "loop"]
+
+# A workflow that grows past this many task instances is failed rather than left to grow
+# without end (a DO_WHILE whose body finishes at once and whose condition never turns false).
+MAX_TASKS_PER_WORKFLOW = 25_000
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a task stands in its definition: the list holding it and what owns that list."""
+
+    container: list[WorkflowTask]
+    index: int
+    kind: ContainerKind
+    owner: WorkflowTask | None
+
+
+class DefinitionIndex:
+    """Positions of every task reference in a definition, built once per definition."""
+
+    def __init__(self, definition: WorkflowDef) -> None:
+        self.positions: dict[str, Position] = {}
+        self._add(definition.tasks, "top", None)
+
+    def _add(self, tasks: list[WorkflowTask], kind: ContainerKind, owner: WorkflowTask | None) -> None:
+        for i, task in enumerate(tasks):
+            self.positions[task.task_reference_name] = Position(tasks, i, kind, owner)
+            for branch in task.fork_tasks:
+                self._add(branch, "fork", task)
+            for case in task.decision_cases.values():
+                self._add(case, "case", task)
+            self._add(task.default_case, "case", task)
+            self._add(task.loop_over, "loop", task)
+
+    def next_after(self, reference: str) -> WorkflowTask | None:
+        """The task that follows `reference` once it succeeds, or None where its list ends.
+
+        The end of the workflow, of a fork branch (the JOIN waits) and of a loop body (the
+        DO_WHILE decides) have nothing after them; a SWITCH case continues after the SWITCH.
+        """
+        position = self.positions.get(base_reference(reference))
+        if position is None:
+            return None
+        if position.index + 1 < len(position.container):
+            return position.container[position.index + 1]
+        if position.kind == "case" and position.owner is not None:
+            return self.next_after(position.owner.task_reference_name)
+        return None
+
+
+def definition_index(definition: WorkflowDef) -> DefinitionIndex:
+    """The index of `definition`, cached on the definition object."""
+    cached = definition.__dict__.get("_baton_index")
+    if isinstance(cached, DefinitionIndex):
+        return cached
+    index = DefinitionIndex(definition)
+    definition.__dict__["_baton_index"] = index
+    return index
+
+
+class ParameterDocument(Mapping[str, Any]):
+    """The document `${...}` expressions read: `workflow` and each task by reference.
+
+    Built lazily, key by key, so a fork of a thousand branches does not rebuild a thousand
+    task views for every input it resolves.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "workflow":
+            return self._run.workflow_view()
+        task = self._run.latest_by_base.get(key)
+        if task is None:
+            raise KeyError(key)
+        return task_view(task, self._run.workflow)
+
+    def __iter__(self) -> Iterator[str]:
+        yield "workflow"
+        yield from self._run.latest_by_base
+
+    def __len__(self) -> int:
+        return 1 + len(self._run.latest_by_base)
+
+
+def task_view(task: Task, workflow: Workflow) -> JsonObject:
+    """What `${ref.<field>}` can read of a task."""
+    return {
+        "input": task.input_data,
+        "output": task.output_data,
+        "taskType": task.task_type,
+        "status": task.status.value,
+        "referenceTaskName": task.reference_task_name,
+        "retryCount": task.retry_count,
+        "correlationId": workflow.correlation_id,
+        "pollCount": task.poll_count,
+        "taskDefName": task.task_def_name,
+        "scheduledTime": task.scheduled_time,
+        "startTime": task.start_time,
+        "endTime": task.end_time,
+        "workflowInstanceId": workflow.workflow_id,
+        "taskId": task.task_id,
+        "reasonForIncompletion": task.reason_for_incompletion,
+        "callbackAfterSeconds": task.callback_after_seconds,
+        "workerId": task.worker_id,
+        "iteration": task.iteration,
+    }
+
+
+class Run:
+    """A decision being made: copies what it changes, never mutates the state it was given."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        now: int,
+        *,
+        event_queues: frozenset[str] | None = None,
+    ) -> None:
+        self.now = now
+        self.event_queues = event_queues
+        self.workflow = replace(
+            workflow,
+            tasks=list(workflow.tasks),
+            variables=dict(workflow.variables),
+            failed_reference_task_names=list(workflow.failed_reference_task_names),
+        )
+        self.index = definition_index(workflow.definition)
+        self.effects: list[Effect] = []
+        self.changed: dict[str, Task] = {}
+        self.new_ids: set[str] = set()
+        self.workflow_changed = False
+        self._position = {t.task_id: i for i, t in enumerate(self.workflow.tasks)}
+        # Latest attempt of each task reference (`ref__2` separately from `ref__1`).
+        self.latest_by_ref: dict[str, Task] = {}
+        # Latest instance by definition reference: what `${ref...}` reads (loops: latest wins).
+        self.latest_by_base: dict[str, Task] = {}
+        for task in self.workflow.tasks:
+            self._track(task)
+        self.document = ParameterDocument(self)
+        self._workflow_view: JsonObject | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def workflow_view(self) -> JsonObject:
+        """What `${workflow.<field>}` can read."""
+        if self._workflow_view is None:
+            wf = self.workflow
+            self._workflow_view = {
+                "input": wf.input,
+                "output": wf.output,
+                "status": wf.status.value,
+                "workflowId": wf.workflow_id,
+                "parentWorkflowId": None,
+                "parentWorkflowTaskId": None,
+                "workflowType": wf.definition.name,
+                "version": wf.definition.version,
+                "correlationId": wf.correlation_id,
+                "reasonForIncompletion": wf.reason_for_incompletion,
+                "schemaVersion": wf.definition.schema_version,
+                "variables": wf.variables,
+                "taskToDomain": wf.task_to_domain,
+                "createTime": wf.create_time,
+            }
+        return self._workflow_view
+
+    def resolve(self, template: JsonObject, *, task_id: str | None = None) -> JsonObject:
+        resolved = params.resolve(template, self.document, task_id=task_id)
+        return resolved if isinstance(resolved, dict) else {}
+
+    def task_for_ref(self, reference: str) -> Task | None:
+        return self.latest_by_ref.get(reference)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _track(self, task: Task) -> None:
+        if task.retried:
+            return
+        self.latest_by_ref[task.reference_task_name] = task
+        base = base_reference(task.reference_task_name)
+        current = self.latest_by_base.get(base)
+        if current is None or task.iteration >= current.iteration:
+            self.latest_by_base[base] = task
+
+    def edit(self, task: Task) -> Task:
+        """A copy of `task` that this decision may change (the same copy on later calls)."""
+        if task.task_id in self.changed:
+            return self.changed[task.task_id]
+        copy = replace(task, update_time=self.now)
+        self.changed[copy.task_id] = copy
+        self.workflow.tasks[self._position[copy.task_id]] = copy
+        self._track(copy)
+        return copy
+
+    def add(self, task: Task) -> None:
+        if len(self.workflow.tasks) >= MAX_TASKS_PER_WORKFLOW:
+            raise TooManyTasks
+        self._position[task.task_id] = len(self.workflow.tasks)
+        self.workflow.tasks.append(task)
+        self.changed[task.task_id] = task
+        self.new_ids.add(task.task_id)
+        self._track(task)
+
+    def touch_workflow(self) -> None:
+        self.workflow_changed = True
+        self._workflow_view = None
+        self.workflow.update_time = self.now
+
+    def new_task(
+        self,
+        definition: WorkflowTask,
+        *,
+        iteration: int,
+        status: TaskStatus,
+        task_type: str | None = None,
+        retry_count: int = 0,
+        extra_input: JsonObject | None = None,
+    ) -> Task:
+        """A task instance for `definition`, its input resolved against the workflow now."""
+        reference = (
+            loop_reference(definition.task_reference_name, iteration)
+            if iteration
+            else definition.task_reference_name
+        )
+        task_id = task_id_for(self.workflow.workflow_id, reference, retry_count)
+        template = definition.input_parameters
+        task_def = definition.task_definition
+        if task_def is not None and task_def.input_template:
+            template = {**task_def.input_template, **template}
+        input_data = self.resolve(template, task_id=task_id)
+        if extra_input:
+            input_data.update(extra_input)
+        return Task(
+            task_id=task_id,
+            reference_task_name=reference,
+            task_type=task_type or definition.type,
+            task_def_name=definition.name,
+            status=status,
+            workflow_task=definition,
+            seq=len(self.workflow.tasks) + 1,
+            scheduled_time=self.now,
+            input_data=input_data,
+            update_time=self.now,
+            retry_count=retry_count,
+            iteration=iteration,
+        )
+
+    def complete(
+        self, task: Task, status: TaskStatus = TaskStatus.COMPLETED, reason: str | None = None
+    ) -> Task:
+        edited = self.edit(task)
+        edited.status = status
+        if not edited.start_time:
+            edited.start_time = self.now
+        edited.end_time = self.now
+        if reason is not None:
+            edited.reason_for_incompletion = reason
+        return edited
+
+    def end_workflow(
+        self,
+        status: WorkflowStatus,
+        *,
+        reason: str | None = None,
+        output: JsonObject | None = None,
+    ) -> None:
+        """Close the workflow; what still runs in it is CANCELED."""
+        wf = self.workflow
+        wf.status = status
+        wf.end_time = self.now
+        if reason is not None:
+            wf.reason_for_incompletion = reason
+        if output is not None:
+            wf.output = output
+        for task in list(wf.tasks):
+            if not task.status.is_terminal:
+                self.complete(task, TaskStatus.CANCELED)
+        self.touch_workflow()
+
+
+class TooManyTasks(Exception):
+    """The workflow would grow past MAX_TASKS_PER_WORKFLOW task instances."""

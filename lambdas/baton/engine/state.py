@@ -1,0 +1,344 @@
+"""Runtime state: workflow and task instances, with Conductor's statuses and JSON shapes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from baton.engine.definitions import JsonObject, WorkflowDef, WorkflowTask
+
+# Deterministic ids: the same decision always names the same task, so a retried commit or a
+# repeated effect (a message whose id is the task id) can be recognised as a repeat.
+_TASK_ID_NAMESPACE = uuid.UUID("6f1c9a3e-2b8d-4e57-9c41-0d7a5b3e8f21")
+
+
+class TaskStatus(StrEnum):
+    """Conductor's task statuses."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    CANCELED = "CANCELED"
+    FAILED = "FAILED"
+    FAILED_WITH_TERMINAL_ERROR = "FAILED_WITH_TERMINAL_ERROR"
+    COMPLETED = "COMPLETED"
+    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
+    SCHEDULED = "SCHEDULED"
+    TIMED_OUT = "TIMED_OUT"
+    SKIPPED = "SKIPPED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (TaskStatus.IN_PROGRESS, TaskStatus.SCHEDULED)
+
+    @property
+    def is_successful(self) -> bool:
+        return self in (
+            TaskStatus.COMPLETED,
+            TaskStatus.COMPLETED_WITH_ERRORS,
+            TaskStatus.SKIPPED,
+            TaskStatus.IN_PROGRESS,
+            TaskStatus.SCHEDULED,
+        )
+
+    @property
+    def is_retriable(self) -> bool:
+        return self not in (
+            TaskStatus.CANCELED,
+            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+            TaskStatus.SKIPPED,
+        )
+
+
+class WorkflowStatus(StrEnum):
+    """Conductor's workflow statuses."""
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    TERMINATED = "TERMINATED"
+    PAUSED = "PAUSED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (WorkflowStatus.RUNNING, WorkflowStatus.PAUSED)
+
+    @property
+    def is_successful(self) -> bool:
+        return self in (WorkflowStatus.COMPLETED, WorkflowStatus.PAUSED, WorkflowStatus.RUNNING)
+
+
+def task_id_for(workflow_id: str, reference_task_name: str, retry_count: int) -> str:
+    """The id of a task instance, derived from where it stands in its workflow."""
+    return str(uuid.uuid5(_TASK_ID_NAMESPACE, f"{workflow_id}/{reference_task_name}/{retry_count}"))
+
+
+def loop_reference(reference_task_name: str, iteration: int) -> str:
+    """A DO_WHILE body task's reference in one iteration: `ref__1`, `ref__2`, ..."""
+    return f"{reference_task_name}__{iteration}"
+
+
+def base_reference(reference_task_name: str) -> str:
+    """The definition's reference of a task instance (`ref__3` -> `ref`)."""
+    head, sep, tail = reference_task_name.rpartition("__")
+    return head if sep and tail.isdigit() else reference_task_name
+
+
+@dataclass
+class Task:
+    """One task instance of a running workflow."""
+
+    task_id: str
+    reference_task_name: str
+    task_type: str
+    task_def_name: str
+    status: TaskStatus
+    workflow_task: WorkflowTask
+    seq: int
+    scheduled_time: int
+    input_data: JsonObject = field(default_factory=dict)
+    output_data: JsonObject = field(default_factory=dict)
+    start_time: int = 0
+    end_time: int = 0
+    update_time: int = 0
+    retry_count: int = 0
+    iteration: int = 0
+    retried: bool = False
+    # The decider has already acted on this task's terminal status (scheduled what follows).
+    executed: bool = False
+    reason_for_incompletion: str | None = None
+    callback_after_seconds: int = 0
+    # WAIT: when the wait ends (epoch ms); 0 means it waits for an update from outside.
+    wait_timeout: int = 0
+    worker_id: str | None = None
+    poll_count: int = 0
+    retried_task_id: str | None = None
+    # Store bookkeeping, not part of Conductor's JSON.
+    version: int = 0
+    created_revision: int = 0
+    # A message this task published has not been confirmed sent yet.
+    pending_effect: bool = False
+
+    def to_json(self, workflow: Workflow) -> JsonObject:
+        """Conductor's Task JSON (nulls omitted, as Conductor's mapper does)."""
+        data: JsonObject = {
+            "taskType": self.task_type,
+            "status": self.status.value,
+            "inputData": self.input_data,
+            "referenceTaskName": self.reference_task_name,
+            "retryCount": self.retry_count,
+            "seq": self.seq,
+            "pollCount": self.poll_count,
+            "taskDefName": self.task_def_name,
+            "scheduledTime": self.scheduled_time,
+            "startTime": self.start_time,
+            "endTime": self.end_time,
+            "updateTime": self.update_time,
+            "startDelayInSeconds": self.workflow_task.start_delay,
+            "retried": self.retried,
+            "executed": self.executed,
+            "callbackFromWorker": True,
+            "responseTimeoutSeconds": 0,
+            "workflowInstanceId": workflow.workflow_id,
+            "workflowType": workflow.definition.name,
+            "taskId": self.task_id,
+            "callbackAfterSeconds": self.callback_after_seconds,
+            "outputData": self.output_data,
+            "workflowTask": self.workflow_task.to_json(),
+            "rateLimitPerFrequency": 0,
+            "rateLimitFrequencyInSeconds": 0,
+            "workflowPriority": workflow.priority,
+            "iteration": self.iteration,
+            "loopOverTask": self.iteration > 0,
+            "queueWaitTime": max(0, self.start_time - self.scheduled_time)
+            if self.start_time
+            else 0,
+            "taskStatus": self.status.value,
+        }
+        optional = {
+            "correlationId": workflow.correlation_id,
+            "reasonForIncompletion": self.reason_for_incompletion,
+            "workerId": self.worker_id,
+            "retriedTaskId": self.retried_task_id,
+        }
+        data.update({k: v for k, v in optional.items() if v is not None})
+        if self.wait_timeout:
+            data["waitTimeout"] = self.wait_timeout
+        return data
+
+    def to_store(self) -> JsonObject:
+        """The fields Baton persists for this task (Conductor's names where they exist)."""
+        data: JsonObject = {
+            "taskId": self.task_id,
+            "referenceTaskName": self.reference_task_name,
+            "taskType": self.task_type,
+            "taskDefName": self.task_def_name,
+            "status": self.status.value,
+            "workflowTask": self.workflow_task.to_json(),
+            "seq": self.seq,
+            "scheduledTime": self.scheduled_time,
+            "inputData": self.input_data,
+            "outputData": self.output_data,
+            "startTime": self.start_time,
+            "endTime": self.end_time,
+            "updateTime": self.update_time,
+            "retryCount": self.retry_count,
+            "iteration": self.iteration,
+            "retried": self.retried,
+            "executed": self.executed,
+            "reasonForIncompletion": self.reason_for_incompletion,
+            "callbackAfterSeconds": self.callback_after_seconds,
+            "waitTimeout": self.wait_timeout,
+            "workerId": self.worker_id,
+            "pollCount": self.poll_count,
+            "retriedTaskId": self.retried_task_id,
+        }
+        return data
+
+    @classmethod
+    def from_store(
+        cls,
+        data: JsonObject,
+        *,
+        version: int = 0,
+        created_revision: int = 0,
+        pending_effect: bool = False,
+    ) -> Task:
+        return cls(
+            task_id=data["taskId"],
+            reference_task_name=data["referenceTaskName"],
+            task_type=data["taskType"],
+            task_def_name=data["taskDefName"],
+            status=TaskStatus(data["status"]),
+            workflow_task=WorkflowTask.from_json(data["workflowTask"]),
+            seq=data["seq"],
+            scheduled_time=data["scheduledTime"],
+            input_data=data.get("inputData") or {},
+            output_data=data.get("outputData") or {},
+            start_time=data.get("startTime", 0),
+            end_time=data.get("endTime", 0),
+            update_time=data.get("updateTime", 0),
+            retry_count=data.get("retryCount", 0),
+            iteration=data.get("iteration", 0),
+            retried=data.get("retried", False),
+            executed=data.get("executed", False),
+            reason_for_incompletion=data.get("reasonForIncompletion"),
+            callback_after_seconds=data.get("callbackAfterSeconds", 0),
+            wait_timeout=data.get("waitTimeout", 0),
+            worker_id=data.get("workerId"),
+            poll_count=data.get("pollCount", 0),
+            retried_task_id=data.get("retriedTaskId"),
+            version=version,
+            created_revision=created_revision,
+            pending_effect=pending_effect,
+        )
+
+
+@dataclass
+class Workflow:
+    """One workflow instance: its definition snapshot, data and tasks."""
+
+    workflow_id: str
+    definition: WorkflowDef
+    status: WorkflowStatus
+    create_time: int
+    input: JsonObject = field(default_factory=dict)
+    output: JsonObject = field(default_factory=dict)
+    variables: JsonObject = field(default_factory=dict)
+    correlation_id: str | None = None
+    update_time: int = 0
+    end_time: int = 0
+    reason_for_incompletion: str | None = None
+    task_to_domain: dict[str, str] = field(default_factory=dict)
+    priority: int = 0
+    event: str | None = None
+    idempotency_key: str | None = None
+    failed_reference_task_names: list[str] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    # Store bookkeeping: the revision this state was read at.
+    revision: int = 0
+
+    def task_by_id(self, task_id: str) -> Task | None:
+        return next((t for t in self.tasks if t.task_id == task_id), None)
+
+    def to_json(self, *, include_tasks: bool = True) -> JsonObject:
+        """Conductor's Workflow JSON (nulls omitted)."""
+        data: JsonObject = {
+            "workflowId": self.workflow_id,
+            "workflowName": self.definition.name,
+            "workflowVersion": self.definition.version,
+            "status": self.status.value,
+            "createTime": self.create_time,
+            "startTime": self.create_time,
+            "updateTime": self.update_time,
+            "endTime": self.end_time,
+            "input": self.input,
+            "output": self.output,
+            "variables": self.variables,
+            "taskToDomain": self.task_to_domain,
+            "priority": self.priority,
+            "failedReferenceTaskNames": self.failed_reference_task_names,
+            "failedTaskNames": [
+                t.task_def_name
+                for t in self.tasks
+                if t.reference_task_name in self.failed_reference_task_names
+            ],
+            "workflowDefinition": self.definition.to_json(),
+            "lastRetriedTime": 0,
+            "tasks": [t.to_json(self) for t in self.tasks] if include_tasks else [],
+        }
+        optional = {
+            "correlationId": self.correlation_id,
+            "reasonForIncompletion": self.reason_for_incompletion,
+            "event": self.event,
+            "idempotencyKey": self.idempotency_key,
+        }
+        data.update({k: v for k, v in optional.items() if v is not None})
+        return data
+
+    def to_store(self) -> JsonObject:
+        """The workflow's own fields as Baton persists them (tasks are stored apart)."""
+        return {
+            "workflowId": self.workflow_id,
+            "workflowDefinition": self.definition.to_json(),
+            "status": self.status.value,
+            "createTime": self.create_time,
+            "updateTime": self.update_time,
+            "endTime": self.end_time,
+            "input": self.input,
+            "output": self.output,
+            "variables": self.variables,
+            "correlationId": self.correlation_id,
+            "reasonForIncompletion": self.reason_for_incompletion,
+            "taskToDomain": self.task_to_domain,
+            "priority": self.priority,
+            "event": self.event,
+            "idempotencyKey": self.idempotency_key,
+            "failedReferenceTaskNames": self.failed_reference_task_names,
+        }
+
+    @classmethod
+    def from_store(
+        cls, data: JsonObject, tasks: list[Task] | None = None, *, revision: int = 0
+    ) -> Workflow:
+        return cls(
+            workflow_id=data["workflowId"],
+            definition=WorkflowDef.from_json(data["workflowDefinition"]),
+            status=WorkflowStatus(data["status"]),
+            create_time=data["createTime"],
+            update_time=data.get("updateTime", 0),
+            end_time=data.get("endTime", 0),
+            input=data.get("input") or {},
+            output=data.get("output") or {},
+            variables=data.get("variables") or {},
+            correlation_id=data.get("correlationId"),
+            reason_for_incompletion=data.get("reasonForIncompletion"),
+            task_to_domain=data.get("taskToDomain") or {},
+            priority=data.get("priority", 0),
+            event=data.get("event"),
+            idempotency_key=data.get("idempotencyKey"),
+            failed_reference_task_names=data.get("failedReferenceTaskNames") or [],
+            tasks=sorted(tasks or [], key=lambda t: t.seq),
+            revision=revision,
+        )

@@ -1,0 +1,52 @@
+"""The task types Baton runs, one module each, and the registry the decider uses."""
+
+from __future__ import annotations
+
+from baton.engine.definitions import WorkflowTask
+from baton.engine.run import Run
+from baton.engine.state import Task
+from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.do_while import DoWhile
+from baton.engine.tasks.event import Event
+from baton.engine.tasks.fork_join import ForkJoin
+from baton.engine.tasks.join import Join
+from baton.engine.tasks.set_variable import SetVariable
+from baton.engine.tasks.simple import Simple
+from baton.engine.tasks.switch import Decision, Switch
+from baton.engine.tasks.terminate import Terminate
+from baton.engine.tasks.wait import Wait
+
+TASK_TYPES: dict[str, TaskType] = {
+    t.name: t
+    for t in (
+        Simple(),
+        Wait(),
+        Event(),
+        ForkJoin(),
+        Join(),
+        Switch(),
+        Decision(),
+        SetVariable(),
+        Terminate(),
+        DoWhile(),
+    )
+}
+SUPPORTED_TYPES = frozenset(TASK_TYPES)
+
+
+def task_type_of(definition: WorkflowTask) -> TaskType:
+    """The task type that runs `definition`; unknown types run as worker tasks (SIMPLE)."""
+    return TASK_TYPES.get(definition.type, TASK_TYPES["SIMPLE"])
+
+
+def task_type_for(task: Task) -> TaskType:
+    return task_type_of(task.workflow_task)
+
+
+def schedule(run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
+    """Create and add the instances that start `definition` in this decision."""
+    created = task_type_of(definition).schedule(run, definition, iteration)
+    for task in created:
+        if task.task_id not in run.changed:
+            run.add(task)
+    return created

@@ -1,0 +1,73 @@
+"""DO_WHILE: runs its body (`ref__1`, `ref__2`, ...) until `loopCondition` turns false."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baton.engine import js
+from baton.engine.definitions import WorkflowTask
+from baton.engine.run import Run
+from baton.engine.state import Task, TaskStatus, base_reference
+from baton.engine.tasks.base import TaskType
+
+
+class DoWhile(TaskType):
+    name = "DO_WHILE"
+
+    def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
+        from baton.engine.tasks import schedule as schedule_definition
+
+        task = run.new_task(definition, iteration=0, status=TaskStatus.IN_PROGRESS)
+        task.start_time = run.now
+        task.iteration = 1
+        task.output_data = {"iteration": 1}
+        run.add(task)
+        created = [task]
+        if definition.loop_over:
+            created.extend(schedule_definition(run, definition.loop_over[0], 1))
+        return created
+
+    def _iteration_tasks(self, run: Run, task: Task) -> list[Task]:
+        body = {t.task_reference_name for t in task.workflow_task.walk()[1:]}
+        return [
+            t
+            for t in run.workflow.tasks
+            if t.iteration == task.iteration
+            and not t.retried
+            and base_reference(t.reference_task_name) in body
+        ]
+
+    def execute(self, run: Run, task: Task) -> bool:
+        body = self._iteration_tasks(run, task)
+        if any(not t.status.is_terminal or not t.executed for t in body):
+            return False
+        definition = task.workflow_task
+        outputs = {base_reference(t.reference_task_name): t.output_data for t in body}
+        edited = run.edit(task)
+        edited.output_data = {
+            **edited.output_data,
+            "iteration": task.iteration,
+            str(task.iteration): outputs,
+        }
+        inputs = run.resolve(definition.input_parameters, task_id=task.task_id)
+        edited.input_data = inputs
+        bindings: dict[str, Any] = {**inputs, task.reference_task_name: edited.output_data}
+        bindings.update(outputs)
+        try:
+            again = js.is_truthy(js.evaluate(definition.loop_condition or "false", bindings))
+        except js.ScriptError as error:
+            run.complete(
+                edited,
+                TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+                f"Unable to evaluate condition {definition.loop_condition}, exception {error}",
+            )
+            return True
+        if not again or not definition.loop_over:
+            run.complete(edited)
+            return True
+        from baton.engine.tasks import schedule as schedule_definition
+
+        edited.iteration = task.iteration + 1
+        edited.output_data["iteration"] = edited.iteration
+        schedule_definition(run, definition.loop_over[0], edited.iteration)
+        return True

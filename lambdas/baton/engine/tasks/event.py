@@ -1,0 +1,81 @@
+"""EVENT: publishes a message to a sink (`sqs:<queue>` or `conductor[:<name>]`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from baton.engine.definitions import JsonObject, WorkflowTask
+from baton.engine.effects import PublishMessage
+from baton.engine.run import Run
+from baton.engine.state import Task, TaskStatus
+from baton.engine.tasks.base import TaskType
+
+
+class SinkError(ValueError):
+    """The sink names no queue Baton can publish to."""
+
+
+def resolve_sink(sink: str, workflow_name: str, reference: str) -> tuple[Literal["sqs", "conductor"], str]:
+    """The provider and queue (or event name) a sink names, as Conductor's Event task reads it."""
+    if sink == "conductor":
+        return "conductor", f"conductor:{workflow_name}:{reference}"
+    if sink.startswith("conductor:"):
+        return "conductor", f"conductor:{workflow_name}:{sink.removeprefix('conductor:')}"
+    if sink.startswith("sqs:") and len(sink) > len("sqs:"):
+        return "sqs", sink.removeprefix("sqs:")
+    raise SinkError(f"Invalid / Unsupported sink specified: {sink}")
+
+
+class Event(TaskType):
+    name = "EVENT"
+
+    def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
+        task = run.new_task(
+            definition,
+            iteration=iteration,
+            status=TaskStatus.SCHEDULED,
+            extra_input={"sink": definition.sink, "asyncComplete": definition.async_complete},
+        )
+        return [task]
+
+    def execute(self, run: Run, task: Task) -> bool:
+        if task.status != TaskStatus.SCHEDULED:
+            return False  # IN_PROGRESS with asyncComplete: completed from outside
+        wf = run.workflow
+        sink = str(task.input_data.get("sink") or "")
+        try:
+            provider, queue = resolve_sink(sink, wf.definition.name, task.reference_task_name)
+            if provider == "sqs" and run.event_queues is not None and queue not in run.event_queues:
+                raise SinkError(
+                    f"Error loading queue for sink {sink}: no event queue named '{queue}' is "
+                    "provisioned; add it to the `eventQueues` context and deploy"
+                )
+        except SinkError as error:
+            run.complete(task, TaskStatus.FAILED, str(error))
+            return True
+        payload: JsonObject = {
+            **task.input_data,
+            "workflowInstanceId": wf.workflow_id,
+            "workflowType": wf.definition.name,
+            "workflowVersion": wf.definition.version,
+            "correlationId": wf.correlation_id,
+            "taskToDomain": wf.task_to_domain,
+        }
+        edited = run.edit(task)
+        edited.output_data = {**payload, "event_produced": f"{provider}:{queue}"
+                              if provider == "sqs" else queue}
+        edited.start_time = run.now
+        run.effects.append(
+            PublishMessage(
+                message_id=task.task_id,
+                task_id=task.task_id,
+                provider=provider,
+                queue=queue,
+                payload=payload,
+            )
+        )
+        if task.workflow_task.async_complete:
+            edited.status = TaskStatus.IN_PROGRESS
+        else:
+            run.complete(edited)
+        return True

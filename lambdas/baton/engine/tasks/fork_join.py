@@ -1,0 +1,36 @@
+"""FORK_JOIN: starts every branch at once; the JOIN that follows it waits for them."""
+
+from __future__ import annotations
+
+from baton.engine.definitions import WorkflowTask
+from baton.engine.run import Run
+from baton.engine.state import Task, TaskStatus
+from baton.engine.tasks.base import TaskType
+
+NOT_FOLLOWED_BY_JOIN = "Fork task definition is not followed by a join task.  Check the blueprint"
+
+
+class ForkNotFollowedByJoin(Exception):
+    pass
+
+
+class ForkJoin(TaskType):
+    name = "FORK_JOIN"
+
+    def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
+        from baton.engine.tasks import schedule as schedule_definition
+
+        join = run.index.next_after(definition.task_reference_name)
+        if join is None or join.type != "JOIN":
+            raise ForkNotFollowedByJoin(NOT_FOLLOWED_BY_JOIN)
+        fork = run.new_task(
+            definition, iteration=iteration, status=TaskStatus.COMPLETED, task_type="FORK"
+        )
+        fork.start_time = fork.end_time = run.now
+        run.add(fork)
+        created = [fork]
+        for branch in definition.fork_tasks:
+            if branch:
+                created.extend(schedule_definition(run, branch[0], iteration))
+        created.extend(schedule_definition(run, join, iteration))
+        return created

@@ -1,0 +1,33 @@
+"""TERMINATE: ends the workflow with the status and output it names."""
+
+from __future__ import annotations
+
+from baton.engine.definitions import WorkflowTask
+from baton.engine.run import Run
+from baton.engine.state import Task, TaskStatus, WorkflowStatus
+from baton.engine.tasks.base import TaskType
+
+_ALLOWED = {"COMPLETED", "FAILED", "TERMINATED"}
+
+
+class Terminate(TaskType):
+    name = "TERMINATE"
+
+    def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
+        return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]
+
+    def execute(self, run: Run, task: Task) -> bool:
+        status = str(task.input_data.get("terminationStatus", "")).upper()
+        if status not in _ALLOWED:
+            run.complete(task, TaskStatus.FAILED, "given termination status is not valid")
+            return True
+        output = task.input_data.get("workflowOutput")
+        task_output = output if isinstance(output, dict) else {"output": output}
+        edited = run.complete(task)
+        edited.output_data = task_output
+        edited.executed = True
+        reason = task.input_data.get("terminationReason") or (
+            f"Workflow is {status} by TERMINATE task: {task.task_id}"
+        )
+        run.end_workflow(WorkflowStatus(status), reason=str(reason), output=task_output)
+        return True

@@ -1,0 +1,1 @@
+"""Lambda entry points: thin adapters from each event source to `baton.service`."""

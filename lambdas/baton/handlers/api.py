@@ -1,0 +1,94 @@
+"""The API function: Conductor's REST API behind API Gateway (REST, proxy integration)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from baton.api import events, metadata, tasks, workflows
+from baton.api.errors import ApiError, error_response
+from baton.api.requests import json_body
+from baton.auth import modes
+from baton.engine.js import ScriptError
+from baton.runtime import logger, metrics, tracer
+from baton.service import PayloadTooLarge
+from baton.store.errors import AlreadyExists, CommitContention, Conflict, NotFound
+
+app = APIGatewayRestResolver()
+for area in (metadata, workflows, tasks, events):
+    app.include_router(area.router)
+app.enable_swagger(path="/api/swagger", title="Baton: Conductor's REST API")
+
+
+@app.get("/api/openapi.json")
+def openapi_document() -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=app.get_openapi_json_schema(title="Baton: Conductor's REST API"),
+    )
+
+
+@app.post("/api/token")
+def token() -> Response[str] | tuple[dict[str, Any], int]:
+    # Without Conductor's key scheme there is no token to give: a 404 tells Conductor's SDKs
+    # to carry on without one.
+    if modes.current_mode() != modes.CONDUCTOR_KEYS:
+        raise ApiError(404, "Token authentication is not enabled on this Baton")
+    from baton.auth.api import token_response
+
+    status, body = token_response(json_body(app, default={}))
+    return body, status
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    event = app.current_event
+    return error_response(ApiError(404, f"No route for {event.http_method} {event.path}"))
+
+
+@app.exception_handler(ApiError)
+def api_error(error: ApiError) -> Response[str]:
+    return error_response(error)
+
+
+@app.exception_handler(NotFound)
+def missing(error: NotFound) -> Response[str]:
+    return error_response(ApiError(404, str(error)))
+
+
+@app.exception_handler(AlreadyExists)
+@app.exception_handler(Conflict)
+def conflict(error: Exception) -> Response[str]:
+    return error_response(ApiError(409, str(error)))
+
+
+@app.exception_handler(CommitContention)
+def contention(error: CommitContention) -> Response[str]:
+    return error_response(ApiError(503, str(error), retryable=True))
+
+
+@app.exception_handler(PayloadTooLarge)
+def too_large(error: PayloadTooLarge) -> Response[str]:
+    return error_response(ApiError(413, str(error)))
+
+
+@app.exception_handler(ScriptError)
+def script_error(error: ScriptError) -> Response[str]:
+    return error_response(ApiError(400, f"Script evaluation failed: {error}"))
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response[str]:
+    logger.exception("Unhandled error")
+    return error_response(ApiError(500, f"Internal error: {type(error).__name__}", retryable=True))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

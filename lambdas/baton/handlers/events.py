@@ -1,0 +1,105 @@
+"""The events function: applies event handlers to messages from the event queues.
+
+Each record is handled on its own (Powertools' BatchProcessor): a message that fails is
+reported back to SQS as a batch item failure and redelivered, then moved to the queue's DLQ
+after maxReceiveCount; the good records of the same batch are not held back. Powertools'
+idempotency keeps a message delivered twice from acting twice.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from baton import settings
+from baton.event_processing import handle_message
+from baton.messaging import EVENT_ATTRIBUTE, MESSAGE_ID_ATTRIBUTE
+from baton.runtime import baton, emit_metric, logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[event, messageId]",
+    expires_after_seconds=24 * 3600,
+    raise_on_no_idempotency_key=True,
+)
+
+
+@cache
+def _persistence() -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(
+        table_name=os.environ.get(settings.IDEMPOTENCY_TABLE, "baton-idempotency")
+    )
+
+
+def _queue_name(record: SQSRecord) -> str:
+    return record.event_source_arn.rsplit(":", 1)[-1]
+
+
+def _attribute(record: SQSRecord, name: str) -> str | None:
+    attribute = (record.raw_event.get("messageAttributes") or {}).get(name) or {}
+    value = attribute.get("stringValue")
+    return value if isinstance(value, str) else None
+
+
+def event_name(record: SQSRecord) -> str:
+    """`sqs:<queue>` for an event queue; the `conductor:...` name on the internal queue."""
+    internal_url = os.environ.get(settings.INTERNAL_EVENT_QUEUE_URL, "")
+    if internal_url and internal_url.rstrip("/").rsplit("/", 1)[-1] == _queue_name(record):
+        return _attribute(record, EVENT_ATTRIBUTE) or f"sqs:{_queue_name(record)}"
+    return f"sqs:{_queue_name(record)}"
+
+
+def _handle_once(message: dict[str, Any]) -> dict[str, Any]:
+    outcome = handle_message(
+        baton(), event=message["event"], message_id=message["messageId"], body=message["body"]
+    )
+    return {"executions": len(outcome.executions)}
+
+
+@cache
+def _idempotent_handle() -> Any:
+    return idempotent_function(
+        data_keyword_argument="message", config=idempotency, persistence_store=_persistence()
+    )(_handle_once)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    message = {
+        "event": event_name(record),
+        # A message Baton published carries the EVENT task's id: a resend has the same one.
+        "messageId": _attribute(record, MESSAGE_ID_ATTRIBUTE) or record.message_id,
+        "body": record.body,
+    }
+    logger.append_keys(event=message["event"], message_id=message["messageId"])
+    try:
+        result = _idempotent_handle()(message=message)
+    except Exception:
+        emit_metric("EventMessagesFailed", 1)
+        logger.exception("Event message failed; it will be retried")
+        raise
+    emit_metric("EventMessagesHandled", 1)
+    return dict(result)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,1 @@
+"""DynamoDB persistence through pynamodb: models, loading and revision-checked commits."""

@@ -1,0 +1,254 @@
+"""Workflow definitions, task definitions, event handlers and event executions."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from baton.engine.definitions import EventHandler, TaskDef, WorkflowDef
+from baton.store.clock import now_ms
+from baton.store.errors import AlreadyExists, NotFound
+from baton.store.models import MetadataItem
+
+WORKFLOW_DEF = "WORKFLOW_DEF"
+TASK_DEF = "TASK_DEF"
+EVENT_HANDLER = "EVENT_HANDLER"
+# How long the record of an event handler's execution is kept.
+EVENT_EXECUTION_RETENTION = timedelta(days=7)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _version_key(name: str, version: int) -> str:
+    return f"{name}#{version:010d}"
+
+
+def _event_partition(event: str) -> str:
+    return f"EVENT#{event}"
+
+
+def _execution_partition(handler: str) -> str:
+    return f"EVENT_EXECUTION#{handler}"
+
+
+def _connection() -> Connection:
+    return Connection(region=MetadataItem.Meta.region, host=MetadataItem.Meta.host)
+
+
+def _is_condition_failure(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+# -- workflow definitions --------------------------------------------------------------------
+
+
+def put_workflow_def(definition: WorkflowDef, *, overwrite: bool) -> None:
+    item = MetadataItem(
+        WORKFLOW_DEF,
+        _version_key(definition.name, definition.version),
+        body=_dumps(definition.to_json()),
+        update_time=now_ms(),
+    )
+    try:
+        item.save(condition=None if overwrite else MetadataItem.sk.does_not_exist())
+    except PutError as error:
+        if _is_condition_failure(error):
+            raise AlreadyExists(
+                f"Workflow with {definition.name}.{definition.version} already exists!"
+            ) from error
+        raise
+
+
+def _versions(name: str) -> list[WorkflowDef]:
+    found = []
+    for item in MetadataItem.query(
+        WORKFLOW_DEF, MetadataItem.sk.startswith(f"{name}#"), consistent_read=True
+    ):
+        definition = WorkflowDef.from_json(json.loads(item.body or "{}"))
+        if definition.name == name:
+            found.append(definition)
+    return sorted(found, key=lambda d: d.version)
+
+
+def get_workflow_def(name: str, version: int | None = None) -> WorkflowDef:
+    if version is not None:
+        try:
+            item = MetadataItem.get(WORKFLOW_DEF, _version_key(name, version), consistent_read=True)
+        except DoesNotExist as error:
+            raise NotFound(
+                f"No such workflow found by name: {name}, version: {version}"
+            ) from error
+        return WorkflowDef.from_json(json.loads(item.body or "{}"))
+    versions = _versions(name)
+    if not versions:
+        raise NotFound(f"No such workflow found by name: {name}, version: null")
+    return versions[-1]
+
+
+def list_workflow_defs() -> list[WorkflowDef]:
+    return [
+        WorkflowDef.from_json(json.loads(item.body or "{}"))
+        for item in MetadataItem.query(WORKFLOW_DEF, consistent_read=True)
+    ]
+
+
+def delete_workflow_def(name: str, version: int) -> None:
+    item = MetadataItem(WORKFLOW_DEF, _version_key(name, version))
+    try:
+        item.delete(condition=MetadataItem.sk.exists())
+    except Exception as error:
+        if _is_condition_failure(error):
+            raise NotFound(
+                f"No such workflow definition: {name} version: {version}"
+            ) from error
+        raise
+
+
+# -- task definitions ------------------------------------------------------------------------
+
+
+def put_task_defs(definitions: list[TaskDef]) -> None:
+    now = now_ms()
+    with MetadataItem.batch_write() as batch:
+        for definition in definitions:
+            batch.save(
+                MetadataItem(
+                    TASK_DEF, definition.name, body=_dumps(definition.to_json()), update_time=now
+                )
+            )
+
+
+def get_task_def(name: str) -> TaskDef:
+    try:
+        item = MetadataItem.get(TASK_DEF, name, consistent_read=True)
+    except DoesNotExist as error:
+        raise NotFound(f"No such taskType found by name: {name}") from error
+    return TaskDef.from_json(json.loads(item.body or "{}"))
+
+
+def find_task_defs(names: set[str]) -> dict[str, TaskDef]:
+    """The registered task definitions among `names` (missing names are left out)."""
+    if not names:
+        return {}
+    keys = [(TASK_DEF, name) for name in sorted(names)]
+    return {
+        str(item.sk): TaskDef.from_json(json.loads(item.body or "{}"))
+        for item in MetadataItem.batch_get(keys, consistent_read=True)
+    }
+
+
+def list_task_defs() -> list[TaskDef]:
+    return [
+        TaskDef.from_json(json.loads(item.body or "{}"))
+        for item in MetadataItem.query(TASK_DEF, consistent_read=True)
+    ]
+
+
+def delete_task_def(name: str) -> None:
+    try:
+        MetadataItem(TASK_DEF, name).delete(condition=MetadataItem.sk.exists())
+    except Exception as error:
+        if _is_condition_failure(error):
+            raise NotFound(f"No such taskType found by name: {name}") from error
+        raise
+
+
+# -- event handlers --------------------------------------------------------------------------
+
+
+def _get_handler_item(name: str) -> MetadataItem | None:
+    try:
+        return MetadataItem.get(EVENT_HANDLER, name, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def put_event_handler(handler: EventHandler, *, create: bool) -> None:
+    """Add (`create`: 409 if the name is taken) or update (404 if it is not) a handler.
+
+    The handler is written twice in one transaction: by name, and under its event so that
+    the events function finds it with a strongly consistent query, the moment it is saved.
+    """
+    existing = _get_handler_item(handler.name)
+    if create and existing is not None:
+        raise AlreadyExists(f"EventHandler with name {handler.name} already exists!")
+    if not create and existing is None:
+        raise NotFound(f"EventHandler with name {handler.name} not found!")
+    body = _dumps(handler.to_json())
+    now = now_ms()
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            by_name = MetadataItem(EVENT_HANDLER, handler.name, body=body, update_time=now)
+            if create:
+                transaction.save(by_name, condition=MetadataItem.sk.does_not_exist())
+            else:
+                transaction.save(by_name, condition=MetadataItem.update_time == existing.update_time)  # type: ignore[union-attr]
+            transaction.save(
+                MetadataItem(_event_partition(handler.event), handler.name, body=body, update_time=now)
+            )
+            if existing is not None:
+                old_event = EventHandler.from_json(json.loads(existing.body or "{}")).event
+                if old_event != handler.event:
+                    transaction.delete(MetadataItem(_event_partition(old_event), handler.name))
+    except TransactWriteError as error:
+        raise AlreadyExists(
+            f"EventHandler {handler.name} was changed at the same time; try again"
+        ) from error
+
+
+def list_event_handlers() -> list[EventHandler]:
+    return [
+        EventHandler.from_json(json.loads(item.body or "{}"))
+        for item in MetadataItem.query(EVENT_HANDLER, consistent_read=True)
+    ]
+
+
+def event_handlers_for(event: str, *, active_only: bool) -> list[EventHandler]:
+    handlers = [
+        EventHandler.from_json(json.loads(item.body or "{}"))
+        for item in MetadataItem.query(_event_partition(event), consistent_read=True)
+    ]
+    return [h for h in handlers if h.active or not active_only]
+
+
+def delete_event_handler(name: str) -> None:
+    existing = _get_handler_item(name)
+    if existing is None:
+        raise NotFound(f"EventHandler with name {name} not found!")
+    event = EventHandler.from_json(json.loads(existing.body or "{}")).event
+    with TransactWrite(connection=_connection()) as transaction:
+        transaction.delete(MetadataItem(EVENT_HANDLER, name))
+        transaction.delete(MetadataItem(_event_partition(event), name))
+
+
+# -- event executions ------------------------------------------------------------------------
+
+
+def record_event_execution(execution: dict[str, Any]) -> None:
+    """Keep what one action did with one message, for operators (Conductor's EventExecution)."""
+    MetadataItem(
+        _execution_partition(str(execution["name"])),
+        str(execution["id"]),
+        body=_dumps(execution),
+        update_time=now_ms(),
+        expires_at=EVENT_EXECUTION_RETENTION,
+    ).save()
+
+
+def event_executions(handler: str, limit: int = 100) -> list[dict[str, Any]]:
+    return [
+        json.loads(item.body or "{}")
+        for item in MetadataItem.query(
+            _execution_partition(handler), consistent_read=True, scan_index_forward=False, limit=limit
+        )
+    ]

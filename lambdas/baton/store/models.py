@@ -1,0 +1,160 @@
+"""pynamodb models: the one description of Baton's tables.
+
+The CDK stacks (through `baton.store.schema`) and the embedded runtime both create the tables
+from these classes, so a key or an index is declared here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import (
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from baton import settings
+
+# Timers and pending effects are spread over this many index partitions (no hot key).
+DUE_SHARDS = 8
+
+
+def _table_name(variable: str, default: str) -> str:
+    return os.environ.get(variable, default)
+
+
+class _BaseMeta:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    host = os.environ.get(settings.ENDPOINT_URL) or None
+    billing_mode = "PAY_PER_REQUEST"
+
+
+class CorrelationIndex(GlobalSecondaryIndex["WorkflowItem"]):
+    """Workflows by `<name>#<correlationId>`, newest first (sparse: only with a correlationId)."""
+
+    class Meta:
+        index_name = "by_correlation"
+        projection = KeysOnlyProjection()
+
+    name_correlation = UnicodeAttribute(hash_key=True)
+    create_time = NumberAttribute(range_key=True)
+
+
+class WorkflowItem(Model):
+    """One workflow instance without its tasks; `revision` guards every decision's commit.
+
+    The same table holds start-idempotency records under `idempotency#...` keys.
+    """
+
+    class Meta(_BaseMeta):
+        table_name = _table_name(settings.WORKFLOWS_TABLE, "baton-workflows")
+
+    workflow_id = UnicodeAttribute(hash_key=True, attr_name="workflowId")
+    revision = NumberAttribute(default=0)
+    name = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    name_correlation = UnicodeAttribute(null=True)
+    create_time = NumberAttribute(null=True)
+    # The workflow's JSON (definition snapshot, input, output, variables, ...), without tasks.
+    body = UnicodeAttribute(null=True)
+    # For idempotency records: the workflow the key was first used for.
+    target_workflow_id = UnicodeAttribute(null=True)
+    # Commits too large for one transaction write their new tasks first, tagged with an
+    # attempt id; a tagged task counts only once its attempt is listed here.
+    staged_attempts = UnicodeSetAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_correlation = CorrelationIndex()
+
+
+class DueIndex(GlobalSecondaryIndex["TaskItem"]):
+    """Tasks with a due time (WAIT timers, effects not yet carried out), by shard and time."""
+
+    class Meta:
+        index_name = "by_due_time"
+        projection = KeysOnlyProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = NumberAttribute(range_key=True)
+
+
+class PollIndex(GlobalSecondaryIndex["TaskItem"]):
+    """SCHEDULED worker tasks by task type, oldest first: what `GET /api/tasks/poll` reads."""
+
+    class Meta:
+        index_name = "by_poll_key"
+        projection = KeysOnlyProjection()
+
+    poll_key = UnicodeAttribute(hash_key=True)
+    scheduled_at = NumberAttribute(range_key=True)
+
+
+class TaskIdIndex(GlobalSecondaryIndex["TaskItem"]):
+    """Finds a task's workflow from the task id alone."""
+
+    class Meta:
+        index_name = "by_task_id"
+        projection = KeysOnlyProjection()
+
+    task_id = UnicodeAttribute(hash_key=True, attr_name="taskId")
+
+
+class TaskItem(Model):
+    """One task instance. `created_revision` ties a task to the workflow commit that made it."""
+
+    class Meta(_BaseMeta):
+        table_name = _table_name(settings.TASKS_TABLE, "baton-tasks")
+
+    workflow_id = UnicodeAttribute(hash_key=True, attr_name="workflowId")
+    task_id = UnicodeAttribute(range_key=True, attr_name="taskId")
+    version = NumberAttribute(default=0)
+    created_revision = NumberAttribute(default=0)
+    attempt = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = NumberAttribute(null=True)
+    poll_key = UnicodeAttribute(null=True)
+    scheduled_at = NumberAttribute(null=True)
+    # A message to publish that has not been confirmed sent yet (JSON), kept until it is.
+    pending_effect = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_due_time = DueIndex()
+    by_poll_key = PollIndex()
+    by_task_id = TaskIdIndex()
+
+
+class MetadataItem(Model):
+    """Definitions and event handlers, and the record of each event handler execution.
+
+    Keys: `WORKFLOW_DEF` / `<name>#<version:010d>`; `TASK_DEF` / `<name>`;
+    `EVENT_HANDLER` / `<name>`; `EVENT#<event>` / `<name>` (a handler, found by its event with
+    a strongly consistent query); `EVENT_EXECUTION#<handler>` / `<messageId>_<action index>`.
+    """
+
+    class Meta(_BaseMeta):
+        table_name = _table_name(settings.METADATA_TABLE, "baton-metadata")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    body = UnicodeAttribute(null=True)
+    update_time = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class IdempotencyRecord(Model):
+    """The table Powertools' idempotency utility keeps its records in (its default schema)."""
+
+    class Meta(_BaseMeta):
+        table_name = _table_name(settings.IDEMPOTENCY_TABLE, "baton-idempotency")
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (WorkflowItem, TaskItem, MetadataItem, IdempotencyRecord)

@@ -1,0 +1,420 @@
+"""Workflows and their tasks in DynamoDB, committed one decision at a time.
+
+A decision is written as one TransactWrite conditioned on the workflow item's `revision` (and
+each changed task's `version`). Two decisions on one workflow at the same instant, such as two
+fork branches ending together, cannot both land: the loser reloads, decides again on the new
+state and retries, with a bounded, jittered back-off.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from baton.engine.decider import Decision
+from baton.engine.effects import ArmTimer, PublishMessage
+from baton.engine.state import Task, TaskStatus, Workflow
+from baton.engine.tasks import task_type_of
+from baton.store.clock import now_ms
+from baton.store.errors import CommitContention, NotFound
+from baton.store.models import DUE_SHARDS, TaskItem, WorkflowItem
+
+# DynamoDB's cap on items in one transaction.
+MAX_TRANSACTION_ITEMS = 100
+# A message recorded with a commit is sent right after it; if that send is not confirmed
+# within this long, the scheduled sweep sends it again.
+PENDING_EFFECT_GRACE_MS = 30_000
+
+
+@dataclass
+class CommitStats:
+    """Counters a caller may report as metrics."""
+
+    commits: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """Claim an idempotency key in the same transaction that creates the workflow."""
+
+    record_id: str
+
+
+class IdempotencyKeyTaken(Exception):
+    """The idempotency key is held by another workflow."""
+
+    def __init__(self, existing_workflow_id: str | None) -> None:
+        super().__init__(existing_workflow_id)
+        self.existing_workflow_id = existing_workflow_id
+
+
+class RevisionConflict(Exception):
+    """Someone else committed to this workflow since it was read."""
+
+
+class WorkflowExists(Exception):
+    """A workflow with this id exists already (ids derived from a message repeat with it)."""
+
+
+def due_shard(task_id: str) -> str:
+    return f"due#{zlib.crc32(task_id.encode()) % DUE_SHARDS}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+@dataclass
+class WorkflowStore:
+    """Loads workflows and commits decisions, retrying those that lose a race."""
+
+    retention_days: int = 30
+    max_attempts: int = 12
+    clock: Callable[[], int] = now_ms
+    sleep: Callable[[float], None] = time.sleep
+    stats: CommitStats = field(default_factory=CommitStats)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def load(self, workflow_id: str) -> Workflow | None:
+        try:
+            item = WorkflowItem.get(workflow_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        if item.body is None:
+            return None  # an idempotency record, not a workflow
+        staged = set(item.staged_attempts or ())
+        tasks = [
+            Task.from_store(
+                json.loads(task_item.body or "{}"),
+                version=task_item.version,
+                created_revision=task_item.created_revision,
+                pending_effect=task_item.pending_effect is not None,
+            )
+            for task_item in TaskItem.query(workflow_id, consistent_read=True)
+            if task_item.created_revision <= item.revision
+            and (task_item.attempt is None or task_item.attempt in staged)
+        ]
+        return Workflow.from_store(json.loads(item.body), tasks, revision=item.revision)
+
+    def require(self, workflow_id: str) -> Workflow:
+        workflow = self.load(workflow_id)
+        if workflow is None:
+            raise NotFound(f"No such workflow found by id: {workflow_id}")
+        return workflow
+
+    def workflow_id_for_task(self, task_id: str) -> str | None:
+        for item in TaskItem.by_task_id.query(task_id, limit=1):
+            return str(item.workflow_id)
+        return None
+
+    def ids_by_correlation(self, name: str, correlation_id: str) -> list[str]:
+        return [
+            str(item.workflow_id)
+            for item in WorkflowItem.by_correlation.query(
+                f"{name}#{correlation_id}", scan_index_forward=False
+            )
+        ]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(self, decision: Decision, *, claim: IdempotencyClaim | None = None) -> None:
+        """Write a new workflow; raises IdempotencyKeyTaken when the claimed key is held."""
+        self._commit(decision, expected_revision=None, claim=claim)
+
+    def mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
+        """Load, decide with `change`, commit; on a lost race, reload and decide again."""
+        for attempt in range(self.max_attempts):
+            workflow = self.require(workflow_id)
+            decision = change(workflow)
+            if not decision.changed:
+                return decision
+            try:
+                self._commit(decision, expected_revision=workflow.revision)
+                return decision
+            except RevisionConflict:
+                self.stats.retries += 1
+                # Full jitter, capped: contenders spread out instead of colliding again.
+                self.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+        raise CommitContention(
+            f"Workflow {workflow_id} changed under {self.max_attempts} attempts in a row; "
+            "try again"
+        )
+
+    def _commit(
+        self,
+        decision: Decision,
+        *,
+        expected_revision: int | None,
+        claim: IdempotencyClaim | None = None,
+    ) -> None:
+        workflow = decision.workflow
+        now = self.clock()
+        revision = (expected_revision or 0) + 1
+        effects: dict[str, list[ArmTimer | PublishMessage]] = {}
+        for effect in decision.effects:
+            effects.setdefault(effect.task_id, []).append(effect)
+
+        new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
+        changed_tasks = [t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids]
+        room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
+        inline_changed = changed_tasks[:room]
+        later_changed = changed_tasks[room:]
+        room -= len(inline_changed)
+        inline_new = new_tasks[:room]
+        staged_new = new_tasks[room:]
+        attempt = str(uuid.uuid4()) if staged_new else None
+        if staged_new:
+            self._stage(staged_new, workflow, effects, revision, attempt, now)
+
+        connection = Connection(region=WorkflowItem.Meta.region, host=WorkflowItem.Meta.host)
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                self._write_workflow(transaction, workflow, expected_revision, attempt, now)
+                if claim is not None:
+                    transaction.save(
+                        WorkflowItem(claim.record_id, target_workflow_id=workflow.workflow_id),
+                        condition=WorkflowItem.workflow_id.does_not_exist(),
+                    )
+                for task in inline_new:
+                    transaction.save(
+                        self._new_task_item(task, workflow, effects, revision, None, now),
+                        condition=TaskItem.task_id.does_not_exist(),
+                    )
+                for task in inline_changed:
+                    transaction.update(
+                        TaskItem(workflow.workflow_id, task.task_id),
+                        actions=self._task_actions(task, workflow, effects, now),
+                        condition=TaskItem.version == task.version,
+                    )
+        except TransactWriteError as error:
+            self._raise_cancellation(error, claim, expected_revision)
+            raise
+        self.stats.commits += 1
+        # Past the transaction's size: tasks of a decision this large change after the commit,
+        # each on its own version condition (a workflow that ended reads its open tasks as
+        # CANCELED in the meantime).
+        for task in later_changed:
+            TaskItem(workflow.workflow_id, task.task_id).update(
+                actions=self._task_actions(task, workflow, effects, now),
+                condition=TaskItem.version == task.version,
+            )
+
+    def _raise_cancellation(
+        self,
+        error: TransactWriteError,
+        claim: IdempotencyClaim | None,
+        expected_revision: int | None,
+    ) -> None:
+        reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
+        if claim is not None and len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            try:
+                record = WorkflowItem.get(claim.record_id, consistent_read=True)
+                raise IdempotencyKeyTaken(record.target_workflow_id) from error
+            except DoesNotExist:
+                raise IdempotencyKeyTaken(None) from error
+        if expected_revision is None and reasons and reasons[0] == "ConditionalCheckFailed":
+            raise WorkflowExists from error
+        if expected_revision is not None and "ConditionalCheckFailed" in reasons:
+            raise RevisionConflict from error
+        if "TransactionConflict" in reasons:
+            raise RevisionConflict from error
+
+    def _write_workflow(
+        self,
+        transaction: TransactWrite,
+        workflow: Workflow,
+        expected_revision: int | None,
+        attempt: str | None,
+        now: int,
+    ) -> None:
+        expires_at = (
+            timedelta(days=self.retention_days)
+            if workflow.status.is_terminal and self.retention_days > 0
+            else None
+        )
+        body = _dumps(workflow.to_store())
+        correlation = (
+            f"{workflow.definition.name}#{workflow.correlation_id}"
+            if workflow.correlation_id
+            else None
+        )
+        if expected_revision is None:
+            item = WorkflowItem(
+                workflow.workflow_id,
+                revision=1,
+                name=workflow.definition.name,
+                status=workflow.status.value,
+                name_correlation=correlation,
+                create_time=workflow.create_time,
+                body=body,
+                staged_attempts={attempt} if attempt else None,
+                expires_at=expires_at,
+            )
+            transaction.save(item, condition=WorkflowItem.workflow_id.does_not_exist())
+            return
+        actions: list[Action] = [
+            WorkflowItem.revision.set(expected_revision + 1),
+            WorkflowItem.status.set(workflow.status.value),
+            WorkflowItem.body.set(body),
+        ]
+        if expires_at is not None:
+            actions.append(WorkflowItem.expires_at.set(expires_at))
+        if attempt:
+            actions.append(WorkflowItem.staged_attempts.add({attempt}))
+        transaction.update(
+            WorkflowItem(workflow.workflow_id),
+            actions=actions,
+            condition=WorkflowItem.revision == expected_revision,
+        )
+
+    def _stage(
+        self,
+        tasks: Iterable[Task],
+        workflow: Workflow,
+        effects: dict[str, list[ArmTimer | PublishMessage]],
+        revision: int,
+        attempt: str | None,
+        now: int,
+    ) -> None:
+        with TaskItem.batch_write() as batch:
+            for task in tasks:
+                batch.save(self._new_task_item(task, workflow, effects, revision, attempt, now))
+
+    def _new_task_item(
+        self,
+        task: Task,
+        workflow: Workflow,
+        effects: dict[str, list[ArmTimer | PublishMessage]],
+        revision: int,
+        attempt: str | None,
+        now: int,
+    ) -> TaskItem:
+        item = TaskItem(
+            workflow.workflow_id,
+            task.task_id,
+            version=1,
+            created_revision=revision,
+            attempt=attempt,
+            status=task.status.value,
+            body=_dumps(task.to_store()),
+        )
+        for name, value in self._index_fields(task, effects, now).items():
+            setattr(item, name, value)
+        return item
+
+    def _task_actions(
+        self,
+        task: Task,
+        workflow: Workflow,
+        effects: dict[str, list[ArmTimer | PublishMessage]],
+        now: int,
+    ) -> list[Action]:
+        actions: list[Action] = [
+            TaskItem.version.set(task.version + 1),
+            TaskItem.status.set(task.status.value),
+            TaskItem.body.set(_dumps(task.to_store())),
+        ]
+        for name, value in self._index_fields(task, effects, now).items():
+            attribute = getattr(TaskItem, name)
+            if value is None:
+                if name in ("due_shard", "due_at") and task.pending_effect:
+                    continue  # still owed a send: the sweep must keep finding it
+                actions.append(attribute.remove())
+            else:
+                actions.append(attribute.set(value))
+        return actions
+
+    def _index_fields(
+        self, task: Task, effects: dict[str, list[ArmTimer | PublishMessage]], now: int
+    ) -> dict[str, Any]:
+        """Values of the indexed attributes: when the task is due, and whether it can be polled."""
+        fields: dict[str, Any] = {
+            "due_shard": None,
+            "due_at": None,
+            "poll_key": None,
+            "scheduled_at": None,
+        }
+        due_at: int | None = None
+        for effect in effects.get(task.task_id, []):
+            if isinstance(effect, PublishMessage):
+                fields["pending_effect"] = _dumps(
+                    {
+                        "messageId": effect.message_id,
+                        "provider": effect.provider,
+                        "queue": effect.queue,
+                        "payload": effect.payload,
+                    }
+                )
+                due_at = now + PENDING_EFFECT_GRACE_MS
+            elif not task.status.is_terminal:
+                due_at = effect.due_at
+        if due_at is None and not task.status.is_terminal and task.wait_timeout:
+            due_at = task.wait_timeout
+        if due_at is None and task.status == TaskStatus.SCHEDULED and task.callback_after_seconds:
+            due_at = task.scheduled_time + task.callback_after_seconds * 1000
+        if due_at is not None:
+            fields["due_shard"] = due_shard(task.task_id)
+            fields["due_at"] = due_at
+        if task_type_of(task.workflow_task).name == "SIMPLE" and task.status == TaskStatus.SCHEDULED:
+            fields["poll_key"] = task.task_type
+            fields["scheduled_at"] = task.scheduled_time + task.callback_after_seconds * 1000
+        return fields
+
+    # -- after the commit ------------------------------------------------------------------
+
+    def confirm_sent(self, workflow_id: str, task_id: str) -> None:
+        """The task's message went out: forget it, and drop the task from the due index."""
+        item = TaskItem(workflow_id, task_id)
+        try:
+            item.update(
+                actions=[
+                    TaskItem.pending_effect.remove(),
+                    TaskItem.due_shard.remove(),
+                    TaskItem.due_at.remove(),
+                ],
+                condition=TaskItem.pending_effect.exists(),
+            )
+        except UpdateError as error:
+            # Already confirmed (a resend confirmed it first): nothing left to do.
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    def pending_effect(self, workflow_id: str, task_id: str) -> dict[str, Any] | None:
+        try:
+            item = TaskItem.get(workflow_id, task_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return json.loads(item.pending_effect) if item.pending_effect else None
+
+    def due_entries(self, until: int) -> list[tuple[str, str, int]]:
+        """(workflow id, task id, due at) of every entry in the due index up to `until`."""
+        found: list[tuple[str, str, int]] = []
+        for shard in range(DUE_SHARDS):
+            for item in TaskItem.by_due_time.query(
+                f"due#{shard}", TaskItem.due_at <= until
+            ):
+                found.append((str(item.workflow_id), str(item.task_id), int(item.due_at or 0)))
+        return sorted(found, key=lambda entry: entry[2])
+
+    def claim_poll(self, task_type: str, now: int, limit: int) -> list[tuple[str, str]]:
+        """(workflow id, task id) of SCHEDULED worker tasks of `task_type` that are due."""
+        return [
+            (str(item.workflow_id), str(item.task_id))
+            for item in TaskItem.by_poll_key.query(
+                task_type, TaskItem.scheduled_at <= now, limit=limit
+            )
+        ]

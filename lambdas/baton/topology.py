@@ -1,0 +1,64 @@
+"""The queues Baton runs on, described once for the CDK stacks and the embedded runtime.
+
+Tables are described by the pynamodb models in `baton.store.models`; queues are described here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Consumer = Literal["events", "timers"]
+
+# The tutorial's queue: provisioned unless the `eventQueues` context says otherwise.
+DEFAULT_EVENT_QUEUES: tuple[str, ...] = ("conductor_doug_testing",)
+
+# Function timeouts in seconds; each SQS queue's visibility timeout is six times its
+# consumer's timeout, as AWS advises for event source mappings.
+FUNCTION_TIMEOUT_SECONDS: dict[str, int] = {"api": 29, "events": 30, "timers": 60}
+MAX_RECEIVE_COUNT = 5
+BATCH_SIZE = 10
+# SQS caps DelaySeconds at 15 minutes: longer waits are armed by the scheduled sweep.
+MAX_TIMER_DELAY_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """One SQS queue with its dead-letter queue, consumed by one function."""
+
+    name: str
+    consumer: Consumer
+    internal: bool
+    max_receive_count: int = MAX_RECEIVE_COUNT
+    batch_size: int = BATCH_SIZE
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}_dlq"
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return 6 * FUNCTION_TIMEOUT_SECONDS[self.consumer]
+
+
+def timer_queue(prefix: str) -> QueueSpec:
+    """The internal queue whose delayed messages fire WAIT timers."""
+    return QueueSpec(name=f"{prefix}-timers", consumer="timers", internal=True)
+
+
+def internal_event_queue(prefix: str) -> QueueSpec:
+    """The internal queue that carries messages published to `conductor:` sinks."""
+    return QueueSpec(name=f"{prefix}-internal-events", consumer="events", internal=True)
+
+
+def event_queues(names: tuple[str, ...] | list[str]) -> list[QueueSpec]:
+    """The event queues that `sqs:<name>` sinks and event handlers may use."""
+    return [QueueSpec(name=name, consumer="events", internal=False) for name in names]
+
+
+def all_queues(prefix: str, event_queue_names: tuple[str, ...] | list[str]) -> list[QueueSpec]:
+    return [
+        timer_queue(prefix),
+        internal_event_queue(prefix),
+        *event_queues(event_queue_names),
+    ]

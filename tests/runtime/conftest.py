@@ -1,0 +1,78 @@
+"""Baton's tables and queues under moto's `mock_aws`, for handler and service tests."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from baton import settings, topology
+from baton.store.schema import create_table_request, table_specs
+
+EVENT_QUEUES = ("conductor_doug_testing", "orders")
+
+
+@dataclass
+class Aws:
+    sqs: Any
+    queue_urls: dict[str, str]
+
+    def receive(self, queue: str, wait: int = 0) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_urls[queue],
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+        )
+        return list(response.get("Messages", []))
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    from baton import runtime
+
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        for spec in table_specs():
+            dynamodb.create_table(**create_table_request(spec))
+        sqs = boto3.client("sqs")
+        urls: dict[str, str] = {}
+        for queue in topology.all_queues("baton", list(EVENT_QUEUES)):
+            dlq_url = sqs.create_queue(QueueName=queue.dlq_name)["QueueUrl"]
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+            urls[queue.name] = sqs.create_queue(
+                QueueName=queue.name,
+                Attributes={
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}
+                    ),
+                    "VisibilityTimeout": "1",
+                },
+            )["QueueUrl"]
+            urls[queue.dlq_name] = dlq_url
+        monkeypatch.setenv(
+            settings.EVENT_QUEUE_URLS, json.dumps({name: urls[name] for name in EVENT_QUEUES})
+        )
+        monkeypatch.setenv(settings.TIMER_QUEUE_URL, urls[topology.timer_queue("baton").name])
+        monkeypatch.setenv(
+            settings.INTERNAL_EVENT_QUEUE_URL, urls[topology.internal_event_queue("baton").name]
+        )
+        monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+        runtime.baton.cache_clear()
+        from baton.handlers import events
+
+        events._persistence.cache_clear()
+        events._idempotent_handle.cache_clear()
+        yield Aws(sqs=sqs, queue_urls=urls)
+        runtime.baton.cache_clear()
+    os.environ.pop(settings.EVENT_QUEUE_URLS, None)
