@@ -131,8 +131,7 @@ class Baton:
                     f"{existing_id}, which has ended; use a new key to start again"
                 )
         raise Conflict(
-            f"Workflow with idempotencyKey {request.idempotency_key} already exists: "
-            f"{existing_id}"
+            f"Workflow with idempotencyKey {request.idempotency_key} already exists: {existing_id}"
         )
 
     def _attach_task_defs(self, definition: WorkflowDef) -> None:
@@ -153,8 +152,9 @@ class Baton:
         workflow = self.store.require(workflow_id)
         return workflow.to_json(include_tasks=include_tasks)
 
-    def correlated(self, name: str, correlation_id: str, *, include_closed: bool,
-                   include_tasks: bool) -> list[JsonObject]:
+    def correlated(
+        self, name: str, correlation_id: str, *, include_closed: bool, include_tasks: bool
+    ) -> list[JsonObject]:
         found = []
         for workflow_id in self.store.ids_by_correlation(name, correlation_id):
             workflow = self.store.load(workflow_id)
@@ -166,9 +166,7 @@ class Baton:
     def terminate(self, workflow_id: str, reason: str | None) -> None:
         def change(workflow: Workflow) -> Decision:
             if workflow.status.is_terminal:
-                raise Conflict(
-                    f"Workflow is in terminal state. Status: {workflow.status.value}"
-                )
+                raise Conflict(f"Workflow is in terminal state. Status: {workflow.status.value}")
             return decider.terminate(workflow, reason, self.clock())
 
         self._mutate(workflow_id, change)
@@ -201,7 +199,10 @@ class Baton:
         self._mutate(
             workflow_id,
             lambda wf: decider.update_variables(
-                wf, variables, self.clock(), append_array=append_array,
+                wf,
+                variables,
+                self.clock(),
+                append_array=append_array,
                 event_queues=self._queues(),
             ),
         )
@@ -253,35 +254,39 @@ class Baton:
     def poll(self, task_type: str, worker_id: str | None) -> JsonObject | None:
         """Hand one SCHEDULED worker task of `task_type` to a worker, or None."""
         for workflow_id, task_id in self.store.claim_poll(task_type, self.clock(), limit=10):
-            claimed: list[JsonObject] = []
-
-            def change(workflow: Workflow, task_id: str = task_id) -> Decision:
-                task = workflow.task_by_id(task_id)
-                claimed.clear()
-                if task is None or task.status != TaskStatus.SCHEDULED:
-                    return Decision(workflow=workflow)
-                if workflow.status != WorkflowStatus.RUNNING:
-                    return Decision(workflow=workflow)
-                decision = decider.update_task(
-                    workflow,
-                    task_id,
-                    TaskUpdate(status=TaskStatus.IN_PROGRESS, worker_id=worker_id),
-                    self.clock(),
-                )
-                started = decision.workflow.task_by_id(task_id)
-                if started is not None:
-                    started.start_time = started.start_time or self.clock()
-                    started.poll_count += 1
-                    claimed.append(started.to_json(decision.workflow))
-                return decision
-
             try:
-                self._mutate(workflow_id, change)
+                task = self._claim(workflow_id, task_id, worker_id)
             except NotFound:
                 continue
-            if claimed:
-                return claimed[0]
+            if task is not None:
+                return task
         return None
+
+    def _claim(self, workflow_id: str, task_id: str, worker_id: str | None) -> JsonObject | None:
+        claimed: list[JsonObject] = []
+
+        def change(workflow: Workflow) -> Decision:
+            claimed.clear()
+            task = workflow.task_by_id(task_id)
+            if task is None or task.status != TaskStatus.SCHEDULED:
+                return Decision(workflow=workflow)
+            if workflow.status != WorkflowStatus.RUNNING:
+                return Decision(workflow=workflow)
+            decision = decider.update_task(
+                workflow,
+                task_id,
+                TaskUpdate(status=TaskStatus.IN_PROGRESS, worker_id=worker_id),
+                self.clock(),
+            )
+            started = decision.workflow.task_by_id(task_id)
+            if started is not None:
+                started.start_time = started.start_time or self.clock()
+                started.poll_count += 1
+                claimed.append(started.to_json(decision.workflow))
+            return decision
+
+        self._mutate(workflow_id, change)
+        return claimed[0] if claimed else None
 
     # -- effects ---------------------------------------------------------------------------
 

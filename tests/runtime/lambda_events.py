@@ -98,6 +98,8 @@ def call_api(
     from baton.handlers import api
 
     result = api.handler(api_event(method, path, body, query), FakeContext())
-    headers = {k: v[0] if isinstance(v, list) else v
-               for k, v in (result.get("multiValueHeaders") or result.get("headers") or {}).items()}
+    headers = {
+        k: v[0] if isinstance(v, list) else v
+        for k, v in (result.get("multiValueHeaders") or result.get("headers") or {}).items()
+    }
     return ApiResponse(status=result["statusCode"], body=result.get("body") or "", headers=headers)

@@ -76,7 +76,8 @@ def test_event_testing_round_trip(aws):
     assert statuses["workflow"] == "COMPLETED"
 
     task_1 = next(
-        t for t in call_api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
+        t
+        for t in call_api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
         if t["referenceTaskName"] == "task_1_ref"
     )
     assert task_1["outputData"]["conductor.event.name"] == "sqs:conductor_doug_testing"

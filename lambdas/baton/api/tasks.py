@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -58,18 +59,23 @@ def update_task_by_reference(workflow_id: str, reference: str, status: str) -> R
     if not isinstance(output, dict):
         raise bad_request("The request body must be a JSON object (the task's output)")
     update = TaskUpdate(
-        status=_status(status), output=output, merge_output=True, worker_id=query(router, "workerid")
+        status=_status(status),
+        output=output,
+        merge_output=True,
+        worker_id=query(router, "workerid"),
     )
     task_id = baton().update_task_by_reference(workflow_id, reference, update)
     return _text(task_id or "")
 
 
 @router.get("/api/tasks/poll/<task_type>")
-def poll(task_type: str) -> Response[str] | dict[str, Any]:
+def poll(task_type: str) -> Response[str]:
     task = baton().poll(task_type, query(router, "workerid"))
     if task is None:
         return Response(status_code=204, content_type=content_types.TEXT_PLAIN, body="")
-    return task
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(task)
+    )
 
 
 @router.get("/api/tasks/<task_id>")

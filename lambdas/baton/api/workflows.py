@@ -63,9 +63,7 @@ def start() -> Response[str]:
         raise bad_request("input must be a JSON object")
     strategy = str(body.get("idempotencyStrategy") or "FAIL").upper()
     if strategy not in IDEMPOTENCY_STRATEGIES:
-        raise bad_request(
-            f"idempotencyStrategy must be one of {', '.join(IDEMPOTENCY_STRATEGIES)}"
-        )
+        raise bad_request(f"idempotencyStrategy must be one of {', '.join(IDEMPOTENCY_STRATEGIES)}")
     priority = body.get("priority") or 0
     if not isinstance(priority, int) or not 0 <= priority <= 99:
         raise bad_request("priority must be an integer from 0 to 99")

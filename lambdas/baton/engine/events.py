@@ -14,7 +14,13 @@ from baton.engine import js, params
 from baton.engine.definitions import EventHandler, JsonObject
 
 SUPPORTED_ACTIONS = frozenset(
-    {"complete_task", "fail_task", "start_workflow", "terminate_workflow", "update_workflow_variables"}
+    {
+        "complete_task",
+        "fail_task",
+        "start_workflow",
+        "terminate_workflow",
+        "update_workflow_variables",
+    }
 )
 MESSAGE_ID_KEY = "conductor.event.messageId"
 EVENT_NAME_KEY = "conductor.event.name"
@@ -67,18 +73,21 @@ def _resolve(template: JsonObject, payload: Any) -> JsonObject:
     return resolved if isinstance(resolved, dict) else {}
 
 
-def plan(handler: EventHandler, payload: Any, *, message_id: str, event: str) -> list[PlannedAction]:
+def plan(
+    handler: EventHandler, payload: Any, *, message_id: str, event: str
+) -> list[PlannedAction]:
     """Each action of `handler`, resolved against `payload`."""
     planned: list[PlannedAction] = []
     for index, action in enumerate(handler.actions):
         source = expand(payload) if action.expand_inline_json else payload
         body = action.body
         if action.action in ("complete_task", "fail_task"):
+            extra_output = body.get("output")
             template: JsonObject = {
                 "workflowId": body.get("workflowId"),
                 "taskId": body.get("taskId"),
                 "taskRefName": body.get("taskRefName"),
-                **(body.get("output") if isinstance(body.get("output"), dict) else {}),
+                **(extra_output if isinstance(extra_output, dict) else {}),
             }
             output = {k: v for k, v in _resolve(template, source).items() if v is not None}
             output[MESSAGE_ID_KEY] = message_id
@@ -106,7 +115,11 @@ def plan(handler: EventHandler, payload: Any, *, message_id: str, event: str) ->
                 "name": body.get("name"),
                 "version": body.get("version"),
                 "correlationId": dynamic.get("correlationId"),
-                "input": {**(workflow_input or {}), MESSAGE_ID_KEY: message_id, EVENT_NAME_KEY: event},
+                "input": {
+                    **(workflow_input or {}),
+                    MESSAGE_ID_KEY: message_id,
+                    EVENT_NAME_KEY: event,
+                },
                 "taskToDomain": dynamic.get("taskToDomain")
                 if isinstance(dynamic.get("taskToDomain"), dict)
                 else {},

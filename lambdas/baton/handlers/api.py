@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -33,7 +34,7 @@ def openapi_document() -> Response[str]:
 
 
 @app.post("/api/token")
-def token() -> Response[str] | tuple[dict[str, Any], int]:
+def token() -> Response[str]:
     # Without Conductor's key scheme there is no token to give: a 404 tells Conductor's SDKs
     # to carry on without one.
     if modes.current_mode() != modes.CONDUCTOR_KEYS:
@@ -41,7 +42,9 @@ def token() -> Response[str] | tuple[dict[str, Any], int]:
     from baton.auth.api import token_response
 
     status, body = token_response(json_body(app, default={}))
-    return body, status
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
+    )
 
 
 @app.not_found
@@ -73,7 +76,7 @@ def contention(error: CommitContention) -> Response[str]:
 
 @app.exception_handler(PayloadTooLarge)
 def too_large(error: PayloadTooLarge) -> Response[str]:
-    return error_response(ApiError(413, str(error)))
+    return error_response(ApiError(400, str(error)))
 
 
 @app.exception_handler(ScriptError)

@@ -55,6 +55,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         report = baton().sweep()
         logger.info("Sweep finished", extra=report)
         return report
-    return process_partial_response(
-        event=event, record_handler=fire, processor=processor, context=context
+    return dict(
+        process_partial_response(
+            event=event, record_handler=fire, processor=processor, context=context
+        )
     )

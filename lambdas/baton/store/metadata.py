@@ -85,9 +85,7 @@ def get_workflow_def(name: str, version: int | None = None) -> WorkflowDef:
         try:
             item = MetadataItem.get(WORKFLOW_DEF, _version_key(name, version), consistent_read=True)
         except DoesNotExist as error:
-            raise NotFound(
-                f"No such workflow found by name: {name}, version: {version}"
-            ) from error
+            raise NotFound(f"No such workflow found by name: {name}, version: {version}") from error
         return WorkflowDef.from_json(json.loads(item.body or "{}"))
     versions = _versions(name)
     if not versions:
@@ -108,9 +106,7 @@ def delete_workflow_def(name: str, version: int) -> None:
         item.delete(condition=MetadataItem.sk.exists())
     except Exception as error:
         if _is_condition_failure(error):
-            raise NotFound(
-                f"No such workflow definition: {name} version: {version}"
-            ) from error
+            raise NotFound(f"No such workflow definition: {name} version: {version}") from error
         raise
 
 
@@ -189,12 +185,16 @@ def put_event_handler(handler: EventHandler, *, create: bool) -> None:
     try:
         with TransactWrite(connection=_connection()) as transaction:
             by_name = MetadataItem(EVENT_HANDLER, handler.name, body=body, update_time=now)
-            if create:
+            if existing is None:
                 transaction.save(by_name, condition=MetadataItem.sk.does_not_exist())
             else:
-                transaction.save(by_name, condition=MetadataItem.update_time == existing.update_time)  # type: ignore[union-attr]
+                # Conditioned on what was read: two updates at once cannot both land.
+                unchanged = MetadataItem.update_time == existing.update_time
+                transaction.save(by_name, condition=unchanged)
             transaction.save(
-                MetadataItem(_event_partition(handler.event), handler.name, body=body, update_time=now)
+                MetadataItem(
+                    _event_partition(handler.event), handler.name, body=body, update_time=now
+                )
             )
             if existing is not None:
                 old_event = EventHandler.from_json(json.loads(existing.body or "{}")).event
@@ -249,6 +249,9 @@ def event_executions(handler: str, limit: int = 100) -> list[dict[str, Any]]:
     return [
         json.loads(item.body or "{}")
         for item in MetadataItem.query(
-            _execution_partition(handler), consistent_read=True, scan_index_forward=False, limit=limit
+            _execution_partition(handler),
+            consistent_read=True,
+            scan_index_forward=False,
+            limit=limit,
         )
     ]

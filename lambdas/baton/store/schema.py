@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.attributes import Attribute
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import Index, KeysOnlyProjection
 from pynamodb.models import Model
 
 from baton import settings
 from baton.store import models
+
 
 @dataclass(frozen=True)
 class KeySpec:
@@ -48,7 +50,7 @@ def _keys(attributes: dict[str, Attribute[object]]) -> tuple[KeySpec, KeySpec | 
     return _key(hash_key), (_key(range_key) if range_key else None)
 
 
-def _index(index: GlobalSecondaryIndex[Model]) -> IndexSpec:
+def _index(index: Index[Any]) -> IndexSpec:
     partition_key, sort_key = _keys(dict(index.Meta.attributes))
     return IndexSpec(
         name=index.Meta.index_name,
@@ -60,7 +62,7 @@ def _index(index: GlobalSecondaryIndex[Model]) -> IndexSpec:
 
 def table_spec(model: type[Model], *, logical_name: str, env_var: str) -> TableSpec:
     attributes = model.get_attributes()
-    partition_key, sort_key = _keys(attributes)  # type: ignore[arg-type]
+    partition_key, sort_key = _keys(attributes)
     ttl = next(
         (a.attr_name for a in attributes.values() if type(a).__name__ == "TTLAttribute"), None
     )

@@ -15,7 +15,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -100,15 +100,15 @@ class WorkflowStore:
         tasks = [
             Task.from_store(
                 json.loads(task_item.body or "{}"),
-                version=task_item.version,
-                created_revision=task_item.created_revision,
+                version=int(task_item.version),
+                created_revision=int(task_item.created_revision),
                 pending_effect=task_item.pending_effect is not None,
             )
             for task_item in TaskItem.query(workflow_id, consistent_read=True)
             if task_item.created_revision <= item.revision
             and (task_item.attempt is None or task_item.attempt in staged)
         ]
-        return Workflow.from_store(json.loads(item.body), tasks, revision=item.revision)
+        return Workflow.from_store(json.loads(item.body), tasks, revision=int(item.revision))
 
     def require(self, workflow_id: str) -> Workflow:
         workflow = self.load(workflow_id)
@@ -150,8 +150,7 @@ class WorkflowStore:
                 # Full jitter, capped: contenders spread out instead of colliding again.
                 self.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
         raise CommitContention(
-            f"Workflow {workflow_id} changed under {self.max_attempts} attempts in a row; "
-            "try again"
+            f"Workflow {workflow_id} changed under {self.max_attempts} attempts in a row; try again"
         )
 
     def _commit(
@@ -169,7 +168,9 @@ class WorkflowStore:
             effects.setdefault(effect.task_id, []).append(effect)
 
         new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
-        changed_tasks = [t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids]
+        changed_tasks = [
+            t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids
+        ]
         room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
         inline_changed = changed_tasks[:room]
         later_changed = changed_tasks[room:]
@@ -242,7 +243,7 @@ class WorkflowStore:
         now: int,
     ) -> None:
         expires_at = (
-            timedelta(days=self.retention_days)
+            datetime.now(UTC) + timedelta(days=self.retention_days)
             if workflow.status.is_terminal and self.retention_days > 0
             else None
         )
@@ -369,7 +370,10 @@ class WorkflowStore:
         if due_at is not None:
             fields["due_shard"] = due_shard(task.task_id)
             fields["due_at"] = due_at
-        if task_type_of(task.workflow_task).name == "SIMPLE" and task.status == TaskStatus.SCHEDULED:
+        if (
+            task_type_of(task.workflow_task).name == "SIMPLE"
+            and task.status == TaskStatus.SCHEDULED
+        ):
             fields["poll_key"] = task.task_type
             fields["scheduled_at"] = task.scheduled_time + task.callback_after_seconds * 1000
         return fields
@@ -404,9 +408,7 @@ class WorkflowStore:
         """(workflow id, task id, due at) of every entry in the due index up to `until`."""
         found: list[tuple[str, str, int]] = []
         for shard in range(DUE_SHARDS):
-            for item in TaskItem.by_due_time.query(
-                f"due#{shard}", TaskItem.due_at <= until
-            ):
+            for item in TaskItem.by_due_time.query(f"due#{shard}", TaskItem.due_at <= until):
                 found.append((str(item.workflow_id), str(item.task_id), int(item.due_at or 0)))
         return sorted(found, key=lambda entry: entry[2])
 
