@@ -13,7 +13,8 @@ import pytest
 from moto import mock_aws
 
 from baton import settings, topology
-from baton.store.schema import create_table_request, table_specs
+from baton.store.schema import table_specs
+from embedded import resources
 
 EVENT_QUEUES = ("conductor_doug_testing", "orders")
 
@@ -39,26 +40,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     from baton import runtime
 
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        for spec in table_specs():
-            dynamodb.create_table(**create_table_request(spec))
+        resources.create_tables(boto3.client("dynamodb"), table_specs())
         sqs = boto3.client("sqs")
-        urls: dict[str, str] = {}
-        for queue in topology.all_queues("baton", list(EVENT_QUEUES)):
-            dlq_url = sqs.create_queue(QueueName=queue.dlq_name)["QueueUrl"]
-            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-                "Attributes"
-            ]["QueueArn"]
-            urls[queue.name] = sqs.create_queue(
-                QueueName=queue.name,
-                Attributes={
-                    "RedrivePolicy": json.dumps(
-                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}
-                    ),
-                    "VisibilityTimeout": "1",
-                },
-            )["QueueUrl"]
-            urls[queue.dlq_name] = dlq_url
+        provisioned = resources.create_queues(
+            sqs, topology.all_queues("baton", list(EVENT_QUEUES)), visibility_timeout_seconds=1
+        )
+        urls = {name: queue.url for name, queue in provisioned.items()}
+        urls |= {queue.spec.dlq_name: queue.dlq_url for queue in provisioned.values()}
         monkeypatch.setenv(
             settings.EVENT_QUEUE_URLS, json.dumps({name: urls[name] for name in EVENT_QUEUES})
         )

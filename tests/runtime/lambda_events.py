@@ -6,7 +6,6 @@ import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 
 @dataclass
@@ -26,13 +25,13 @@ def api_event(
     text = body if isinstance(body, str) or body is None else json.dumps(body)
     return {
         "resource": "/{proxy+}",
-        "path": unquote(path),
+        "path": path,
         "httpMethod": method,
         "headers": {"Content-Type": "application/json"},
         "multiValueHeaders": {"Content-Type": ["application/json"]},
         "queryStringParameters": query,
         "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "pathParameters": {"proxy": unquote(path).removeprefix("/")},
+        "pathParameters": {"proxy": path.removeprefix("/")},
         "requestContext": {
             "requestId": str(uuid.uuid4()),
             "stage": "test",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -94,4 +95,8 @@ def unexpected(error: Exception) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # API Gateway passes the path as the client encoded it; Conductor's SDKs encode the `:` of
+    # event names (`sqs%3Aqueue`), and route parameters must be the names themselves.
+    if isinstance(event.get("path"), str):
+        event = {**event, "path": unquote(event["path"])}
     return app.resolve(event, context)

@@ -1,0 +1,59 @@
+"""`python -m embedded` (`make run`): Baton on 127.0.0.1:$PORT until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import warnings
+from pathlib import Path
+from types import FrameType
+
+# The Lambdas' code imports as `baton`, from lambdas/ (the Lambda asset root).
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+if str(LAMBDAS_DIR) not in sys.path:
+    sys.path.insert(0, str(LAMBDAS_DIR))
+
+from embedded.runtime import Runtime  # noqa: E402 - needs lambdas/ on sys.path first
+
+logger = logging.getLogger("embedded")
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    # Metrics are off locally, so every invocation would warn that it has none to publish.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+        # A second Ctrl-C ends the process at once, should a clean stop hang.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    try:
+        runtime = Runtime.from_environment()
+        runtime.start()
+    except Exception as error:
+        expected = isinstance(error, (ModuleNotFoundError, ValueError, OSError))
+        logger.error("Baton did not start: %s", error, exc_info=not expected)
+        return 1
+    print(runtime.banner(), flush=True)
+    try:
+        while not stop_requested.wait(0.5):
+            pass
+    finally:
+        print("Stopping Baton...", flush=True)
+        runtime.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

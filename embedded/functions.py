@@ -1,0 +1,58 @@
+"""Lambda functions played in this process: the handler, its context, one invocation at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+# A Lambda handler as the runtime calls it: `handler(event, context)`.
+Handler: TypeAlias = Callable[[dict[str, Any], Any], Any]
+
+# moto's account; ARNs built here match the ones moto reports for its queues.
+ACCOUNT_ID = "123456789012"
+MEMORY_MB = 512
+
+
+class LambdaContext:
+    """The fields of Lambda's context object that Powertools and handlers read."""
+
+    def __init__(self, *, function_name: str, region: str, timeout_seconds: float) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
+        self.memory_limit_in_mb = MEMORY_MB
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"local/{self.aws_request_id}"
+        self.identity: Any = None
+        self.client_context: Any = None
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class LocalFunction:
+    """One Lambda function: a handler called with a fresh context per invocation.
+
+    Invocations are serialized, as in a single Lambda execution environment: handlers keep
+    per-invocation state in module-level objects (Powertools' resolver holds the current event,
+    a BatchProcessor holds the current batch), which concurrent calls would trample.
+    """
+
+    def __init__(self, *, name: str, handler: Handler, region: str, timeout_seconds: float) -> None:
+        self.name = name
+        self.handler = handler
+        self.region = region
+        self.timeout_seconds = timeout_seconds
+        self._lock = threading.Lock()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        context = LambdaContext(
+            function_name=self.name, region=self.region, timeout_seconds=self.timeout_seconds
+        )
+        with self._lock:
+            return self.handler(event, context)

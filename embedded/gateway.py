@@ -1,0 +1,284 @@
+"""API Gateway's part: HTTP requests under /api become REST (v1) proxy events, and back.
+
+The event has the shape API Gateway gives a `/{proxy+}` resource with Lambda proxy
+integration. As on AWS, `path` and `pathParameters.proxy` keep the request's percent-encoding
+(`/api/event/sqs%3Aq` arrives as sent; Powertools' resolver matches `%` in a route parameter,
+so the handler sees `sqs%3Aq` and must unquote it), while query string values are decoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from embedded.functions import ACCOUNT_ID, LocalFunction
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api"
+STAGE = "local"
+API_ID = "local"
+# Headers the HTTP server writes itself; a handler's values for them would be wrong here.
+_SERVER_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "date", "server"})
+# API Gateway's answer when the integration fails or returns something it cannot read.
+_BAD_GATEWAY_BODY = b'{"message": "Internal server error"}'
+
+
+def _multi_value(pairs: Sequence[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """API Gateway's two views: the last value of each name, and all of them in order."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi
+
+
+def proxy_event(
+    *,
+    method: str,
+    target: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The REST API proxy event for one request; `target` is the raw request-target."""
+    parts = urlsplit(target)
+    path = parts.path or "/"
+    request_id = request_id or str(uuid.uuid4())
+    single_headers, multi_headers = _multi_value(headers)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    single_query, multi_query = _multi_value(query)
+    if not body:
+        text: str | None = None
+        is_base64 = False
+    else:
+        try:
+            text = body.decode("utf-8")
+            is_base64 = False
+        except UnicodeDecodeError:
+            text = base64.b64encode(body).decode("ascii")
+            is_base64 = True
+    user_agent = next((v for k, v in headers if k.lower() == "user-agent"), None)
+    host = next((v for k, v in headers if k.lower() == "host"), "127.0.0.1")
+    now = time.time()
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": single_headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": single_query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+            "domainName": host,
+            "domainPrefix": host.split(".", 1)[0],
+            "extendedRequestId": request_id,
+            "httpMethod": method,
+            "identity": {"sourceIp": source_ip, "userAgent": user_agent},
+            "path": f"/{STAGE}{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTimeEpoch": int(now * 1000),
+            "resourceId": "proxy",
+            "resourcePath": "/{proxy+}",
+            "stage": STAGE,
+        },
+        "body": text,
+        "isBase64Encoded": is_base64,
+    }
+
+
+class MalformedProxyResult(Exception):
+    """The handler returned something API Gateway would answer with a 502."""
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def http_reply(result: Any) -> HttpReply:
+    """The HTTP response for a proxy integration's result.
+
+    As API Gateway does, `multiValueHeaders` wins over `headers` for a name in both.
+    """
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        raise MalformedProxyResult(f"A proxy result needs an integer statusCode, got {result!r}")
+    multi: dict[str, Any] = result.get("multiValueHeaders") or {}
+    single: dict[str, Any] = result.get("headers") or {}
+    headers = [(name, str(value)) for name, values in multi.items() for value in values]
+    in_multi = {name.lower() for name in multi}
+    headers += [(n, str(v)) for n, v in single.items() if n.lower() not in in_multi]
+    headers = [(n, v) for n, v in headers if n.lower() not in _SERVER_HEADERS]
+    body = result.get("body")
+    if body is None:
+        payload = b""
+    elif not isinstance(body, str):
+        raise MalformedProxyResult(f"A proxy result's body must be a string, got {type(body)}")
+    elif result.get("isBase64Encoded"):
+        try:
+            payload = base64.b64decode(body, validate=True)
+        except binascii.Error as error:
+            raise MalformedProxyResult(f"isBase64Encoded body is not base64: {error}") from None
+    else:
+        payload = body.encode("utf-8")
+    return HttpReply(status=result["statusCode"], headers=headers, body=payload)
+
+
+class _GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    function: LocalFunction
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _GatewayServer
+    protocol_version = "HTTP/1.1"
+    # Idle keep-alive connections are closed, so their threads end.
+    timeout = 60
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    # Trailers, if any, end with an empty line.
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch(self) -> None:
+        body = self._read_body()
+        path = urlsplit(self.path).path
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            self._send(self._invoke(body))
+        elif path == "/" and self.command in ("GET", "HEAD"):
+            host, port = self.server.server_address[:2]
+            page = (
+                "Baton is running.\n"
+                f"Conductor's REST API: http://{host!s}:{port}{API_PREFIX}\n"
+                "DynamoDB and SQS are played by moto's server.\n"
+            )
+            self._send(
+                HttpReply(200, [("Content-Type", "text/plain; charset=utf-8")], page.encode())
+            )
+        else:
+            message = f"Nothing at {path}: Conductor's API is under {API_PREFIX}/\n"
+            self._send(
+                HttpReply(404, [("Content-Type", "text/plain; charset=utf-8")], message.encode())
+            )
+
+    def _invoke(self, body: bytes) -> HttpReply:
+        request_id = str(uuid.uuid4())
+        event = proxy_event(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+            request_id=request_id,
+        )
+        try:
+            reply = http_reply(self.server.function.invoke(event))
+        except Exception:
+            logger.exception(
+                "%s %s failed in %s", self.command, self.path, self.server.function.name
+            )
+            reply = HttpReply(502, [("Content-Type", "application/json")], _BAD_GATEWAY_BODY)
+        return HttpReply(
+            reply.status, [*reply.headers, ("x-amzn-RequestId", request_id)], reply.body
+        )
+
+    def _send(self, reply: HttpReply) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD" and reply.body:
+            self.wfile.write(reply.body)
+
+
+class Gateway:
+    """An HTTP server in a thread of its own that hands /api requests to the API function."""
+
+    def __init__(self, *, function: LocalFunction, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _GatewayServer((host, port), _RequestHandler)
+        self._server.function = function
+        self.thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="baton-gateway",
+            daemon=True,
+        )
+
+    @property
+    def host(self) -> str:
+        return str(self._server.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + API_PREFIX
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.thread.is_alive():
+            self._server.shutdown()
+            self.thread.join(timeout)
+        self._server.server_close()

@@ -1,0 +1,395 @@
+"""The whole of Baton in one process: moto for DynamoDB and SQS, and the Lambdas' own handlers.
+
+Nothing from `baton` is imported before `start()` has set the environment, because the
+pynamodb models read their table names and endpoint when they are first imported. For the
+same reason the real handlers serve one Runtime per process (the first to import them); tests
+that start several Runtimes pass stand-in handlers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, cast
+
+from embedded import tutorial
+from embedded.functions import Handler, LocalFunction
+from embedded.gateway import Gateway
+from embedded.pollers import DEFAULT_WAIT_TIME_SECONDS, QueuePoller, Ticker
+from embedded.resources import ProvisionedQueue, create_queues, create_tables
+
+if TYPE_CHECKING:
+    import threading
+
+    from baton.store.schema import TableSpec
+
+logger = logging.getLogger(__name__)
+
+# Variables read by the runtime itself (the handlers' own names are in baton.settings).
+PORT_VARIABLE = "PORT"
+TICK_SECONDS_VARIABLE = "BATON_TICK_SECONDS"
+EVENT_QUEUES_VARIABLE = "BATON_EVENT_QUEUES"
+LOCAL_METRICS_VARIABLE = "BATON_LOCAL_METRICS"
+
+DEFAULT_PORT = 8080
+DEFAULT_TICK_SECONDS = 60.0
+DEFAULT_REGION = "us-east-1"
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+def _import_handler(module_name: str) -> Handler:
+    """The `handler` of one of Baton's Lambda modules, imported once the environment is set."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise ModuleNotFoundError(
+                f"The embedded runtime runs {module_name}.handler, but {error.name} cannot be "
+                "imported: run `python -m embedded` from the repository root (it puts lambdas/ "
+                "on sys.path), or pass a stand-in handler to Runtime",
+                name=error.name,
+            ) from error
+        raise
+    return cast(Handler, module.handler)
+
+
+class Runtime:
+    """Baton on this machine: `with Runtime(port=0) as rt: ...` or `start()` then `stop()`.
+
+    Handlers default to the real `baton.handlers.api|events|timers` modules, imported in
+    `start()`; pass `api_handler`, `events_handler` or `timers_handler` to run stand-ins.
+    `visibility_timeout_seconds` and `max_receive_count` override every queue's spec, so tests
+    see a redelivery or a dead letter in seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        tick_seconds: float = DEFAULT_TICK_SECONDS,
+        event_queue_names: Sequence[str] | None = None,
+        endpoint_url: str | None = None,
+        api_handler: Handler | None = None,
+        events_handler: Handler | None = None,
+        timers_handler: Handler | None = None,
+        seed: bool = True,
+        queue_prefix: str = "baton",
+        visibility_timeout_seconds: int | None = None,
+        max_receive_count: int | None = None,
+        wait_time_seconds: int = DEFAULT_WAIT_TIME_SECONDS,
+    ) -> None:
+        self.host = host
+        self.requested_port = port
+        self.tick_seconds = tick_seconds
+        self.requested_event_queue_names = (
+            None if event_queue_names is None else tuple(event_queue_names)
+        )
+        self.seed = seed
+        self.queue_prefix = queue_prefix
+        self.visibility_timeout_seconds = visibility_timeout_seconds
+        self.max_receive_count = max_receive_count
+        self.wait_time_seconds = wait_time_seconds
+        self._injected: dict[str, Handler | None] = {
+            "api": api_handler,
+            "events": events_handler,
+            "timers": timers_handler,
+        }
+        self._given_endpoint_url = endpoint_url
+
+        # Filled in by start().
+        self.region = DEFAULT_REGION
+        self.endpoint_url = ""
+        self.sqs: Any = None
+        self.dynamodb: Any = None
+        self.table_specs: list[TableSpec] = []
+        self.queues: dict[str, ProvisionedQueue] = {}
+        self.event_queue_names: tuple[str, ...] = ()
+        self.functions: dict[str, LocalFunction] = {}
+        self.gateway: Gateway | None = None
+        self.pollers: list[QueuePoller] = []
+        self.ticker: Ticker | None = None
+        self._moto: Any = None
+        self._saved_environment: dict[str, str | None] = {}
+        self._started = False
+        self._stopped = False
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Runtime:
+        """The runtime `python -m embedded` runs: PORT, BATON_TICK_SECONDS, BATON_EVENT_QUEUES
+        and AWS_ENDPOINT_URL (an endpoint to use instead of starting moto's server)."""
+        env = os.environ if environ is None else environ
+        queues = env.get(EVENT_QUEUES_VARIABLE, "")
+        names = [name.strip() for name in queues.split(",") if name.strip()]
+        try:
+            port = int(env.get(PORT_VARIABLE) or DEFAULT_PORT)
+            tick_seconds = float(env.get(TICK_SECONDS_VARIABLE) or DEFAULT_TICK_SECONDS)
+        except ValueError as error:
+            raise ValueError(
+                f"{PORT_VARIABLE} must be an integer and {TICK_SECONDS_VARIABLE} a number of "
+                f"seconds: {error}"
+            ) from None
+        return cls(
+            port=port,
+            tick_seconds=tick_seconds,
+            event_queue_names=names or None,
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        )
+
+    # -- what callers read ---------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._gateway().port
+
+    @property
+    def base_url(self) -> str:
+        return self._gateway().base_url
+
+    @property
+    def api_url(self) -> str:
+        return self._gateway().api_url
+
+    @property
+    def queue_urls(self) -> dict[str, str]:
+        """Every queue and dead-letter queue by name."""
+        urls: dict[str, str] = {}
+        for name, queue in self.queues.items():
+            urls[name] = queue.url
+            urls[queue.spec.dlq_name] = queue.dlq_url
+        return urls
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The threads this runtime started (moto's server keeps its own)."""
+        workers = [*self.pollers, *([self.ticker] if self.ticker else [])]
+        gateway = [self.gateway.thread] if self.gateway else []
+        return [*gateway, *(w.thread for w in workers)]
+
+    def banner(self) -> str:
+        workflow = tutorial.workflow_name()
+        lines = [
+            "Baton is running.",
+            f"  API           {self.api_url}",
+            f"  DynamoDB/SQS  {self.endpoint_url}" + (" (moto)" if self._moto else ""),
+            f"  Event queues  {', '.join(self.event_queue_names)}",
+        ]
+        if self.seed:
+            lines += [
+                "",
+                f"Start the tutorial's workflow ({workflow}); it answers with the workflow id:",
+                f"  curl -s -X POST {self.api_url}/workflow/{workflow} "
+                "-H 'Content-Type: application/json' -d '{}'",
+                "Read it back:",
+                f"  curl -s {self.api_url}/workflow/<workflow id>",
+            ]
+        lines += ["", "Ctrl-C stops it."]
+        return "\n".join(lines)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> Runtime:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> Runtime:
+        if self._started:
+            raise RuntimeError("A Runtime starts once; create a new one to start again")
+        self._started = True
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        # werkzeug (moto's server) would log every request to stderr.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.endpoint_url = self._given_endpoint_url or self._start_moto()
+        self._set_aws_environment()
+
+        import boto3
+
+        self.sqs = boto3.client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+        self.dynamodb = boto3.client(
+            "dynamodb", region_name=self.region, endpoint_url=self.endpoint_url
+        )
+
+        from baton import topology
+        from baton.store.schema import table_specs
+
+        self.table_specs = table_specs()
+        create_tables(self.dynamodb, self.table_specs)
+        self.event_queue_names = self._resolve_event_queue_names(topology.DEFAULT_EVENT_QUEUES)
+        specs = topology.all_queues(self.queue_prefix, self.event_queue_names)
+        self.queues = create_queues(
+            self.sqs,
+            specs,
+            visibility_timeout_seconds=self.visibility_timeout_seconds,
+            max_receive_count=self.max_receive_count,
+        )
+        self._set_baton_environment()
+
+        handlers = {
+            kind: injected or _import_handler(f"baton.handlers.{kind}")
+            for kind, injected in self._injected.items()
+        }
+        if None in self._injected.values():
+            self._warn_if_models_point_elsewhere()
+        self.functions = {
+            kind: LocalFunction(
+                name=f"{self.queue_prefix}-{kind}",
+                handler=handler,
+                region=self.region,
+                timeout_seconds=topology.FUNCTION_TIMEOUT_SECONDS[kind],
+            )
+            for kind, handler in handlers.items()
+        }
+
+        self.gateway = Gateway(
+            function=self.functions["api"], host=self.host, port=self.requested_port
+        )
+        self.gateway.start()
+        self.pollers = [
+            QueuePoller(
+                sqs=self.sqs,
+                queue=queue,
+                function=self.functions[queue.spec.consumer],
+                region=self.region,
+                wait_time_seconds=self.wait_time_seconds,
+            )
+            for queue in self.queues.values()
+        ]
+        for poller in self.pollers:
+            poller.start()
+        self.ticker = Ticker(
+            function=self.functions["timers"],
+            interval_seconds=self.tick_seconds,
+            region=self.region,
+        )
+        self.ticker.start()
+        if self.seed:
+            try:
+                tutorial.register(self.api_url)
+            except (tutorial.TutorialNotRegistered, OSError) as error:
+                logger.warning("The tutorial's definitions are not registered: %s", error)
+
+    def stop(self) -> None:
+        """Stop taking requests, stop the pollers and the ticker, stop moto; safe to repeat."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.gateway:
+            self.gateway.stop()
+        workers = [*self.pollers, *([self.ticker] if self.ticker else [])]
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            worker.join(STOP_TIMEOUT_SECONDS)
+        for client in (self.sqs, self.dynamodb):
+            if client is not None:
+                client.close()
+        if self._moto is not None:
+            self._moto.stop()
+        self._restore_environment()
+
+    # -- inside start() ----------------------------------------------------------------------
+
+    def _gateway(self) -> Gateway:
+        if self.gateway is None:
+            raise RuntimeError("The runtime has not started: call start() or use `with`")
+        return self.gateway
+
+    def _start_moto(self) -> str:
+        from embedded.moto_server import MotoServer
+
+        server = MotoServer(self.host).start()
+        self._moto = server
+        return server.url
+
+    def _set(self, name: str, value: str) -> None:
+        if name not in self._saved_environment:
+            self._saved_environment[name] = os.environ.get(name)
+        os.environ[name] = value
+
+    def _set_default(self, name: str, value: str) -> None:
+        if name not in os.environ:
+            self._set(name, value)
+
+    def _restore_environment(self) -> None:
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()
+
+    def _set_aws_environment(self) -> None:
+        self.region = (
+            os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        )
+        self._set_default("AWS_REGION", self.region)
+        self._set_default("AWS_DEFAULT_REGION", self.region)
+        self._set_default("AWS_ACCESS_KEY_ID", "testing")
+        self._set_default("AWS_SECRET_ACCESS_KEY", "testing")
+        self._set("AWS_ENDPOINT_URL", self.endpoint_url)
+
+    def _resolve_event_queue_names(self, defaults: Sequence[str]) -> tuple[str, ...]:
+        names = list(self.requested_event_queue_names or defaults)
+        tutorial_queue = tutorial.event_queue_name()
+        # The tutorial's handler is refused unless its queue is provisioned.
+        if self.seed and tutorial_queue and tutorial_queue not in names:
+            names.append(tutorial_queue)
+        return tuple(dict.fromkeys(names))
+
+    def _set_baton_environment(self) -> None:
+        from baton import settings, topology
+
+        for spec in self.table_specs:
+            self._set(spec.env_var, spec.default_name)
+        event_queues = {
+            name: queue.url for name, queue in self.queues.items() if not queue.spec.internal
+        }
+        self._set(settings.EVENT_QUEUE_URLS, json.dumps(event_queues))
+        self._set(
+            settings.TIMER_QUEUE_URL, self.queues[topology.timer_queue(self.queue_prefix).name].url
+        )
+        internal = topology.internal_event_queue(self.queue_prefix).name
+        self._set(settings.INTERNAL_EVENT_QUEUE_URL, self.queues[internal].url)
+        self._set_default(settings.RETENTION_DAYS, "30")
+        # Locally nothing stands in front of the API to check callers, so there is no token.
+        self._set(settings.AUTH_MODE, "iam")
+        self._set_default("POWERTOOLS_SERVICE_NAME", "baton")
+        self._set_default("POWERTOOLS_METRICS_NAMESPACE", "Baton")
+        self._set_default("POWERTOOLS_TRACE_DISABLED", "true")
+        if os.environ.get(LOCAL_METRICS_VARIABLE) != "1":
+            # Metrics are EMF lines on stdout, which would bury the console.
+            self._set_default("POWERTOOLS_METRICS_DISABLED", "true")
+        if "LOG_LEVEL" not in os.environ:
+            self._set_default("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+    def _warn_if_models_point_elsewhere(self) -> None:
+        models = sys.modules.get("baton.store.models")
+        meta = getattr(getattr(models, "WorkflowItem", None), "Meta", None)
+        host = getattr(meta, "host", None)
+        if meta is not None and host != self.endpoint_url:
+            logger.warning(
+                "baton.store.models was imported before this runtime set AWS_ENDPOINT_URL, so "
+                "its tables point at %s, not %s: start the Runtime before importing "
+                "baton.store, and run one Runtime with the real handlers per process",
+                host or "AWS",
+                self.endpoint_url,
+            )

@@ -1,0 +1,254 @@
+"""HTTP requests become API Gateway REST proxy events, and proxy results become responses."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from embedded.functions import LambdaContext, LocalFunction
+from embedded.gateway import Gateway, http_reply, proxy_event
+
+
+class Echo:
+    """Answers with the event it was given, or with `result` when a test sets one."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.result: Any = None
+        self.error: Exception | None = None
+        self.contexts: list[Any] = []
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        self.contexts.append(context)
+        if self.error is not None:
+            raise self.error
+        if self.result is not None:
+            return self.result
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(event),
+        }
+
+
+ECHO = Echo()
+
+
+@pytest.fixture(autouse=True)
+def echo() -> Echo:
+    ECHO.reset()
+    return ECHO
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    function = LocalFunction(name="baton-api", handler=ECHO, region="us-east-1", timeout_seconds=29)
+    server = Gateway(function=function, port=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+def request(
+    gateway: Gateway,
+    method: str,
+    target: str,
+    body: bytes | None = None,
+    headers: list[tuple[str, str]] | None = None,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+    try:
+        connection.putrequest(method, target)
+        for name, value in headers or []:
+            connection.putheader(name, value)
+        connection.putheader("Content-Length", str(len(body or b"")))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def echoed(gateway: Gateway, method: str, target: str, **kwargs: Any) -> dict[str, Any]:
+    status, _, body = request(gateway, method, target, **kwargs)
+    assert status == 200
+    event: dict[str, Any] = json.loads(body)
+    return event
+
+
+def test_a_get_becomes_a_rest_proxy_event(gateway: Gateway, echo: Echo) -> None:
+    event = echoed(gateway, "GET", "/api/workflow/running/event_testing?version=1")
+
+    assert event["resource"] == "/{proxy+}"
+    assert event["httpMethod"] == "GET"
+    assert event["path"] == "/api/workflow/running/event_testing"
+    assert event["pathParameters"] == {"proxy": "api/workflow/running/event_testing"}
+    assert event["body"] is None
+    assert event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["stage"] == "local"
+    assert context["requestId"]
+    assert context["identity"]["sourceIp"] == "127.0.0.1"
+    assert context["path"] == "/local/api/workflow/running/event_testing"
+    assert echo.contexts[0].function_name == "baton-api"
+    assert echo.contexts[0].aws_request_id
+    assert 0 < echo.contexts[0].get_remaining_time_in_millis() <= 29_000
+
+
+def test_query_strings_keep_repeated_keys_and_are_decoded(gateway: Gateway) -> None:
+    event = echoed(gateway, "GET", "/api/tasks/queue/sizes?taskType=a&taskType=b&q=x+y&u=%2Fz&e=")
+
+    assert event["multiValueQueryStringParameters"] == {
+        "taskType": ["a", "b"],
+        "q": ["x y"],
+        "u": ["/z"],
+        "e": [""],
+    }
+    # The single-value view holds the last value, as API Gateway's does.
+    assert event["queryStringParameters"] == {"taskType": "b", "q": "x y", "u": "/z", "e": ""}
+
+
+def test_no_query_string_gives_nulls(gateway: Gateway) -> None:
+    event = echoed(gateway, "GET", "/api/event")
+
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+
+
+def test_percent_encoded_segments_arrive_as_sent(gateway: Gateway) -> None:
+    # As on AWS (REST APIs keep the path encoded): the handler decodes path parameters.
+    event = echoed(gateway, "GET", "/api/event/sqs%3Aconductor_doug_testing?activeOnly=false")
+
+    assert event["path"] == "/api/event/sqs%3Aconductor_doug_testing"
+    assert event["pathParameters"] == {"proxy": "api/event/sqs%3Aconductor_doug_testing"}
+
+
+def test_a_powertools_route_matches_an_encoded_segment() -> None:
+    app = APIGatewayRestResolver()
+
+    @app.get("/api/event/<event>")
+    def handlers_for(event: str) -> dict[str, str]:
+        return {"event": event}
+
+    raw = proxy_event(
+        method="GET",
+        target="/api/event/sqs%3Aq",
+        headers=[("Host", "127.0.0.1")],
+        body=b"",
+        source_ip="127.0.0.1",
+    )
+    context: Any = LambdaContext(function_name="baton-api", region="us-east-1", timeout_seconds=29)
+    result = app.resolve(raw, context)
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"]) == {"event": "sqs%3Aq"}
+
+
+def test_json_and_text_bodies_and_headers_are_passed_on(gateway: Gateway) -> None:
+    document = {"name": "event_testing", "input": {"ü": 1}}
+    event = echoed(
+        gateway,
+        "POST",
+        "/api/workflow",
+        body=json.dumps(document, ensure_ascii=False).encode(),
+        headers=[
+            ("Content-Type", "application/json"),
+            ("X-Probe", "first"),
+            ("X-Probe", "second"),
+        ],
+    )
+    assert json.loads(event["body"]) == document
+    assert event["isBase64Encoded"] is False
+    assert event["headers"]["Content-Type"] == "application/json"
+    assert event["headers"]["X-Probe"] == "second"
+    assert event["multiValueHeaders"]["X-Probe"] == ["first", "second"]
+
+    text = echoed(gateway, "PUT", "/api/tasks/t1/log", body=b"a line of text")
+    assert text["httpMethod"] == "PUT"
+    assert text["body"] == "a line of text"
+
+
+def test_a_body_that_is_not_utf8_is_base64(gateway: Gateway) -> None:
+    event = echoed(gateway, "POST", "/api/blob", body=b"\xff\x00\xfe")
+
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"\xff\x00\xfe"
+
+
+def test_status_headers_and_body_come_back(gateway: Gateway, echo: Echo) -> None:
+    echo.result = {
+        "statusCode": 201,
+        "headers": {"Content-Type": "text/plain", "X-Single": "one", "X-Both": "from headers"},
+        "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "X-Both": ["from multi"]},
+        "body": "created",
+        "isBase64Encoded": False,
+    }
+    status, headers, body = request(gateway, "POST", "/api/workflow/event_testing", body=b"{}")
+
+    assert status == 201
+    assert body == b"created"
+    assert headers["Content-Type"] == "text/plain"
+    assert headers["X-Single"] == "one"
+    assert headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    assert headers.get_all("X-Both") == ["from multi"]
+    assert headers["x-amzn-RequestId"]
+
+
+def test_empty_and_base64_results(gateway: Gateway, echo: Echo) -> None:
+    echo.result = {"statusCode": 204, "headers": {}, "body": ""}
+    status, _, body = request(gateway, "GET", "/api/tasks/poll/worker")
+    assert (status, body) == (204, b"")
+
+    echo.result = {"statusCode": 404, "body": json.dumps({"status": 404})}
+    status, _, body = request(gateway, "GET", "/api/workflow/nope")
+    assert status == 404
+    assert json.loads(body) == {"status": 404}
+
+    echo.result = {
+        "statusCode": 200,
+        "body": base64.b64encode(b"\x00\x01").decode(),
+        "isBase64Encoded": True,
+    }
+    assert request(gateway, "GET", "/api/blob")[2] == b"\x00\x01"
+
+
+def test_a_handler_that_fails_gives_502(gateway: Gateway, echo: Echo) -> None:
+    echo.error = RuntimeError("boom")
+    status, _, body = request(gateway, "GET", "/api/workflow/x")
+
+    assert status == 502
+    assert json.loads(body) == {"message": "Internal server error"}
+
+
+def test_a_malformed_result_gives_502(gateway: Gateway, echo: Echo) -> None:
+    echo.result = {"body": "no status"}
+    assert request(gateway, "GET", "/api/workflow/x")[0] == 502
+
+
+def test_the_root_names_the_api_and_other_paths_are_not_found(gateway: Gateway) -> None:
+    status, headers, body = request(gateway, "GET", "/")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain")
+    assert gateway.api_url in body.decode()
+
+    assert request(gateway, "GET", "/favicon.ico")[0] == 404
+
+
+def test_http_reply_prefers_multi_value_headers() -> None:
+    reply = http_reply(
+        {
+            "statusCode": 200,
+            "headers": {"content-type": "a", "Content-Length": "999"},
+            "multiValueHeaders": {"Content-Type": ["b"]},
+            "body": None,
+        }
+    )
+    assert reply.headers == [("Content-Type", "b")]
+    assert reply.body == b""
