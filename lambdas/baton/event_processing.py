@@ -67,7 +67,7 @@ def handle_message(baton: Baton, *, event: str, message_id: str, body: str) -> M
         for action in events.plan(handler, payload, message_id=message_id, event=event):
             try:
                 result = _carry_out(baton, action, message_id=message_id, event=event)
-            except Exception as error:  # noqa: BLE001 - recorded, then the message is retried
+            except Exception as error:
                 _record(outcome, handler.name, action, "FAILED", {"error": str(error)})
                 failures.append(f"{handler.name}[{action.index}] {action.action}: {error}")
                 continue
@@ -101,7 +101,9 @@ def _record(
     )
 
 
-def _carry_out(baton: Baton, action: PlannedAction, *, message_id: str, event: str) -> dict[str, Any]:
+def _carry_out(
+    baton: Baton, action: PlannedAction, *, message_id: str, event: str
+) -> dict[str, Any]:
     body = action.body
     if action.action in ("complete_task", "fail_task"):
         workflow_id = body.get("workflowId")
@@ -128,7 +130,8 @@ def _carry_out(baton: Baton, action: PlannedAction, *, message_id: str, event: s
         workflow_id = baton.start(
             StartRequest(
                 name=str(body.get("name") or ""),
-                version=int(version) if isinstance(version, int | str) and str(version).isdigit()
+                version=int(version)
+                if isinstance(version, int | str) and str(version).isdigit()
                 else None,
                 input=body.get("input") or {},
                 correlation_id=body.get("correlationId"),
