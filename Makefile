@@ -35,13 +35,17 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q
 
-## make synth: every stack synthesized offline with the CDK CLI from npm
+## make synth: every stack synthesized offline with the CDK CLI from npm (cdk.json runs .venv's python)
 synth: $(STAMP) $(NODE_STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk synth --quiet --no-notices
+	npx --no-install cdk synth --quiet --no-notices
 
-## cfn-lint on every template and cdk-nag's AwsSolutions pack (it runs inside synth and fails it on an unacknowledged finding)
+## cfn-lint on every template and cdk-nag's AwsSolutions pack (it runs inside synth and fails it on an unacknowledged finding),
+## in both auth modes: cdk.json's (IAM) and Conductor's keys, which adds the authorizer and the token secret
+KEYS_MODE_OUT := .build/cdk.out.conductor-keys
 cdk-check: synth
 	$(VENV)/bin/cfn-lint -i W3005 -- cdk.out/*.template.json
+	npx --no-install cdk synth --quiet --no-notices -c authMode=conductor-keys --output $(KEYS_MODE_OUT)
+	$(VENV)/bin/cfn-lint -i W3005 -- $(KEYS_MODE_OUT)/*.template.json
 
 ## make bench: benchmarks; figures go to bench/RESULTS.md
 bench: $(STAMP)

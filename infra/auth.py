@@ -1,0 +1,74 @@
+"""Conductor's key-and-secret scheme: the token-signing secret and the API's authorizer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from baton import settings
+from infra.functions import BatonFunction
+
+TOKEN_HEADER: Final = "X-Authorization"
+# How long API Gateway reuses an authorizer answer for the same token: the longest a revoked
+# key keeps working. Shorter costs an authorizer call (and a GetItem) more often.
+AUTHORIZER_CACHE = Duration.minutes(5)
+AUTHORIZER_TIMEOUT_SECONDS: Final = 10
+AUTHORIZER_MEMORY_MB: Final = 256
+
+
+class Auth(Construct):
+    """The secret that signs tokens and a REQUEST authorizer that checks `X-Authorization`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        code: lambda_.Code,
+        layer: lambda_.ILayerVersion,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, id_)
+        self.token_secret = secretsmanager.Secret(
+            self,
+            "TokenSigningSecret",
+            description="HMAC key that signs the tokens POST /api/token issues",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            # Tokens live an hour: a new secret after a redeploy only makes SDKs fetch new ones.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        Validations.of(self.token_secret).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SMG4",
+                reason="A random HMAC key that signs tokens living one hour. Replacing it (see "
+                "docs/DEPLOY.md: put-secret-value) only makes SDKs fetch new tokens, which they "
+                "do on their own after a 401; a rotation function would add code for no gain",
+            ),
+        )
+        self.function = BatonFunction(
+            self,
+            "Authorizer",
+            handler="baton.handlers.authorizer.handler",
+            description="Checks the X-Authorization token of every API request",
+            code=code,
+            layer=layer,
+            timeout_seconds=AUTHORIZER_TIMEOUT_SECONDS,
+            memory_mb=AUTHORIZER_MEMORY_MB,
+            environment={**environment, settings.TOKEN_SECRET_ARN: self.token_secret.secret_arn},
+        ).function
+        self.token_secret.grant_read(self.function)
+        self.authorizer = apigw.RequestAuthorizer(
+            self,
+            "RequestAuthorizer",
+            handler=self.function,
+            identity_sources=[apigw.IdentitySource.header(TOKEN_HEADER)],
+            results_cache_ttl=AUTHORIZER_CACHE,
+        )

@@ -1,0 +1,186 @@
+"""The stateless stack: queues, functions, API, schedule and monitoring around the tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.aws_lambda_event_sources import SqsEventSource
+from constructs import Construct
+
+from baton import settings
+from baton.auth.modes import CONDUCTOR_KEYS
+from baton.store.schema import table_specs
+from infra.api import Api
+from infra.auth import Auth
+from infra.bundling import lambda_code
+from infra.config import BatonConfig
+from infra.functions import Functions, observability_environment, powertools_layer
+from infra.monitoring import Monitoring
+from infra.queues import BatonQueue, Queues
+from infra.tables import grant_get_item, grant_read_write
+
+# The sweep arms timers due within SQS's 15-minute delay limit and fires overdue ones; a missed
+# or late run is caught up by the next one, so it is neither retried nor kept.
+SWEEP_INTERVAL = Duration.minutes(1)
+
+
+class StatelessStack(Stack):
+    """Everything that can be deleted and redeployed without losing a workflow."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: BatonConfig,
+        workflows: dynamodb.ITableV2,
+        tasks: dynamodb.ITableV2,
+        metadata: dynamodb.ITableV2,
+        idempotency: dynamodb.ITableV2,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        specs = {spec.logical_name: spec for spec in table_specs()}
+        tables = {
+            "Workflows": workflows,
+            "Tasks": tasks,
+            "Metadata": metadata,
+            "Idempotency": idempotency,
+        }
+        if set(tables) != set(specs):
+            raise ValueError(
+                f"baton.store.schema describes tables {sorted(specs)} but this stack wires "
+                f"{sorted(tables)}: pass the new table in and decide which functions may use it"
+            )
+
+        queues = Queues(
+            self,
+            "Queues",
+            prefix=config.prefix,
+            event_queue_names=config.event_queues,
+            authorized_accounts=config.authorized_accounts,
+        )
+        observability = observability_environment(config.prefix)
+        environment = {
+            **{specs[name].env_var: table.table_name for name, table in tables.items()},
+            settings.EVENT_QUEUE_URLS: self.to_json_string(
+                {name: queue.queue.queue_url for name, queue in queues.events.items()}
+            ),
+            settings.TIMER_QUEUE_URL: queues.timers.queue.queue_url,
+            settings.INTERNAL_EVENT_QUEUE_URL: queues.internal_events.queue.queue_url,
+            settings.RETENTION_DAYS: str(config.retention_days),
+            **observability,
+        }
+        code = lambda_code()
+        layer = powertools_layer(self)
+        functions = Functions(
+            self,
+            "Functions",
+            code=code,
+            layer=layer,
+            environment=environment,
+            api_environment={settings.AUTH_MODE: config.auth_mode},
+        )
+        monitored: dict[str, lambda_.IFunction] = dict(functions.all)
+
+        # Tables: the API and the events consumer run whole decisions; timers touch only
+        # workflows and their tasks; the idempotency records belong to API starts and events.
+        for name, table in tables.items():
+            grant_read_write(functions.api, table, specs[name])
+            grant_read_write(functions.events, table, specs[name])
+        for name in ("Workflows", "Tasks"):
+            grant_read_write(functions.timers, tables[name], specs[name])
+
+        # Queues: every function carries out effects (EVENT messages, timers, conductor: events).
+        for function in (functions.api, functions.events, functions.timers):
+            for target in queues.publish_targets:
+                target.grant_send_messages(function)
+
+        # Consumers: partial batch failures, so one bad message never holds back its batch.
+        event_sources: list[BatonQueue] = [queues.internal_events, *queues.events.values()]
+        for queue in event_sources:
+            functions.events.add_event_source(self._event_source(queue))
+        functions.timers.add_event_source(self._event_source(queues.timers))
+
+        # A scheduled rule rather than EventBridge Scheduler: it needs no IAM role, costs
+        # nothing, and Scheduler's extras (one-off schedules, time zones) are not needed here.
+        events.Rule(
+            self,
+            "TimerSweep",
+            description="Arms WAIT timers due within 15 minutes and fires overdue ones",
+            schedule=events.Schedule.rate(SWEEP_INTERVAL),
+            targets=[
+                targets.LambdaFunction(
+                    functions.timers, retry_attempts=0, max_event_age=Duration.minutes(1)
+                )
+            ],
+        )
+
+        auth: Auth | None = None
+        if config.auth_mode == CONDUCTOR_KEYS:
+            auth = Auth(
+                self,
+                "Auth",
+                code=code,
+                layer=layer,
+                environment={settings.METADATA_TABLE: metadata.table_name, **observability},
+            )
+            grant_get_item(auth.function, metadata)
+            auth.token_secret.grant_read(functions.api)
+            functions.api.add_environment(settings.TOKEN_SECRET_ARN, auth.token_secret.secret_arn)
+            monitored["Authorizer"] = auth.function
+
+        api = Api(
+            self,
+            "Api",
+            name=config.prefix,
+            handler=functions.api,
+            authorizer=auth.authorizer if auth else None,
+            rate_limit=config.api_rate_limit,
+            burst_limit=config.api_burst_limit,
+        )
+
+        Monitoring(
+            self,
+            "Monitoring",
+            prefix=config.prefix,
+            functions=monitored,
+            queues=queues.all,
+            event_queues=event_sources,
+        )
+
+        CfnOutput(self, "ApiUrl", value=api.url, description="The API stage's base URL")
+        CfnOutput(
+            self,
+            "ConductorServerUrl",
+            value=api.conductor_server_url,
+            description="CONDUCTOR_SERVER_URL for Conductor's SDKs",
+        )
+        CfnOutput(
+            self,
+            "EventQueueUrls",
+            value=self.to_json_string(
+                {name: queue.queue.queue_url for name, queue in queues.events.items()}
+            ),
+            description="Event queue name -> URL (JSON)",
+        )
+        CfnOutput(self, "TimerQueueUrl", value=queues.timers.queue.queue_url)
+        CfnOutput(self, "InternalEventQueueUrl", value=queues.internal_events.queue.queue_url)
+        if auth is not None:
+            CfnOutput(self, "TokenSecretArn", value=auth.token_secret.secret_arn)
+
+        self.queues = queues
+        self.functions = functions
+        self.api = api
+        self.auth = auth
+
+    @staticmethod
+    def _event_source(queue: BatonQueue) -> SqsEventSource:
+        return SqsEventSource(
+            queue.queue, batch_size=queue.spec.batch_size, report_batch_item_failures=True
+        )

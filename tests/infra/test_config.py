@@ -1,0 +1,52 @@
+"""Deployment settings read from CDK context."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+
+from baton.topology import DEFAULT_EVENT_QUEUES
+from infra.config import BatonConfig
+
+
+def config_from(context: dict[str, object]) -> BatonConfig:
+    return BatonConfig.from_context(cdk.App(context=context).node)
+
+
+def test_defaults_deploy_the_tutorial_queue_with_iam():
+    config = config_from({})
+    assert config.prefix == "baton"
+    assert config.event_queues == DEFAULT_EVENT_QUEUES == ("conductor_doug_testing",)
+    assert config.authorized_accounts == ()
+    assert config.auth_mode == "iam"
+    assert config.retention_days == 30
+
+
+def test_lists_come_from_json_lists_or_comma_separated_command_line_values():
+    config = config_from(
+        {"eventQueues": "a,b", "authorizedAccounts": '["111111111111"]', "retentionDays": "0"}
+    )
+    assert config.event_queues == ("a", "b")
+    assert config.authorized_accounts == ("111111111111",)
+    assert config.retention_days == 0
+
+
+def test_an_empty_event_queue_list_is_kept():
+    assert config_from({"eventQueues": []}).event_queues == ()
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"authorizedAccounts": ["12345"]}, "12-digit"),
+        ({"eventQueues": ["bad name"]}, "invalid SQS queue names"),
+        ({"eventQueues": ["a", "a"]}, "twice"),
+        ({"authMode": "basic"}, "authMode"),
+        ({"prefix": "Baton!"}, "prefix"),
+        ({"retentionDays": "soon"}, "whole number"),
+        ({"apiRateLimit": 0}, "at least 1"),
+    ],
+)
+def test_invalid_settings_say_what_to_fix(context, message):
+    with pytest.raises(ValueError, match=message):
+        config_from(context)

@@ -1,0 +1,73 @@
+"""Alarms and the dashboard."""
+
+from __future__ import annotations
+
+import json
+
+from baton import telemetry
+from baton.topology import all_queues
+from tests.infra.synth import EVENT_QUEUES
+
+ALARM = "AWS::CloudWatch::Alarm"
+
+
+def alarms(synthesized):
+    return [resource["Properties"] for resource in synthesized.resources(ALARM).values()]
+
+
+def queue_of(synthesized, dimension):
+    """The queue name behind an alarm's QueueName dimension (a GetAtt on the queue)."""
+    logical_id = dimension["Value"]["Fn::GetAtt"][0]
+    return synthesized.resources("AWS::SQS::Queue")[logical_id]["Properties"]["QueueName"]
+
+
+def test_every_dlq_alarms_on_its_first_message(iam_mode):
+    specs = all_queues("baton", list(EVENT_QUEUES))
+    alarmed = {
+        queue_of(iam_mode, alarm["Dimensions"][0])
+        for alarm in alarms(iam_mode)
+        if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    assert alarmed == {spec.dlq_name for spec in specs}
+    for alarm in alarms(iam_mode):
+        if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible":
+            assert alarm["Threshold"] == 0
+            assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_every_function_alarms_on_errors_and_throttles(iam_mode, keys_mode):
+    for synthesized in (iam_mode, keys_mode):
+        functions = set(synthesized.resources("AWS::Lambda::Function"))
+        for metric in ("Errors", "Throttles"):
+            alarmed = {
+                alarm["Dimensions"][0]["Value"]["Ref"]
+                for alarm in alarms(synthesized)
+                if alarm["MetricName"] == metric
+            }
+            assert alarmed == functions, metric
+
+
+def test_every_event_queue_alarms_on_message_age(iam_mode):
+    alarmed = {
+        queue_of(iam_mode, alarm["Dimensions"][0])
+        for alarm in alarms(iam_mode)
+        if alarm["MetricName"] == "ApproximateAgeOfOldestMessage"
+    }
+    assert alarmed == {*EVENT_QUEUES, "baton-internal-events"}
+
+
+def test_dashboard_draws_the_engine_metrics(iam_mode):
+    (dashboard,) = iam_mode.resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for name in (
+        telemetry.WORKFLOWS_STARTED,
+        telemetry.WORKFLOWS_COMPLETED,
+        telemetry.WORKFLOWS_FAILED,
+        telemetry.EVENT_MESSAGES_HANDLED,
+        telemetry.EVENT_MESSAGES_FAILED,
+        telemetry.TIMER_LATENESS_MS,
+        "ApproximateAgeOfOldestMessage",
+    ):
+        assert name in body, name
+    assert '\\"stat\\":\\"p99\\"' in body and '\\"stat\\":\\"p50\\"' in body
+    assert telemetry.NAMESPACE in body
