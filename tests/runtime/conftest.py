@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from baton import settings, topology
+from baton.store import metadata
 from baton.store.schema import table_specs
 from embedded import resources
 
@@ -57,6 +58,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
         runtime.baton.cache_clear()
+        metadata.forget_cached_snapshots()
         from baton.handlers import events
 
         events._persistence.cache_clear()

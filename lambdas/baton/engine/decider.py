@@ -96,9 +96,7 @@ def start(
     return decision
 
 
-def decide(
-    workflow: Workflow, now: int, *, event_queues: frozenset[str] | None = None
-) -> Decision:
+def decide(workflow: Workflow, now: int, *, event_queues: frozenset[str] | None = None) -> Decision:
     """Move `workflow` as far as it can go at time `now` (epoch ms).
 
     `event_queues`, when given, are the SQS queues an `sqs:` sink may name; an EVENT task with
@@ -267,7 +265,9 @@ def find_task(
         t
         for t in workflow.tasks
         if not t.retried
-        and (t.reference_task_name == reference or base_reference(t.reference_task_name) == reference)
+        and (
+            t.reference_task_name == reference or base_reference(t.reference_task_name) == reference
+        )
     ]
     pending = [t for t in candidates if not t.status.is_terminal]
     chosen = pending or candidates
@@ -320,9 +320,7 @@ def pause(workflow: Workflow, now: int) -> Decision:
     return _finish(run)
 
 
-def resume(
-    workflow: Workflow, now: int, *, event_queues: frozenset[str] | None = None
-) -> Decision:
+def resume(workflow: Workflow, now: int, *, event_queues: frozenset[str] | None = None) -> Decision:
     run = Run(workflow, now, event_queues=event_queues)
     if workflow.status == WorkflowStatus.PAUSED:
         run.workflow.status = WorkflowStatus.RUNNING

@@ -308,7 +308,8 @@ class EventHandler:
             name=_str(data.get("name")) or "",
             event=_str(data.get("event")) or "",
             actions=[
-                EventHandlerAction.from_json(a) for a in _list(data.get("actions"))
+                EventHandlerAction.from_json(a)
+                for a in _list(data.get("actions"))
                 if isinstance(a, dict)
             ],
             condition=_str(data.get("condition")),

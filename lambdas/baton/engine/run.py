@@ -43,7 +43,9 @@ class DefinitionIndex:
         self.positions: dict[str, Position] = {}
         self._add(definition.tasks, "top", None)
 
-    def _add(self, tasks: list[WorkflowTask], kind: ContainerKind, owner: WorkflowTask | None) -> None:
+    def _add(
+        self, tasks: list[WorkflowTask], kind: ContainerKind, owner: WorkflowTask | None
+    ) -> None:
         for i, task in enumerate(tasks):
             self.positions[task.task_reference_name] = Position(tasks, i, kind, owner)
             for branch in task.fork_tasks:
@@ -52,6 +54,13 @@ class DefinitionIndex:
                 self._add(case, "case", task)
             self._add(task.default_case, "case", task)
             self._add(task.loop_over, "loop", task)
+
+    def task(self, reference: str) -> WorkflowTask:
+        """The definition of a task instance (`ref__2` is defined by `ref`)."""
+        position = self.positions.get(base_reference(reference))
+        if position is None:
+            raise KeyError(f"No task {reference} in this workflow's definition")
+        return position.container[position.index]
 
     def next_after(self, reference: str) -> WorkflowTask | None:
         """The task that follows `reference` once it succeeds, or None where its list ends.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from baton.engine.definitions import JsonObject, WorkflowDef, WorkflowTask
 
@@ -168,14 +167,17 @@ class Task:
         return data
 
     def to_store(self) -> JsonObject:
-        """The fields Baton persists for this task (Conductor's names where they exist)."""
+        """The fields Baton persists for this task (Conductor's names where they exist).
+
+        The task's definition is not repeated: it is found again in the workflow's definition
+        by reference, which keeps each task item to about one write unit.
+        """
         data: JsonObject = {
             "taskId": self.task_id,
             "referenceTaskName": self.reference_task_name,
             "taskType": self.task_type,
             "taskDefName": self.task_def_name,
             "status": self.status.value,
-            "workflowTask": self.workflow_task.to_json(),
             "seq": self.seq,
             "scheduledTime": self.scheduled_time,
             "inputData": self.input_data,
@@ -200,6 +202,7 @@ class Task:
     def from_store(
         cls,
         data: JsonObject,
+        workflow_task: WorkflowTask,
         *,
         version: int = 0,
         created_revision: int = 0,
@@ -211,7 +214,7 @@ class Task:
             task_type=data["taskType"],
             task_def_name=data["taskDefName"],
             status=TaskStatus(data["status"]),
-            workflow_task=WorkflowTask.from_json(data["workflowTask"]),
+            workflow_task=workflow_task,
             seq=data["seq"],
             scheduled_time=data["scheduledTime"],
             input_data=data.get("inputData") or {},
@@ -298,10 +301,12 @@ class Workflow:
         return data
 
     def to_store(self) -> JsonObject:
-        """The workflow's own fields as Baton persists them (tasks are stored apart)."""
+        """The workflow's own fields as Baton persists them.
+
+        Tasks are stored apart, and so is the definition snapshot, which never changes.
+        """
         return {
             "workflowId": self.workflow_id,
-            "workflowDefinition": self.definition.to_json(),
             "status": self.status.value,
             "createTime": self.create_time,
             "updateTime": self.update_time,
@@ -320,11 +325,16 @@ class Workflow:
 
     @classmethod
     def from_store(
-        cls, data: JsonObject, tasks: list[Task] | None = None, *, revision: int = 0
+        cls,
+        data: JsonObject,
+        definition: WorkflowDef,
+        tasks: list[Task] | None = None,
+        *,
+        revision: int = 0,
     ) -> Workflow:
         return cls(
             workflow_id=data["workflowId"],
-            definition=WorkflowDef.from_json(data["workflowDefinition"]),
+            definition=definition,
             status=WorkflowStatus(data["status"]),
             create_time=data["createTime"],
             update_time=data.get("updateTime", 0),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
+from functools import cache, lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -16,6 +18,8 @@ from baton.store.errors import AlreadyExists, NotFound
 from baton.store.models import MetadataItem
 
 WORKFLOW_DEF = "WORKFLOW_DEF"
+# The definition each workflow runs, as it was when the workflow started, by content hash.
+DEFINITION_SNAPSHOT = "DEFINITION_SNAPSHOT"
 TASK_DEF = "TASK_DEF"
 EVENT_HANDLER = "EVENT_HANDLER"
 # How long the record of an event handler's execution is kept.
@@ -38,6 +42,7 @@ def _execution_partition(handler: str) -> str:
     return f"EVENT_EXECUTION#{handler}"
 
 
+@cache
 def _connection() -> Connection:
     return Connection(region=MetadataItem.Meta.region, host=MetadataItem.Meta.host)
 
@@ -108,6 +113,52 @@ def delete_workflow_def(name: str, version: int) -> None:
         if _is_condition_failure(error):
             raise NotFound(f"No such workflow definition: {name} version: {version}") from error
         raise
+
+
+# -- definition snapshots -------------------------------------------------------------------
+
+
+def snapshot_id(definition: WorkflowDef) -> str:
+    """A content hash: the same definition always has the same snapshot id."""
+    canonical = json.dumps(definition.to_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def save_snapshot(definition: WorkflowDef) -> str:
+    """Keep the definition a workflow starts with (written once per distinct definition)."""
+    identifier = snapshot_id(definition)
+    if identifier in _saved_snapshots:
+        return identifier
+    item = MetadataItem(
+        DEFINITION_SNAPSHOT, identifier, body=_dumps(definition.to_json()), update_time=now_ms()
+    )
+    try:
+        item.save(condition=MetadataItem.sk.does_not_exist())
+    except PutError as error:
+        if not _is_condition_failure(error):
+            raise
+    _saved_snapshots.add(identifier)
+    return identifier
+
+
+_saved_snapshots: set[str] = set()
+
+
+def forget_cached_snapshots() -> None:
+    """Drop this process's snapshot caches (for tests that start over with empty tables)."""
+    _saved_snapshots.clear()
+    load_snapshot.cache_clear()
+
+
+@lru_cache(maxsize=256)
+def load_snapshot(identifier: str) -> WorkflowDef:
+    """A definition snapshot. Cached, and shared: snapshots never change, callers never
+    change them, and the decider's index of the definition is built once per process."""
+    try:
+        item = MetadataItem.get(DEFINITION_SNAPSHOT, identifier, consistent_read=True)
+    except DoesNotExist as error:
+        raise NotFound(f"No definition snapshot {identifier}") from error
+    return WorkflowDef.from_json(json.loads(item.body or "{}"))
 
 
 # -- task definitions ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,9 @@ from pynamodb.transactions import TransactWrite
 from baton.engine.decider import Decision
 from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.state import Task, TaskStatus, Workflow
+from baton.engine.run import definition_index
 from baton.engine.tasks import task_type_of
+from baton.store import metadata
 from baton.store.clock import now_ms
 from baton.store.errors import CommitContention, NotFound
 from baton.store.models import DUE_SHARDS, TaskItem, WorkflowItem
@@ -69,6 +72,12 @@ class WorkflowExists(Exception):
     """A workflow with this id exists already (ids derived from a message repeat with it)."""
 
 
+@cache
+def _connection() -> Connection:
+    """One connection per process: creating one builds a botocore client, which is slow."""
+    return Connection(region=WorkflowItem.Meta.region, host=WorkflowItem.Meta.host)
+
+
 def due_shard(task_id: str) -> str:
     return f"due#{zlib.crc32(task_id.encode()) % DUE_SHARDS}"
 
@@ -97,9 +106,13 @@ class WorkflowStore:
         if item.body is None:
             return None  # an idempotency record, not a workflow
         staged = set(item.staged_attempts or ())
+        body = json.loads(item.body)
+        definition = metadata.load_snapshot(body["definitionId"])
+        index = definition_index(definition)
         tasks = [
             Task.from_store(
-                json.loads(task_item.body or "{}"),
+                task_body,
+                index.task(task_body["referenceTaskName"]),
                 version=int(task_item.version),
                 created_revision=int(task_item.created_revision),
                 pending_effect=task_item.pending_effect is not None,
@@ -107,8 +120,9 @@ class WorkflowStore:
             for task_item in TaskItem.query(workflow_id, consistent_read=True)
             if task_item.created_revision <= item.revision
             and (task_item.attempt is None or task_item.attempt in staged)
+            for task_body in [json.loads(task_item.body or "{}")]
         ]
-        return Workflow.from_store(json.loads(item.body), tasks, revision=int(item.revision))
+        return Workflow.from_store(body, definition, tasks, revision=int(item.revision))
 
     def require(self, workflow_id: str) -> Workflow:
         workflow = self.load(workflow_id)
@@ -133,6 +147,8 @@ class WorkflowStore:
 
     def create(self, decision: Decision, *, claim: IdempotencyClaim | None = None) -> None:
         """Write a new workflow; raises IdempotencyKeyTaken when the claimed key is held."""
+        # The snapshot first: a workflow is never readable without its definition.
+        metadata.save_snapshot(decision.workflow.definition)
         self._commit(decision, expected_revision=None, claim=claim)
 
     def mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
@@ -181,9 +197,8 @@ class WorkflowStore:
         if staged_new:
             self._stage(staged_new, workflow, effects, revision, attempt, now)
 
-        connection = Connection(region=WorkflowItem.Meta.region, host=WorkflowItem.Meta.host)
         try:
-            with TransactWrite(connection=connection) as transaction:
+            with TransactWrite(connection=_connection()) as transaction:
                 self._write_workflow(transaction, workflow, expected_revision, attempt, now)
                 if claim is not None:
                     transaction.save(
@@ -247,7 +262,9 @@ class WorkflowStore:
             if workflow.status.is_terminal and self.retention_days > 0
             else None
         )
-        body = _dumps(workflow.to_store())
+        body = _dumps(
+            {**workflow.to_store(), "definitionId": metadata.snapshot_id(workflow.definition)}
+        )
         correlation = (
             f"{workflow.definition.name}#{workflow.correlation_id}"
             if workflow.correlation_id
