@@ -7,8 +7,11 @@ so DynamoDB requests are serialized here. SQS requests (long polls among them) s
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -62,3 +65,60 @@ class MotoServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class MotoProcess:
+    """moto's server in a child process: on a machine with few cores the runtime and moto
+    then stop contending for one interpreter's lock."""
+
+    def __init__(self, host: str) -> None:
+        self._host = host
+        self._process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self) -> MotoProcess:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "embedded.moto_server", self._host],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=str(Path(__file__).resolve().parent.parent),
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline().strip()
+        if not line.startswith("http://"):
+            self.stop()
+            raise RuntimeError(f"moto's server did not start: {line!r}")
+        self.url = line
+        return self
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._process = None
+
+
+def _serve(host: str) -> None:
+    import logging
+    import signal
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = MotoServer(host)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    server.start()
+    print(server.url, flush=True)
+    stopped.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1")

@@ -1,8 +1,9 @@
 """Applying event handlers to one message, as Conductor's event processor does.
 
 Each action of each matching handler takes effect once per message even when SQS delivers the
-message twice: completing an ended task changes nothing, and a workflow started by an action
-gets an id derived from the message, so a second start finds it exists. Each outcome is kept
+message twice: completing an ended task changes nothing, a workflow started by an action gets
+an id derived from the message, so a second start finds it exists, and variable updates (which
+may append) go through Powertools' idempotency utility. Each outcome is kept
 as an event execution (`GET /api/event/executions/{handler}`).
 """
 
@@ -17,6 +18,7 @@ from baton.engine import events, js
 from baton.engine.decider import TaskUpdate
 from baton.engine.events import PlannedAction
 from baton.engine.state import TaskStatus
+from baton.idempotency import once
 from baton.service import Baton, StartRequest
 from baton.store import metadata
 from baton.store.clock import now_ms
@@ -150,8 +152,13 @@ def _carry_out(
     if action.action == "update_workflow_variables":
         workflow_id = str(body.get("workflowId") or "")
         variables = body.get("variables") or {}
-        baton.update_variables(
-            workflow_id, variables, append_array=bool(body.get("appendArray", False))
-        )
-        return {"workflowId": workflow_id}
+
+        def update() -> dict[str, Any]:
+            baton.update_variables(
+                workflow_id, variables, append_array=bool(body.get("appendArray", False))
+            )
+            return {"workflowId": workflow_id}
+
+        # Appending is not idempotent: remember that this message's action ran.
+        return once(f"{event}/{message_id}/{action.handler}/{action.index}", update)
     raise ValueError(f"Action {action.action} is not supported")

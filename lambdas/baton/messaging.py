@@ -43,9 +43,12 @@ class Messaging:
 
     @cached_property
     def sqs(self) -> Any:
-        import boto3
+        # botocore directly: boto3 would add its own import time for nothing used here.
+        import botocore.session
 
-        return boto3.client("sqs", endpoint_url=os.environ.get(settings.ENDPOINT_URL) or None)
+        return botocore.session.get_session().create_client(
+            "sqs", endpoint_url=os.environ.get(settings.ENDPOINT_URL) or None
+        )
 
     @property
     def event_queue_names(self) -> frozenset[str]:

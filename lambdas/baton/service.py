@@ -253,32 +253,35 @@ class Baton:
 
     def poll(self, task_type: str, worker_id: str | None) -> JsonObject | None:
         """Hand one SCHEDULED worker task of `task_type` to a worker, or None."""
-        for workflow_id, task_id in self.store.claim_poll(task_type, self.clock(), limit=10):
+        for workflow_id, task_key in self.store.pollable(task_type, self.clock(), limit=10):
             try:
-                task = self._claim(workflow_id, task_id, worker_id)
+                task = self._claim(workflow_id, task_key, worker_id)
             except NotFound:
+                self.store.forget_due(workflow_id, task_key)
                 continue
             if task is not None:
                 return task
         return None
 
-    def _claim(self, workflow_id: str, task_id: str, worker_id: str | None) -> JsonObject | None:
+    def _claim(self, workflow_id: str, task_key: str, worker_id: str | None) -> JsonObject | None:
         claimed: list[JsonObject] = []
 
         def change(workflow: Workflow) -> Decision:
             claimed.clear()
-            task = workflow.task_by_id(task_id)
-            if task is None or task.status != TaskStatus.SCHEDULED:
+            task = next((t for t in workflow.tasks if t.store_key == task_key), None)
+            if task is None:
+                # Left by a commit that never landed: take it out of the poll index.
+                self.store.forget_due(workflow_id, task_key)
                 return Decision(workflow=workflow)
-            if workflow.status != WorkflowStatus.RUNNING:
+            if task.status != TaskStatus.SCHEDULED or workflow.status != WorkflowStatus.RUNNING:
                 return Decision(workflow=workflow)
             decision = decider.update_task(
                 workflow,
-                task_id,
+                task.task_id,
                 TaskUpdate(status=TaskStatus.IN_PROGRESS, worker_id=worker_id),
                 self.clock(),
             )
-            started = decision.workflow.task_by_id(task_id)
+            started = decision.workflow.task_by_id(task.task_id)
             if started is not None:
                 started.start_time = started.start_time or self.clock()
                 started.poll_count += 1
@@ -314,7 +317,9 @@ class Baton:
         for effect in decision.effects:
             if isinstance(effect, PublishMessage):
                 self.messaging.publish(effect)
-                self.store.confirm_sent(workflow.workflow_id, effect.task_id)
+                task = workflow.task_by_id(effect.task_id)
+                if task is not None:
+                    self.store.confirm_sent(workflow.workflow_id, task.store_key)
             elif isinstance(effect, ArmTimer):
                 self.messaging.arm_timer(
                     workflow_id=workflow.workflow_id,
@@ -323,21 +328,14 @@ class Baton:
                     now=now,
                 )
 
-    def resend(self, workflow_id: str, task_id: str) -> bool:
-        """Send a message the commit recorded but nobody confirmed; False if none is owed."""
-        pending = self.store.pending_effect(workflow_id, task_id)
-        if pending is None:
+    def resend(self, workflow_id: str, task_key: str) -> bool:
+        """Send a message a commit recorded but nobody confirmed; False if none is owed."""
+        workflow = self.store.load(workflow_id)
+        message = self.store.owed_message(workflow, task_key) if workflow else None
+        if message is None:
             return False
-        self.messaging.publish(
-            PublishMessage(
-                message_id=pending["messageId"],
-                task_id=task_id,
-                provider=pending["provider"],
-                queue=pending["queue"],
-                payload=pending["payload"],
-            )
-        )
-        self.store.confirm_sent(workflow_id, task_id)
+        self.messaging.publish(message)
+        self.store.confirm_sent(workflow_id, task_key)
         return True
 
     def sweep(self) -> dict[str, int]:
@@ -351,21 +349,30 @@ class Baton:
         horizon = now + MAX_TIMER_DELAY_SECONDS * 1000
         report = {"resent": 0, "fired": 0, "armed": 0}
         woken: set[str] = set()
-        for workflow_id, task_id, due_at in self.store.due_entries(horizon):
-            if due_at <= now:
-                if self.resend(workflow_id, task_id):
+        for entry in self.store.due_entries(horizon):
+            if entry.due_at <= now:
+                if self.resend(entry.workflow_id, entry.task_key):
                     report["resent"] += 1
                     continue
-                if workflow_id not in woken:
-                    woken.add(workflow_id)
-                    try:
-                        self.wake(workflow_id)
-                    except NotFound:
-                        continue
-                    report["fired"] += 1
-            elif due_at > horizon - 60_000:
+                if entry.workflow_id in woken:
+                    continue
+                woken.add(entry.workflow_id)
+                try:
+                    decision = self.wake(entry.workflow_id)
+                except NotFound:
+                    self.store.forget_due(entry.workflow_id, entry.task_key)
+                    continue
+                if not decision.changed and not any(
+                    t.store_key == entry.task_key for t in decision.workflow.tasks
+                ):
+                    self.store.forget_due(entry.workflow_id, entry.task_key)
+                report["fired"] += 1
+            elif entry.due_at > horizon - 60_000:
                 self.messaging.arm_timer(
-                    workflow_id=workflow_id, task_id=task_id, due_at=due_at, now=now
+                    workflow_id=entry.workflow_id,
+                    task_id=entry.task_key,
+                    due_at=entry.due_at,
+                    now=now,
                 )
                 report["armed"] += 1
         return report

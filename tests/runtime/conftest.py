@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from baton import settings, topology
+from baton import idempotency, settings, topology
 from baton.store import metadata
 from baton.store.schema import table_specs
 from embedded import resources
@@ -59,10 +59,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
         runtime.baton.cache_clear()
         metadata.forget_cached_snapshots()
-        from baton.handlers import events
-
-        events._persistence.cache_clear()
-        events._idempotent_handle.cache_clear()
+        idempotency._utility.cache_clear()
         yield Aws(sqs=sqs, queue_urls=urls)
         runtime.baton.cache_clear()
     os.environ.pop(settings.EVENT_QUEUE_URLS, None)

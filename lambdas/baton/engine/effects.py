@@ -34,3 +34,13 @@ class ArmTimer:
 
 
 Effect = PublishMessage | ArmTimer
+
+
+def message_from_output(task_id: str, output: JsonObject) -> PublishMessage:
+    """The message an EVENT task published, rebuilt from its output (the payload plus
+    `event_produced`, which names the queue or the event)."""
+    produced = str(output.get("event_produced", ""))
+    payload = {k: v for k, v in output.items() if k != "event_produced"}
+    if produced.startswith("sqs:"):
+        return PublishMessage(task_id, task_id, "sqs", produced.removeprefix("sqs:"), payload)
+    return PublishMessage(task_id, task_id, "conductor", produced, payload)

@@ -68,6 +68,18 @@ class WorkflowStatus(StrEnum):
         return self in (WorkflowStatus.COMPLETED, WorkflowStatus.PAUSED, WorkflowStatus.RUNNING)
 
 
+def _without_defaults(data: JsonObject, *, keep: frozenset[str]) -> JsonObject:
+    """Leave out what reads back as its default (None, 0, False, empty): every byte of an
+    item counts toward its write units."""
+    return {k: v for k, v in data.items() if k in keep or v not in (None, 0, False, "", {}, [])}
+
+
+_TASK_REQUIRED = frozenset(
+    {"taskId", "referenceTaskName", "taskType", "taskDefName", "status", "seq", "scheduledTime"}
+)
+_WORKFLOW_REQUIRED = frozenset({"workflowId", "status", "createTime"})
+
+
 def task_id_for(workflow_id: str, reference_task_name: str, retry_count: int) -> str:
     """The id of a task instance, derived from where it stands in its workflow."""
     return str(uuid.uuid5(_TASK_ID_NAMESPACE, f"{workflow_id}/{reference_task_name}/{retry_count}"))
@@ -118,6 +130,8 @@ class Task:
     created_revision: int = 0
     # A message this task published has not been confirmed sent yet.
     pending_effect: bool = False
+    # The task's key in the store (empty until it is stored).
+    store_key: str = ""
 
     def to_json(self, workflow: Workflow) -> JsonObject:
         """Conductor's Task JSON (nulls omitted, as Conductor's mapper does)."""
@@ -196,7 +210,7 @@ class Task:
             "pollCount": self.poll_count,
             "retriedTaskId": self.retried_task_id,
         }
-        return data
+        return _without_defaults(data, keep=_TASK_REQUIRED)
 
     @classmethod
     def from_store(
@@ -207,6 +221,7 @@ class Task:
         version: int = 0,
         created_revision: int = 0,
         pending_effect: bool = False,
+        store_key: str = "",
     ) -> Task:
         return cls(
             task_id=data["taskId"],
@@ -235,6 +250,7 @@ class Task:
             version=version,
             created_revision=created_revision,
             pending_effect=pending_effect,
+            store_key=store_key,
         )
 
 
@@ -305,7 +321,7 @@ class Workflow:
 
         Tasks are stored apart, and so is the definition snapshot, which never changes.
         """
-        return {
+        data: JsonObject = {
             "workflowId": self.workflow_id,
             "status": self.status.value,
             "createTime": self.create_time,
@@ -322,6 +338,7 @@ class Workflow:
             "idempotencyKey": self.idempotency_key,
             "failedReferenceTaskNames": self.failed_reference_task_names,
         }
+        return _without_defaults(data, keep=_WORKFLOW_REQUIRED)
 
     @classmethod
     def from_store(

@@ -22,7 +22,6 @@ from baton.store.errors import AlreadyExists, CommitContention, Conflict, NotFou
 app = APIGatewayRestResolver()
 for area in (metadata, workflows, tasks, events):
     app.include_router(area.router)
-app.enable_swagger(path="/api/swagger", title="Baton: Conductor's REST API")
 
 
 @app.get("/api/openapi.json")

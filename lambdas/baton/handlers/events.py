@@ -2,14 +2,13 @@
 
 Each record is handled on its own (Powertools' BatchProcessor): a message that fails is
 reported back to SQS as a batch item failure and redelivered, then moved to the queue's DLQ
-after maxReceiveCount; the good records of the same batch are not held back. Powertools'
-idempotency keeps a message delivered twice from acting twice.
+after maxReceiveCount; the good records of the same batch are not held back. A message
+delivered twice acts once (see `baton.event_processing`).
 """
 
 from __future__ import annotations
 
 import os
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -18,31 +17,15 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton import settings
 from baton.event_processing import handle_message
+from baton.idempotency import remember_lambda_context
 from baton.messaging import EVENT_ATTRIBUTE, MESSAGE_ID_ATTRIBUTE
 from baton.runtime import baton, emit_metric, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
-idempotency = IdempotencyConfig(
-    event_key_jmespath="[event, messageId]",
-    expires_after_seconds=24 * 3600,
-    raise_on_no_idempotency_key=True,
-)
-
-
-@cache
-def _persistence() -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(
-        table_name=os.environ.get(settings.IDEMPOTENCY_TABLE, "baton-idempotency")
-    )
 
 
 def _queue_name(record: SQSRecord) -> str:
@@ -63,20 +46,6 @@ def event_name(record: SQSRecord) -> str:
     return f"sqs:{_queue_name(record)}"
 
 
-def _handle_once(message: dict[str, Any]) -> dict[str, Any]:
-    outcome = handle_message(
-        baton(), event=message["event"], message_id=message["messageId"], body=message["body"]
-    )
-    return {"executions": len(outcome.executions)}
-
-
-@cache
-def _idempotent_handle() -> Any:
-    return idempotent_function(
-        data_keyword_argument="message", config=idempotency, persistence_store=_persistence()
-    )(_handle_once)
-
-
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     message = {
         "event": event_name(record),
@@ -86,20 +55,22 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     }
     logger.append_keys(event=message["event"], message_id=message["messageId"])
     try:
-        result = _idempotent_handle()(message=message)
+        outcome = handle_message(
+            baton(), event=message["event"], message_id=message["messageId"], body=message["body"]
+        )
     except Exception:
         emit_metric("EventMessagesFailed", 1)
         logger.exception("Event message failed; it will be retried")
         raise
     emit_metric("EventMessagesHandled", 1)
-    return dict(result)
+    return {"executions": len(outcome.executions)}
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    idempotency.register_lambda_context(context)
+    remember_lambda_context(context)
     return dict(
         process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

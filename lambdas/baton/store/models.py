@@ -63,8 +63,8 @@ class WorkflowItem(Model):
     body = UnicodeAttribute(null=True)
     # For idempotency records: the workflow the key was first used for.
     target_workflow_id = UnicodeAttribute(null=True)
-    # Commits too large for one transaction write their new tasks first, tagged with an
-    # attempt id; a tagged task counts only once its attempt is listed here.
+    # The commits that made tasks: each writes its new tasks first, tagged with an attempt id;
+    # a tagged task counts only once its attempt is listed here.
     staged_attempts = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
@@ -104,13 +104,21 @@ class TaskIdIndex(GlobalSecondaryIndex["TaskItem"]):
 
 
 class TaskItem(Model):
-    """One task instance. `created_revision` ties a task to the workflow commit that made it."""
+    """One task instance.
+
+    A task is written first, before the workflow commit that makes it part of the workflow,
+    under the key `<taskId>#<attempt>`; it counts once its attempt is listed on the workflow
+    item. A commit that loses its race leaves items no workflow lists: they are never read as
+    tasks, and a retry writes under a new attempt, so nothing visible is ever overwritten.
+    `created_revision` is the workflow revision whose commit made the task.
+    """
 
     class Meta(_BaseMeta):
         table_name = _table_name(settings.TASKS_TABLE, "baton-tasks")
 
     workflow_id = UnicodeAttribute(hash_key=True, attr_name="workflowId")
-    task_id = UnicodeAttribute(range_key=True, attr_name="taskId")
+    task_key = UnicodeAttribute(range_key=True, attr_name="taskKey")
+    task_id = UnicodeAttribute(attr_name="taskId")
     version = NumberAttribute(default=0)
     created_revision = NumberAttribute(default=0)
     attempt = UnicodeAttribute(null=True)
@@ -120,7 +128,8 @@ class TaskItem(Model):
     due_at = NumberAttribute(null=True)
     poll_key = UnicodeAttribute(null=True)
     scheduled_at = NumberAttribute(null=True)
-    # A message to publish that has not been confirmed sent yet (JSON), kept until it is.
+    # Set while the message this EVENT task published is not confirmed sent (the message
+    # itself is the task's output, so it is not stored twice).
     pending_effect = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 

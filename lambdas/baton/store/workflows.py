@@ -1,9 +1,13 @@
 """Workflows and their tasks in DynamoDB, committed one decision at a time.
 
-A decision is written as one TransactWrite conditioned on the workflow item's `revision` (and
-each changed task's `version`). Two decisions on one workflow at the same instant, such as two
-fork branches ending together, cannot both land: the loser reloads, decides again on the new
-state and retries, with a bounded, jittered back-off.
+A decision's new tasks are written first, under keys tagged with a fresh attempt id; then the
+workflow item and the tasks the decision changed are written in one TransactWrite conditioned
+on the workflow's `revision` (and each task's `version`), which also lists the attempt on the
+workflow. Until that lands the new tasks are invisible, and if it fails they stay invisible.
+Two decisions on one workflow at the same instant, such as two fork branches ending together,
+cannot both land: the loser reloads, decides again on the new state and retries, with a
+bounded, jittered back-off. Writing new tasks outside the transaction halves what they cost
+(DynamoDB bills transactional writes twice) and lifts the 100-item limit on a decision.
 """
 
 from __future__ import annotations
@@ -13,21 +17,27 @@ import random
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import (
+    DeleteError,
+    DoesNotExist,
+    PutError,
+    TransactWriteError,
+    UpdateError,
+)
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from baton.engine.decider import Decision
-from baton.engine.effects import ArmTimer, PublishMessage
-from baton.engine.state import Task, TaskStatus, Workflow
+from baton.engine.effects import ArmTimer, PublishMessage, message_from_output
 from baton.engine.run import definition_index
+from baton.engine.state import Task, TaskStatus, Workflow
 from baton.engine.tasks import task_type_of
 from baton.store import metadata
 from baton.store.clock import now_ms
@@ -78,12 +88,32 @@ def _connection() -> Connection:
     return Connection(region=WorkflowItem.Meta.region, host=WorkflowItem.Meta.host)
 
 
+def staged_key(task_id: str, attempt: str) -> str:
+    return f"{task_id}#{attempt}"
+
+
 def due_shard(task_id: str) -> str:
     return f"due#{zlib.crc32(task_id.encode()) % DUE_SHARDS}"
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+Effects = dict[str, list[ArmTimer | PublishMessage]]
+
+
+def _condition_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class DueEntry:
+    """An entry of the due index: a task whose timer or owed message is due."""
+
+    workflow_id: str
+    task_key: str
+    due_at: int
 
 
 @dataclass
@@ -116,6 +146,7 @@ class WorkflowStore:
                 version=int(task_item.version),
                 created_revision=int(task_item.created_revision),
                 pending_effect=task_item.pending_effect is not None,
+                store_key=str(task_item.task_key),
             )
             for task_item in TaskItem.query(workflow_id, consistent_read=True)
             if task_item.created_revision <= item.revision
@@ -179,63 +210,54 @@ class WorkflowStore:
         workflow = decision.workflow
         now = self.clock()
         revision = (expected_revision or 0) + 1
-        effects: dict[str, list[ArmTimer | PublishMessage]] = {}
+        effects: Effects = {}
         for effect in decision.effects:
             effects.setdefault(effect.task_id, []).append(effect)
-
         new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
-        changed_tasks = [
-            t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids
-        ]
+        changed = [t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids]
         room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
-        inline_changed = changed_tasks[:room]
-        later_changed = changed_tasks[room:]
-        room -= len(inline_changed)
-        inline_new = new_tasks[:room]
-        staged_new = new_tasks[room:]
-        attempt = str(uuid.uuid4()) if staged_new else None
-        if staged_new:
-            self._stage(staged_new, workflow, effects, revision, attempt, now)
-
+        inline, later = changed[:room], changed[room:]
+        attempt = str(uuid.uuid4()) if new_tasks else None
+        if attempt is not None:
+            self._stage(new_tasks, workflow, effects, revision, attempt, now)
         try:
-            with TransactWrite(connection=_connection()) as transaction:
-                self._write_workflow(transaction, workflow, expected_revision, attempt, now)
-                if claim is not None:
-                    transaction.save(
-                        WorkflowItem(claim.record_id, target_workflow_id=workflow.workflow_id),
-                        condition=WorkflowItem.workflow_id.does_not_exist(),
-                    )
-                for task in inline_new:
-                    transaction.save(
-                        self._new_task_item(task, workflow, effects, revision, None, now),
-                        condition=TaskItem.task_id.does_not_exist(),
-                    )
-                for task in inline_changed:
-                    transaction.update(
-                        TaskItem(workflow.workflow_id, task.task_id),
-                        actions=self._task_actions(task, workflow, effects, now),
-                        condition=TaskItem.version == task.version,
-                    )
-        except TransactWriteError as error:
-            self._raise_cancellation(error, claim, expected_revision)
+            if claim is None and not inline:
+                self._write_workflow_alone(workflow, expected_revision, attempt, now)
+            else:
+                with TransactWrite(connection=_connection()) as transaction:
+                    self._write_workflow(transaction, workflow, expected_revision, attempt, now)
+                    if claim is not None:
+                        transaction.save(
+                            WorkflowItem(claim.record_id, target_workflow_id=workflow.workflow_id),
+                            condition=WorkflowItem.workflow_id.does_not_exist(),
+                        )
+                    for task in inline:
+                        transaction.update(
+                            TaskItem(workflow.workflow_id, task.store_key),
+                            actions=self._task_actions(task, effects, now),
+                            condition=TaskItem.version == task.version,
+                        )
+        except (TransactWriteError, PutError, UpdateError) as error:
+            if attempt is not None:
+                self._discard(workflow.workflow_id, new_tasks)
+            self._raise_conflict(error, claim, expected_revision)
             raise
         self.stats.commits += 1
-        # Past the transaction's size: tasks of a decision this large change after the commit,
-        # each on its own version condition (a workflow that ended reads its open tasks as
-        # CANCELED in the meantime).
-        for task in later_changed:
-            TaskItem(workflow.workflow_id, task.task_id).update(
-                actions=self._task_actions(task, workflow, effects, now),
+        # Past a transaction's size: the rest of a very large decision's changes follow the
+        # commit, each on its own version condition.
+        for task in later:
+            TaskItem(workflow.workflow_id, task.store_key).update(
+                actions=self._task_actions(task, effects, now),
                 condition=TaskItem.version == task.version,
             )
 
-    def _raise_cancellation(
-        self,
-        error: TransactWriteError,
-        claim: IdempotencyClaim | None,
-        expected_revision: int | None,
+    def _raise_conflict(
+        self, error: Exception, claim: IdempotencyClaim | None, expected_revision: int | None
     ) -> None:
-        reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
+        if isinstance(error, TransactWriteError):
+            reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
+        else:
+            reasons = ["ConditionalCheckFailed"] if _condition_failed(error) else []
         if claim is not None and len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
             try:
                 record = WorkflowItem.get(claim.record_id, consistent_read=True)
@@ -244,10 +266,51 @@ class WorkflowStore:
                 raise IdempotencyKeyTaken(None) from error
         if expected_revision is None and reasons and reasons[0] == "ConditionalCheckFailed":
             raise WorkflowExists from error
-        if expected_revision is not None and "ConditionalCheckFailed" in reasons:
+        if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
             raise RevisionConflict from error
-        if "TransactionConflict" in reasons:
-            raise RevisionConflict from error
+
+    def _workflow_fields(self, workflow: Workflow) -> dict[str, Any]:
+        expires_at = (
+            datetime.now(UTC) + timedelta(days=self.retention_days)
+            if workflow.status.is_terminal and self.retention_days > 0
+            else None
+        )
+        body = _dumps(
+            {**workflow.to_store(), "definitionId": metadata.snapshot_id(workflow.definition)}
+        )
+        return {"status": workflow.status.value, "body": body, "expires_at": expires_at}
+
+    def _new_workflow_item(self, workflow: Workflow, attempt: str | None) -> WorkflowItem:
+        fields = self._workflow_fields(workflow)
+        correlation = (
+            f"{workflow.definition.name}#{workflow.correlation_id}"
+            if workflow.correlation_id
+            else None
+        )
+        return WorkflowItem(
+            workflow.workflow_id,
+            revision=1,
+            name=workflow.definition.name,
+            name_correlation=correlation,
+            create_time=workflow.create_time,
+            staged_attempts={attempt} if attempt else None,
+            **fields,
+        )
+
+    def _workflow_actions(
+        self, workflow: Workflow, expected_revision: int, attempt: str | None
+    ) -> list[Action]:
+        fields = self._workflow_fields(workflow)
+        actions: list[Action] = [
+            WorkflowItem.revision.set(expected_revision + 1),
+            WorkflowItem.status.set(fields["status"]),
+            WorkflowItem.body.set(fields["body"]),
+        ]
+        if fields["expires_at"] is not None:
+            actions.append(WorkflowItem.expires_at.set(fields["expires_at"]))
+        if attempt:
+            actions.append(WorkflowItem.staged_attempts.add({attempt}))
+        return actions
 
     def _write_workflow(
         self,
@@ -257,90 +320,68 @@ class WorkflowStore:
         attempt: str | None,
         now: int,
     ) -> None:
-        expires_at = (
-            datetime.now(UTC) + timedelta(days=self.retention_days)
-            if workflow.status.is_terminal and self.retention_days > 0
-            else None
-        )
-        body = _dumps(
-            {**workflow.to_store(), "definitionId": metadata.snapshot_id(workflow.definition)}
-        )
-        correlation = (
-            f"{workflow.definition.name}#{workflow.correlation_id}"
-            if workflow.correlation_id
-            else None
-        )
         if expected_revision is None:
-            item = WorkflowItem(
-                workflow.workflow_id,
-                revision=1,
-                name=workflow.definition.name,
-                status=workflow.status.value,
-                name_correlation=correlation,
-                create_time=workflow.create_time,
-                body=body,
-                staged_attempts={attempt} if attempt else None,
-                expires_at=expires_at,
+            transaction.save(
+                self._new_workflow_item(workflow, attempt),
+                condition=WorkflowItem.workflow_id.does_not_exist(),
             )
-            transaction.save(item, condition=WorkflowItem.workflow_id.does_not_exist())
-            return
-        actions: list[Action] = [
-            WorkflowItem.revision.set(expected_revision + 1),
-            WorkflowItem.status.set(workflow.status.value),
-            WorkflowItem.body.set(body),
-        ]
-        if expires_at is not None:
-            actions.append(WorkflowItem.expires_at.set(expires_at))
-        if attempt:
-            actions.append(WorkflowItem.staged_attempts.add({attempt}))
-        transaction.update(
-            WorkflowItem(workflow.workflow_id),
-            actions=actions,
-            condition=WorkflowItem.revision == expected_revision,
-        )
+        else:
+            transaction.update(
+                WorkflowItem(workflow.workflow_id),
+                actions=self._workflow_actions(workflow, expected_revision, attempt),
+                condition=WorkflowItem.revision == expected_revision,
+            )
+
+    def _write_workflow_alone(
+        self, workflow: Workflow, expected_revision: int | None, attempt: str | None, now: int
+    ) -> None:
+        """The workflow item by itself: a plain conditional write costs half a transaction."""
+        if expected_revision is None:
+            self._new_workflow_item(workflow, attempt).save(
+                condition=WorkflowItem.workflow_id.does_not_exist()
+            )
+        else:
+            WorkflowItem(workflow.workflow_id).update(
+                actions=self._workflow_actions(workflow, expected_revision, attempt),
+                condition=WorkflowItem.revision == expected_revision,
+            )
 
     def _stage(
         self,
-        tasks: Iterable[Task],
+        tasks: list[Task],
         workflow: Workflow,
-        effects: dict[str, list[ArmTimer | PublishMessage]],
+        effects: Effects,
         revision: int,
-        attempt: str | None,
+        attempt: str,
         now: int,
     ) -> None:
         with TaskItem.batch_write() as batch:
             for task in tasks:
-                batch.save(self._new_task_item(task, workflow, effects, revision, attempt, now))
+                task.store_key = staged_key(task.task_id, attempt)
+                item = TaskItem(
+                    workflow.workflow_id,
+                    task.store_key,
+                    task_id=task.task_id,
+                    version=1,
+                    created_revision=revision,
+                    attempt=attempt,
+                    status=task.status.value,
+                    body=_dumps(task.to_store()),
+                )
+                for name, value in self._index_fields(task, effects, now).items():
+                    setattr(item, name, value)
+                batch.save(item)
 
-    def _new_task_item(
-        self,
-        task: Task,
-        workflow: Workflow,
-        effects: dict[str, list[ArmTimer | PublishMessage]],
-        revision: int,
-        attempt: str | None,
-        now: int,
-    ) -> TaskItem:
-        item = TaskItem(
-            workflow.workflow_id,
-            task.task_id,
-            version=1,
-            created_revision=revision,
-            attempt=attempt,
-            status=task.status.value,
-            body=_dumps(task.to_store()),
-        )
-        for name, value in self._index_fields(task, effects, now).items():
-            setattr(item, name, value)
-        return item
+    def _discard(self, workflow_id: str, tasks: list[Task]) -> None:
+        """Remove what a failed commit staged (best effort: leftovers are never read)."""
+        try:
+            with TaskItem.batch_write() as batch:
+                for task in tasks:
+                    batch.delete(TaskItem(workflow_id, task.store_key))
+        except Exception:
+            return
 
-    def _task_actions(
-        self,
-        task: Task,
-        workflow: Workflow,
-        effects: dict[str, list[ArmTimer | PublishMessage]],
-        now: int,
-    ) -> list[Action]:
+    def _task_actions(self, task: Task, effects: Effects, now: int) -> list[Action]:
         actions: list[Action] = [
             TaskItem.version.set(task.version + 1),
             TaskItem.status.set(task.status.value),
@@ -356,9 +397,7 @@ class WorkflowStore:
                 actions.append(attribute.set(value))
         return actions
 
-    def _index_fields(
-        self, task: Task, effects: dict[str, list[ArmTimer | PublishMessage]], now: int
-    ) -> dict[str, Any]:
+    def _index_fields(self, task: Task, effects: Effects, now: int) -> dict[str, Any]:
         """Values of the indexed attributes: when the task is due, and whether it can be polled."""
         fields: dict[str, Any] = {
             "due_shard": None,
@@ -369,14 +408,8 @@ class WorkflowStore:
         due_at: int | None = None
         for effect in effects.get(task.task_id, []):
             if isinstance(effect, PublishMessage):
-                fields["pending_effect"] = _dumps(
-                    {
-                        "messageId": effect.message_id,
-                        "provider": effect.provider,
-                        "queue": effect.queue,
-                        "payload": effect.payload,
-                    }
-                )
+                fields["pending_effect"] = "1"
+                task.pending_effect = True
                 due_at = now + PENDING_EFFECT_GRACE_MS
             elif not task.status.is_terminal:
                 due_at = effect.due_at
@@ -397,11 +430,10 @@ class WorkflowStore:
 
     # -- after the commit ------------------------------------------------------------------
 
-    def confirm_sent(self, workflow_id: str, task_id: str) -> None:
+    def confirm_sent(self, workflow_id: str, task_key: str) -> None:
         """The task's message went out: forget it, and drop the task from the due index."""
-        item = TaskItem(workflow_id, task_id)
         try:
-            item.update(
+            TaskItem(workflow_id, task_key).update(
                 actions=[
                     TaskItem.pending_effect.remove(),
                     TaskItem.due_shard.remove(),
@@ -411,28 +443,47 @@ class WorkflowStore:
             )
         except UpdateError as error:
             # Already confirmed (a resend confirmed it first): nothing left to do.
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not _condition_failed(error):
                 raise
 
-    def pending_effect(self, workflow_id: str, task_id: str) -> dict[str, Any] | None:
+    def forget_due(self, workflow_id: str, task_key: str) -> None:
+        """Drop an index entry that names nothing live (a task of a commit that never landed)."""
         try:
-            item = TaskItem.get(workflow_id, task_id, consistent_read=True)
-        except DoesNotExist:
-            return None
-        return json.loads(item.pending_effect) if item.pending_effect else None
+            TaskItem(workflow_id, task_key).update(
+                actions=[
+                    TaskItem.pending_effect.remove(),
+                    TaskItem.due_shard.remove(),
+                    TaskItem.due_at.remove(),
+                    TaskItem.poll_key.remove(),
+                    TaskItem.scheduled_at.remove(),
+                ],
+                condition=TaskItem.task_key.exists(),
+            )
+        except (UpdateError, DeleteError) as error:
+            if not _condition_failed(error):
+                raise
 
-    def due_entries(self, until: int) -> list[tuple[str, str, int]]:
-        """(workflow id, task id, due at) of every entry in the due index up to `until`."""
-        found: list[tuple[str, str, int]] = []
+    def owed_message(self, workflow: Workflow, task_key: str) -> PublishMessage | None:
+        """The message a visible task still owes, or None."""
+        task = next((t for t in workflow.tasks if t.store_key == task_key), None)
+        if task is None or not task.pending_effect:
+            return None
+        return message_from_output(task.task_id, task.output_data)
+
+    def due_entries(self, until: int) -> list[DueEntry]:
+        """Every entry of the due index up to `until`, earliest first."""
+        found: list[DueEntry] = []
         for shard in range(DUE_SHARDS):
             for item in TaskItem.by_due_time.query(f"due#{shard}", TaskItem.due_at <= until):
-                found.append((str(item.workflow_id), str(item.task_id), int(item.due_at or 0)))
-        return sorted(found, key=lambda entry: entry[2])
+                found.append(
+                    DueEntry(str(item.workflow_id), str(item.task_key), int(item.due_at or 0))
+                )
+        return sorted(found, key=lambda entry: entry.due_at)
 
-    def claim_poll(self, task_type: str, now: int, limit: int) -> list[tuple[str, str]]:
-        """(workflow id, task id) of SCHEDULED worker tasks of `task_type` that are due."""
+    def pollable(self, task_type: str, now: int, limit: int) -> list[tuple[str, str]]:
+        """(workflow id, task key) of SCHEDULED worker tasks of `task_type` that are due."""
         return [
-            (str(item.workflow_id), str(item.task_id))
+            (str(item.workflow_id), str(item.task_key))
             for item in TaskItem.by_poll_key.query(
                 task_type, TaskItem.scheduled_at <= now, limit=limit
             )
