@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import Effect
+from baton.engine.params import java_text
 from baton.engine.run import Run, TooManyTasks
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus, base_reference
 from baton.engine.tasks import schedule, task_type_for
@@ -219,31 +220,31 @@ def _fail_workflow(run: Run, task: Task) -> None:
         TaskStatus.TIMED_OUT: WorkflowStatus.TIMED_OUT,
         TaskStatus.CANCELED: WorkflowStatus.TERMINATED,
     }.get(task.status, WorkflowStatus.FAILED)
-    run.workflow.failed_reference_task_names = [
-        *run.workflow.failed_reference_task_names,
-        base_reference(task.reference_task_name),
-    ]
-    run.end_workflow(
-        status,
-        reason=(
-            f"Task {task.task_id} failed with status: {task.status.value} and reason: "
-            f"'{task.reason_for_incompletion or ''}'"
-        ),
+    # Conductor's message names the workflow's new status and prints a missing reason as null.
+    reason = (
+        f"Task {task.task_id} failed with status: {status.value} and reason: "
+        f"'{java_text(task.reason_for_incompletion)}'"
     )
+    run.end_workflow(status, reason=reason, output=_workflow_output(run, task))
 
 
 def _all_done(workflow: Workflow) -> bool:
     return all(t.retried or (t.status.is_terminal and t.executed) for t in workflow.tasks)
 
 
-def _complete_workflow(run: Run) -> None:
+def _workflow_output(run: Run, last: Task | None = None) -> JsonObject:
+    """The definition's outputParameters resolved, else the output of `last` (by default the
+    last task in the workflow), as Conductor's updateWorkflowOutput computes it."""
     wf = run.workflow
     if wf.definition.output_parameters:
-        output = run.resolve(wf.definition.output_parameters)
-    else:
+        return run.resolve(wf.definition.output_parameters)
+    if last is None:
         last = next((t for t in reversed(wf.tasks) if not t.retried), None)
-        output = dict(last.output_data) if last else {}
-    run.end_workflow(WorkflowStatus.COMPLETED, output=output)
+    return dict(last.output_data) if last else {}
+
+
+def _complete_workflow(run: Run) -> None:
+    run.end_workflow(WorkflowStatus.COMPLETED, output=_workflow_output(run))
 
 
 # -- changes from outside --------------------------------------------------------------------
@@ -308,7 +309,7 @@ def terminate(workflow: Workflow, reason: str | None, now: int) -> Decision:
     """End a running or paused workflow as TERMINATED; its pending tasks are CANCELED."""
     run = Run(workflow, now)
     if not workflow.status.is_terminal:
-        run.end_workflow(WorkflowStatus.TERMINATED, reason=reason)
+        run.end_workflow(WorkflowStatus.TERMINATED, reason=reason, output=_workflow_output(run))
     return _finish(run)
 
 

@@ -83,23 +83,25 @@ def plan(
         body = action.body
         if action.action in ("complete_task", "fail_task"):
             extra_output = body.get("output")
+            # As Conductor's SimpleActionProcessor: the task's new output is this whole map,
+            # resolved, reasonForIncompletion included; nulls are left out as its JSON omits them.
             template: JsonObject = {
                 "workflowId": body.get("workflowId"),
                 "taskId": body.get("taskId"),
                 "taskRefName": body.get("taskRefName"),
+                "reasonForIncompletion": body.get("reasonForIncompletion"),
                 **(extra_output if isinstance(extra_output, dict) else {}),
             }
             output = {k: v for k, v in _resolve(template, source).items() if v is not None}
             output[MESSAGE_ID_KEY] = message_id
             output[EVENT_NAME_KEY] = event
+            reason = output.get("reasonForIncompletion")
             resolved: JsonObject = {
                 "workflowId": output.get("workflowId"),
                 "taskId": output.get("taskId"),
                 "taskRefName": output.get("taskRefName"),
                 "output": output,
-                "reasonForIncompletion": _resolve(
-                    {"r": body.get("reasonForIncompletion")}, source
-                ).get("r"),
+                "reasonForIncompletion": None if reason is None else params.java_text(reason),
             }
         elif action.action == "start_workflow":
             dynamic = _resolve(

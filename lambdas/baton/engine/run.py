@@ -21,6 +21,8 @@ from baton.engine.state import (
 
 ContainerKind = Literal["top", "fork", "case", "loop"]
 
+_FAILED_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR})
+
 # A workflow that grows past this many task instances is failed rather than left to grow
 # without end (a DO_WHILE whose body finishes at once and whose condition never turns false).
 MAX_TASKS_PER_WORKFLOW = 25_000
@@ -295,7 +297,11 @@ class Run:
         reason: str | None = None,
         output: JsonObject | None = None,
     ) -> None:
-        """Close the workflow; what still runs in it is CANCELED."""
+        """Close the workflow; what still runs in it is CANCELED.
+
+        As Conductor does on every ending, the references of tasks that FAILED (terminal error
+        included, retried attempts too) are added to the workflow's failed reference names.
+        """
         wf = self.workflow
         wf.status = status
         wf.end_time = self.now
@@ -303,6 +309,11 @@ class Run:
             wf.reason_for_incompletion = reason
         if output is not None:
             wf.output = output
+        failed = [t.reference_task_name for t in wf.tasks if t.status in _FAILED_STATUSES]
+        if failed:
+            wf.failed_reference_task_names = list(
+                dict.fromkeys([*wf.failed_reference_task_names, *failed])
+            )
         for task in list(wf.tasks):
             if not task.status.is_terminal:
                 self.complete(task, TaskStatus.CANCELED)

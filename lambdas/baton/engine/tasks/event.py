@@ -15,7 +15,9 @@ class SinkError(ValueError):
     """The sink names no queue Baton can publish to."""
 
 
-def resolve_sink(sink: str, workflow_name: str, reference: str) -> tuple[Literal["sqs", "conductor"], str]:
+def resolve_sink(
+    sink: str, workflow_name: str, reference: str
+) -> tuple[Literal["sqs", "conductor"], str]:
     """The provider and queue (or event name) a sink names, as Conductor's Event task reads it."""
     if sink == "conductor":
         return "conductor", f"conductor:{workflow_name}:{reference}"
@@ -35,6 +37,10 @@ class Event(TaskType):
             iteration=iteration,
             status=TaskStatus.SCHEDULED,
             extra_input={"sink": definition.sink, "asyncComplete": definition.async_complete},
+        )
+        # Conductor resolves the sink with the other inputs: `sqs:${workflow.input.queue}`.
+        task.input_data["sink"] = run.resolve({"sink": definition.sink}, task_id=task.task_id).get(
+            "sink"
         )
         return [task]
 
@@ -62,8 +68,10 @@ class Event(TaskType):
             "taskToDomain": wf.task_to_domain,
         }
         edited = run.edit(task)
-        edited.output_data = {**payload, "event_produced": f"{provider}:{queue}"
-                              if provider == "sqs" else queue}
+        edited.output_data = {
+            **payload,
+            "event_produced": f"{provider}:{queue}" if provider == "sqs" else queue,
+        }
         edited.start_time = run.now
         run.effects.append(
             PublishMessage(

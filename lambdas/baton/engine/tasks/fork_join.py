@@ -26,6 +26,7 @@ class ForkJoin(TaskType):
         fork = run.new_task(
             definition, iteration=iteration, status=TaskStatus.COMPLETED, task_type="FORK"
         )
+        fork.task_def_name = "FORK"
         fork.start_time = fork.end_time = run.now
         run.add(fork)
         created = [fork]

@@ -18,13 +18,15 @@ class Join(TaskType):
             status=TaskStatus.IN_PROGRESS,
             extra_input={"joinOn": list(definition.join_on)},
         )
+        task.task_def_name = self.name
         task.start_time = run.now
         return [task]
 
     def execute(self, run: Run, task: Task) -> bool:
         output: JsonObject = {}
         failures: list[Task] = []
-        with_errors = False
+        # Optional tasks that failed for good, as Conductor names them: `<taskDefName>/<taskId>`.
+        optional_failures: list[str] = []
         for reference in task.workflow_task.join_on:
             joined_ref = loop_reference(reference, task.iteration) if task.iteration else reference
             joined = run.task_for_ref(joined_ref)
@@ -32,9 +34,12 @@ class Join(TaskType):
                 return False
             if not joined.executed:
                 return False  # a retry may still be scheduled for it
-            output[reference] = joined.output_data
-            with_errors = with_errors or joined.status == TaskStatus.COMPLETED_WITH_ERRORS
-            if not joined.status.is_successful and not joined.workflow_task.optional:
+            if joined.output_data:  # Conductor leaves out a task with no output
+                output[reference] = joined.output_data
+            optional = joined.workflow_task.optional
+            if optional and joined.status == TaskStatus.COMPLETED_WITH_ERRORS:
+                optional_failures.append(f"{joined.task_def_name}/{joined.task_id}")
+            if not joined.status.is_successful and not optional:
                 failures.append(joined)
         edited = run.edit(task)
         edited.output_data = output
@@ -44,9 +49,12 @@ class Join(TaskType):
             run.complete(
                 edited, TaskStatus.CANCELED if all_canceled else TaskStatus.FAILED, reasons
             )
-        else:
+        elif optional_failures:
             run.complete(
                 edited,
-                TaskStatus.COMPLETED_WITH_ERRORS if with_errors else TaskStatus.COMPLETED,
+                TaskStatus.COMPLETED_WITH_ERRORS,
+                " ".join([*optional_failures, "completed with errors"]),
             )
+        else:
+            run.complete(edited)
         return True

@@ -10,7 +10,8 @@ from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
 
 # Conductor's limit on the variables of one workflow.
-MAX_VARIABLES_BYTES = 256 * 1024
+MAX_VARIABLES_KILOBYTES = 256
+MAX_VARIABLES_BYTES = MAX_VARIABLES_KILOBYTES * 1024
 
 
 class SetVariable(TaskType):
@@ -21,13 +22,15 @@ class SetVariable(TaskType):
 
     def execute(self, run: Run, task: Task) -> bool:
         merged = {**run.workflow.variables, **task.input_data}
-        size = len(json.dumps(merged, separators=(",", ":")).encode())
+        # Measured as Conductor's JSON writer emits it: compact UTF-8, non-ASCII unescaped.
+        text = json.dumps(merged, separators=(",", ":"), ensure_ascii=False)
+        size = len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_VARIABLES_BYTES:
             run.complete(
                 task,
                 TaskStatus.FAILED_WITH_TERMINAL_ERROR,
                 f"The variables payload size: {size} of workflow: {run.workflow.workflow_id} is "
-                f"greater than the permissible limit: {MAX_VARIABLES_BYTES} bytes",
+                f"greater than the permissible limit: {MAX_VARIABLES_KILOBYTES} kilobytes",
             )
             return True
         run.workflow.variables = merged

@@ -1,4 +1,8 @@
-"""SWITCH (and the older DECISION): picks one list of tasks by a value or a JavaScript result."""
+"""SWITCH (and the older DECISION): picks one list of tasks by a value or a JavaScript result.
+
+As Conductor's mappers do, the SWITCH is evaluated when it is scheduled and the first task of
+the selected case is scheduled with it, right after it in the workflow's task list.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +10,59 @@ from typing import Any
 
 from baton.engine import js
 from baton.engine.definitions import WorkflowTask
+from baton.engine.params import java_text
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
-
-
-def _case_key(value: Any) -> str:
-    return js.result_as_case(value)
 
 
 class Switch(TaskType):
     name = "SWITCH"
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
-        return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]
+        from baton.engine.tasks import schedule as schedule_definition
+
+        task = run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)
+        task.task_def_name = self.name
+        task.start_time = run.now
+        try:
+            case = self.evaluate(definition, task.input_data)
+        except js.ScriptError as error:
+            task.status = TaskStatus.FAILED
+            task.reason_for_incompletion = f"Error evaluating expression: {error}"
+            task.end_time = run.now
+            return [task]
+        task.output_data = self.output_for(case)
+        task.input_data["case"] = case
+        selected = self.case_tasks(definition, case)
+        if selected:
+            task.input_data["hasChildren"] = "true"
+        run.add(task)
+        created = [task]
+        if selected:
+            created.extend(schedule_definition(run, selected[0], iteration))
+        return created
 
     def evaluate(self, definition: WorkflowTask, inputs: dict[str, Any]) -> str:
         evaluator = (definition.evaluator_type or "value-param").lower()
         expression = definition.expression or ""
         if evaluator == "value-param":
-            return _case_key(inputs.get(expression))
-        return _case_key(js.evaluate(expression, inputs))
+            return java_text(inputs.get(expression))
+        return js.result_as_case(js.evaluate(expression, inputs))
 
     def output_for(self, case: str) -> dict[str, Any]:
         return {"evaluationResult": [case], "selectedCase": case}
 
+    def case_tasks(self, definition: WorkflowTask, case: str) -> list[WorkflowTask]:
+        """The tasks of the case named `case`; the default case only when no case has that name.
+
+        An empty case list is kept: the SWITCH then goes straight on to what follows it.
+        """
+        tasks = definition.decision_cases.get(case)
+        return definition.default_case if tasks is None else tasks
+
     def execute(self, run: Run, task: Task) -> bool:
-        try:
-            case = self.evaluate(task.workflow_task, task.input_data)
-        except js.ScriptError as error:
-            run.complete(task, TaskStatus.FAILED, f"Error evaluating expression: {error}")
-            return True
-        edited = run.edit(task)
-        edited.output_data = self.output_for(case)
-        edited.input_data = {**edited.input_data, "case": case}
-        run.complete(edited)
+        run.complete(task)
         return True
 
     def selected_case(self, task: Task) -> str:
@@ -48,25 +70,25 @@ class Switch(TaskType):
         return str(results[0]) if isinstance(results, list) and results else ""
 
     def next_after_success(self, run: Run, task: Task) -> WorkflowTask | None:
-        definition = task.workflow_task
-        case = self.selected_case(task)
-        tasks = definition.decision_cases.get(case)
-        if tasks is None:
-            tasks = definition.default_case
+        tasks = self.case_tasks(task.workflow_task, self.selected_case(task))
         if tasks:
             return tasks[0]
         return run.index.next_after(task.reference_task_name)
 
 
 class Decision(Switch):
-    """DECISION: SWITCH's predecessor, with `caseValueParam` or `caseExpression`."""
+    """DECISION: SWITCH's predecessor, with `caseExpression` (JavaScript) or `caseValueParam`."""
 
     name = "DECISION"
 
     def evaluate(self, definition: WorkflowTask, inputs: dict[str, Any]) -> str:
-        if definition.case_value_param:
-            return _case_key(inputs.get(definition.case_value_param))
-        return _case_key(js.evaluate(definition.case_expression or "", inputs))
+        if (definition.case_expression or "").strip():
+            return js.result_as_case(js.evaluate(definition.case_expression or "", inputs))
+        return java_text(inputs.get(definition.case_value_param or ""))
 
     def output_for(self, case: str) -> dict[str, Any]:
         return {"caseOutput": [case]}
+
+    def case_tasks(self, definition: WorkflowTask, case: str) -> list[WorkflowTask]:
+        """Unlike SWITCH, DECISION falls back to its default case for an empty case too."""
+        return definition.decision_cases.get(case) or definition.default_case

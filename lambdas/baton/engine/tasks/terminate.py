@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton.engine.definitions import WorkflowTask
+from baton.engine.definitions import JsonObject, WorkflowTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus, WorkflowStatus
 from baton.engine.tasks.base import TaskType
@@ -22,7 +22,12 @@ class Terminate(TaskType):
             run.complete(task, TaskStatus.FAILED, "given termination status is not valid")
             return True
         output = task.input_data.get("workflowOutput")
-        task_output = output if isinstance(output, dict) else {"output": output}
+        if output is None:
+            task_output: JsonObject = {}
+        elif isinstance(output, dict):
+            task_output = dict(output)
+        else:
+            task_output = {"output": output}
         edited = run.complete(task)
         edited.output_data = task_output
         edited.executed = True
