@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from functools import cache
-
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
