@@ -97,7 +97,8 @@ def _section_cost(per_workflow: dict[str, Any]) -> list[str]:
         f"{per_workflow['dynamodb_read_units']:.1f} read units, "
         f"{per_workflow['sqs_requests']:.1f} SQS requests, "
         + ", ".join(
-            f"{count:.1f} {name} invocations ({per_workflow['lambda_mean_seconds'].get(name, 0) * 1000:.0f} ms mean)"
+            f"{count:.1f} {name} invocations "
+            f"({per_workflow['lambda_mean_seconds'].get(name, 0) * 1000:.0f} ms mean)"
             for name, count in sorted(per_workflow["lambda_invocations"].items())
         )
         + f", {per_workflow['api_requests']:.1f} API requests.",

@@ -37,7 +37,9 @@ def states_entered(state_machine: dict[str, Any]) -> int:
         count += 1
         for branch in state.get("Branches", []):
             count += states_entered(branch)
-        state_name = None if state.get("End") or state["Type"] in ("Succeed", "Fail") else state["Next"]
+        state_name = (
+            None if state.get("End") or state["Type"] in ("Succeed", "Fail") else state["Next"]
+        )
     return count
 
 
@@ -50,7 +52,8 @@ def baton_cost(per_workflow: dict[str, Any]) -> dict[str, float]:
     # Lambda bills duration in 1 ms steps.
     gb_seconds = sum(invocations[k] * seconds.get(k, 0.0) * gb for k in invocations)
     lines = {
-        "DynamoDB writes": per_workflow["dynamodb_write_units"] * price["dynamodb_write_request_unit"],
+        "DynamoDB writes": per_workflow["dynamodb_write_units"]
+        * price["dynamodb_write_request_unit"],
         "DynamoDB reads": per_workflow["dynamodb_read_units"] * price["dynamodb_read_request_unit"],
         "SQS": per_workflow["sqs_requests"] * price["sqs_request"],
         "Lambda requests": sum(invocations.values()) * price["lambda_request"],
@@ -73,7 +76,9 @@ def step_functions_cost(per_workflow: dict[str, Any]) -> dict[str, Any]:
     standard = {
         "transitions": transitions * price["step_functions_standard_transition"] * MILLION,
         "SQS (2 messages: send, receive, delete)": 6 * price["sqs_request"] * MILLION,
-        "callback Lambda": (price["lambda_request"] + events_seconds * gb * price["lambda_arm64_gb_second"])
+        "callback Lambda": (
+            price["lambda_request"] + events_seconds * gb * price["lambda_arm64_gb_second"]
+        )
         * MILLION,
         "API Gateway (StartExecution through it)": price["api_gateway_rest_request"] * MILLION,
     }

@@ -7,7 +7,6 @@ Lambda container), so throughput here is a floor: on AWS, Lambda runs many in pa
 
 from __future__ import annotations
 
-import copy
 import json
 import statistics
 import time
@@ -44,8 +43,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def _seed_like(name: str) -> dict[str, Any]:
     """The tutorial's workflow with its WAIT's duration taken from the input."""
-    definition = json.loads(SEED.read_text())
-    definition = copy.deepcopy(definition)
+    definition: dict[str, Any] = json.loads(SEED.read_text())
     definition["name"] = name
     branch = definition["tasks"][0]["forkTasks"][1]
     branch[0]["inputParameters"] = {"duration": "${workflow.input.wait}"}
@@ -135,8 +133,7 @@ def run(report: Callable[[str], None], *, concurrent: int = 40, waits: int = 100
             done = bench.wait_all(ids, 300)
         span = (max(w["endTime"] for w in done) - started * 1000) / 1000
         latencies = [
-            (_task(w, "task_1_ref")["endTime"] - _task(w, "send_sqs_message_ref")["endTime"])
-            / 1000
+            (_task(w, "task_1_ref")["endTime"] - _task(w, "send_sqs_message_ref")["endTime"]) / 1000
             for w in done
         ]
         results["throughput"] = {

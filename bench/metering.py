@@ -30,7 +30,7 @@ def attribute_size(value: Any) -> int:
     """Size of a DynamoDB-JSON attribute value, as DynamoDB counts it (approximately)."""
     if not isinstance(value, dict) or len(value) != 1:
         return len(str(value))
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind in ("S", "B"):
         return len(inner.encode() if isinstance(inner, str) else inner)
     if kind == "N":
@@ -74,7 +74,7 @@ class Meter:
     sqs_requests: int = 0
     sqs_empty_receives: int = 0
     invocations: Counter[str] = field(default_factory=Counter)
-    invocation_seconds: Counter[str] = field(default_factory=Counter)
+    invocation_seconds: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
 
@@ -135,7 +135,7 @@ class Meter:
     def invocation(self, function: str, seconds: float) -> None:
         with self._lock:
             self.invocations[function] += 1
-            self.invocation_seconds[function] += seconds
+            self.invocation_seconds[function] = self.invocation_seconds.get(function, 0.0) + seconds
 
 
 @contextmanager
@@ -152,11 +152,11 @@ def metering() -> Iterator[Meter]:
         meter.record(service, operation, params, response)
         return response
 
-    BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    BaseClient._make_api_call = counted
     try:
         yield meter
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original
 
 
 def timed_handler(

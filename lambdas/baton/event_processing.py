@@ -153,12 +153,12 @@ def _carry_out(
         workflow_id = str(body.get("workflowId") or "")
         variables = body.get("variables") or {}
 
-        def update() -> dict[str, Any]:
+        def update_variables() -> dict[str, Any]:
             baton.update_variables(
                 workflow_id, variables, append_array=bool(body.get("appendArray", False))
             )
             return {"workflowId": workflow_id}
 
         # Appending is not idempotent: remember that this message's action ran.
-        return once(f"{event}/{message_id}/{action.handler}/{action.index}", update)
+        return once(f"{event}/{message_id}/{action.handler}/{action.index}", update_variables)
     raise ValueError(f"Action {action.action} is not supported")
