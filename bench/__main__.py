@@ -67,13 +67,24 @@ def _section_end_to_end(result: dict[str, Any]) -> list[str]:
         f" p50 {timers['p50']:.3f} s, p99 {timers['p99']:.3f} s, max {timers['max']:.3f} s; "
         f"target p99 at most 1 s: {'met' if timers['p99'] <= 1 else 'NOT met'}",
         "",
-        "Where the time goes in the concurrent run (sampled stacks of every thread; share of "
-        "busy samples):",
+        "Where the time goes in the concurrent run: stacks of every thread of the runtime "
+        "sampled every 5 ms, idle waits left out; each share is of the busy samples.",
         "",
-        "| function (inclusive) | share |",
-        "|---|---|",
     ]
-    lines += [f"| `{label}` | {share:.1f}% |" for label, share in throughput["profile_inclusive"]]
+    baton = throughput["profile_baton"]
+    aws_share, engine_share = throughput["share_aws_calls"], throughput["share_engine"]
+    bottleneck = (
+        "requests to DynamoDB and SQS (moto's server, over HTTP)"
+        if aws_share >= engine_share
+        else "the engine's decisions"
+    )
+    lines += [
+        f"Bottleneck: {bottleneck}. Requests to DynamoDB and SQS: {aws_share:.0f}% of busy "
+        f"samples; the engine (decide and its task types): {engine_share:.0f}%.",
+        "",
+    ]
+    lines += ["| Baton function (inclusive) | share |", "|---|---|"]
+    lines += [f"| `{label}` | {share:.1f}% |" for label, share in baton]
     lines += ["", "| function (own time) | share |", "|---|---|"]
     lines += [f"| `{label}` | {share:.1f}% |" for label, share in throughput["profile_own"]]
     return [*lines, ""]

@@ -142,7 +142,12 @@ def run(report: Callable[[str], None], *, concurrent: int = 40, waits: int = 100
             "per_second": concurrent / span,
             "event_to_completion_p50": percentile(latencies, 0.5),
             "event_to_completion_p99": percentile(latencies, 0.99),
-            "profile_inclusive": sampler.top(sampler.inclusive),
+            "profile_baton": sampler.top(sampler.inclusive, prefix="baton/"),
+            "share_aws_calls": sampler.share("botocore/client.py:_make_api_call"),
+            "share_engine": max(
+                (share for _, share in sampler.top(sampler.inclusive, 50, "baton/engine/")),
+                default=0.0,
+            ),
             "profile_own": sampler.top(sampler.own),
         }
 

@@ -63,6 +63,14 @@ class Sampler:
                 for label in set(labels):
                     self.inclusive[label] += 1
 
-    def top(self, counter: Counter[str], count: int = 12) -> list[tuple[str, float]]:
+    def share(self, label: str) -> float:
+        """Share of busy samples with `label` anywhere on the stack."""
+        return 100.0 * self.inclusive[label] / max(1, self.samples)
+
+    def top(
+        self, counter: Counter[str], count: int = 12, prefix: str = ""
+    ) -> list[tuple[str, float]]:
+        """The most sampled labels (starting with `prefix`), as shares of busy samples."""
         total = max(1, self.samples)
-        return [(label, 100.0 * n / total) for label, n in counter.most_common(count)]
+        chosen = [(label, n) for label, n in counter.most_common() if label.startswith(prefix)]
+        return [(label, 100.0 * n / total) for label, n in chosen[:count]]

@@ -55,6 +55,7 @@ def handle_message(baton: Baton, *, event: str, message_id: str, body: str) -> M
         payload: Any = json.loads(body)
     except ValueError:
         _record(outcome, handlers[0].name, "-", "FAILED", {"error": "message body is not JSON"})
+        _keep(outcome)
         raise MessageFailed(f"Message {message_id} on {event} is not JSON") from None
     failures: list[str] = []
     for handler in handlers:
@@ -74,12 +75,17 @@ def handle_message(baton: Baton, *, event: str, message_id: str, body: str) -> M
                 failures.append(f"{handler.name}[{action.index}] {action.action}: {error}")
                 continue
             _record(outcome, handler.name, action, "COMPLETED", result)
-    for execution in outcome.executions:
-        execution["messageId"] = message_id
-        metadata.record_event_execution(execution)
+    _keep(outcome)
     if failures:
         raise MessageFailed("; ".join(failures))
     return outcome
+
+
+def _keep(outcome: MessageOutcome) -> None:
+    """Save the message's executions, failures included, for `GET /api/event/executions`."""
+    for execution in outcome.executions:
+        execution["messageId"] = outcome.message_id
+        metadata.record_event_execution(execution)
 
 
 def _record(

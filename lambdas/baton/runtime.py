@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from baton import settings
+from baton import settings, telemetry
 from baton.messaging import Messaging
 from baton.service import Baton
 from baton.store.workflows import WorkflowStore
@@ -39,11 +39,9 @@ def _tracer() -> Any:
 
 tracer = _tracer()
 
-_UNITS = {"TimerLatenessMs": MetricUnit.Milliseconds}
-
 
 def emit_metric(name: str, value: float) -> None:
-    metrics.add_metric(name=name, unit=_UNITS.get(name, MetricUnit.Count), value=value)
+    metrics.add_metric(name=name, unit=MetricUnit(telemetry.UNITS[name]), value=value)
 
 
 @cache

@@ -9,11 +9,13 @@ scheduled sweep, because the commit recorded it.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from baton import telemetry
 from baton.engine import decider
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import JsonObject, WorkflowDef
@@ -31,6 +33,8 @@ from baton.store.workflows import (
     WorkflowStore,
 )
 from baton.topology import MAX_TIMER_DELAY_SECONDS
+
+_log = logging.getLogger(__name__)
 
 # Conductor's default threshold for workflow and task payloads; larger ones are refused with
 # a 400 rather than risking DynamoDB's 400 KB item limit halfway through a commit.
@@ -115,7 +119,7 @@ class Baton:
             return workflow_id  # the same message started it before
         except IdempotencyKeyTaken as taken:
             return self._existing_for_key(request, taken.existing_workflow_id)
-        self.metric("WorkflowsStarted", 1)
+        self.metric(telemetry.WORKFLOWS_STARTED, 1)
         self._after_commit(decision)
         return workflow_id
 
@@ -301,7 +305,7 @@ class Baton:
         decision = self.store.mutate(workflow_id, change)
         retries = self.store.stats.retries - before_retries
         if retries:
-            self.metric("CommitRetries", retries)
+            self.metric(telemetry.COMMIT_RETRIES, retries)
         if decision.changed:
             self._after_commit(decision)
         return decision
@@ -310,23 +314,37 @@ class Baton:
         workflow = decision.workflow
         if decision.workflow_changed and workflow.status.is_terminal:
             if workflow.status == WorkflowStatus.COMPLETED:
-                self.metric("WorkflowsCompleted", 1)
+                self.metric(telemetry.WORKFLOWS_COMPLETED, 1)
             else:
-                self.metric("WorkflowsFailed", 1)
+                self.metric(telemetry.WORKFLOWS_FAILED, 1)
         now = self.clock()
         for effect in decision.effects:
-            if isinstance(effect, PublishMessage):
-                self.messaging.publish(effect)
-                task = workflow.task_by_id(effect.task_id)
-                if task is not None:
-                    self.store.confirm_sent(workflow.workflow_id, task.store_key)
-            elif isinstance(effect, ArmTimer):
-                self.messaging.arm_timer(
-                    workflow_id=workflow.workflow_id,
-                    task_id=effect.task_id,
-                    due_at=effect.due_at,
-                    now=now,
+            try:
+                self._carry_out(workflow, effect, now)
+            except Exception:
+                # The effect is recorded with the commit (an owed message, a due time in the
+                # index): the scheduled sweep carries it out. Failing the caller here would
+                # make it retry what has already happened.
+                _log.warning(
+                    "Effect deferred to the sweep",
+                    exc_info=True,
+                    extra={"workflow_id": workflow.workflow_id, "task_id": effect.task_id},
                 )
+                self.metric(telemetry.EFFECTS_DEFERRED, 1)
+
+    def _carry_out(self, workflow: Workflow, effect: ArmTimer | PublishMessage, now: int) -> None:
+        if isinstance(effect, PublishMessage):
+            self.messaging.publish(effect)
+            task = workflow.task_by_id(effect.task_id)
+            if task is not None:
+                self.store.confirm_sent(workflow.workflow_id, task.store_key)
+        else:
+            self.messaging.arm_timer(
+                workflow_id=workflow.workflow_id,
+                task_id=effect.task_id,
+                due_at=effect.due_at,
+                now=now,
+            )
 
     def resend(self, workflow_id: str, task_key: str) -> bool:
         """Send a message a commit recorded but nobody confirmed; False if none is owed."""

@@ -29,6 +29,8 @@ EVENT_MESSAGES_FAILED: Final = "EventMessagesFailed"
 TIMER_LATENESS_MS: Final = "TimerLatenessMs"
 # Commits retried after losing the optimistic-locking race on a workflow's revision.
 COMMIT_RETRIES: Final = "CommitRetries"
+# Effects (messages, timers) left to the sweep because carrying them out after the commit failed.
+EFFECTS_DEFERRED: Final = "EffectsDeferred"
 
 # Each metric's unit, spelled as Powertools' `MetricUnit` values (`MetricUnit(UNITS[name])`).
 UNITS: Final[dict[str, str]] = {
@@ -39,4 +41,5 @@ UNITS: Final[dict[str, str]] = {
     EVENT_MESSAGES_FAILED: "Count",
     TIMER_LATENESS_MS: "Milliseconds",
     COMMIT_RETRIES: "Count",
+    EFFECTS_DEFERRED: "Count",
 }

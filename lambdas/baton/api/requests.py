@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
 from baton.api.errors import bad_request
+
+# `\ud800` to `\udfff`: JSON allows them alone, but such a string cannot be stored (as UTF-8).
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def json_body(app: BaseRouter, *, default: Any = None) -> Any:
@@ -18,9 +22,28 @@ def json_body(app: BaseRouter, *, default: Any = None) -> Any:
             raise bad_request("A JSON request body is required")
         return default
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except ValueError as error:
         raise bad_request(f"The request body is not valid JSON: {error}") from error
+    except RecursionError:
+        raise bad_request("The request body is nested too deeply to read") from None
+    if _LONE_SURROGATE_ESCAPE.search(raw) or not _is_unicode_text(raw):
+        try:
+            json.dumps(body, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise bad_request(
+                "The request body holds half a surrogate pair (such as a lone \\ud800 escape), "
+                "which is not a character: escape characters beyond U+FFFF as a whole pair"
+            ) from None
+    return body
+
+
+def _is_unicode_text(raw: str) -> bool:
+    try:
+        raw.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def json_object(app: BaseRouter, *, what: str, default: Any = None) -> dict[str, Any]:

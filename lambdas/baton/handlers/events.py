@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton import settings
+from baton import settings, telemetry
 from baton.event_processing import handle_message
 from baton.idempotency import remember_lambda_context
 from baton.messaging import EVENT_ATTRIBUTE, MESSAGE_ID_ATTRIBUTE
@@ -59,10 +59,10 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
             baton(), event=message["event"], message_id=message["messageId"], body=message["body"]
         )
     except Exception:
-        emit_metric("EventMessagesFailed", 1)
+        emit_metric(telemetry.EVENT_MESSAGES_FAILED, 1)
         logger.exception("Event message failed; it will be retried")
         raise
-    emit_metric("EventMessagesHandled", 1)
+    emit_metric(telemetry.EVENT_MESSAGES_HANDLED, 1)
     return {"executions": len(outcome.executions)}
 
 

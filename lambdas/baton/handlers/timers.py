@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from baton import telemetry
 from baton.runtime import baton, emit_metric, logger, metrics, tracer
 from baton.store.errors import NotFound
 
@@ -47,7 +48,7 @@ def fire(record: SQSRecord) -> None:
     except NotFound:
         logger.warning("Timer for a workflow that no longer exists", extra=timer)
         return
-    emit_metric("TimerLatenessMs", max(0, service.clock() - due_at))
+    emit_metric(telemetry.TIMER_LATENESS_MS, max(0, service.clock() - due_at))
 
 
 def _is_scheduled_event(event: dict[str, Any]) -> bool:
