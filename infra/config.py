@@ -59,6 +59,9 @@ class BatonConfig:
     # Stage throttling: steady requests per second and burst; Conductor workers poll often.
     api_rate_limit: int = 200
     api_burst_limit: int = 400
+    # Powertools' Tracer (subsegments for each AWS call). Lambda's own active tracing is on
+    # either way; the X-Ray SDK the Tracer loads adds to every cold start, so it is opt-in.
+    tracer: bool = False
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -104,6 +107,7 @@ class BatonConfig:
                 defaults.retention_days,
                 minimum=0,
             ),
+            tracer=str(node.try_get_context("tracer") or "false").lower() == "true",
             api_rate_limit=_positive_int(
                 node.try_get_context("apiRateLimit"), "apiRateLimit", defaults.api_rate_limit
             ),

@@ -39,12 +39,13 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     return lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn)
 
 
-def observability_environment(service_name: str) -> dict[str, str]:
+def observability_environment(service_name: str, *, tracer: bool = False) -> dict[str, str]:
     """Powertools' settings: one service and namespace so the dashboard sums all functions."""
     return {
         "POWERTOOLS_SERVICE_NAME": service_name,
         "POWERTOOLS_METRICS_NAMESPACE": telemetry.NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
+        "POWERTOOLS_TRACE_DISABLED": "false" if tracer else "true",
         # Workflow inputs and outputs can be large or sensitive: keep them out of X-Ray.
         "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
     }

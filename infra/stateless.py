@@ -65,7 +65,7 @@ class StatelessStack(Stack):
             event_queue_names=config.event_queues,
             authorized_accounts=config.authorized_accounts,
         )
-        observability = observability_environment(config.prefix)
+        observability = observability_environment(config.prefix, tracer=config.tracer)
         environment = {
             **{specs[name].env_var: table.table_name for name, table in tables.items()},
             settings.EVENT_QUEUE_URLS: self.to_json_string(

@@ -148,3 +148,10 @@ def test_every_function_may_publish_to_every_queue(iam_mode):
             if "sqs:SendMessage" in as_list(statement["Action"]):
                 sendable |= {r["Fn::GetAtt"][0] for r in as_list(statement["Resource"])}
         assert sendable == queues
+
+
+def test_powertools_tracer_is_off_unless_asked_for():
+    from infra.functions import observability_environment
+
+    assert observability_environment("baton")["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert observability_environment("baton", tracer=True)["POWERTOOLS_TRACE_DISABLED"] == "false"

@@ -7,10 +7,12 @@ back with every field it was registered with. Checking a definition is `baton.en
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 JsonObject = dict[str, Any]
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
 def _dict(value: Any) -> JsonObject:
@@ -28,7 +30,7 @@ def _int(value: Any, default: int) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
         return int(value)
     return default
 
