@@ -35,6 +35,10 @@ PORT_VARIABLE = "PORT"
 TICK_SECONDS_VARIABLE = "BATON_TICK_SECONDS"
 EVENT_QUEUES_VARIABLE = "BATON_EVENT_QUEUES"
 LOCAL_METRICS_VARIABLE = "BATON_LOCAL_METRICS"
+# For tests that must see a redelivery or a dead letter in seconds: every queue's visibility
+# timeout and maxReceiveCount (unset: each queue's spec decides).
+VISIBILITY_TIMEOUT_VARIABLE = "BATON_VISIBILITY_TIMEOUT_SECONDS"
+MAX_RECEIVE_COUNT_VARIABLE = "BATON_MAX_RECEIVE_COUNT"
 
 DEFAULT_PORT = 8080
 DEFAULT_TICK_SECONDS = 60.0
@@ -56,6 +60,20 @@ def _import_handler(module_name: str) -> Handler:
             ) from error
         raise
     return cast(Handler, module.handler)
+
+
+def _optional_int(env: Mapping[str, str], name: str, *, minimum: int) -> int | None:
+    """An integer setting that may be absent; a value that is not one is refused clearly."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, not {value!r}")
+    return number
 
 
 class Runtime:
@@ -121,8 +139,9 @@ class Runtime:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Runtime:
-        """The runtime `python -m embedded` runs: PORT, BATON_TICK_SECONDS, BATON_EVENT_QUEUES
-        and AWS_ENDPOINT_URL (an endpoint to use instead of starting moto's server)."""
+        """The runtime `python -m embedded` runs: PORT, BATON_TICK_SECONDS, BATON_EVENT_QUEUES,
+        AWS_ENDPOINT_URL (an endpoint to use instead of starting moto's server), and for tests
+        BATON_VISIBILITY_TIMEOUT_SECONDS and BATON_MAX_RECEIVE_COUNT (every queue's)."""
         env = os.environ if environ is None else environ
         queues = env.get(EVENT_QUEUES_VARIABLE, "")
         names = [name.strip() for name in queues.split(",") if name.strip()]
@@ -139,6 +158,8 @@ class Runtime:
             tick_seconds=tick_seconds,
             event_queue_names=names or None,
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            visibility_timeout_seconds=_optional_int(env, VISIBILITY_TIMEOUT_VARIABLE, minimum=0),
+            max_receive_count=_optional_int(env, MAX_RECEIVE_COUNT_VARIABLE, minimum=1),
         )
 
     # -- what callers read ---------------------------------------------------------------
@@ -314,9 +335,9 @@ class Runtime:
         return self.gateway
 
     def _start_moto(self) -> str:
-        from embedded.moto_server import MotoServer
+        from embedded.moto_server import MotoProcess
 
-        server = MotoServer(self.host).start()
+        server = MotoProcess(self.host).start()
         self._moto = server
         return server.url
 

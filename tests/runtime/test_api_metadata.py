@@ -133,3 +133,8 @@ def test_event_handler_on_a_queue_that_is_not_provisioned_says_how_to_add_it(aws
     response = call_api("POST", "/api/event", handler)
     _assert_conductor_error(response, 400, "eventQueues")
     assert call_api("GET", "/api/event").json() == []
+
+
+def test_a_path_segment_longer_than_a_key_is_400(aws):
+    response = call_api("GET", "/api/workflow/" + "x" * 2000)
+    _assert_conductor_error(response, 400, "longer than")

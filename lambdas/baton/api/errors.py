@@ -44,7 +44,7 @@ def _instance() -> str:
     return os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or socket.gethostname()
 
 
-def error_response(error: ApiError) -> Response[str]:
+def error_body(error: ApiError) -> dict[str, Any]:
     body: dict[str, Any] = {
         "status": error.status,
         "message": error.message,
@@ -53,8 +53,22 @@ def error_response(error: ApiError) -> Response[str]:
     }
     if error.validation_errors:
         body["validationErrors"] = [e.to_json() for e in error.validation_errors]
+    return body
+
+
+def error_response(error: ApiError) -> Response[str]:
     return Response(
         status_code=error.status,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body),
+        body=json.dumps(error_body(error)),
     )
+
+
+def proxy_error(error: ApiError) -> dict[str, Any]:
+    """The error as an API Gateway proxy response, for answers given before routing."""
+    return {
+        "statusCode": error.status,
+        "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
+        "body": json.dumps(error_body(error)),
+        "isBase64Encoded": False,
+    }

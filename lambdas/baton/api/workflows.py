@@ -28,10 +28,18 @@ def _string_map(value: Any, field: str) -> dict[str, str]:
     return {str(k): v for k, v in value.items()}
 
 
+# Both are stored as parts of DynamoDB keys, which hold at most 1,024 to 2,048 bytes.
+MAX_KEY_TEXT_BYTES = 512
+
+
 def _optional_text(value: Any, field: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise bad_request(f"{field} must be a string")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise bad_request(f"{field} must be a string")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_KEY_TEXT_BYTES:
+        raise bad_request(f"{field} must be at most {MAX_KEY_TEXT_BYTES} bytes")
+    return value
 
 
 @router.post("/api/workflow/<name>")
@@ -43,7 +51,7 @@ def start_by_name(name: str) -> Response[str]:
         name=name,
         version=query_int(router, "version"),
         input=workflow_input,
-        correlation_id=query(router, "correlationId"),
+        correlation_id=_optional_text(query(router, "correlationId"), "correlationId"),
         priority=query_int(router, "priority") or 0,
     )
     return _text(baton().start(request))

@@ -78,6 +78,12 @@ DEFAULT_RESPONSE_TIMEOUT_SECONDS = 3600
 # Conductor has no limit, but the checks recurse per level: a bound keeps a hostile document
 # from exhausting the stack, far above what any real workflow nests.
 MAX_TASK_NESTING = 32
+# Names and events are stored as DynamoDB keys (a sort key holds at most 1,024 bytes, a
+# partition key 2,048) and definitions as items (at most 400 KB): these limits leave room.
+MAX_NAME_BYTES = 512
+MAX_EVENT_BYTES = 1024
+MAX_DEFINITION_BYTES = 256 * 1024
+
 
 FORK_WITHOUT_JOIN = "Fork task definition is not followed by a join task.  Check the blueprint"
 WAIT_BOTH_GIVEN = "Both 'duration' and 'until' specified. Please provide only one input"
@@ -239,12 +245,32 @@ class _WorkflowContext:
     seen: set[str] = field(default_factory=set)
 
 
+def _too_long(text: str, limit: int) -> bool:
+    return len(text.encode("utf-8", "surrogatepass")) > limit
+
+
+def _check_size(report: _Report, data: Any, what: str) -> None:
+    try:
+        size = len(json.dumps(data, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    except RecursionError:
+        return  # nested too deeply to encode: the nesting check reports it
+    if size > MAX_DEFINITION_BYTES:
+        report.add("", f"{what} is {size} bytes; Baton keeps at most {MAX_DEFINITION_BYTES}", None)
+
+
+def _check_name_length(report: _Report, path: str, name: str | None) -> None:
+    if name is not None and _too_long(name, MAX_NAME_BYTES):
+        report.add(path, f"name must be at most {MAX_NAME_BYTES} bytes", name[:64] + "...")
+
+
 def validate_workflow_def(data: Any) -> list[FieldError]:
     """Every problem with a workflow definition (`POST /api/metadata/workflow`)."""
     if not isinstance(data, dict):
         return [FieldError("", "WorkflowDef must be a JSON object", data)]
     report = _Report()
     name = report.required_text(data, "", "name", "WorkflowDef name cannot be null or empty")
+    _check_name_length(report, "name", name)
+    _check_size(report, data, "The workflow definition")
     if name is not None:
         # Names appear in event names (`conductor:<workflow>:<queue>`) and in URL paths.
         if ":" in name:
@@ -660,6 +686,7 @@ def validate_task_def(data: Any) -> list[FieldError]:
         return [FieldError("", "TaskDef must be a JSON object", data)]
     report = _Report()
     _check_task_def(report, data, "", inline=False)
+    _check_size(report, data, "The task definition")
     return report.errors
 
 
@@ -671,6 +698,7 @@ def _check_task_def(report: _Report, data: JsonObject, base: str, *, inline: boo
         name = given_name if isinstance(given_name, str) else None
     else:
         name = report.required_text(data, base, "name", "TaskDef name cannot be null or empty")
+    _check_name_length(report, _child(base, "name"), name)
     report.optional_text(data, base, "description")
     report.integer(
         data, base, "retryCount", minimum=0, too_small="TaskDef retryCount: {value} must be >= 0"
@@ -743,8 +771,14 @@ def validate_event_handler(data: Any) -> list[FieldError]:
     if not isinstance(data, dict):
         return [FieldError("", "EventHandler must be a JSON object", data)]
     report = _Report()
-    report.required_text(data, "", "name", "Missing event handler name")
+    _check_name_length(
+        report, "name", report.required_text(data, "", "name", "Missing event handler name")
+    )
+    _check_size(report, data, "The event handler")
     event = report.required_text(data, "", "event", "Missing event location")
+    if event is not None and _too_long(event, MAX_EVENT_BYTES):
+        report.add("event", f"event must be at most {MAX_EVENT_BYTES} bytes", event[:64] + "...")
+        event = None
     if event is not None:
         problem = _event_problem(event)
         if problem is not None:

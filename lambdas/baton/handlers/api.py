@@ -11,13 +11,19 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton.api import events, metadata, tasks, workflows
-from baton.api.errors import ApiError, error_response
+from baton.api.errors import ApiError, error_response, proxy_error
 from baton.api.requests import json_body
 from baton.auth import modes
 from baton.engine.js import ScriptError
 from baton.runtime import logger, metrics, tracer
 from baton.service import PayloadTooLarge
-from baton.store.errors import AlreadyExists, CommitContention, Conflict, NotFound
+from baton.store.errors import (
+    AlreadyExists,
+    CommitContention,
+    Conflict,
+    ItemTooLarge,
+    NotFound,
+)
 
 app = APIGatewayRestResolver()
 for area in (metadata, workflows, tasks, events):
@@ -75,7 +81,8 @@ def contention(error: CommitContention) -> Response[str]:
 
 
 @app.exception_handler(PayloadTooLarge)
-def too_large(error: PayloadTooLarge) -> Response[str]:
+@app.exception_handler(ItemTooLarge)
+def too_large(error: Exception) -> Response[str]:
     return error_response(ApiError(400, str(error)))
 
 
@@ -97,5 +104,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # API Gateway passes the path as the client encoded it; Conductor's SDKs encode the `:` of
     # event names (`sqs%3Aqueue`), and route parameters must be the names themselves.
     if isinstance(event.get("path"), str):
-        event = {**event, "path": unquote(event["path"])}
+        path = unquote(event["path"])
+        # Segments become DynamoDB keys, which hold at most 1,024 bytes (sort keys).
+        if any(len(part.encode("utf-8", "surrogatepass")) > 1024 for part in path.split("/")):
+            return proxy_error(ApiError(400, "A path segment is longer than 1,024 bytes"))
+        event = {**event, "path": path}
     return app.resolve(event, context)

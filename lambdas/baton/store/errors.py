@@ -21,3 +21,7 @@ class Conflict(StoreError):
 
 class CommitContention(StoreError):
     """A commit kept losing races past its retry budget; the caller may try again later."""
+
+
+class ItemTooLarge(StoreError):
+    """400: the change would make a workflow or task larger than DynamoDB stores in an item."""

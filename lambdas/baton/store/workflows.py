@@ -41,11 +41,13 @@ from baton.engine.state import Task, TaskStatus, Workflow
 from baton.engine.tasks import task_type_of
 from baton.store import metadata
 from baton.store.clock import now_ms
-from baton.store.errors import CommitContention, NotFound
+from baton.store.errors import CommitContention, ItemTooLarge, NotFound
 from baton.store.models import DUE_SHARDS, TaskItem, WorkflowItem
 
 # DynamoDB's cap on items in one transaction.
 MAX_TRANSACTION_ITEMS = 100
+# DynamoDB stores items up to 400 KB; the body may take this much, the rest is keys and indexes.
+MAX_BODY_BYTES = 380 * 1024
 # A message recorded with a commit is sent right after it; if that send is not confirmed
 # within this long, the scheduled sweep sends it again.
 PENDING_EFFECT_GRACE_MS = 30_000
@@ -98,6 +100,19 @@ def due_shard(task_id: str) -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def _body(value: Any, what: str) -> str:
+    """A stored body, refused before any write if DynamoDB could not hold its item."""
+    text = _dumps(value)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise ItemTooLarge(
+            f"The change would make {what} {size} bytes, more than the {MAX_BODY_BYTES} bytes "
+            "one DynamoDB item holds; keep large data elsewhere (for example in S3) and pass a "
+            "reference to it"
+        )
+    return text
 
 
 Effects = dict[str, list[ArmTimer | PublishMessage]]
@@ -213,6 +228,10 @@ class WorkflowStore:
         effects: Effects = {}
         for effect in decision.effects:
             effects.setdefault(effect.task_id, []).append(effect)
+        # Refuse what DynamoDB could not hold before anything is written.
+        self._workflow_fields(workflow)
+        for task in decision.changed_tasks:
+            _body(task.to_store(), f"task {task.reference_task_name}")
         new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
         changed = [t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids]
         room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
@@ -275,8 +294,9 @@ class WorkflowStore:
             if workflow.status.is_terminal and self.retention_days > 0
             else None
         )
-        body = _dumps(
-            {**workflow.to_store(), "definitionId": metadata.snapshot_id(workflow.definition)}
+        body = _body(
+            {**workflow.to_store(), "definitionId": metadata.snapshot_id(workflow.definition)},
+            f"workflow {workflow.workflow_id} (its input, output and variables)",
         )
         return {"status": workflow.status.value, "body": body, "expires_at": expires_at}
 
@@ -366,7 +386,7 @@ class WorkflowStore:
                     created_revision=revision,
                     attempt=attempt,
                     status=task.status.value,
-                    body=_dumps(task.to_store()),
+                    body=_body(task.to_store(), f"task {task.reference_task_name}"),
                 )
                 for name, value in self._index_fields(task, effects, now).items():
                     setattr(item, name, value)
@@ -385,7 +405,7 @@ class WorkflowStore:
         actions: list[Action] = [
             TaskItem.version.set(task.version + 1),
             TaskItem.status.set(task.status.value),
-            TaskItem.body.set(_dumps(task.to_store())),
+            TaskItem.body.set(_body(task.to_store(), f"task {task.reference_task_name}")),
         ]
         for name, value in self._index_fields(task, effects, now).items():
             attribute = getattr(TaskItem, name)

@@ -1,0 +1,246 @@
+"""Code that runs in processes of their own, each playing one Lambda execution environment.
+
+pynamodb's models read AWS_ENDPOINT_URL when they are first imported, and the pytest process
+imported `baton` while collecting tests; so a process that must talk to a moto *server* is
+started with multiprocessing's "spawn" method and sets its environment before it imports
+`baton`. Nothing in this module imports `baton` at the top, since a spawned process imports
+this module to find the function it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# Generous, only so that a broken run fails instead of hanging; nothing is timed against it.
+PROCESS_DEADLINE_SECONDS = 240.0
+# How many times a caller tries an update that the store gave up on (CommitContention).
+CALLER_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A moto server with Baton's tables and queues, as the functions' environment names it."""
+
+    url: str
+    event_queue_urls: dict[str, str]
+    timer_queue_url: str
+    internal_event_queue_url: str
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "BATON_EVENT_QUEUE_URLS": json.dumps(self.event_queue_urls),
+            "BATON_TIMER_QUEUE_URL": self.timer_queue_url,
+            "BATON_INTERNAL_EVENT_QUEUE_URL": self.internal_event_queue_url,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+
+
+def enter(environment: dict[str, str]) -> None:
+    """Set the environment a function has, before anything imports `baton`."""
+    os.environ.update(environment)
+
+
+def spawn_context() -> Any:
+    return multiprocessing.get_context("spawn")
+
+
+def _call_and_report(
+    results: Any,
+    index: int,
+    environment: dict[str, str],
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+) -> None:
+    enter(environment)
+    try:
+        results.put((index, "ok", function(*args)))
+    except BaseException as error:
+        results.put((index, "error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+
+
+def call_in_processes(
+    environment: dict[str, str], calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+) -> list[Any]:
+    """Run each `function(*args)` at once, each in a fresh spawned process; their results."""
+    context = spawn_context()
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=_call_and_report,
+            args=(results, index, environment, function, args),
+            daemon=True,
+        )
+        for index, (function, args) in enumerate(calls)
+    ]
+    for process in processes:
+        process.start()
+    outcomes: dict[int, tuple[str, Any]] = {}
+    try:
+        for _ in processes:
+            index, outcome, value = results.get(timeout=PROCESS_DEADLINE_SECONDS)
+            outcomes[index] = (outcome, value)
+    finally:
+        for process in processes:
+            process.join(PROCESS_DEADLINE_SECONDS)
+            if process.is_alive():
+                process.kill()
+    failures = [value for outcome, value in outcomes.values() if outcome != "ok"]
+    if failures:
+        raise AssertionError("A process failed:\n" + "\n".join(failures))
+    return [outcomes[index][1] for index in range(len(calls))]
+
+
+def complete_fork_branches(
+    workflow_id: str,
+    branches: list[int],
+    barrier: Any,
+    definition: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One Lambda environment completing WAIT branches `wait_<i>_ref` with `{"branch": i}`.
+
+    With `definition`, this environment first starts the workflow (before the barrier, so the
+    others begin only once it exists) and, once every environment has finished (the barrier
+    again), reads the workflow back for the report. Each update goes through
+    `Baton.update_task_by_reference`; the store records the decision each update committed, so
+    the report says which update moved the workflow to COMPLETED. An update that exhausts the
+    store's retries (CommitContention, which the API answers with a retryable 503 and the
+    events function leaves to SQS to redeliver) is tried again, as its caller would, and
+    counted.
+    """
+    try:
+        return _complete_fork_branches(workflow_id, branches, barrier, definition)
+    except BaseException:
+        barrier.abort()  # the other environments stop waiting for this one
+        raise
+
+
+def _complete_fork_branches(
+    workflow_id: str, branches: list[int], barrier: Any, definition: dict[str, Any] | None
+) -> dict[str, Any]:
+    from baton.engine.decider import Decision, TaskUpdate
+    from baton.engine.definitions import WorkflowDef
+    from baton.engine.state import TaskStatus, Workflow, WorkflowStatus
+    from baton.service import Baton, StartRequest
+    from baton.store.errors import CommitContention
+    from baton.store.workflows import WorkflowStore
+
+    committed: list[Decision] = []
+
+    class RecordingStore(WorkflowStore):
+        def mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
+            decision = super().mutate(workflow_id, change)
+            committed.append(decision)
+            return decision
+
+    service = Baton(store=RecordingStore())
+    if definition is not None:
+        service.start(
+            StartRequest(
+                name=definition["name"],
+                workflow_def=WorkflowDef.from_json(definition),
+                workflow_id=workflow_id,
+            )
+        )
+    else:
+        service.store.load(workflow_id)  # opens the connection, as a warm container has it
+    barrier.wait(PROCESS_DEADLINE_SECONDS)
+    updates = []
+    contention = 0
+    for branch in branches:
+        reference = f"wait_{branch}_ref"
+        update = TaskUpdate(status=TaskStatus.COMPLETED, output={"branch": branch})
+        for _ in range(CALLER_ATTEMPTS):
+            committed.clear()
+            try:
+                task_id = service.update_task_by_reference(workflow_id, reference, update)
+                break
+            except CommitContention:
+                contention += 1
+        else:
+            raise AssertionError(f"{reference} did not land in {CALLER_ATTEMPTS} calls")
+        (decision,) = committed
+        updates.append(
+            {
+                "reference": reference,
+                "taskId": task_id,
+                "completedWorkflow": decision.workflow_changed
+                and decision.workflow.status == WorkflowStatus.COMPLETED,
+            }
+        )
+    report: dict[str, Any] = {
+        "updates": updates,
+        "retries": service.store.stats.retries,
+        "contention": contention,
+    }
+    barrier.wait(PROCESS_DEADLINE_SECONDS)
+    if definition is not None:
+        report["workflow"] = service.get(workflow_id, include_tasks=True)
+    return report
+
+
+# A message whose body holds this marker loses the first delete the pollers make of it, as if
+# the events function's environment had died between handling the message and deleting it.
+DROP_FIRST_DELETE_MARKER = "reliability-drop-first-delete"
+
+
+def run_embedded_runtime(
+    environment: dict[str, str], ready: Any, deliveries: Any, stop: Any
+) -> None:
+    """`Runtime.from_environment()` with the real handlers, until `stop` is set.
+
+    Puts the API URL on `ready` once started, and on `deliveries` one entry per record its
+    pollers hand to a function (and per delete they drop).
+    """
+    enter(environment)
+    from embedded import pollers
+    from embedded.runtime import Runtime
+
+    deliver = pollers.QueuePoller._deliver
+    delete = pollers.QueuePoller._delete
+    dropped: set[str] = set()
+
+    def reporting_deliver(self: Any, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            deliveries.put(
+                {
+                    "kind": "delivered",
+                    "queue": self.queue.spec.name,
+                    "messageId": message["MessageId"],
+                    "receiveCount": int(message["Attributes"]["ApproximateReceiveCount"]),
+                    "body": message.get("Body", ""),
+                }
+            )
+        deliver(self, messages)
+
+    def dropping_delete(self: Any, records: list[dict[str, Any]]) -> None:
+        kept = []
+        for record in records:
+            if DROP_FIRST_DELETE_MARKER in record["body"] and record["messageId"] not in dropped:
+                dropped.add(record["messageId"])
+                deliveries.put({"kind": "delete-dropped", "messageId": record["messageId"]})
+            else:
+                kept.append(record)
+        if kept:
+            delete(self, kept)
+
+    pollers.QueuePoller._deliver = reporting_deliver  # type: ignore[method-assign]
+    pollers.QueuePoller._delete = dropping_delete  # type: ignore[method-assign]
+    runtime = Runtime.from_environment()
+    runtime.start()
+    try:
+        ready.put({"api_url": runtime.api_url})
+        stop.wait(PROCESS_DEADLINE_SECONDS * 4)
+    finally:
+        runtime.stop()

@@ -1,0 +1,123 @@
+"""Many Lambdas completing the branches of one fork at the same instant: every update lands.
+
+Each of eight spawned processes plays one Lambda execution environment calling
+`baton.service.Baton` against one moto server (which applies DynamoDB requests one at a time,
+as DynamoDB serializes writes to an item). A barrier releases them together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import boto3
+
+from tests.reliability.lambda_process import (
+    Endpoint,
+    call_in_processes,
+    complete_fork_branches,
+    spawn_context,
+)
+
+FORK_WIDTH = 100
+PROCESSES = 8
+# DynamoDB's cap on the items of one transaction: the start decision writes more tasks than it.
+MAX_TRANSACTION_ITEMS = 100
+
+
+def fork_of_waits(width: int) -> dict[str, Any]:
+    references = [f"wait_{i}_ref" for i in range(width)]
+    return {
+        "name": "reliability_wide_fork",
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {
+                "name": "fork",
+                "taskReferenceName": "fork_ref",
+                "type": "FORK_JOIN",
+                "forkTasks": [
+                    [{"name": f"wait_{i}", "taskReferenceName": ref, "type": "WAIT"}]
+                    for i, ref in enumerate(references)
+                ],
+            },
+            {"name": "join", "taskReferenceName": "join_ref", "type": "JOIN", "joinOn": references},
+        ],
+    }
+
+
+def raw_items(endpoint: Endpoint, workflow_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The workflow item and every task item as stored, read past Baton's own filtering."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint.url, region_name="us-east-1")
+    key = {"workflowId": {"S": workflow_id}}
+    workflow = dynamodb.get_item(TableName="baton-workflows", Key=key, ConsistentRead=True)
+    tasks = dynamodb.get_paginator("query").paginate(
+        TableName="baton-tasks",
+        KeyConditionExpression="workflowId = :id",
+        ExpressionAttributeValues={":id": {"S": workflow_id}},
+        ConsistentRead=True,
+    )
+    items = [item for page in tasks for item in page["Items"]]
+    dynamodb.close()
+    return workflow["Item"], items
+
+
+def test_a_hundred_branches_completed_at_once_from_eight_lambdas_all_land(
+    moto_endpoint: Endpoint,
+) -> None:
+    workflow_id = str(uuid.uuid4())
+    definition = fork_of_waits(FORK_WIDTH)
+    barrier = spawn_context().Barrier(PROCESSES)
+    shares = [list(range(FORK_WIDTH))[p::PROCESSES] for p in range(PROCESSES)]
+    reports = call_in_processes(
+        moto_endpoint.environment(),
+        [
+            (complete_fork_branches, (workflow_id, share, barrier, definition if p == 0 else None))
+            for p, share in enumerate(shares)
+        ],
+    )
+
+    workflow = reports[0]["workflow"]
+    tasks = workflow["tasks"]
+    waits = {t["referenceTaskName"]: t for t in tasks if t["taskType"] == "WAIT"}
+    joins = [t for t in tasks if t["taskType"] == "JOIN"]
+
+    # No update lost: each WAIT is COMPLETED with the output its own update gave it.
+    assert sorted(waits) == sorted(f"wait_{i}_ref" for i in range(FORK_WIDTH))
+    assert len([t for t in tasks if t["taskType"] == "WAIT"]) == FORK_WIDTH
+    for i in range(FORK_WIDTH):
+        assert waits[f"wait_{i}_ref"]["status"] == "COMPLETED"
+        assert waits[f"wait_{i}_ref"]["outputData"] == {"branch": i}
+    # Every update reported the id of the task it completed.
+    updates = [u for report in reports for u in report["updates"]]
+    assert {u["reference"]: u["taskId"] for u in updates} == {
+        ref: task["taskId"] for ref, task in waits.items()
+    }
+
+    # One JOIN, completed once, holding every branch's output under its reference.
+    (join,) = joins
+    assert join["status"] == "COMPLETED"
+    assert join["outputData"] == {f"wait_{i}_ref": {"branch": i} for i in range(FORK_WIDTH)}
+    assert workflow["status"] == "COMPLETED"
+    assert [u["reference"] for u in updates if u["completedWorkflow"]] != []
+    assert len([u for u in updates if u["completedWorkflow"]]) == 1
+
+    # The start made more tasks than one transaction holds. The store holds each task once, in
+    # an item the workflow lists, and wrote each twice: created, then completed once.
+    stored_workflow, stored_tasks = raw_items(moto_endpoint, workflow_id)
+    new_at_start = FORK_WIDTH + 2  # the fork, its WAITs and the join
+    assert new_at_start > MAX_TRANSACTION_ITEMS
+    listed = set(stored_workflow.get("staged_attempts", {}).get("SS", []))
+    assert all("attempt" not in item or item["attempt"]["S"] in listed for item in stored_tasks)
+    assert len(stored_tasks) == len({item["taskId"]["S"] for item in stored_tasks}) == new_at_start
+    versions = {item["taskId"]["S"]: int(item["version"]["N"]) for item in stored_tasks}
+    assert versions[join["taskId"]] == 2
+    assert {versions[task["taskId"]] for task in waits.values()} == {2}
+
+    retries = sum(report["retries"] for report in reports)
+    exhausted = sum(report["contention"] for report in reports)
+    print(
+        f"\n{FORK_WIDTH} branches completed by {PROCESSES} processes at once: "
+        f"{retries} commit retries in all; {exhausted} calls ran out of attempts "
+        "(CommitContention) and were called again"
+    )
