@@ -7,6 +7,7 @@ is written by hand; run this again to refresh it.
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from bench import coldstart, cost, end_to_end, machine
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "make bench  (= .venv/bin/python -m bench)"
 
 
@@ -28,6 +30,30 @@ def _engine() -> dict[str, Any] | None:
         return None
     result: dict[str, Any] = engine.run(_report)
     return result
+
+
+def _concurrency() -> str:
+    """The concurrency test's own report: commit retries for 100 branches ended at once."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            "tests/reliability/test_concurrency.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line.strip() for line in result.stdout.splitlines() if "branches completed" in line]
+    if result.returncode != 0 or not lines:
+        return f"not measured: the concurrency test failed (exit {result.returncode})"
+    return lines[-1]
 
 
 def _money(value: float) -> str:
@@ -176,6 +202,8 @@ def main() -> None:
     engine = _engine()
     _report("end to end...")
     result = end_to_end.run(_report)
+    _report("concurrency...")
+    concurrency = _concurrency()
     _report("cold start...")
     imports = coldstart.handler_import_times(tracing=False)
     traced = coldstart.handler_import_times(tracing=True)
@@ -188,6 +216,13 @@ def main() -> None:
         "",
         *_section_engine(engine),
         *_section_end_to_end(result),
+        "## 2b. One workflow, many writers",
+        "",
+        "`tests/reliability/test_concurrency.py` (run by this command): a FORK of 100 WAITs "
+        "whose tasks 8 processes complete at the same moment, against one moto server:",
+        "",
+        f"- {concurrency}",
+        "",
         *_section_cost(result["per_workflow"]),
         *_section_cold_start(imports, traced, coldstart.asset_size_mb()),
     ]
