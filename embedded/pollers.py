@@ -21,8 +21,11 @@ from embedded.resources import ProvisionedQueue
 
 logger = logging.getLogger(__name__)
 
-# Long polls this short keep shutdown prompt; Lambda's own pollers wait up to 20 s.
-DEFAULT_WAIT_TIME_SECONDS = 1
+# Short polls with a pause between empty answers. moto's long poll spins while a queue holds
+# messages that are not yet visible (delayed timers), which starves its other requests;
+# Lambda's own pollers long-poll SQS itself.
+DEFAULT_WAIT_TIME_SECONDS = 0
+IDLE_PAUSE_SECONDS = 0.05
 # After an SQS error (moto restarting, a closed connection), wait before asking again.
 ERROR_BACKOFF_SECONDS = 1.0
 SWEEP_RULE_NAME = "baton-sweep"
@@ -133,7 +136,8 @@ class QueuePoller(_Worker):
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                self.poll_once()
+                if self.poll_once() == 0 and self.wait_time_seconds == 0:
+                    self._stopping.wait(IDLE_PAUSE_SECONDS)
             except Exception:
                 if self._stopping.is_set():
                     break
