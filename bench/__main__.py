@@ -162,7 +162,8 @@ def _section_cost(per_workflow: dict[str, Any]) -> list[str]:
         "(43,200 invocations a month), each event source mapping long-polls its queue, and "
         "DynamoDB storage is billed per GB-month. At rest Baton costs that and nothing else.",
         "",
-        "Calls per workflow:",
+        "Calls per workflow (receives that found no message are left out: Lambda's pollers "
+        "make those whatever the load):",
         "",
     ]
     lines += [f"- {name}: {count:.2f}" for name, count in per_workflow["calls"].items()]
@@ -176,10 +177,11 @@ def _section_cold_start(
         "## 4. Cold start",
         "",
         "Import time of each handler module in a fresh interpreter (`python -X importtime`, "
-        "median of 7 runs, this machine's Python and packages; target at most 300 ms). With "
-        "X-Ray tracing on (the deployed default), Powertools' Tracer imports the X-Ray SDK:",
+        "median of 7 runs, this machine's Python and packages; target at most 300 ms). "
+        "Deployed Baton runs with Powertools' Tracer off (Lambda's own X-Ray tracing stays on); "
+        "with `-c tracer=true` the Tracer imports the X-Ray SDK:",
         "",
-        "| handler | tracing off | tracing on |",
+        "| handler | Tracer off (default) | Tracer on |",
         "|---|---|---|",
     ]
     lines += [

@@ -91,15 +91,16 @@ class Meter:
         if getattr(self._local, "paused", False):
             return
         with self._lock:
+            received = (response or {}).get("Messages")
+            if service == "sqs" and operation == "ReceiveMessage" and not received:
+                # Lambda's pollers make these whatever the load: a fixed monthly cost.
+                self.sqs_empty_receives += 1
+                return
             self.calls[f"{service}.{operation}"] += 1
             if service == "dynamodb":
                 self._dynamodb(operation, params, response if isinstance(response, dict) else {})
             elif service == "sqs":
-                if operation == "ReceiveMessage" and not (response or {}).get("Messages"):
-                    # Lambda's pollers make these whatever the load: a fixed monthly cost.
-                    self.sqs_empty_receives += 1
-                else:
-                    self.sqs_requests += 1
+                self.sqs_requests += 1
 
     def _dynamodb(self, operation: str, params: dict[str, Any], response: dict[str, Any]) -> None:
         if operation == "PutItem":
