@@ -136,7 +136,7 @@ class WorkflowStore:
     """Loads workflows and commits decisions, retrying those that lose a race."""
 
     retention_days: int = 30
-    max_attempts: int = 12
+    max_attempts: int = 25
     clock: Callable[[], int] = now_ms
     sleep: Callable[[float], None] = time.sleep
     stats: CommitStats = field(default_factory=CommitStats)
