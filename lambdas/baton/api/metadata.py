@@ -21,12 +21,16 @@ def _empty() -> Response[str]:
     return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body="")
 
 
-def _checked_workflow_def(data: Any, prefix: str = "") -> WorkflowDef:
-    errors = validate_workflow_def(data)
+def _raise_if_invalid(errors: list[FieldError], prefix: str) -> None:
+    """A 400 listing every problem; `prefix` places them in a list the body held."""
     if errors:
         raise validation_failed(
             [FieldError(prefix + e.path, e.message, e.invalid_value) for e in errors]
         )
+
+
+def _checked_workflow_def(data: Any, prefix: str = "") -> WorkflowDef:
+    _raise_if_invalid(validate_workflow_def(data), prefix)
     return WorkflowDef.from_json(data)
 
 
@@ -79,11 +83,7 @@ def delete_workflow_def(name: str, version: str) -> Response[str]:
 
 
 def _checked_task_def(data: Any, prefix: str = "") -> TaskDef:
-    errors = validate_task_def(data)
-    if errors:
-        raise validation_failed(
-            [FieldError(prefix + e.path, e.message, e.invalid_value) for e in errors]
-        )
+    _raise_if_invalid(validate_task_def(data), prefix)
     return TaskDef.from_json(data)
 
 

@@ -25,7 +25,6 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import (
-    DeleteError,
     DoesNotExist,
     PutError,
     TransactWriteError,
@@ -116,6 +115,8 @@ def _body(value: Any, what: str) -> str:
 
 
 Effects = dict[str, list[ArmTimer | PublishMessage]]
+# What marks a task as owing a message: the flag and its place in the due index.
+_OWED = ("pending_effect", "due_shard", "due_at")
 
 
 def _condition_failed(error: Exception) -> bool:
@@ -452,34 +453,26 @@ class WorkflowStore:
 
     def confirm_sent(self, workflow_id: str, task_key: str) -> None:
         """The task's message went out: forget it, and drop the task from the due index."""
-        try:
-            TaskItem(workflow_id, task_key).update(
-                actions=[
-                    TaskItem.pending_effect.remove(),
-                    TaskItem.due_shard.remove(),
-                    TaskItem.due_at.remove(),
-                ],
-                condition=TaskItem.pending_effect.exists(),
-            )
-        except UpdateError as error:
-            # Already confirmed (a resend confirmed it first): nothing left to do.
-            if not _condition_failed(error):
-                raise
+        # Already confirmed (a resend confirmed it first) fails the condition: nothing to do.
+        self._remove(workflow_id, task_key, _OWED, condition=TaskItem.pending_effect.exists())
 
     def forget_due(self, workflow_id: str, task_key: str) -> None:
-        """Drop an index entry that names nothing live (a task of a commit that never landed)."""
+        """Drop index entries that name nothing live (a task of a commit that never landed)."""
+        self._remove(
+            workflow_id,
+            task_key,
+            (*_OWED, "poll_key", "scheduled_at"),
+            condition=TaskItem.task_key.exists(),
+        )
+
+    def _remove(
+        self, workflow_id: str, task_key: str, names: tuple[str, ...], *, condition: Any
+    ) -> None:
         try:
             TaskItem(workflow_id, task_key).update(
-                actions=[
-                    TaskItem.pending_effect.remove(),
-                    TaskItem.due_shard.remove(),
-                    TaskItem.due_at.remove(),
-                    TaskItem.poll_key.remove(),
-                    TaskItem.scheduled_at.remove(),
-                ],
-                condition=TaskItem.task_key.exists(),
+                actions=[getattr(TaskItem, name).remove() for name in names], condition=condition
             )
-        except (UpdateError, DeleteError) as error:
+        except UpdateError as error:
             if not _condition_failed(error):
                 raise
 
