@@ -159,8 +159,9 @@ def _section_cost(per_workflow: dict[str, Any]) -> list[str]:
         f"- Baton / Step Functions Standard: {ratio:.2f}; target at most 0.20: "
         f"{'met' if ratio <= 0.2 else 'NOT met'}.",
         "- Fixed costs, not per workflow: the timers function runs every minute "
-        "(43,200 invocations a month), each event source mapping long-polls its queue, and "
-        "DynamoDB storage is billed per GB-month. At rest Baton costs that and nothing else.",
+        "(43,200 invocations a month), each event source mapping long-polls its queue, "
+        "DynamoDB storage and point-in-time recovery are billed per GB-month, and the alarms "
+        "and dashboard per month; docs/DEPLOY.md lists what Baton costs at rest.",
         "",
         "Calls per workflow (receives that found no message are left out: Lambda's pollers "
         "make those whatever the load):",
