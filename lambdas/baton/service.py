@@ -287,7 +287,6 @@ class Baton:
             )
             started = decision.workflow.task_by_id(task.task_id)
             if started is not None:
-                started.start_time = started.start_time or self.clock()
                 started.poll_count += 1
                 claimed.append(started.to_json(decision.workflow))
             return decision

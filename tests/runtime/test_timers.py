@@ -123,3 +123,36 @@ def test_a_timer_for_a_workflow_that_is_gone_is_dropped(aws):
         sqs_event("baton-timers", [_timer_message("no-such-workflow", 0)]), FakeContext()
     )
     assert result == {"batchItemFailures": []}
+
+
+WORKER_FLOW = {
+    "name": "worker_with_timeout",
+    "version": 1,
+    "tasks": [{"name": "crunch", "taskReferenceName": "crunch", "type": "SIMPLE"}],
+}
+
+
+def test_a_task_whose_worker_died_is_handed_out_again(aws):
+    clock = Clock(runtime.baton().clock())
+    runtime.baton().clock = clock
+    task_def = {
+        "name": "crunch",
+        "retryCount": 2,
+        "retryDelaySeconds": 0,
+        "responseTimeoutSeconds": 30,
+    }
+    assert call_api("POST", "/api/metadata/taskdefs", [task_def]).status == 200
+    call_api("POST", "/api/metadata/workflow", WORKER_FLOW)
+    workflow_id = call_api("POST", "/api/workflow/worker_with_timeout", {}).body
+    first = call_api("GET", "/api/tasks/poll/crunch", query={"workerid": "w1"}).json()
+    assert call_api("GET", "/api/tasks/poll/crunch").status == 204
+    # The worker never reports back; half a minute later its timer fires.
+    clock.now += 31_000
+    timers.handler(
+        sqs_event("baton-timers", [_timer_message(workflow_id, clock.now)]), FakeContext()
+    )
+    tasks = call_api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
+    assert [t["status"] for t in tasks] == ["TIMED_OUT", "SCHEDULED"]
+    second = call_api("GET", "/api/tasks/poll/crunch", query={"workerid": "w2"}).json()
+    assert second["taskId"] != first["taskId"]
+    assert second["retryCount"] == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from baton.engine.definitions import JsonObject, WorkflowDef
-from baton.engine.effects import Effect
+from baton.engine.effects import ArmTimer, Effect
 from baton.engine.params import java_text
 from baton.engine.run import Run, TooManyTasks
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus, base_reference
@@ -51,6 +51,16 @@ class TaskUpdate:
 
 def _finish(run: Run) -> Decision:
     changed = sorted(run.changed.values(), key=lambda t: t.seq)
+    # Every open task this decision touched that must be looked at again at some time (a
+    # WAIT's end, a worker task's timeouts) gets a timer.
+    armed = {e.task_id for e in run.effects if isinstance(e, ArmTimer)}
+    if run.workflow.status == WorkflowStatus.RUNNING:
+        for task in changed:
+            if task.status.is_terminal or task.task_id in armed:
+                continue
+            deadline = task_type_for(task).deadline(task)
+            if deadline is not None:
+                run.effects.append(ArmTimer(task_id=task.task_id, due_at=deadline))
     return Decision(
         workflow=run.workflow,
         changed_tasks=changed,
@@ -299,6 +309,8 @@ def update_task(
         run.complete(edited, update.status, update.reason_for_incompletion)
     else:
         edited.status = update.status
+        if update.status == TaskStatus.IN_PROGRESS and not edited.start_time:
+            edited.start_time = now  # taken by a worker: its timeouts count from here
         if update.reason_for_incompletion:
             edited.reason_for_incompletion = update.reason_for_incompletion
     _advance(run)

@@ -434,8 +434,8 @@ class WorkflowStore:
                 due_at = now + PENDING_EFFECT_GRACE_MS
             elif not task.status.is_terminal:
                 due_at = effect.due_at
-        if due_at is None and not task.status.is_terminal and task.wait_timeout:
-            due_at = task.wait_timeout
+        if due_at is None and not task.status.is_terminal:
+            due_at = task_type_of(task.workflow_task).deadline(task)
         if due_at is None and task.status == TaskStatus.SCHEDULED and task.callback_after_seconds:
             due_at = task.scheduled_time + task.callback_after_seconds * 1000
         if due_at is not None:

@@ -20,6 +20,10 @@ class TaskType:
         """Move a non-terminal instance forward if it can; True when something changed."""
         return False
 
+    def deadline(self, task: Task) -> int | None:
+        """When (epoch ms) a decision must look at this open task again, if ever."""
+        return None
+
     def next_after_success(self, run: Run, task: Task) -> WorkflowTask | None:
         """What to schedule once `task` has succeeded."""
         return run.index.next_after(task.reference_task_name)

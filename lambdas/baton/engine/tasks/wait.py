@@ -39,6 +39,9 @@ class Wait(TaskType):
             run.effects.append(ArmTimer(task_id=task.task_id, due_at=task.wait_timeout))
         return [task]
 
+    def deadline(self, task: Task) -> int | None:
+        return task.wait_timeout or None
+
     def execute(self, run: Run, task: Task) -> bool:
         if task.wait_timeout and run.now >= task.wait_timeout:
             run.complete(task)
