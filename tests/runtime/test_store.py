@@ -152,3 +152,23 @@ def test_definition_snapshots_are_stored_once_by_content(aws):
     first = metadata.save_snapshot(definition)
     assert metadata.save_snapshot(_two_waits()) == first
     assert metadata.load_snapshot(first).to_json() == definition.to_json()
+
+
+def test_a_finished_workflow_and_all_its_tasks_expire_after_the_retention(aws):
+    store = WorkflowStore(clock=lambda: T0, retention_days=30)
+    _create(store, _two_waits())
+    assert all(item.expires_at is None for item in TaskItem.query("wf-1"))
+    # The last decision touches only `b` and the JOIN; the FORK and `a` expire all the same.
+    store.mutate("wf-1", lambda wf: _complete(wf, "a", T0 + 1))
+    store.mutate("wf-1", lambda wf: _complete(wf, "b", T0 + 2))
+    assert store.require("wf-1").status == WorkflowStatus.COMPLETED
+    items = list(TaskItem.query("wf-1"))
+    assert len(items) == 4
+    assert all(item.expires_at is not None for item in items)
+
+
+def test_no_retention_means_nothing_expires(aws):
+    store = WorkflowStore(clock=lambda: T0, retention_days=0)
+    _create(store, _two_waits())
+    store.mutate("wf-1", lambda wf: decider.terminate(wf, "stop", T0 + 1))
+    assert all(item.expires_at is None for item in TaskItem.query("wf-1"))

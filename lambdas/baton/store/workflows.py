@@ -13,6 +13,7 @@ bounded, jittered back-off. Writing new tasks outside the transaction halves wha
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 import uuid
@@ -42,6 +43,8 @@ from baton.store import metadata
 from baton.store.clock import now_ms
 from baton.store.errors import CommitContention, ItemTooLarge, NotFound
 from baton.store.models import DUE_SHARDS, TaskItem, WorkflowItem
+
+_log = logging.getLogger(__name__)
 
 # DynamoDB's cap on items in one transaction.
 MAX_TRANSACTION_ITEMS = 100
@@ -230,7 +233,7 @@ class WorkflowStore:
         for effect in decision.effects:
             effects.setdefault(effect.task_id, []).append(effect)
         # Refuse what DynamoDB could not hold before anything is written.
-        self._workflow_fields(workflow)
+        expires_at = self._workflow_fields(workflow)["expires_at"]
         for task in decision.changed_tasks:
             _body(task.to_store(), f"task {task.reference_task_name}")
         new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
@@ -239,7 +242,7 @@ class WorkflowStore:
         inline, later = changed[:room], changed[room:]
         attempt = str(uuid.uuid4()) if new_tasks else None
         if attempt is not None:
-            self._stage(new_tasks, workflow, effects, revision, attempt, now)
+            self._stage(new_tasks, workflow, effects, revision, attempt, now, expires_at)
         try:
             if claim is None and not inline:
                 self._write_workflow_alone(workflow, expected_revision, attempt, now)
@@ -254,7 +257,7 @@ class WorkflowStore:
                     for task in inline:
                         transaction.update(
                             TaskItem(workflow.workflow_id, task.store_key),
-                            actions=self._task_actions(task, effects, now),
+                            actions=self._task_actions(task, effects, now, expires_at),
                             condition=TaskItem.version == task.version,
                         )
         except (TransactWriteError, PutError, UpdateError) as error:
@@ -267,9 +270,25 @@ class WorkflowStore:
         # commit, each on its own version condition.
         for task in later:
             TaskItem(workflow.workflow_id, task.store_key).update(
-                actions=self._task_actions(task, effects, now),
+                actions=self._task_actions(task, effects, now, expires_at),
                 condition=TaskItem.version == task.version,
             )
+        if expires_at is not None:
+            self._expire_untouched(decision, expires_at)
+
+    def _expire_untouched(self, decision: Decision, expires_at: datetime) -> None:
+        """The workflow has ended: its other tasks expire with it (best effort: a task left
+        without a TTL costs storage, nothing else)."""
+        touched = {t.task_id for t in decision.changed_tasks}
+        for task in decision.workflow.tasks:
+            if task.task_id in touched or not task.store_key:
+                continue
+            try:
+                TaskItem(decision.workflow.workflow_id, task.store_key).update(
+                    actions=[TaskItem.expires_at.set(expires_at)]
+                )
+            except UpdateError:
+                _log.warning("Could not set the expiry of task %s", task.task_id)
 
     def _raise_conflict(
         self, error: Exception, claim: IdempotencyClaim | None, expected_revision: int | None
@@ -375,6 +394,7 @@ class WorkflowStore:
         revision: int,
         attempt: str,
         now: int,
+        expires_at: datetime | None,
     ) -> None:
         with TaskItem.batch_write() as batch:
             for task in tasks:
@@ -388,6 +408,7 @@ class WorkflowStore:
                     attempt=attempt,
                     status=task.status.value,
                     body=_body(task.to_store(), f"task {task.reference_task_name}"),
+                    expires_at=expires_at,
                 )
                 for name, value in self._index_fields(task, effects, now).items():
                     setattr(item, name, value)
@@ -402,12 +423,16 @@ class WorkflowStore:
         except Exception:
             return
 
-    def _task_actions(self, task: Task, effects: Effects, now: int) -> list[Action]:
+    def _task_actions(
+        self, task: Task, effects: Effects, now: int, expires_at: datetime | None
+    ) -> list[Action]:
         actions: list[Action] = [
             TaskItem.version.set(task.version + 1),
             TaskItem.status.set(task.status.value),
             TaskItem.body.set(_body(task.to_store(), f"task {task.reference_task_name}")),
         ]
+        if expires_at is not None:
+            actions.append(TaskItem.expires_at.set(expires_at))
         for name, value in self._index_fields(task, effects, now).items():
             attribute = getattr(TaskItem, name)
             if value is None:
