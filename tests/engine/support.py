@@ -15,6 +15,9 @@ from baton.engine.definitions import WorkflowDef
 from baton.engine.state import Task, TaskStatus, Workflow
 
 T0 = 1_700_000_000_000
+COMPLETED = TaskStatus.COMPLETED
+SCHEDULED = TaskStatus.SCHEDULED
+IN_PROGRESS = TaskStatus.IN_PROGRESS
 SECOND = 1_000
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -116,6 +119,11 @@ def by_ref(workflow: Workflow, reference: str) -> Task:
     found = [t for t in workflow.tasks if t.reference_task_name == reference]
     assert found, f"no task {reference} in {[t.reference_task_name for t in workflow.tasks]}"
     return max(found, key=lambda t: t.seq)
+
+
+def refs(workflow: Workflow) -> list[str]:
+    """Every task's reference, in the order the tasks were scheduled."""
+    return [t.reference_task_name for t in workflow.tasks]
 
 
 def statuses(workflow: Workflow) -> dict[str, TaskStatus]:

@@ -8,26 +8,22 @@ from __future__ import annotations
 from baton.engine import decider
 from baton.engine.state import TaskStatus, WorkflowStatus
 from tests.engine.support import (
+    COMPLETED,
+    IN_PROGRESS,
+    SCHEDULED,
     T0,
     by_ref,
     complete,
     fail,
     fixture,
     loop,
+    refs,
     shape,
     simple,
     start,
     switch,
     workflow_def,
 )
-
-COMPLETED = TaskStatus.COMPLETED
-SCHEDULED = TaskStatus.SCHEDULED
-IN_PROGRESS = TaskStatus.IN_PROGRESS
-
-
-def _refs(workflow):
-    return [t.reference_task_name for t in workflow.tasks]
 
 
 def _counting_loop(condition: str = "$.loop['iteration'] < $.times", **fields):
@@ -49,15 +45,15 @@ def test_the_body_runs_with_iteration_suffixed_references():
     assert loop_task.task_type == "DO_WHILE"
     assert loop_task.status == IN_PROGRESS
     assert loop_task.iteration == 1
-    assert _refs(wf) == ["loop", "step__1"]
+    assert refs(wf) == ["loop", "step__1"]
     step = by_ref(wf, "step__1")
     assert (step.iteration, step.task_type, step.status) == (1, "step", SCHEDULED)
     assert step.to_json(wf)["loopOverTask"] is True
 
     wf = complete(wf, "step", T0 + 1, count=1)
-    assert _refs(wf) == ["loop", "step__1", "check__1"]
+    assert refs(wf) == ["loop", "step__1", "check__1"]
     wf = complete(wf, "check", T0 + 2)
-    assert _refs(wf) == ["loop", "step__1", "check__1", "step__2"]
+    assert refs(wf) == ["loop", "step__1", "check__1", "step__2"]
     assert by_ref(wf, "loop").iteration == 2
     assert by_ref(wf, "step__2").iteration == 2
 
@@ -91,11 +87,11 @@ def test_the_task_after_the_loop_reads_the_latest_iteration_and_has_no_suffix():
 
 def test_the_condition_is_checked_after_the_first_iteration_so_the_body_runs_at_least_once():
     wf = start(_counting_loop("false"), {"n": 0}).workflow
-    assert _refs(wf) == ["loop", "step__1"]
+    assert refs(wf) == ["loop", "step__1"]
     wf = _run_iteration(wf, 1, T0 + 1)
     assert by_ref(wf, "loop").status == COMPLETED
     assert by_ref(wf, "loop").output_data["iteration"] == 1
-    assert _refs(wf)[-1] == "after"
+    assert refs(wf)[-1] == "after"
 
 
 def test_the_condition_sees_body_outputs_and_its_own_output_under_dollar():
@@ -195,7 +191,7 @@ def test_do_while_spec_two_iterations_of_a_body_with_a_fork():
         wf = complete(wf, "integration_task_1", now + 1)
         wf = complete(wf, "integration_task_2", now + 2, i=iteration)
     assert wf.status == WorkflowStatus.COMPLETED
-    assert _refs(wf) == [
+    assert refs(wf) == [
         "loopTask",
         *[
             f"{ref}__{i}"
@@ -285,10 +281,10 @@ def test_a_switch_in_the_body_schedules_its_case_in_the_same_iteration():
         )
     )
     wf = start(definition).workflow
-    assert _refs(wf) == ["loop", "route__1", "odd_step__1"]
+    assert refs(wf) == ["loop", "route__1", "odd_step__1"]
     wf = complete(wf, "odd_step", T0 + 1)
     wf = complete(wf, "tail", T0 + 2)
-    assert _refs(wf)[-2:] == ["route__2", "even_step__2"]
+    assert refs(wf)[-2:] == ["route__2", "even_step__2"]
     assert by_ref(wf, "even_step__2").iteration == 2
     wf = complete(wf, "even_step", T0 + 3)
     wf = complete(wf, "tail", T0 + 4)

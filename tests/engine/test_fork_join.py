@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from baton.engine.state import TaskStatus, WorkflowStatus
 from tests.engine.support import (
+    COMPLETED,
+    IN_PROGRESS,
+    SCHEDULED,
     SECOND,
     T0,
     by_ref,
@@ -23,9 +26,6 @@ from tests.engine.support import (
     workflow_def,
 )
 
-COMPLETED = TaskStatus.COMPLETED
-SCHEDULED = TaskStatus.SCHEDULED
-IN_PROGRESS = TaskStatus.IN_PROGRESS
 CANCELED = TaskStatus.CANCELED
 FAILED = TaskStatus.FAILED
 

@@ -9,10 +9,14 @@ import pytest
 
 from baton.engine.state import TaskStatus, WorkflowStatus
 from tests.engine.support import (
+    COMPLETED,
+    IN_PROGRESS,
+    SCHEDULED,
     T0,
     by_ref,
     complete,
     fixture,
+    refs,
     shape,
     simple,
     start,
@@ -20,14 +24,6 @@ from tests.engine.support import (
     task,
     workflow_def,
 )
-
-COMPLETED = TaskStatus.COMPLETED
-SCHEDULED = TaskStatus.SCHEDULED
-IN_PROGRESS = TaskStatus.IN_PROGRESS
-
-
-def _refs(workflow):
-    return [t.reference_task_name for t in workflow.tasks]
 
 
 def _by_kind(**fields):
@@ -46,16 +42,16 @@ def test_the_switch_completes_at_once_and_the_matching_case_starts():
     assert sw.start_time == sw.end_time == T0
     assert sw.output_data == {"evaluationResult": ["b"], "selectedCase": "b"}
     assert sw.input_data == {"kind": "b", "case": "b", "hasChildren": "true"}
-    assert _refs(wf) == ["sw", "b1"]
+    assert refs(wf) == ["sw", "b1"]
 
 
 def test_a_case_runs_its_tasks_in_order_then_what_follows_the_switch():
     wf = start(_by_kind(), {"kind": "a"}).workflow
-    assert _refs(wf) == ["sw", "a1"]
+    assert refs(wf) == ["sw", "a1"]
     wf = complete(wf, "a1", T0 + 1)
-    assert _refs(wf) == ["sw", "a1", "a2"]
+    assert refs(wf) == ["sw", "a1", "a2"]
     wf = complete(wf, "a2", T0 + 2)
-    assert _refs(wf) == ["sw", "a1", "a2", "after"]
+    assert refs(wf) == ["sw", "a1", "a2", "after"]
     wf = complete(wf, "after", T0 + 3)
     assert wf.status == WorkflowStatus.COMPLETED
 
@@ -63,7 +59,7 @@ def test_a_case_runs_its_tasks_in_order_then_what_follows_the_switch():
 def test_the_default_case_runs_when_no_case_matches():
     wf = start(_by_kind(default=[simple("d1")]), {"kind": "zzz"}).workflow
     assert by_ref(wf, "sw").output_data["evaluationResult"] == ["zzz"]
-    assert _refs(wf) == ["sw", "d1"]
+    assert refs(wf) == ["sw", "d1"]
 
 
 def test_with_no_match_and_no_default_the_workflow_continues_after_the_switch():
@@ -71,13 +67,13 @@ def test_with_no_match_and_no_default_the_workflow_continues_after_the_switch():
     sw = by_ref(wf, "sw")
     assert sw.status == COMPLETED
     assert "hasChildren" not in sw.input_data
-    assert _refs(wf) == ["sw", "after"]
+    assert refs(wf) == ["sw", "after"]
 
 
 def test_a_missing_value_selects_the_case_named_null():
     wf = start(_by_kind(default=[simple("d1")]), {}).workflow
     assert by_ref(wf, "sw").output_data["evaluationResult"] == ["null"]
-    assert _refs(wf) == ["sw", "d1"]
+    assert refs(wf) == ["sw", "d1"]
 
 
 def test_an_empty_matching_case_does_not_fall_back_to_the_default():
@@ -86,7 +82,7 @@ def test_an_empty_matching_case_does_not_fall_back_to_the_default():
         simple("after"),
     )
     wf = start(definition, {"kind": "skip"}).workflow
-    assert _refs(wf) == ["sw", "after"]
+    assert refs(wf) == ["sw", "after"]
 
 
 @pytest.mark.parametrize(
@@ -96,7 +92,7 @@ def test_an_empty_matching_case_does_not_fall_back_to_the_default():
 def test_a_value_selects_the_case_named_as_java_prints_it(value, case):
     definition = workflow_def(switch("sw", {case: [simple("hit")]}, default=[simple("miss")]))
     wf = start(definition, {"kind": value}).workflow
-    assert _refs(wf) == ["sw", "hit"]
+    assert refs(wf) == ["sw", "hit"]
 
 
 @pytest.mark.parametrize(
@@ -115,7 +111,7 @@ def test_a_javascript_expression_sees_the_inputs_as_dollar(amount, expected):
     )
     wf = start(definition, {"amount": amount}).workflow
     assert by_ref(wf, "sw").output_data["selectedCase"] == expected
-    assert _refs(wf) == ["sw", f"{expected}_order"]
+    assert refs(wf) == ["sw", f"{expected}_order"]
 
 
 def test_a_whole_number_from_javascript_selects_the_case_without_a_decimal_point():
@@ -128,7 +124,7 @@ def test_a_whole_number_from_javascript_selects_the_case_without_a_decimal_point
             expression="1 + 1",
         )
     )
-    assert _refs(start(definition).workflow) == ["sw", "two"]
+    assert refs(start(definition).workflow) == ["sw", "two"]
 
 
 def test_a_script_that_throws_fails_the_switch_and_the_workflow():
@@ -143,7 +139,7 @@ def test_a_script_that_throws_fails_the_switch_and_the_workflow():
     wf = start(definition).workflow
     assert by_ref(wf, "sw").status == TaskStatus.FAILED
     assert by_ref(wf, "sw").reason_for_incompletion
-    assert _refs(wf) == ["sw"]
+    assert refs(wf) == ["sw"]
     assert wf.status == WorkflowStatus.FAILED
 
 
@@ -156,11 +152,11 @@ def test_a_nested_switch_picks_its_own_case_then_continues_after_the_outer_switc
         simple("after_outer"),
     )
     wf = start(definition, {"first": "nested", "second": "x"}).workflow
-    assert _refs(wf) == ["outer", "inner", "x1"]
+    assert refs(wf) == ["outer", "inner", "x1"]
     wf = complete(wf, "x1", T0 + 1)
-    assert _refs(wf)[-1] == "after_inner"
+    assert refs(wf)[-1] == "after_inner"
     wf = complete(wf, "after_inner", T0 + 2)
-    assert _refs(wf)[-1] == "after_outer"
+    assert refs(wf)[-1] == "after_outer"
 
 
 def test_decision_the_older_switch_selects_by_case_value_param():
@@ -178,7 +174,7 @@ def test_decision_the_older_switch_selects_by_case_value_param():
     dec = by_ref(wf, "dec")
     assert (dec.task_type, dec.task_def_name, dec.status) == ("DECISION", "DECISION", COMPLETED)
     assert dec.output_data == {"caseOutput": ["a"]}
-    assert _refs(wf) == ["dec", "a1"]
+    assert refs(wf) == ["dec", "a1"]
 
 
 def test_decision_selects_by_case_expression():
@@ -191,7 +187,7 @@ def test_decision_selects_by_case_expression():
             decisionCases={"many": [simple("m")], "one": [simple("o")]},
         )
     )
-    assert _refs(start(definition, {"n": 3}).workflow) == ["dec", "m"]
+    assert refs(start(definition, {"n": 3}).workflow) == ["dec", "m"]
 
 
 # -- Conductor's SwitchTaskSpec -------------------------------------------------------------
@@ -367,4 +363,4 @@ def test_decision_falls_back_to_its_default_for_an_empty_case_too():
             defaultCase=[simple("d1")],
         )
     )
-    assert _refs(start(definition, {"kind": "skip"}).workflow) == ["dec", "d1"]
+    assert refs(start(definition, {"kind": "skip"}).workflow) == ["dec", "d1"]
