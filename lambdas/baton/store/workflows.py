@@ -19,6 +19,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -280,15 +281,21 @@ class WorkflowStore:
         """The workflow has ended: its other tasks expire with it (best effort: a task left
         without a TTL costs storage, nothing else)."""
         touched = {t.task_id for t in decision.changed_tasks}
-        for task in decision.workflow.tasks:
-            if task.task_id in touched or not task.store_key:
-                continue
+        keys = [
+            t.store_key for t in decision.workflow.tasks if t.task_id not in touched and t.store_key
+        ]
+
+        def expire(task_key: str) -> None:
             try:
-                TaskItem(decision.workflow.workflow_id, task.store_key).update(
+                TaskItem(decision.workflow.workflow_id, task_key).update(
                     actions=[TaskItem.expires_at.set(expires_at)]
                 )
             except UpdateError:
-                _log.warning("Could not set the expiry of task %s", task.task_id)
+                _log.warning("Could not set the expiry of task item %s", task_key)
+
+        # Side by side: these writes sit between the decision and the function's next record.
+        with ThreadPoolExecutor(max_workers=min(8, len(keys) or 1)) as pool:
+            list(pool.map(expire, keys))
 
     def _raise_conflict(
         self, error: Exception, claim: IdempotencyClaim | None, expected_revision: int | None
