@@ -173,3 +173,25 @@ def complete_task_handler(
         "active": True,
         **extra,
     }
+
+
+def fork_of_waits(width: int, *, name: str = "reliability_wide_fork") -> dict[str, Any]:
+    """A FORK of `width` WAIT branches (`wait_<i>_ref`) and the JOIN on all of them."""
+    references = [f"wait_{i}_ref" for i in range(width)]
+    return {
+        "name": name,
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {
+                "name": "fork",
+                "taskReferenceName": "fork_ref",
+                "type": "FORK_JOIN",
+                "forkTasks": [
+                    [{"name": f"wait_{i}", "taskReferenceName": ref, "type": "WAIT"}]
+                    for i, ref in enumerate(references)
+                ],
+            },
+            {"name": "join", "taskReferenceName": "join_ref", "type": "JOIN", "joinOn": references},
+        ],
+    }

@@ -18,32 +18,12 @@ from tests.reliability.lambda_process import (
     complete_fork_branches,
     spawn_context,
 )
+from tests.reliability.support import fork_of_waits
 
 FORK_WIDTH = 100
 PROCESSES = 8
 # DynamoDB's cap on the items of one transaction: the start decision writes more tasks than it.
 MAX_TRANSACTION_ITEMS = 100
-
-
-def fork_of_waits(width: int) -> dict[str, Any]:
-    references = [f"wait_{i}_ref" for i in range(width)]
-    return {
-        "name": "reliability_wide_fork",
-        "version": 1,
-        "schemaVersion": 2,
-        "tasks": [
-            {
-                "name": "fork",
-                "taskReferenceName": "fork_ref",
-                "type": "FORK_JOIN",
-                "forkTasks": [
-                    [{"name": f"wait_{i}", "taskReferenceName": ref, "type": "WAIT"}]
-                    for i, ref in enumerate(references)
-                ],
-            },
-            {"name": "join", "taskReferenceName": "join_ref", "type": "JOIN", "joinOn": references},
-        ],
-    }
 
 
 def raw_items(endpoint: Endpoint, workflow_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

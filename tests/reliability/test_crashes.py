@@ -18,6 +18,7 @@ from tests.reliability.support import (
     Clock,
     deliver,
     executions,
+    fork_of_waits,
     receive_all,
     register_handler,
     register_workflow,
@@ -250,25 +251,9 @@ def test_with_the_pollers_a_message_whose_delete_was_lost_returns_and_changes_no
 
 
 def wide_fork_after_gate(width: int) -> dict[str, Any]:
-    references = [f"wait_{i}_ref" for i in range(width)]
-    return {
-        "name": "reliability_wide_fork_after_gate",
-        "version": 1,
-        "schemaVersion": 2,
-        "tasks": [
-            {"name": "gate", "taskReferenceName": "gate_ref", "type": "WAIT"},
-            {
-                "name": "fork",
-                "taskReferenceName": "fork_ref",
-                "type": "FORK_JOIN",
-                "forkTasks": [
-                    [{"name": f"wait_{i}", "taskReferenceName": ref, "type": "WAIT"}]
-                    for i, ref in enumerate(references)
-                ],
-            },
-            {"name": "join", "taskReferenceName": "join_ref", "type": "JOIN", "joinOn": references},
-        ],
-    }
+    definition = fork_of_waits(width, name="reliability_wide_fork_after_gate")
+    gate = {"name": "gate", "taskReferenceName": "gate_ref", "type": "WAIT"}
+    return {**definition, "tasks": [gate, *definition["tasks"]]}
 
 
 def test_a_crash_after_staging_tasks_leaves_them_invisible_and_the_retry_lands_once(

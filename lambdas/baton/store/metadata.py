@@ -119,9 +119,21 @@ def delete_workflow_def(name: str, version: int) -> None:
 
 
 def snapshot_id(definition: WorkflowDef) -> str:
-    """A content hash: the same definition always has the same snapshot id."""
+    """A content hash: the same definition always has the same snapshot id.
+
+    Kept on the definition object: every commit names it, and a running workflow's
+    definition never changes.
+    """
+    cached = definition.__dict__.get(_SNAPSHOT_ID)
+    if isinstance(cached, str):
+        return cached
     canonical = json.dumps(definition.to_json(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    identifier = hashlib.sha256(canonical.encode()).hexdigest()
+    definition.__dict__[_SNAPSHOT_ID] = identifier
+    return identifier
+
+
+_SNAPSHOT_ID = "_baton_snapshot_id"
 
 
 def save_snapshot(definition: WorkflowDef) -> str:
@@ -158,7 +170,9 @@ def load_snapshot(identifier: str) -> WorkflowDef:
         item = MetadataItem.get(DEFINITION_SNAPSHOT, identifier, consistent_read=True)
     except DoesNotExist as error:
         raise NotFound(f"No definition snapshot {identifier}") from error
-    return WorkflowDef.from_json(json.loads(item.body or "{}"))
+    definition = WorkflowDef.from_json(json.loads(item.body or "{}"))
+    definition.__dict__[_SNAPSHOT_ID] = identifier
+    return definition
 
 
 # -- task definitions ------------------------------------------------------------------------

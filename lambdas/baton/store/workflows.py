@@ -233,23 +233,27 @@ class WorkflowStore:
         effects: Effects = {}
         for effect in decision.effects:
             effects.setdefault(effect.task_id, []).append(effect)
-        # Refuse what DynamoDB could not hold before anything is written.
-        expires_at = self._workflow_fields(workflow)["expires_at"]
-        for task in decision.changed_tasks:
-            _body(task.to_store(), f"task {task.reference_task_name}")
+        # Every body once, and refused before anything is written if DynamoDB could not hold it.
+        fields = self._workflow_fields(workflow)
+        expires_at = fields["expires_at"]
+        bodies = {
+            t.task_id: _body(t.to_store(), f"task {t.reference_task_name}")
+            for t in decision.changed_tasks
+        }
         new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
         changed = [t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids]
         room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
         inline, later = changed[:room], changed[room:]
         attempt = str(uuid.uuid4()) if new_tasks else None
         if attempt is not None:
-            self._stage(new_tasks, workflow, effects, revision, attempt, now, expires_at)
+            self._stage(new_tasks, bodies, workflow, effects, revision, attempt, now, expires_at)
         try:
             if claim is None and not inline:
-                self._write_workflow_alone(workflow, expected_revision, attempt, now)
+                # The workflow item by itself: a plain conditional write costs half a transaction.
+                self._write_workflow(None, workflow, expected_revision, attempt, fields)
             else:
                 with TransactWrite(connection=_connection()) as transaction:
-                    self._write_workflow(transaction, workflow, expected_revision, attempt, now)
+                    self._write_workflow(transaction, workflow, expected_revision, attempt, fields)
                     if claim is not None:
                         transaction.save(
                             WorkflowItem(claim.record_id, target_workflow_id=workflow.workflow_id),
@@ -258,7 +262,9 @@ class WorkflowStore:
                     for task in inline:
                         transaction.update(
                             TaskItem(workflow.workflow_id, task.store_key),
-                            actions=self._task_actions(task, effects, now, expires_at),
+                            actions=self._task_actions(
+                                task, bodies[task.task_id], effects, now, expires_at
+                            ),
                             condition=TaskItem.version == task.version,
                         )
         except (TransactWriteError, PutError, UpdateError) as error:
@@ -271,7 +277,7 @@ class WorkflowStore:
         # commit, each on its own version condition.
         for task in later:
             TaskItem(workflow.workflow_id, task.store_key).update(
-                actions=self._task_actions(task, effects, now, expires_at),
+                actions=self._task_actions(task, bodies[task.task_id], effects, now, expires_at),
                 condition=TaskItem.version == task.version,
             )
         if expires_at is not None:
@@ -327,8 +333,9 @@ class WorkflowStore:
         )
         return {"status": workflow.status.value, "body": body, "expires_at": expires_at}
 
-    def _new_workflow_item(self, workflow: Workflow, attempt: str | None) -> WorkflowItem:
-        fields = self._workflow_fields(workflow)
+    def _new_workflow_item(
+        self, workflow: Workflow, attempt: str | None, fields: dict[str, Any]
+    ) -> WorkflowItem:
         correlation = (
             f"{workflow.definition.name}#{workflow.correlation_id}"
             if workflow.correlation_id
@@ -345,9 +352,8 @@ class WorkflowStore:
         )
 
     def _workflow_actions(
-        self, workflow: Workflow, expected_revision: int, attempt: str | None
+        self, expected_revision: int, attempt: str | None, fields: dict[str, Any]
     ) -> list[Action]:
-        fields = self._workflow_fields(workflow)
         actions: list[Action] = [
             WorkflowItem.revision.set(expected_revision + 1),
             WorkflowItem.status.set(fields["status"]),
@@ -361,41 +367,33 @@ class WorkflowStore:
 
     def _write_workflow(
         self,
-        transaction: TransactWrite,
+        transaction: TransactWrite | None,
         workflow: Workflow,
         expected_revision: int | None,
         attempt: str | None,
-        now: int,
+        fields: dict[str, Any],
     ) -> None:
+        """Create or update the workflow item, in `transaction` or (None) on its own."""
         if expected_revision is None:
-            transaction.save(
-                self._new_workflow_item(workflow, attempt),
-                condition=WorkflowItem.workflow_id.does_not_exist(),
-            )
+            item = self._new_workflow_item(workflow, attempt, fields)
+            absent = WorkflowItem.workflow_id.does_not_exist()
+            if transaction is None:
+                item.save(condition=absent)
+            else:
+                transaction.save(item, condition=absent)
+            return
+        target = WorkflowItem(workflow.workflow_id)
+        actions = self._workflow_actions(expected_revision, attempt, fields)
+        unchanged = WorkflowItem.revision == expected_revision
+        if transaction is None:
+            target.update(actions=actions, condition=unchanged)
         else:
-            transaction.update(
-                WorkflowItem(workflow.workflow_id),
-                actions=self._workflow_actions(workflow, expected_revision, attempt),
-                condition=WorkflowItem.revision == expected_revision,
-            )
-
-    def _write_workflow_alone(
-        self, workflow: Workflow, expected_revision: int | None, attempt: str | None, now: int
-    ) -> None:
-        """The workflow item by itself: a plain conditional write costs half a transaction."""
-        if expected_revision is None:
-            self._new_workflow_item(workflow, attempt).save(
-                condition=WorkflowItem.workflow_id.does_not_exist()
-            )
-        else:
-            WorkflowItem(workflow.workflow_id).update(
-                actions=self._workflow_actions(workflow, expected_revision, attempt),
-                condition=WorkflowItem.revision == expected_revision,
-            )
+            transaction.update(target, actions=actions, condition=unchanged)
 
     def _stage(
         self,
         tasks: list[Task],
+        bodies: dict[str, str],
         workflow: Workflow,
         effects: Effects,
         revision: int,
@@ -414,7 +412,7 @@ class WorkflowStore:
                     created_revision=revision,
                     attempt=attempt,
                     status=task.status.value,
-                    body=_body(task.to_store(), f"task {task.reference_task_name}"),
+                    body=bodies[task.task_id],
                     expires_at=expires_at,
                 )
                 for name, value in self._index_fields(task, effects, now).items():
@@ -431,12 +429,12 @@ class WorkflowStore:
             return
 
     def _task_actions(
-        self, task: Task, effects: Effects, now: int, expires_at: datetime | None
+        self, task: Task, body: str, effects: Effects, now: int, expires_at: datetime | None
     ) -> list[Action]:
         actions: list[Action] = [
             TaskItem.version.set(task.version + 1),
             TaskItem.status.set(task.status.value),
-            TaskItem.body.set(_body(task.to_store(), f"task {task.reference_task_name}")),
+            TaskItem.body.set(body),
         ]
         if expires_at is not None:
             actions.append(TaskItem.expires_at.set(expires_at))
