@@ -44,6 +44,7 @@ class Api(Construct):
         authorizer: apigw.IAuthorizer | None,
         rate_limit: int,
         burst_limit: int,
+        cloudwatch_role: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         self.access_logs = logs.LogGroup(
@@ -55,8 +56,10 @@ class Api(Construct):
             rest_api_name=name,
             description="Baton: Conductor's REST API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Access and execution logs need API Gateway's account-wide CloudWatch role.
-            cloud_watch_role=True,
+            # Access and execution logs need API Gateway's CloudWatch role, one setting per
+            # account and region shared by every API there: Baton sets it only when asked
+            # (context apiGatewayCloudWatchRole; docs/DEPLOY.md), never over one in place.
+            cloud_watch_role=cloudwatch_role,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
@@ -97,13 +100,27 @@ class Api(Construct):
                 reason="Callers are services and Conductor SDKs, authenticated by IAM (SigV4) or "
                 "by Conductor's key-and-secret tokens; Conductor's SDKs do not speak Cognito",
             ),
-            Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AmazonAPIGatewayPushToCloudWatchLogs]",
-                reason="API Gateway's account-wide logging role, which the access and execution "
-                "logs need, is AWS's managed policy for exactly that purpose",
-            ),
         )
+        if cloudwatch_role:
+            Validations.of(self.rest_api).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+                    reason="API Gateway's account-wide logging role, which the access and "
+                    "execution logs need, is AWS's managed policy for exactly that purpose",
+                ),
+            )
+        # API Gateway writes execution logs to this group, creating it with no expiry if it
+        # does not exist: created here first, it has the same retention as every other log
+        # group and goes with the stack.
+        self.execution_logs = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{STAGE_NAME}",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.rest_api.deployment_stage.node.add_dependency(self.execution_logs)
         integration = apigw.LambdaIntegration(handler, allow_test_invoke=False)
         if authorizer is None:
             protected = apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM)

@@ -7,11 +7,13 @@ from typing import Final
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from baton import settings
+from infra.access import SECRET_ACTIONS
 from infra.functions import BatonFunction
 
 TOKEN_HEADER: Final = "X-Authorization"
@@ -64,11 +66,20 @@ class Auth(Construct):
             memory_mb=AUTHORIZER_MEMORY_MB,
             environment={**environment, settings.TOKEN_SECRET_ARN: self.token_secret.secret_arn},
         ).function
-        self.token_secret.grant_read(self.function)
+        self.grant_read_signing_key(self.function)
         self.authorizer = apigw.RequestAuthorizer(
             self,
             "RequestAuthorizer",
             handler=self.function,
             identity_sources=[apigw.IdentitySource.header(TOKEN_HEADER)],
             results_cache_ttl=AUTHORIZER_CACHE,
+        )
+
+    def grant_read_signing_key(self, grantee: iam.IGrantable) -> None:
+        """GetSecretValue only (Secret.grant_read would add DescribeSecret, never called). The
+        secret is encrypted with the AWS-managed key, which needs no grant of its own."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(SECRET_ACTIONS),
+            resource_arns=[self.token_secret.secret_arn],
         )

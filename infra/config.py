@@ -43,6 +43,16 @@ def _positive_int(value: Any, key: str, default: int, *, minimum: int = 1) -> in
     return number
 
 
+def _flag(value: Any, key: str) -> bool:
+    """A yes/no setting: JSON true/false from cdk.json, or "true"/"false" from `-c`."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise ValueError(f"Context {key!r} must be true or false, got {value!r}")
+    return text == "true"
+
+
 @dataclass(frozen=True)
 class BatonConfig:
     """One deployment's choices; every field has a default that deploys a working Baton."""
@@ -62,6 +72,9 @@ class BatonConfig:
     # Powertools' Tracer (subsegments for each AWS call). Lambda's own active tracing is on
     # either way; the X-Ray SDK the Tracer loads adds to every cold start, so it is opt-in.
     tracer: bool = False
+    # Set API Gateway's CloudWatch role for the account and region (replacing any there): only
+    # where none is set yet; the stage's logs need one (docs/DEPLOY.md).
+    api_gateway_cloudwatch_role: bool = False
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -108,6 +121,9 @@ class BatonConfig:
                 minimum=0,
             ),
             tracer=str(node.try_get_context("tracer") or "false").lower() == "true",
+            api_gateway_cloudwatch_role=_flag(
+                node.try_get_context("apiGatewayCloudWatchRole"), "apiGatewayCloudWatchRole"
+            ),
             api_rate_limit=_positive_int(
                 node.try_get_context("apiRateLimit"), "apiRateLimit", defaults.api_rate_limit
             ),

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Final
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from baton import telemetry
 from baton.topology import FUNCTION_TIMEOUT_SECONDS
-from infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON_VERSION, LAMBDA_RUNTIME
+from infra.bundling import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_PYTHON_VERSION,
+    LAMBDA_RUNTIME,
+    REPOSITORY_ROOT,
+)
 
-# AWS's public Powertools layer, version pinned here and nowhere else. Keep it on the Powertools
-# release in requirements.txt: `aws ssm get-parameter --name
-# /aws/service/powertools/python/arm64/python3.13/<release>` prints the matching layer ARN.
-POWERTOOLS_LAYER_VERSION: Final = 38
-POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
+# AWS's public Powertools layer, at the release requirements.txt pins (the one place the
+# version is written), for the functions' architecture and Python. AWS publishes each layer's
+# ARN as a public SSM parameter in every region that has the layer; CloudFormation resolves it
+# at deploy time, so synthesis needs no AWS access.
+POWERTOOLS_PACKAGE: Final = "aws-lambda-powertools"
+REQUIREMENTS_FILE: Final = REPOSITORY_ROOT / "requirements.txt"
+POWERTOOLS_PARAMETER_PREFIX: Final = "/aws/service/powertools/python"
 
 # V8 (INLINE tasks) and the SDK clients want room; more memory also buys CPU for cold starts.
 MEMORY_MB: Final = 512
@@ -27,16 +36,48 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 LOG_LEVEL: Final = "INFO"
 
 
-def powertools_layer_arn(region: str) -> str:
-    python = LAMBDA_PYTHON_VERSION.replace(".", "")
-    layer = f"AWSLambdaPowertoolsPythonV3-python{python}-arm64:{POWERTOOLS_LAYER_VERSION}"
-    return f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}"
+def pinned_version(package: str, requirements: Path = REQUIREMENTS_FILE) -> str:
+    """The version `requirements` pins `package` to with `==`; an error if it does not."""
+    wanted = package.lower().replace("_", "-")
+    for line in requirements.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        name, separator, version = requirement.partition("==")
+        if separator and name.strip().lower().replace("_", "-") == wanted:
+            return version.strip()
+    raise ValueError(f"{requirements.name} must pin {package} with '=='")
 
 
-def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
-    """The layer for `scope`'s stack region (a token resolved at deploy time)."""
-    arn = powertools_layer_arn(Stack.of(scope).region)
-    return lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn)
+POWERTOOLS_VERSION: Final = pinned_version(POWERTOOLS_PACKAGE)
+
+
+def powertools_layer_parameter(
+    architecture: lambda_.Architecture = LAMBDA_ARCHITECTURE,
+    *,
+    python_version: str = LAMBDA_PYTHON_VERSION,
+    version: str = POWERTOOLS_VERSION,
+) -> str:
+    """The public SSM parameter holding the layer's ARN, e.g.
+    `/aws/service/powertools/python/arm64/python3.13/3.37.0`."""
+    return f"{POWERTOOLS_PARAMETER_PREFIX}/{architecture.name}/python{python_version}/{version}"
+
+
+def powertools_layer_arn(
+    scope: Construct, architecture: lambda_.Architecture = LAMBDA_ARCHITECTURE
+) -> str:
+    """The layer's ARN in `scope`'s stack region: a template parameter of SSM type, resolved
+    by CloudFormation at deploy time."""
+    return ssm.StringParameter.value_for_string_parameter(
+        scope, powertools_layer_parameter(architecture)
+    )
+
+
+def powertools_layer(
+    scope: Construct, architecture: lambda_.Architecture = LAMBDA_ARCHITECTURE
+) -> lambda_.ILayerVersion:
+    arn = powertools_layer_arn(scope, architecture)
+    return lambda_.LayerVersion.from_layer_version_arn(
+        scope, f"PowertoolsLayer-{architecture.name}", arn
+    )
 
 
 def observability_environment(service_name: str, *, tracer: bool = False) -> dict[str, str]:
@@ -165,3 +206,8 @@ class Functions(Construct):
     @property
     def all(self) -> dict[str, lambda_.Function]:
         return {"Api": self.api, "Events": self.events, "Timers": self.timers}
+
+    @property
+    def by_code_name(self) -> dict[str, lambda_.Function]:
+        """Each function under its handler module's name, as infra/access.py names them."""
+        return {"api": self.api, "events": self.events, "timers": self.timers}

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Names, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
 
 from baton import settings
 from baton.auth.modes import CONDUCTOR_KEYS
 from baton.store.schema import table_specs
+from infra.access import CONSUME_ACTIONS, SEND_ACTIONS, TABLE_ACCESS
 from infra.api import Api
 from infra.auth import Auth
 from infra.bundling import lambda_code
@@ -22,7 +23,7 @@ from infra.config import BatonConfig
 from infra.functions import Functions, observability_environment, powertools_layer
 from infra.monitoring import Monitoring
 from infra.queues import BatonQueue, Queues
-from infra.tables import grant_get_item, grant_read_write
+from infra.tables import grant_table_access
 
 # The sweep arms timers due within SQS's 15-minute delay limit and fires overdue ones; a missed
 # or late run is caught up by the next one, so it is neither retried nor kept.
@@ -88,24 +89,23 @@ class StatelessStack(Stack):
         )
         monitored: dict[str, lambda_.IFunction] = dict(functions.all)
 
-        # Tables: the API and the events consumer run whole decisions; timers touch only
-        # workflows and their tasks; the idempotency records belong to API starts and events.
-        for name, table in tables.items():
-            grant_read_write(functions.api, table, specs[name])
-            grant_read_write(functions.events, table, specs[name])
-        for name in ("Workflows", "Tasks"):
-            grant_read_write(functions.timers, tables[name], specs[name])
-
-        # Queues: every function carries out effects (EVENT messages, timers, conductor: events).
-        for function in (functions.api, functions.events, functions.timers):
-            for target in queues.publish_targets:
-                target.grant_send_messages(function)
+        # Tables, queues and the token secret: exactly what each function's code calls
+        # (infra/access.py), so a grant never outgrows its use.
+        for function_name, function in functions.by_code_name.items():
+            for name, access in TABLE_ACCESS[function_name].items():
+                grant_table_access(function, tables[name], specs[name], access)
+            # Every function carries out effects: EVENT messages, timers, conductor: events.
+            iam.Grant.add_to_principal(
+                grantee=function,
+                actions=list(SEND_ACTIONS),
+                resource_arns=[queue.queue_arn for queue in queues.publish_targets],
+            )
 
         # Consumers: partial batch failures, so one bad message never holds back its batch.
         event_sources: list[BatonQueue] = [queues.internal_events, *queues.events.values()]
         for queue in event_sources:
-            functions.events.add_event_source(self._event_source(queue))
-        functions.timers.add_event_source(self._event_source(queues.timers))
+            self._consume(functions.events, queue)
+        self._consume(functions.timers, queues.timers)
 
         # A scheduled rule rather than EventBridge Scheduler: it needs no IAM role, costs
         # nothing, and Scheduler's extras (one-off schedules, time zones) are not needed here.
@@ -116,10 +116,14 @@ class StatelessStack(Stack):
             schedule=events.Schedule.rate(SWEEP_INTERVAL),
             targets=[
                 targets.LambdaFunction(
-                    functions.timers, retry_attempts=0, max_event_age=Duration.minutes(1)
+                    functions.timers, retry_attempts=0, max_event_age=SWEEP_INTERVAL
                 )
             ],
         )
+        # EventBridge invokes asynchronously, and Lambda retries a failed asynchronous call
+        # twice over up to six hours unless told otherwise: a failed sweep is dropped instead.
+        # Nothing else invokes the timers function asynchronously (its queue is synchronous).
+        functions.timers.configure_async_invoke(retry_attempts=0, max_event_age=SWEEP_INTERVAL)
 
         auth: Auth | None = None
         if config.auth_mode == CONDUCTOR_KEYS:
@@ -130,8 +134,9 @@ class StatelessStack(Stack):
                 layer=layer,
                 environment={settings.METADATA_TABLE: metadata.table_name, **observability},
             )
-            grant_get_item(auth.function, metadata)
-            auth.token_secret.grant_read(functions.api)
+            for name, access in TABLE_ACCESS["authorizer"].items():
+                grant_table_access(auth.function, tables[name], specs[name], access)
+            auth.grant_read_signing_key(functions.api)
             functions.api.add_environment(settings.TOKEN_SECRET_ARN, auth.token_secret.secret_arn)
             monitored["Authorizer"] = auth.function
 
@@ -143,6 +148,7 @@ class StatelessStack(Stack):
             authorizer=auth.authorizer if auth else None,
             rate_limit=config.api_rate_limit,
             burst_limit=config.api_burst_limit,
+            cloudwatch_role=config.api_gateway_cloudwatch_role,
         )
 
         Monitoring(
@@ -180,7 +186,15 @@ class StatelessStack(Stack):
         self.auth = auth
 
     @staticmethod
-    def _event_source(queue: BatonQueue) -> SqsEventSource:
-        return SqsEventSource(
-            queue.queue, batch_size=queue.spec.batch_size, report_batch_item_failures=True
+    def _consume(function: lambda_.Function, queue: BatonQueue) -> None:
+        """An event source mapping, and only the three actions the mapping calls on the queue
+        (SqsEventSource would also grant ChangeMessageVisibility and GetQueueUrl)."""
+        function.add_event_source_mapping(
+            f"SqsEventSource:{Names.node_unique_id(queue.queue.node)}",
+            event_source_arn=queue.queue.queue_arn,
+            batch_size=queue.spec.batch_size,
+            report_batch_item_failures=True,
+        )
+        iam.Grant.add_to_principal(
+            grantee=function, actions=list(CONSUME_ACTIONS), resource_arns=[queue.queue.queue_arn]
         )

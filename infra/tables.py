@@ -11,27 +11,13 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from baton.store.schema import IndexSpec, KeySpec, TableSpec
+from infra.access import TableAccess
 
 _ATTRIBUTE_TYPES: Final = {
     "S": dynamodb.AttributeType.STRING,
     "N": dynamodb.AttributeType.NUMBER,
     "B": dynamodb.AttributeType.BINARY,
 }
-
-# What pynamodb and Powertools' idempotency do to a table: items, queries, transactions.
-# Transactions need no actions of their own: DynamoDB checks each item's Put/Update/Delete/Check.
-READ_WRITE_ACTIONS: Final = (
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:DescribeTable",
-)
 
 
 def _attribute(key: KeySpec) -> dynamodb.Attribute:
@@ -75,20 +61,20 @@ class Tables(Construct):
         }
 
 
-def grant_read_write(
-    grantee: iam.IGrantable, table: dynamodb.ITableV2, spec: TableSpec
-) -> iam.Grant:
-    """Item reads and writes on `table` and on exactly its indexes (no `index/*` wildcard)."""
-    index_arns = [f"{table.table_arn}/index/{index.name}" for index in spec.indexes]
-    return iam.Grant.add_to_principal(
-        grantee=grantee,
-        actions=list(READ_WRITE_ACTIONS),
-        resource_arns=[table.table_arn, *index_arns],
-    )
-
-
-def grant_get_item(grantee: iam.IGrantable, table: dynamodb.ITableV2) -> iam.Grant:
-    """Single-item reads only: what the authorizer needs to see that a key still exists."""
-    return iam.Grant.add_to_principal(
-        grantee=grantee, actions=["dynamodb:GetItem"], resource_arns=[table.table_arn]
-    )
+def grant_table_access(
+    grantee: iam.IGrantable, table: dynamodb.ITableV2, spec: TableSpec, access: TableAccess
+) -> None:
+    """Exactly `access`: its actions on the table, and each index's on that index alone."""
+    unknown = sorted(set(access.indexes) - {index.name for index in spec.indexes})
+    if unknown:
+        raise ValueError(f"Table {spec.logical_name} has no index {', '.join(unknown)}")
+    if access.table:
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(access.table), resource_arns=[table.table_arn]
+        )
+    for index, actions in access.indexes.items():
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(actions),
+            resource_arns=[f"{table.table_arn}/index/{index}"],
+        )

@@ -94,3 +94,31 @@ def test_throttling_comes_from_context():
     (settings,) = stage["Properties"]["MethodSettings"]
     assert settings["ThrottlingRateLimit"] == CUSTOM_CONTEXT["apiRateLimit"]
     assert settings["ThrottlingBurstLimit"] == CUSTOM_CONTEXT["apiBurstLimit"]
+
+
+def _apigateway_roles(synthesized):
+    return {
+        logical_id: role
+        for logical_id, role in synthesized.resources("AWS::IAM::Role").items()
+        if {"Service": "apigateway.amazonaws.com"}
+        in [s["Principal"] for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]]
+    }
+
+
+def test_the_account_wide_cloudwatch_role_is_left_alone_by_default(iam_mode, keys_mode):
+    # AWS::ApiGateway::Account would replace the role every API of the account and region logs
+    # with; the stage's logs use whichever role is set there.
+    for synthesized in (iam_mode, keys_mode):
+        assert not synthesized.resources("AWS::ApiGateway::Account")
+        assert not _apigateway_roles(synthesized)
+
+
+def test_the_cloudwatch_role_is_set_only_when_asked_and_outlives_the_stack():
+    synthesized = synthesize({"apiGatewayCloudWatchRole": "true"})
+    (account,) = synthesized.resources("AWS::ApiGateway::Account").values()
+    ((role_id, role),) = _apigateway_roles(synthesized).items()
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    (policy,) = role["Properties"]["ManagedPolicyArns"]
+    assert policy["Fn::Join"][1][-1].endswith("/AmazonAPIGatewayPushToCloudWatchLogs")
+    # Other APIs of the account may log with it by then: destroying Baton leaves it in place.
+    assert account["DeletionPolicy"] == role["DeletionPolicy"] == "Retain"

@@ -50,3 +50,12 @@ def test_an_empty_event_queue_list_is_kept():
 def test_invalid_settings_say_what_to_fix(context, message):
     with pytest.raises(ValueError, match=message):
         config_from(context)
+
+
+def test_the_api_gateway_cloudwatch_role_is_opt_in():
+    assert config_from({}).api_gateway_cloudwatch_role is False
+    assert config_from({"apiGatewayCloudWatchRole": True}).api_gateway_cloudwatch_role is True
+    assert config_from({"apiGatewayCloudWatchRole": "True"}).api_gateway_cloudwatch_role is True
+    assert config_from({"apiGatewayCloudWatchRole": "false"}).api_gateway_cloudwatch_role is False
+    with pytest.raises(ValueError, match=r"apiGatewayCloudWatchRole.*true or false"):
+        config_from({"apiGatewayCloudWatchRole": "yes"})

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
+
+import pytest
+from aws_cdk import aws_lambda as lambda_
 
 from baton import settings, telemetry
 from baton.topology import BATCH_SIZE, FUNCTION_TIMEOUT_SECONDS
-from infra.functions import POWERTOOLS_LAYER_VERSION
+from infra.functions import POWERTOOLS_VERSION, pinned_version, powertools_layer_parameter
 from tests.infra.synth import EVENT_QUEUES, as_list, iter_identity_statements
 
 FUNCTION = "AWS::Lambda::Function"
@@ -28,18 +32,46 @@ def test_three_functions_in_iam_mode(iam_mode):
     assert set(functions_by_handler(iam_mode)) == set(HANDLERS)
 
 
-def test_functions_run_python_313_on_arm_with_powertools_and_tracing(iam_mode):
+def test_functions_run_python_313_on_arm_with_tracing(iam_mode):
     for handler, (_, properties) in functions_by_handler(iam_mode).items():
         assert properties["Runtime"] == "python3.13"
         assert properties["Architectures"] == ["arm64"]
         assert properties["TracingConfig"] == {"Mode": "Active"}
         assert properties["Timeout"] == FUNCTION_TIMEOUT_SECONDS[HANDLERS[handler]]
-        (layer,) = properties["Layers"]
-        arn = "".join(p if isinstance(p, str) else "{region}" for p in layer["Fn::Join"][1])
-        assert arn == (
-            "arn:aws:lambda:{region}:017000801446:layer:"
-            f"AWSLambdaPowertoolsPythonV3-python313-arm64:{POWERTOOLS_LAYER_VERSION}"
-        )
+
+
+def test_powertools_layer_is_aws_published_arn_for_the_pinned_release(iam_mode, keys_mode):
+    for synthesized in (iam_mode, keys_mode):
+        parameters = synthesized.stateless.to_json()["Parameters"]
+        layer_parameters = {
+            name: parameter
+            for name, parameter in parameters.items()
+            if parameter["Default"].startswith("/aws/service/powertools/")
+        }
+        # Resolved by CloudFormation at deploy time from AWS's public parameter in the region.
+        ((name, parameter),) = layer_parameters.items()
+        assert parameter == {
+            "Type": "AWS::SSM::Parameter::Value<String>",
+            "Default": f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}",
+        }
+        for resource in synthesized.resources(FUNCTION).values():
+            assert resource["Properties"]["Layers"] == [{"Ref": name}]
+
+
+def test_powertools_version_is_the_one_requirements_txt_pins_and_tests_run():
+    assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
+    assert powertools_layer_parameter(lambda_.Architecture.X86_64, version="3.1.0") == (
+        "/aws/service/powertools/python/x86_64/python3.13/3.1.0"
+    )
+
+
+def test_an_unpinned_powertools_is_refused(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# aws-lambda-powertools==1.0.0\naws-lambda-powertools>=3\n")
+    with pytest.raises(ValueError, match="must pin aws-lambda-powertools"):
+        pinned_version("aws-lambda-powertools", requirements)
+    requirements.write_text("boto3==1\nAWS_Lambda_Powertools == 3.2.1  # layer\n")
+    assert pinned_version("aws-lambda-powertools", requirements) == "3.2.1"
 
 
 def test_every_function_gets_tables_queues_and_observability_settings(iam_mode):
@@ -83,12 +115,22 @@ def test_consumers_report_partial_batch_failures(iam_mode):
         assert mapping["Properties"]["BatchSize"] == BATCH_SIZE
 
 
-def test_timers_also_run_every_minute(iam_mode):
+def test_timers_also_run_every_minute_and_a_failed_sweep_is_not_retried(iam_mode):
     (rule,) = iam_mode.resources("AWS::Events::Rule").values()
     timers_id, _ = functions_by_handler(iam_mode)["baton.handlers.timers.handler"]
     assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [timers_id, "Arn"]}
+    # Neither EventBridge's delivery nor Lambda's asynchronous invocation retries a sweep:
+    # the next minute's sweep does the work of a missed one.
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60}
+    (config,) = iam_mode.resources("AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"] == {
+        "FunctionName": {"Ref": timers_id},
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 0,
+        "MaximumEventAgeInSeconds": 60,
+    }
 
 
 def test_no_wildcard_actions_and_no_wildcard_resources_but_xray(iam_mode, keys_mode):
@@ -103,51 +145,160 @@ def test_no_wildcard_actions_and_no_wildcard_resources_but_xray(iam_mode, keys_m
                 assert "/index/*" not in json.dumps(resource), statement
 
 
-def _policy_of(synthesized, function_logical_id):
-    """The statements of the role attached to a function."""
-    function = synthesized.resources(FUNCTION)[function_logical_id]
-    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    statements = []
+TABLES = ("Workflows", "Tasks", "Metadata", "Idempotency")
+OWN_LOGS = "own log group"
+TOKEN_SECRET = "token-signing secret"
+
+
+def _pairs(actions, resource):
+    return {(action, resource) for action in actions}
+
+
+def _dynamodb(**tables):
+    """`Workflows=[...]` or `Tasks__by_due_time=[...]` (an index) -> (action, resource) pairs."""
+    found = set()
+    for key, actions in tables.items():
+        table, _, index = key.partition("__")
+        resource = f"table {table}" + (f"/index/{index}" if index else "")
+        found |= _pairs((f"dynamodb:{action}" for action in actions), resource)
+    return found
+
+
+# Every function: its own log group and X-Ray, which take '*' only.
+RUNTIME = _pairs(("logs:CreateLogStream", "logs:PutLogEvents"), OWN_LOGS) | _pairs(
+    ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), "*"
+)
+CONSUME = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+
+# Read off the code paths of each handler (infra/access.py says which call needs what).
+EXPECTED_TABLE_GRANTS = {
+    "api": _dynamodb(
+        Workflows=["GetItem", "PutItem", "UpdateItem"],
+        Workflows__by_correlation=["Query"],
+        Tasks=["Query", "BatchWriteItem", "UpdateItem"],
+        Tasks__by_task_id=["Query"],
+        Tasks__by_poll_key=["Query"],
+        Metadata=["GetItem", "BatchGetItem", "Query", "PutItem", "DeleteItem", "BatchWriteItem"],
+    ),
+    "events": _dynamodb(
+        Workflows=["GetItem", "PutItem", "UpdateItem"],
+        Tasks=["Query", "BatchWriteItem", "UpdateItem"],
+        Metadata=["GetItem", "BatchGetItem", "Query", "PutItem"],
+        Idempotency=["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+    ),
+    "timers": _dynamodb(
+        Workflows=["GetItem", "UpdateItem"],
+        Tasks=["Query", "BatchWriteItem", "UpdateItem"],
+        Tasks__by_due_time=["Query"],
+        # Each timer load reads the workflow's definition snapshot.
+        Metadata=["GetItem"],
+    ),
+    "authorizer": _dynamodb(Metadata=["GetItem"]),
+}
+
+
+def _role_of(synthesized, function_id):
+    function = synthesized.resources(FUNCTION)[function_id]
+    return function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def _statements_of(synthesized, role_id):
+    role = synthesized.resources("AWS::IAM::Role")[role_id]["Properties"]
+    # No managed policy (AWSLambdaBasicExecutionRole would allow every log group).
+    assert "ManagedPolicyArns" not in role
+    statements = [
+        s for inline in role.get("Policies", []) for s in inline["PolicyDocument"]["Statement"]
+    ]
     for policy in synthesized.resources("AWS::IAM::Policy").values():
         if {"Ref": role_id} in policy["Properties"]["Roles"]:
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
 
 
-def _table_grants(statements):
-    """Which stateful-stack exports (tables) each statement's DynamoDB actions reach."""
-    reached = set()
-    for statement in statements:
-        if any(a.startswith("dynamodb:") for a in as_list(statement["Action"])):
-            text = json.dumps(statement["Resource"])
-            for table in ("Workflows", "Tasks", "Metadata", "Idempotency"):
-                if f"Tables{table}" in text:
-                    reached.add(table)
-    return reached
+def _label(synthesized, function_id, resource):
+    """A readable name for a statement's resource, or an AssertionError for an unknown one."""
+    if resource == "*":
+        return "*"
+    if "Fn::Join" in resource:  # an index: the table's ARN (imported) + "/index/<name>"
+        table_arn, suffix = resource["Fn::Join"][1]
+        return _label(synthesized, function_id, table_arn) + suffix
+    if "Fn::ImportValue" in resource:  # a table of the stateful stack
+        (table,) = [t for t in TABLES if f"Tables{t}" in resource["Fn::ImportValue"]]
+        return f"table {table}"
+    logical_id = resource.get("Ref") or resource["Fn::GetAtt"][0]
+    found = synthesized.stateless.to_json()["Resources"][logical_id]
+    if found["Type"] == "AWS::SQS::Queue":
+        return f"queue {found['Properties']['QueueName']}"
+    if found["Type"] == "AWS::SecretsManager::Secret":
+        return TOKEN_SECRET
+    function = synthesized.resources(FUNCTION)[function_id]["Properties"]
+    if found["Type"] == "AWS::Logs::LogGroup" and function["LoggingConfig"]["LogGroup"] == {
+        "Ref": logical_id
+    }:
+        return OWN_LOGS
+    raise AssertionError(f"{function_id} is granted {logical_id} ({found['Type']})")
 
 
-def test_table_grants_follow_what_each_function_does(iam_mode):
-    by_handler = functions_by_handler(iam_mode)
-    grants = {
-        HANDLERS[handler]: _table_grants(_policy_of(iam_mode, logical_id))
-        for handler, (logical_id, _) in by_handler.items()
+def granted(synthesized, function_id):
+    """Every (action, resource) pair the function's role allows."""
+    pairs = set()
+    for statement in _statements_of(synthesized, _role_of(synthesized, function_id)):
+        assert statement["Effect"] == "Allow" and "Condition" not in statement, statement
+        for resource in as_list(statement["Resource"]):
+            label = _label(synthesized, function_id, resource)
+            pairs |= {(action, label) for action in as_list(statement["Action"])}
+    return pairs
+
+
+def _queue_names(synthesized):
+    names = [
+        r["Properties"]["QueueName"] for r in synthesized.resources("AWS::SQS::Queue").values()
+    ]
+    return [name for name in names if not name.endswith("_dlq")]
+
+
+def expected_grants(synthesized, *, key_mode):
+    queues = _queue_names(synthesized)
+    send = {("sqs:SendMessage", f"queue {name}") for name in queues}
+    event_queues = [name for name in queues if name != "baton-timers"]
+    consumed = {
+        "events": {p for name in event_queues for p in _pairs(CONSUME, f"queue {name}")},
+        "timers": _pairs(CONSUME, "queue baton-timers"),
     }
-    everything = {"Workflows", "Tasks", "Metadata", "Idempotency"}
-    assert grants == {"api": everything, "events": everything, "timers": {"Workflows", "Tasks"}}
-
-
-def test_every_function_may_publish_to_every_queue(iam_mode):
-    queues = {
-        logical_id
-        for logical_id, resource in iam_mode.resources("AWS::SQS::Queue").items()
-        if not resource["Properties"]["QueueName"].endswith("_dlq")
+    secret = {("secretsmanager:GetSecretValue", TOKEN_SECRET)} if key_mode else set()
+    expected = {
+        "api": RUNTIME | EXPECTED_TABLE_GRANTS["api"] | send | secret,
+        "events": RUNTIME | EXPECTED_TABLE_GRANTS["events"] | send | consumed["events"],
+        "timers": RUNTIME | EXPECTED_TABLE_GRANTS["timers"] | send | consumed["timers"],
     }
-    for logical_id, _ in functions_by_handler(iam_mode).values():
-        sendable = set()
-        for statement in _policy_of(iam_mode, logical_id):
-            if "sqs:SendMessage" in as_list(statement["Action"]):
-                sendable |= {r["Fn::GetAtt"][0] for r in as_list(statement["Resource"])}
-        assert sendable == queues
+    if key_mode:
+        expected["authorizer"] = RUNTIME | EXPECTED_TABLE_GRANTS["authorizer"] | secret
+    return expected
+
+
+ALL_HANDLERS = {**HANDLERS, "baton.handlers.authorizer.handler": "authorizer"}
+
+
+@pytest.mark.parametrize("mode", ["iam", "keys"])
+def test_each_function_is_granted_exactly_what_its_code_calls(mode, iam_mode, keys_mode):
+    synthesized = iam_mode if mode == "iam" else keys_mode
+    actual = {
+        ALL_HANDLERS[handler]: granted(synthesized, logical_id)
+        for handler, (logical_id, _) in functions_by_handler(synthesized).items()
+    }
+    expected = expected_grants(synthesized, key_mode=mode == "keys")
+    assert set(actual) == set(expected)
+    for name in expected:
+        assert actual[name] == expected[name], (
+            f"{name}: granted but not expected {sorted(actual[name] - expected[name])}; "
+            f"expected but not granted {sorted(expected[name] - actual[name])}"
+        )
+
+
+def test_iam_mode_sends_to_both_event_queues(iam_mode):
+    assert sorted(_queue_names(iam_mode)) == sorted(
+        ["baton-timers", "baton-internal-events", *EVENT_QUEUES]
+    )
 
 
 def test_powertools_tracer_is_off_unless_asked_for():
