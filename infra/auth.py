@@ -12,6 +12,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from baton import settings
+from infra.bundling import TargetArchitecture
 from infra.functions import BatonFunction
 
 TOKEN_HEADER: Final = "X-Authorization"
@@ -32,6 +33,7 @@ class Auth(Construct):
         *,
         code: lambda_.Code,
         layer: lambda_.ILayerVersion,
+        architecture: TargetArchitecture,
         environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
@@ -60,6 +62,7 @@ class Auth(Construct):
             description="Checks the X-Authorization token of every API request",
             code=code,
             layer=layer,
+            architecture=architecture,
             timeout_seconds=AUTHORIZER_TIMEOUT_SECONDS,
             memory_mb=AUTHORIZER_MEMORY_MB,
             environment={**environment, settings.TOKEN_SECRET_ARN: self.token_secret.secret_arn},

@@ -11,6 +11,12 @@ from constructs import Node
 
 from baton.auth.modes import AUTH_MODES, IAM, AuthMode
 from baton.topology import DEFAULT_EVENT_QUEUES
+from infra.bundling import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    ArchitectureName,
+    TargetArchitecture,
+)
 
 # Name prefixes end up in queue, stack and metric names: keep them short and plain.
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
@@ -62,6 +68,8 @@ class BatonConfig:
     # Powertools' Tracer (subsegments for each AWS call). Lambda's own active tracing is on
     # either way; the X-Ray SDK the Tracer loads adds to every cold start, so it is opt-in.
     tracer: bool = False
+    # The functions' processor; the bundled wheels and the Powertools layer follow it.
+    architecture: ArchitectureName = DEFAULT_ARCHITECTURE
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -89,6 +97,15 @@ class BatonConfig:
             raise ValueError(
                 f"Context 'authMode' {self.auth_mode!r} is not one of {', '.join(AUTH_MODES)}"
             )
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"Context 'architecture' {self.architecture!r} is not one of "
+                f"{', '.join(ARCHITECTURES)} (Lambda's names: arm64 is Graviton)"
+            )
+
+    @property
+    def target_architecture(self) -> TargetArchitecture:
+        return ARCHITECTURES[self.architecture]
 
     @classmethod
     def from_context(cls, node: Node) -> BatonConfig:
@@ -108,6 +125,10 @@ class BatonConfig:
                 minimum=0,
             ),
             tracer=str(node.try_get_context("tracer") or "false").lower() == "true",
+            architecture=cast(
+                ArchitectureName,
+                node.try_get_context("architecture") or defaults.architecture,
+            ),
             api_rate_limit=_positive_int(
                 node.try_get_context("apiRateLimit"), "apiRateLimit", defaults.api_rate_limit
             ),

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from baton import telemetry
 from baton.topology import FUNCTION_TIMEOUT_SECONDS
-from infra.bundling import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON_VERSION, LAMBDA_RUNTIME
+from infra.bundling import LAMBDA_PYTHON_VERSION, LAMBDA_RUNTIME, TargetArchitecture
 
 # AWS's public Powertools layer, version pinned here and nowhere else. Keep it on the Powertools
 # release in requirements.txt: `aws ssm get-parameter --name
@@ -27,15 +27,17 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 LOG_LEVEL: Final = "INFO"
 
 
-def powertools_layer_arn(region: str) -> str:
+def powertools_layer_arn(region: str, architecture: TargetArchitecture) -> str:
     python = LAMBDA_PYTHON_VERSION.replace(".", "")
-    layer = f"AWSLambdaPowertoolsPythonV3-python{python}-arm64:{POWERTOOLS_LAYER_VERSION}"
+    layer = (
+        f"AWSLambdaPowertoolsPythonV3-python{python}-{architecture.name}:{POWERTOOLS_LAYER_VERSION}"
+    )
     return f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}"
 
 
-def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
+def powertools_layer(scope: Construct, architecture: TargetArchitecture) -> lambda_.ILayerVersion:
     """The layer for `scope`'s stack region (a token resolved at deploy time)."""
-    arn = powertools_layer_arn(Stack.of(scope).region)
+    arn = powertools_layer_arn(Stack.of(scope).region, architecture)
     return lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn)
 
 
@@ -52,7 +54,7 @@ def observability_environment(service_name: str, *, tracer: bool = False) -> dic
 
 
 class BatonFunction(Construct):
-    """A traced arm64 Python function with its own log group and a role that starts empty.
+    """A traced Python function with its own log group and a role that starts empty.
 
     The role is not AWSLambdaBasicExecutionRole: it may write to this function's log group only,
     and every other permission is granted where the function meets a table or a queue.
@@ -67,6 +69,7 @@ class BatonFunction(Construct):
         description: str,
         code: lambda_.Code,
         layer: lambda_.ILayerVersion,
+        architecture: TargetArchitecture,
         timeout_seconds: int,
         environment: Mapping[str, str],
         memory_mb: int = MEMORY_MB,
@@ -91,7 +94,7 @@ class BatonFunction(Construct):
             "Function",
             description=description,
             runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
+            architecture=architecture.lambda_architecture,
             handler=handler,
             code=code,
             layers=[layer],
@@ -127,6 +130,7 @@ class Functions(Construct):
         *,
         code: lambda_.Code,
         layer: lambda_.ILayerVersion,
+        architecture: TargetArchitecture,
         environment: Mapping[str, str],
         api_environment: Mapping[str, str],
     ) -> None:
@@ -138,6 +142,7 @@ class Functions(Construct):
             description="Conductor's REST API",
             code=code,
             layer=layer,
+            architecture=architecture,
             timeout_seconds=FUNCTION_TIMEOUT_SECONDS["api"],
             environment={**environment, **api_environment},
         ).function
@@ -148,6 +153,7 @@ class Functions(Construct):
             description="Consumes the event queues: event handlers and conductor: sinks",
             code=code,
             layer=layer,
+            architecture=architecture,
             timeout_seconds=FUNCTION_TIMEOUT_SECONDS["events"],
             environment=environment,
         ).function
@@ -158,6 +164,7 @@ class Functions(Construct):
             description="Fires due WAIT timers: the timer queue and the per-minute sweep",
             code=code,
             layer=layer,
+            architecture=architecture,
             timeout_seconds=FUNCTION_TIMEOUT_SECONDS["timers"],
             environment=environment,
         ).function

@@ -76,13 +76,15 @@ class StatelessStack(Stack):
             settings.RETENTION_DAYS: str(config.retention_days),
             **observability,
         }
-        code = lambda_code()
-        layer = powertools_layer(self)
+        architecture = config.target_architecture
+        code = lambda_code(architecture)
+        layer = powertools_layer(self, architecture)
         functions = Functions(
             self,
             "Functions",
             code=code,
             layer=layer,
+            architecture=architecture,
             environment=environment,
             api_environment={settings.AUTH_MODE: config.auth_mode},
         )
@@ -128,6 +130,7 @@ class StatelessStack(Stack):
                 "Auth",
                 code=code,
                 layer=layer,
+                architecture=architecture,
                 environment={settings.METADATA_TABLE: metadata.table_name, **observability},
             )
             grant_get_item(auth.function, metadata)

@@ -7,7 +7,7 @@ import json
 from baton import settings, telemetry
 from baton.topology import BATCH_SIZE, FUNCTION_TIMEOUT_SECONDS
 from infra.functions import POWERTOOLS_LAYER_VERSION
-from tests.infra.synth import EVENT_QUEUES, as_list, iter_identity_statements
+from tests.infra.synth import EVENT_QUEUES, as_list, iter_identity_statements, synthesize
 
 FUNCTION = "AWS::Lambda::Function"
 HANDLERS = {
@@ -28,18 +28,30 @@ def test_three_functions_in_iam_mode(iam_mode):
     assert set(functions_by_handler(iam_mode)) == set(HANDLERS)
 
 
-def test_functions_run_python_313_on_arm_with_powertools_and_tracing(iam_mode):
-    for handler, (_, properties) in functions_by_handler(iam_mode).items():
+def _assert_runtime_layer_and_tracing(synthesized, architecture):
+    for handler, (_, properties) in functions_by_handler(synthesized).items():
         assert properties["Runtime"] == "python3.13"
-        assert properties["Architectures"] == ["arm64"]
+        assert properties["Architectures"] == [architecture]
         assert properties["TracingConfig"] == {"Mode": "Active"}
-        assert properties["Timeout"] == FUNCTION_TIMEOUT_SECONDS[HANDLERS[handler]]
+        if handler in HANDLERS:
+            assert properties["Timeout"] == FUNCTION_TIMEOUT_SECONDS[HANDLERS[handler]]
         (layer,) = properties["Layers"]
         arn = "".join(p if isinstance(p, str) else "{region}" for p in layer["Fn::Join"][1])
         assert arn == (
             "arn:aws:lambda:{region}:017000801446:layer:"
-            f"AWSLambdaPowertoolsPythonV3-python313-arm64:{POWERTOOLS_LAYER_VERSION}"
+            f"AWSLambdaPowertoolsPythonV3-python313-{architecture}:{POWERTOOLS_LAYER_VERSION}"
         )
+
+
+def test_functions_run_python_313_on_arm_with_powertools_and_tracing(iam_mode):
+    _assert_runtime_layer_and_tracing(iam_mode, "arm64")
+
+
+def test_the_architecture_setting_moves_every_function_and_the_layer(keys_mode):
+    _assert_runtime_layer_and_tracing(keys_mode, "arm64")
+    x86 = synthesize({"authMode": "conductor-keys", "architecture": "x86_64"})
+    assert len(functions_by_handler(x86)) == 4  # the authorizer too
+    _assert_runtime_layer_and_tracing(x86, "x86_64")
 
 
 def test_every_function_gets_tables_queues_and_observability_settings(iam_mode):
