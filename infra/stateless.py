@@ -90,13 +90,15 @@ class StatelessStack(Stack):
         )
         monitored: dict[str, lambda_.IFunction] = dict(functions.all)
 
-        # Tables: the API and the events consumer run whole decisions; timers touch only
+        # Tables: the API and the events consumer run whole decisions; timers write only
         # workflows and their tasks; the idempotency records belong to API starts and events.
         for name, table in tables.items():
             grant_read_write(functions.api, table, specs[name])
             grant_read_write(functions.events, table, specs[name])
         for name in ("Workflows", "Tasks"):
             grant_read_write(functions.timers, tables[name], specs[name])
+        # Waking a workflow reads its definition snapshot.
+        grant_get_item(functions.timers, metadata)
 
         # Queues: every function carries out effects (EVENT messages, timers, conductor: events).
         for function in (functions.api, functions.events, functions.timers):

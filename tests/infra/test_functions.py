@@ -145,7 +145,23 @@ def test_table_grants_follow_what_each_function_does(iam_mode):
         for handler, (logical_id, _) in by_handler.items()
     }
     everything = {"Workflows", "Tasks", "Metadata", "Idempotency"}
-    assert grants == {"api": everything, "events": everything, "timers": {"Workflows", "Tasks"}}
+    assert grants == {
+        "api": everything,
+        "events": everything,
+        "timers": {"Workflows", "Tasks", "Metadata"},
+    }
+
+
+def test_timers_may_only_read_single_metadata_items(iam_mode):
+    """Waking a workflow loads its definition snapshot; the timers write no metadata."""
+    timers_id, _ = functions_by_handler(iam_mode)["baton.handlers.timers.handler"]
+    metadata_actions = [
+        action
+        for statement in _policy_of(iam_mode, timers_id)
+        if "TablesMetadata" in json.dumps(statement["Resource"])
+        for action in as_list(statement["Action"])
+    ]
+    assert metadata_actions == ["dynamodb:GetItem"]
 
 
 def test_every_function_may_publish_to_every_queue(iam_mode):
