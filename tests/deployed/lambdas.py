@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.deployed.cloud import ACCOUNT, REGION, Deployment, Stack
-from tests.deployed.sandbox.iam_policy import Principal
+from tests.deployed.cloud import ACCOUNT, REGION, Deployment, Stack, arn
+from tests.deployed.sandbox.iam_policy import Principal, Request
 
 SANDBOX = Path(__file__).resolve().parent / "sandbox"
 HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[
@@ -103,6 +103,21 @@ class FunctionSpec:
     timeout_seconds: int
     memory_mb: int
     principal: Principal
+    # Where Lambda writes the function's logs, and whether it sends X-Ray traces (both with
+    # the function's role).
+    log_group: str
+    tracing: bool
+
+    def platform_requests(self) -> list[Request]:
+        """What Lambda itself does with the role for every invocation."""
+        stream = arn("logs", f"log-group:{self.log_group}:log-stream:2026/01/01/[$LATEST]0")
+        requests = [Request("logs:CreateLogStream", stream), Request("logs:PutLogEvents", stream)]
+        if self.tracing:
+            requests += [
+                Request("xray:PutTraceSegments", "*"),
+                Request("xray:PutTelemetryRecords", "*"),
+            ]
+        return requests
 
 
 def resource_policies(deployment: Deployment) -> dict[str, list[dict[str, Any]]]:
@@ -193,6 +208,9 @@ def function_specs(
                     timeout_seconds=int(properties.get("Timeout", 3)),
                     memory_mb=int(properties.get("MemorySize", 128)),
                     principal=role_principal(deployment, stack, role_logical_id),
+                    log_group=properties.get("LoggingConfig", {}).get("LogGroup")
+                    or f"/aws/lambda/{deployment.ref(stack, logical_id)}",
+                    tracing=properties.get("TracingConfig", {}).get("Mode") == "Active",
                 )
             )
     return specs

@@ -17,6 +17,7 @@ import pytest
 
 from tests import seed
 from tests.deployed.lambdas import SANDBOX
+from tests.deployed.sandbox.iam_policy import decide
 
 pytestmark = pytest.mark.slow
 
@@ -26,14 +27,20 @@ IDLE_PAUSE_SECONDS = 0.05
 SHORT_WAIT = "1s"
 
 
+ORDERS = {"orders": [{"id": "a"}, {"id": "b"}]}
+
+
 def short_round_trip(name: str) -> dict[str, Any]:
-    """The tutorial's workflow with a WAIT of a second instead of ten."""
+    """The tutorial's workflow with a WAIT of a second instead of ten, and an EVENT input that
+    only JSONPath (python-jsonpath, from the asset) resolves."""
     definition = seed.event_testing()
     definition["name"] = name
     for branch in definition["tasks"][0]["forkTasks"]:
         for task in branch:
             if task["type"] == "WAIT" and "duration" in task["inputParameters"]:
                 task["inputParameters"]["duration"] = SHORT_WAIT
+            if task["type"] == "EVENT":
+                task["inputParameters"]["orderIds"] = "${workflow.input.orders[*].id}"
     return definition
 
 
@@ -145,6 +152,8 @@ def assert_ran_on_asset_layer_and_runtime_only(deployed: Any, platform_paths: di
         assert {"baton", "pynamodb"} <= set(modules), process.spec.logical_id
         if process.spec.handler.endswith("events.handler"):
             assert "py_mini_racer" in modules  # the handler's condition ran in V8
+        if process.spec.handler.endswith("timers.handler"):
+            assert "jsonpath" in modules  # the EVENT task's input was resolved here
         for name in ("pynamodb", "py_mini_racer", "jsonpath", "baton"):
             if name in modules:
                 assert Path(modules[name]).is_relative_to(asset), (name, modules[name])
@@ -164,7 +173,7 @@ def test_the_round_trip_completes_with_no_call_refused(deployed, platform_paths)
     client = Client(deployed)
     client.call("POST", "/api/metadata/workflow", short_round_trip("deployed_round_trip"))
     client.register_handler(conditional_handler())
-    workflow_id = client.call("POST", "/api/workflow/deployed_round_trip", {})
+    workflow_id = client.call("POST", "/api/workflow/deployed_round_trip", ORDERS)
     # The minute comes round while the WAIT is armed on the timer queue.
     deployed.services.fire_schedules()
 
@@ -182,6 +191,9 @@ def test_the_round_trip_completes_with_no_call_refused(deployed, platform_paths)
         "join_ref": "COMPLETED",
         "workflow": "COMPLETED",
     }
+    tasks = client.call("GET", f"/api/workflow/{workflow_id}")["tasks"]
+    (event_task,) = [t for t in tasks if t["referenceTaskName"] == "send_sqs_message_ref"]
+    assert event_task["inputData"]["orderIds"] == ["a", "b"]
     (execution,) = [
         e
         for e in client.call("GET", "/api/event/executions/complete_task_event")
@@ -272,3 +284,13 @@ def test_a_message_that_keeps_failing_ends_in_its_dlq_with_no_call_refused(deplo
     assert not refused, refused
     assert received == int(redrive["maxReceiveCount"])
     assert len(failed) == received  # each delivery reported it as a batch item failure
+    (dead,) = sqs.receive_message(QueueUrl=dlq_url)["Messages"]
+    assert dead["Body"] == "not json"
+    sqs.purge_queue(QueueUrl=dlq_url)
+
+
+def test_lambda_may_write_each_functions_logs_and_traces_with_its_role(deployed):
+    for process in deployed.cloud.functions.values():
+        spec = process.spec
+        refused = {r: decide(spec.principal, r) for r in spec.platform_requests()}
+        assert not any(refused.values()), (spec.logical_id, refused)
