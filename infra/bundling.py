@@ -60,11 +60,27 @@ DEFAULT_ARCHITECTURE: Final[ArchitectureName] = ARM64
 EXCLUDED_FROM_ASSET = ("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", ".ruff_cache")
 
 
-def pip_install_command(target: Path, architecture: TargetArchitecture) -> list[str]:
-    """pip installing the Lambda's dependencies as `architecture`'s wheels into `target`."""
+def pip_target_options(architecture: TargetArchitecture) -> list[str]:
+    """pip's options that choose the wheels: `architecture`'s Linux, the runtime's CPython."""
     platforms = [
         arg for platform in architecture.wheel_platforms for arg in ("--platform", platform)
     ]
+    return [
+        *platforms,
+        "--implementation",
+        "cp",
+        "--python-version",
+        LAMBDA_PYTHON_VERSION,
+        "--only-binary=:all:",
+        # botocore, pynamodb's only dependency, is already in the runtime.
+        "--no-deps",
+        # .pyc files made by this machine's Python would not match the runtime's.
+        "--no-compile",
+    ]
+
+
+def pip_install_command(target: Path, architecture: TargetArchitecture) -> list[str]:
+    """pip installing the Lambda's dependencies as `architecture`'s wheels into `target`."""
     return [
         sys.executable,
         "-m",
@@ -76,16 +92,7 @@ def pip_install_command(target: Path, architecture: TargetArchitecture) -> list[
         str(REQUIREMENTS_FILE),
         "--target",
         str(target),
-        *platforms,
-        "--implementation",
-        "cp",
-        "--python-version",
-        LAMBDA_PYTHON_VERSION,
-        "--only-binary=:all:",
-        # botocore, pynamodb's only dependency, is already in the runtime.
-        "--no-deps",
-        # .pyc files made by this machine's Python would not match the runtime's.
-        "--no-compile",
+        *pip_target_options(architecture),
     ]
 
 
@@ -109,8 +116,8 @@ def asset_hash(architecture: TargetArchitecture, source: Path = LAMBDAS_DIR) -> 
     the Python version and pip's command are part of what is built, so they are hashed too.
     """
     digest = hashlib.sha256()
-    recipe = pip_install_command(Path("<target>"), architecture)[1:]  # not this interpreter
-    digest.update("\0".join([architecture.name, *recipe]).encode())
+    # Nothing of this machine (paths, interpreter) goes in: the same sources hash the same.
+    digest.update("\0".join([architecture.name, *pip_target_options(architecture)]).encode())
     for path in _source_files(source):
         digest.update(b"\0" + path.relative_to(source).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
