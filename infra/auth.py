@@ -14,6 +14,7 @@ from constructs import Construct
 
 from baton import settings
 from infra.access import SECRET_ACTIONS
+from infra.bundling import TargetArchitecture
 from infra.functions import BatonFunction
 
 TOKEN_HEADER: Final = "X-Authorization"
@@ -34,6 +35,7 @@ class Auth(Construct):
         *,
         code: lambda_.Code,
         layer: lambda_.ILayerVersion,
+        architecture: TargetArchitecture,
         environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
@@ -62,6 +64,7 @@ class Auth(Construct):
             description="Checks the X-Authorization token of every API request",
             code=code,
             layer=layer,
+            architecture=architecture,
             timeout_seconds=AUTHORIZER_TIMEOUT_SECONDS,
             memory_mb=AUTHORIZER_MEMORY_MB,
             environment={**environment, settings.TOKEN_SECRET_ARN: self.token_secret.secret_arn},

@@ -11,6 +11,12 @@ from constructs import Node
 
 from baton.auth.modes import AUTH_MODES, IAM, AuthMode
 from baton.topology import DEFAULT_EVENT_QUEUES
+from infra.bundling import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
+    ArchitectureName,
+    TargetArchitecture,
+)
 
 # Name prefixes end up in queue, stack and metric names: keep them short and plain.
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
@@ -75,6 +81,8 @@ class BatonConfig:
     # Set API Gateway's CloudWatch role for the account and region (replacing any there): only
     # where none is set yet; the stage's logs need one (docs/DEPLOY.md).
     api_gateway_cloudwatch_role: bool = False
+    # The functions' processor; the bundled wheels and the Powertools layer follow it.
+    architecture: ArchitectureName = DEFAULT_ARCHITECTURE
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -102,6 +110,15 @@ class BatonConfig:
             raise ValueError(
                 f"Context 'authMode' {self.auth_mode!r} is not one of {', '.join(AUTH_MODES)}"
             )
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"Context 'architecture' {self.architecture!r} is not one of "
+                f"{', '.join(ARCHITECTURES)} (Lambda's names: arm64 is Graviton)"
+            )
+
+    @property
+    def target_architecture(self) -> TargetArchitecture:
+        return ARCHITECTURES[self.architecture]
 
     @classmethod
     def from_context(cls, node: Node) -> BatonConfig:
@@ -123,6 +140,10 @@ class BatonConfig:
             tracer=str(node.try_get_context("tracer") or "false").lower() == "true",
             api_gateway_cloudwatch_role=_flag(
                 node.try_get_context("apiGatewayCloudWatchRole"), "apiGatewayCloudWatchRole"
+            ),
+            architecture=cast(
+                ArchitectureName,
+                node.try_get_context("architecture") or defaults.architecture,
             ),
             api_rate_limit=_positive_int(
                 node.try_get_context("apiRateLimit"), "apiRateLimit", defaults.api_rate_limit

@@ -16,10 +16,12 @@ from constructs import Construct
 from baton import telemetry
 from baton.topology import FUNCTION_TIMEOUT_SECONDS
 from infra.bundling import (
-    LAMBDA_ARCHITECTURE,
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
     LAMBDA_PYTHON_VERSION,
     LAMBDA_RUNTIME,
     REPOSITORY_ROOT,
+    TargetArchitecture,
 )
 
 # AWS's public Powertools layer, at the release requirements.txt pins (the one place the
@@ -29,6 +31,7 @@ from infra.bundling import (
 POWERTOOLS_PACKAGE: Final = "aws-lambda-powertools"
 REQUIREMENTS_FILE: Final = REPOSITORY_ROOT / "requirements.txt"
 POWERTOOLS_PARAMETER_PREFIX: Final = "/aws/service/powertools/python"
+DEFAULT_TARGET: Final = ARCHITECTURES[DEFAULT_ARCHITECTURE]
 
 # V8 (INLINE tasks) and the SDK clients want room; more memory also buys CPU for cold starts.
 MEMORY_MB: Final = 512
@@ -51,7 +54,7 @@ POWERTOOLS_VERSION: Final = pinned_version(POWERTOOLS_PACKAGE)
 
 
 def powertools_layer_parameter(
-    architecture: lambda_.Architecture = LAMBDA_ARCHITECTURE,
+    architecture: TargetArchitecture = DEFAULT_TARGET,
     *,
     python_version: str = LAMBDA_PYTHON_VERSION,
     version: str = POWERTOOLS_VERSION,
@@ -62,7 +65,7 @@ def powertools_layer_parameter(
 
 
 def powertools_layer_arn(
-    scope: Construct, architecture: lambda_.Architecture = LAMBDA_ARCHITECTURE
+    scope: Construct, architecture: TargetArchitecture = DEFAULT_TARGET
 ) -> str:
     """The layer's ARN in `scope`'s stack region: a template parameter of SSM type, resolved
     by CloudFormation at deploy time."""
@@ -72,7 +75,7 @@ def powertools_layer_arn(
 
 
 def powertools_layer(
-    scope: Construct, architecture: lambda_.Architecture = LAMBDA_ARCHITECTURE
+    scope: Construct, architecture: TargetArchitecture = DEFAULT_TARGET
 ) -> lambda_.ILayerVersion:
     arn = powertools_layer_arn(scope, architecture)
     return lambda_.LayerVersion.from_layer_version_arn(
@@ -93,7 +96,7 @@ def observability_environment(service_name: str, *, tracer: bool = False) -> dic
 
 
 class BatonFunction(Construct):
-    """A traced arm64 Python function with its own log group and a role that starts empty.
+    """A traced Python function with its own log group and a role that starts empty.
 
     The role is not AWSLambdaBasicExecutionRole: it may write to this function's log group only,
     and every other permission is granted where the function meets a table or a queue.
@@ -108,6 +111,7 @@ class BatonFunction(Construct):
         description: str,
         code: lambda_.Code,
         layer: lambda_.ILayerVersion,
+        architecture: TargetArchitecture,
         timeout_seconds: int,
         environment: Mapping[str, str],
         memory_mb: int = MEMORY_MB,
@@ -132,7 +136,7 @@ class BatonFunction(Construct):
             "Function",
             description=description,
             runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
+            architecture=architecture.lambda_architecture,
             handler=handler,
             code=code,
             layers=[layer],
@@ -168,6 +172,7 @@ class Functions(Construct):
         *,
         code: lambda_.Code,
         layer: lambda_.ILayerVersion,
+        architecture: TargetArchitecture,
         environment: Mapping[str, str],
         api_environment: Mapping[str, str],
     ) -> None:
@@ -179,6 +184,7 @@ class Functions(Construct):
             description="Conductor's REST API",
             code=code,
             layer=layer,
+            architecture=architecture,
             timeout_seconds=FUNCTION_TIMEOUT_SECONDS["api"],
             environment={**environment, **api_environment},
         ).function
@@ -189,6 +195,7 @@ class Functions(Construct):
             description="Consumes the event queues: event handlers and conductor: sinks",
             code=code,
             layer=layer,
+            architecture=architecture,
             timeout_seconds=FUNCTION_TIMEOUT_SECONDS["events"],
             environment=environment,
         ).function
@@ -199,6 +206,7 @@ class Functions(Construct):
             description="Fires due WAIT timers: the timer queue and the per-minute sweep",
             code=code,
             layer=layer,
+            architecture=architecture,
             timeout_seconds=FUNCTION_TIMEOUT_SECONDS["timers"],
             environment=environment,
         ).function

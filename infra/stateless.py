@@ -77,13 +77,15 @@ class StatelessStack(Stack):
             settings.RETENTION_DAYS: str(config.retention_days),
             **observability,
         }
-        code = lambda_code()
-        layer = powertools_layer(self)
+        architecture = config.target_architecture
+        code = lambda_code(architecture)
+        layer = powertools_layer(self, architecture)
         functions = Functions(
             self,
             "Functions",
             code=code,
             layer=layer,
+            architecture=architecture,
             environment=environment,
             api_environment={settings.AUTH_MODE: config.auth_mode},
         )
@@ -132,6 +134,7 @@ class StatelessStack(Stack):
                 "Auth",
                 code=code,
                 layer=layer,
+                architecture=architecture,
                 environment={settings.METADATA_TABLE: metadata.table_name, **observability},
             )
             for name, access in TABLE_ACCESS["authorizer"].items():

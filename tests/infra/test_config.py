@@ -20,6 +20,7 @@ def test_defaults_deploy_the_tutorial_queue_with_iam():
     assert config.authorized_accounts == ()
     assert config.auth_mode == "iam"
     assert config.retention_days == 30
+    assert config.architecture == "arm64"
 
 
 def test_lists_come_from_json_lists_or_comma_separated_command_line_values():
@@ -45,6 +46,7 @@ def test_an_empty_event_queue_list_is_kept():
         ({"prefix": "Baton!"}, "prefix"),
         ({"retentionDays": "soon"}, "whole number"),
         ({"apiRateLimit": 0}, "at least 1"),
+        ({"architecture": "amd64"}, "'architecture' 'amd64' is not one of arm64, x86_64"),
     ],
 )
 def test_invalid_settings_say_what_to_fix(context, message):
@@ -59,3 +61,8 @@ def test_the_api_gateway_cloudwatch_role_is_opt_in():
     assert config_from({"apiGatewayCloudWatchRole": "false"}).api_gateway_cloudwatch_role is False
     with pytest.raises(ValueError, match=r"apiGatewayCloudWatchRole.*true or false"):
         config_from({"apiGatewayCloudWatchRole": "yes"})
+
+
+def test_architecture_is_arm64_or_x86_64():
+    assert config_from({"architecture": "x86_64"}).target_architecture.name == "x86_64"
+    assert config_from({"architecture": "arm64"}).target_architecture.name == "arm64"

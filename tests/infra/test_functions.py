@@ -6,12 +6,12 @@ import json
 from importlib.metadata import version
 
 import pytest
-from aws_cdk import aws_lambda as lambda_
 
 from baton import settings, telemetry
 from baton.topology import BATCH_SIZE, FUNCTION_TIMEOUT_SECONDS
+from infra.bundling import ARCHITECTURES
 from infra.functions import POWERTOOLS_VERSION, pinned_version, powertools_layer_parameter
-from tests.infra.synth import EVENT_QUEUES, as_list, iter_identity_statements
+from tests.infra.synth import EVENT_QUEUES, as_list, iter_identity_statements, synthesize
 
 FUNCTION = "AWS::Lambda::Function"
 HANDLERS = {
@@ -32,35 +32,40 @@ def test_three_functions_in_iam_mode(iam_mode):
     assert set(functions_by_handler(iam_mode)) == set(HANDLERS)
 
 
-def test_functions_run_python_313_on_arm_with_tracing(iam_mode):
-    for handler, (_, properties) in functions_by_handler(iam_mode).items():
+def _assert_runtime_layer_and_tracing(synthesized, architecture):
+    for handler, (_, properties) in functions_by_handler(synthesized).items():
         assert properties["Runtime"] == "python3.13"
-        assert properties["Architectures"] == ["arm64"]
+        assert properties["Architectures"] == [architecture]
         assert properties["TracingConfig"] == {"Mode": "Active"}
-        assert properties["Timeout"] == FUNCTION_TIMEOUT_SECONDS[HANDLERS[handler]]
+        if handler in HANDLERS:
+            assert properties["Timeout"] == FUNCTION_TIMEOUT_SECONDS[HANDLERS[handler]]
+    _assert_powertools_layer(synthesized, architecture)
 
 
-def test_powertools_layer_is_aws_published_arn_for_the_pinned_release(iam_mode, keys_mode):
-    for synthesized in (iam_mode, keys_mode):
-        parameters = synthesized.stateless.to_json()["Parameters"]
-        layer_parameters = {
-            name: parameter
-            for name, parameter in parameters.items()
-            if parameter["Default"].startswith("/aws/service/powertools/")
-        }
-        # Resolved by CloudFormation at deploy time from AWS's public parameter in the region.
-        ((name, parameter),) = layer_parameters.items()
-        assert parameter == {
-            "Type": "AWS::SSM::Parameter::Value<String>",
-            "Default": f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}",
-        }
-        for resource in synthesized.resources(FUNCTION).values():
-            assert resource["Properties"]["Layers"] == [{"Ref": name}]
+def _assert_powertools_layer(synthesized, architecture):
+    parameters = synthesized.stateless.to_json()["Parameters"]
+    layer_parameters = {
+        name: parameter
+        for name, parameter in parameters.items()
+        if parameter["Default"].startswith("/aws/service/powertools/")
+    }
+    # Resolved by CloudFormation at deploy time from AWS's public parameter in the region.
+    ((name, parameter),) = layer_parameters.items()
+    assert parameter == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": f"/aws/service/powertools/python/{architecture}/python3.13/{POWERTOOLS_VERSION}",
+    }
+    for resource in synthesized.resources(FUNCTION).values():
+        assert resource["Properties"]["Layers"] == [{"Ref": name}]
+
+
+def test_powertools_layer_is_aws_published_arn_for_the_pinned_release(keys_mode):
+    _assert_powertools_layer(keys_mode, "arm64")
 
 
 def test_powertools_version_is_the_one_requirements_txt_pins_and_tests_run():
     assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
-    assert powertools_layer_parameter(lambda_.Architecture.X86_64, version="3.1.0") == (
+    assert powertools_layer_parameter(ARCHITECTURES["x86_64"], version="3.1.0") == (
         "/aws/service/powertools/python/x86_64/python3.13/3.1.0"
     )
 
@@ -72,6 +77,17 @@ def test_an_unpinned_powertools_is_refused(tmp_path):
         pinned_version("aws-lambda-powertools", requirements)
     requirements.write_text("boto3==1\nAWS_Lambda_Powertools == 3.2.1  # layer\n")
     assert pinned_version("aws-lambda-powertools", requirements) == "3.2.1"
+
+
+def test_functions_run_python_313_on_arm_with_powertools_and_tracing(iam_mode):
+    _assert_runtime_layer_and_tracing(iam_mode, "arm64")
+
+
+def test_the_architecture_setting_moves_every_function_and_the_layer(keys_mode):
+    _assert_runtime_layer_and_tracing(keys_mode, "arm64")
+    x86 = synthesize({"authMode": "conductor-keys", "architecture": "x86_64"})
+    assert len(functions_by_handler(x86)) == 4  # the authorizer too
+    _assert_runtime_layer_and_tracing(x86, "x86_64")
 
 
 def test_every_function_gets_tables_queues_and_observability_settings(iam_mode):

@@ -1,0 +1,296 @@
+"""The tutorial's round trip as AWS would run the synthesized app: each function in its own
+process on its own asset, its template environment and its role's policy enforced on every call.
+
+`conftest.py` stands the templates up in moto; `driver.py` plays API Gateway, the event source
+mappings and the schedule the templates declare. Every test asserts that no call was refused.
+"""
+
+from __future__ import annotations
+
+import json
+import sysconfig
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import seed
+from tests.deployed.lambdas import SANDBOX
+from tests.deployed.sandbox.iam_policy import decide
+
+pytestmark = pytest.mark.slow
+
+# A bound on each scenario, so a broken deployment fails instead of hanging; never asserted.
+DEADLINE_SECONDS = 60
+IDLE_PAUSE_SECONDS = 0.05
+SHORT_WAIT = "1s"
+
+
+ORDERS = {"orders": [{"id": "a"}, {"id": "b"}]}
+
+
+def short_round_trip(name: str) -> dict[str, Any]:
+    """The tutorial's workflow with a WAIT of a second instead of ten, and an EVENT input that
+    only JSONPath (python-jsonpath, from the asset) resolves."""
+    definition = seed.event_testing()
+    definition["name"] = name
+    for branch in definition["tasks"][0]["forkTasks"]:
+        for task in branch:
+            if task["type"] == "WAIT" and "duration" in task["inputParameters"]:
+                task["inputParameters"]["duration"] = SHORT_WAIT
+            if task["type"] == "EVENT":
+                task["inputParameters"]["orderIds"] = "${workflow.input.orders[*].id}"
+    return definition
+
+
+def conditional_handler() -> dict[str, Any]:
+    """The tutorial's handler with a JavaScript condition, so V8 (mini-racer) runs from the
+    asset in the events function."""
+    handler = seed.complete_task_event()
+    handler["condition"] = "$.sink == 'sqs:conductor_doug_testing'"
+    return handler
+
+
+class Client:
+    """A caller of the deployed API, authenticated as the deployment's mode requires."""
+
+    def __init__(self, deployed: Any) -> None:
+        self.api = deployed.api
+        self.headers: dict[str, str] = {}
+        if deployed.mode == "conductor-keys":
+            key = deployed.create_api_key()
+            token = self.call("POST", "/api/token", key)
+            self.headers = {"X-Authorization": token["token"]}
+            # Without the token the API is closed.
+            assert self.api.request("GET", "/api/metadata/workflow").status == 401
+
+    def call(self, method: str, path: str, body: Any = None, *, expect: int = 200) -> Any:
+        response = self.api.request(method, path, body, self.headers)
+        assert response.status == expect, (method, path, response.status, response.body)
+        content_type = response.headers.get("Content-Type", "")
+        return response.json() if content_type.startswith("application/json") else response.body
+
+    def register_handler(self, handler: dict[str, Any]) -> None:
+        """Add the event handler, or update it where an earlier test of the module added it."""
+        created = self.api.request("POST", "/api/event", handler, self.headers)
+        if created.status == 409:
+            self.call("PUT", "/api/event", handler)
+        else:
+            assert created.status == 200, created.body
+
+    def statuses(self, workflow_id: str) -> dict[str, str]:
+        workflow = self.call("GET", f"/api/workflow/{workflow_id}")
+        return {t["referenceTaskName"]: t["status"] for t in workflow["tasks"]} | {
+            "workflow": workflow["status"]
+        }
+
+
+def refusals_and_failures(deployed: Any, since: tuple[int, int]) -> tuple[list[Any], list[Any]]:
+    cloud = deployed.cloud
+    failed = [o for o in cloud.outcomes[since[1] :] if o.error is not None or o.batch_item_failures]
+    return cloud.refused[since[0] :], failed
+
+
+def mark(deployed: Any) -> tuple[int, int]:
+    return len(deployed.cloud.refused), len(deployed.cloud.outcomes)
+
+
+def run_until(deployed: Any, done: Any, since: tuple[int, int], what: str) -> None:
+    """Let the event source mappings deliver until `done()` holds, or a call is refused, or an
+    invocation fails (either ends it at once), within the deadline."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not done():
+        refused, failed = refusals_and_failures(deployed, since)
+        if refused or failed:
+            break
+        assert time.monotonic() < deadline, f"{what}: not within {DEADLINE_SECONDS} s"
+        if deployed.services.poll_all() == 0:
+            time.sleep(IDLE_PAUSE_SECONDS)
+    assert_nothing_refused_or_failed(deployed, since)
+
+
+def assert_nothing_refused_or_failed(deployed: Any, since: tuple[int, int]) -> None:
+    refused, failed = refusals_and_failures(deployed, since)
+    assert not refused, (
+        "Calls AWS would refuse:\n"
+        + "\n".join(f"{r['principal']}: {r['message']}" for r in refused)
+        + "\n"
+        + deployed.cloud.logs()
+    )
+    assert not failed, f"Failed invocations: {failed}\n{deployed.cloud.logs()}"
+
+
+def queue_depths(deployed: Any) -> dict[str, int]:
+    sqs = deployed.cloud.client("sqs")
+    depths = {}
+    for physical in deployed.cloud.deployment.physical.values():
+        if "QueueUrl" in physical.attributes:
+            attributes = sqs.get_queue_attributes(QueueUrl=physical.ref, AttributeNames=["All"])[
+                "Attributes"
+            ]
+            depths[physical.attributes["QueueName"]] = sum(
+                int(attributes[k])
+                for k in (
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                )
+            )
+    return depths
+
+
+def assert_ran_on_asset_layer_and_runtime_only(deployed: Any, platform_paths: dict[str, Path]):
+    """pynamodb, mini-racer and python-jsonpath came from the asset (a dependency missing from
+    the bundle fails); nothing came from the repository or this environment's site-packages."""
+    repository = Path(__file__).resolve().parents[2]
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    for process in deployed.cloud.functions.values():
+        asset = process.spec.asset
+        roots = [asset, platform_paths["powertools"], platform_paths["runtime"], SANDBOX]
+        modules = process.loaded_modules()
+        assert {"baton", "pynamodb"} <= set(modules), process.spec.logical_id
+        if process.spec.handler.endswith("events.handler"):
+            assert "py_mini_racer" in modules  # the handler's condition ran in V8
+        if process.spec.handler.endswith("timers.handler"):
+            assert "jsonpath" in modules  # the EVENT task's input was resolved here
+        for name in ("pynamodb", "py_mini_racer", "jsonpath", "baton"):
+            if name in modules:
+                assert Path(modules[name]).is_relative_to(asset), (name, modules[name])
+        for name, path in modules.items():
+            where = Path(path)
+            in_stdlib = (
+                where.resolve().is_relative_to(stdlib) and "site-packages" not in where.parts
+            )
+            assert in_stdlib or any(where.is_relative_to(root) for root in roots), (
+                f"{process.spec.logical_id} loaded {name} from {path}"
+            )
+            assert not where.resolve().is_relative_to(repository / "lambdas"), (name, path)
+
+
+def test_the_round_trip_completes_with_no_call_refused(deployed, platform_paths):
+    since = mark(deployed)
+    client = Client(deployed)
+    client.call("POST", "/api/metadata/workflow", short_round_trip("deployed_round_trip"))
+    client.register_handler(conditional_handler())
+    workflow_id = client.call("POST", "/api/workflow/deployed_round_trip", ORDERS)
+    # The minute comes round while the WAIT is armed on the timer queue.
+    deployed.services.fire_schedules()
+
+    run_until(
+        deployed,
+        lambda: client.statuses(workflow_id)["workflow"] != "RUNNING",
+        since,
+        "the round trip",
+    )
+    assert client.statuses(workflow_id) == {
+        "fork_ref": "COMPLETED",
+        "task_1_ref": "COMPLETED",
+        "task_2_ref": "COMPLETED",
+        "send_sqs_message_ref": "COMPLETED",
+        "join_ref": "COMPLETED",
+        "workflow": "COMPLETED",
+    }
+    tasks = client.call("GET", f"/api/workflow/{workflow_id}")["tasks"]
+    (event_task,) = [t for t in tasks if t["referenceTaskName"] == "send_sqs_message_ref"]
+    assert event_task["inputData"]["orderIds"] == ["a", "b"]
+    (execution,) = [
+        e
+        for e in client.call("GET", "/api/event/executions/complete_task_event")
+        if workflow_id in json.dumps(e)
+    ]
+    # And the next minute's sweep finds nothing to do.
+    deployed.services.fire_schedules()
+    assert_nothing_refused_or_failed(deployed, since)
+    assert not any(queue_depths(deployed).values()), queue_depths(deployed)
+    sources = {o.source for o in deployed.cloud.outcomes[since[1] :]}
+    # The WAIT was fired by the timer queue's mapping, the message handled by the event queue's.
+    consumed = {
+        m.logical_id
+        for m in deployed.services.mappings
+        if m.function.spec.handler.endswith("timers.handler")
+        or m.queue_arn.endswith(":conductor_doug_testing")
+    }
+    assert len(consumed) == 2 and consumed <= sources, (consumed, sources)
+    assert any(rule.logical_id in sources for rule in deployed.services.rules)
+    assert execution
+    assert_ran_on_asset_layer_and_runtime_only(deployed, platform_paths)
+
+
+def test_the_minute_sweep_fires_an_overdue_wait_with_no_call_refused(deployed):
+    since = mark(deployed)
+    client = Client(deployed)
+    client.call("POST", "/api/metadata/workflow", short_round_trip("deployed_sweep"))
+    client.register_handler(conditional_handler())
+    workflow_id = client.call("POST", "/api/workflow/deployed_sweep", {})
+    timer_queue = next(
+        m for m in deployed.services.mappings if m.function.spec.handler.endswith("timers.handler")
+    )
+    sqs = deployed.cloud.client("sqs")
+
+    def wait_is_overdue() -> bool:
+        # The timer message is delayed until the WAIT is due: once visible, the WAIT is overdue.
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=timer_queue.queue_url, AttributeNames=["All"]
+        )["Attributes"]
+        return attributes["ApproximateNumberOfMessagesDelayed"] == "0"
+
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not wait_is_overdue():
+        assert time.monotonic() < deadline, "the timer never became due"
+        time.sleep(IDLE_PAUSE_SECONDS)
+    deployed.services.fire_schedules()
+    assert_nothing_refused_or_failed(deployed, since)
+    assert client.statuses(workflow_id)["task_2_ref"] == "COMPLETED"
+
+    run_until(
+        deployed,
+        lambda: (
+            client.statuses(workflow_id)["workflow"] == "COMPLETED"
+            and not any(queue_depths(deployed).values())
+        ),
+        since,
+        "the rest of the round trip",
+    )
+
+
+def test_a_message_that_keeps_failing_ends_in_its_dlq_with_no_call_refused(deployed):
+    """Batch item failures stay on the queue; after maxReceiveCount receives the queue's
+    redrive policy (from the template) moves the message to its DLQ."""
+    since = mark(deployed)
+    client = Client(deployed)
+    client.register_handler(conditional_handler())
+    event_queue = next(
+        m for m in deployed.services.mappings if m.queue_arn.endswith(":conductor_doug_testing")
+    )
+    deployment = deployed.cloud.deployment
+    queue = next(p for p in deployment.physical.values() if p.ref == event_queue.queue_url)
+    sqs = deployed.cloud.client("sqs")
+    redrive = json.loads(
+        sqs.get_queue_attributes(QueueUrl=queue.ref, AttributeNames=["RedrivePolicy"])[
+            "Attributes"
+        ]["RedrivePolicy"]
+    )
+    dlq_url = deployment.ref_of("Arn", redrive["deadLetterTargetArn"])
+    sqs.send_message(QueueUrl=queue.ref, MessageBody="not json")
+
+    received = 0
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not sqs.receive_message(QueueUrl=dlq_url, VisibilityTimeout=0).get("Messages"):
+        assert time.monotonic() < deadline, "the message never reached the DLQ"
+        received += event_queue.poll()
+        event_queue.let_visibility_timeout_pass()
+    refused, failed = refusals_and_failures(deployed, since)
+    assert not refused, refused
+    assert received == int(redrive["maxReceiveCount"])
+    assert len(failed) == received  # each delivery reported it as a batch item failure
+    (dead,) = sqs.receive_message(QueueUrl=dlq_url)["Messages"]
+    assert dead["Body"] == "not json"
+    sqs.purge_queue(QueueUrl=dlq_url)
+
+
+def test_lambda_may_write_each_functions_logs_and_traces_with_its_role(deployed):
+    for process in deployed.cloud.functions.values():
+        spec = process.spec
+        refused = {r: decide(spec.principal, r) for r in spec.platform_requests()}
+        assert not any(refused.values()), (spec.logical_id, refused)
