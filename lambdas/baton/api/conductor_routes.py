@@ -8,8 +8,8 @@ path, and mark the entry `SERVED`. `tests/reliability/test_conductor_routes.py` 
 table and the routes agree, and that every operation reaches the handler meant for it.
 
 Source: conductor-oss/conductor, `rest/src/main/java/com/netflix/conductor/rest/controllers/`
-(WorkflowResource, WorkflowBulkResource, MetadataResource, TaskResource, EventResource,
-QueueAdminResource, AdminResource, HealthCheckResource) and
+(WorkflowResource, WorkflowMessageQueueResource, WorkflowBulkResource, MetadataResource,
+TaskResource, EventResource, QueueAdminResource, AdminResource, HealthCheckResource) and
 `org/conductoross/conductor/controllers/VersionResource`. Parameters are written `{name}`.
 """
 
@@ -67,6 +67,8 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("GET", "/workflow/externalstoragelocation", U, "External payload storage location"),
     _r("GET", "/workflow/external-storage-location", U, "External payload storage location"),
     _r("POST", "/workflow/test", U, "Test a workflow with mock data"),
+    # WorkflowMessageQueueResource (off unless Conductor's workflow message queue is enabled)
+    _r("POST", "/workflow/{workflowId}/messages", U, "Push a message to a workflow's queue"),
     # WorkflowBulkResource
     _r("PUT", "/workflow/bulk/pause", U, "Pause a list of workflows"),
     _r("PUT", "/workflow/bulk/resume", U, "Resume a list of workflows"),

@@ -54,8 +54,9 @@ def specificity(rule: str) -> tuple[int, ...]:
 
 
 def shape(rule: str) -> str:
-    """A rule with every parameter, `<name>` or Conductor's `{name}`, written `{}`."""
-    return re.sub(r"<\w+>|\{\w+\}", "{}", rule)
+    """A rule with every parameter, `<name>` or Conductor's `{name}`, written `{}`, and no
+    trailing slash (the resolver ignores them)."""
+    return re.sub(r"<\w+>|\{\w+\}", "{}", rule).rstrip("/") or "/"
 
 
 class ConductorResolver(APIGatewayRestResolver):
@@ -66,7 +67,9 @@ class ConductorResolver(APIGatewayRestResolver):
         self._sorted_routes = 0
 
     @staticmethod
-    def _compile_regex(rule: str, base_regex: str = "^{}$") -> Pattern[str]:
+    def _compile_regex(rule: str, base_regex: str = "^{}/*$") -> Pattern[str]:
+        # As APIGatewayRestResolver does, rules are kept without and matched with or without
+        # trailing slashes.
         literal = "".join(
             part if _PARAMETER.fullmatch(part) else re.escape(part)
             for part in re.split(r"(<\w+>)", rule)

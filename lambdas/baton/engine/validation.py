@@ -314,7 +314,7 @@ def validate_workflow_def(data: Any) -> list[FieldError]:
     name = report.required_text(data, "", "name", "WorkflowDef name cannot be null or empty")
     _check_name_length(report, "name", name)
     _check_size(report, data, "The workflow definition")
-    if name is not None:
+    if name is not None and path_name_problem(name) is None:
         # Names appear in event names (`conductor:<workflow>:<queue>`) and in URL paths.
         if ":" in name:
             report.add(
@@ -322,11 +322,7 @@ def validate_workflow_def(data: Any) -> list[FieldError]:
             )
         elif any(character.isspace() for character in name):
             report.add("name", "Workflow name cannot contain whitespace", name)
-        elif (
-            not _too_long(name, MAX_NAME_BYTES)
-            and path_name_problem(name) is None
-            and not _WORKFLOW_NAME.fullmatch(name)
-        ):
+        elif not _too_long(name, MAX_NAME_BYTES) and not _WORKFLOW_NAME.fullmatch(name):
             report.add("name", f"Invalid name '{name}'. {WORKFLOW_NAME_RULE}", name)
     report.optional_text(data, "", "description")
     _check_version(report, data, "", "version")
