@@ -220,6 +220,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         method = getattr(self, "command", None)
         if code == 501 and method and method not in GATEWAY_METHODS:
             message = f"Method {method} is not supported; use one of " + ", ".join(GATEWAY_METHODS)
+        # A request line too malformed to name its version leaves HTTP/0.9, which would get a
+        # body with no status line: answer in this server's HTTP version instead.
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = self.protocol_version
         self.close_connection = True
         self._send(error_reply(code, message or phrase), close=True)
 
