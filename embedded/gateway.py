@@ -276,7 +276,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(error_reply(error.status, str(error)), close=True)
             return
-        path = urlsplit(self.path).path
+        try:
+            path = urlsplit(self.path).path
+        except ValueError as error:  # such as an absolute-form target with a broken IPv6 host
+            self._send(error_reply(400, f"The request target cannot be read: {error}"))
+            return
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             self._send(self._invoke(body))
         elif path == "/" and self.command in ("GET", "HEAD"):

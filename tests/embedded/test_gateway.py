@@ -329,6 +329,7 @@ MALFORMED_FRAMING = {
         400,
     ),
     "a malformed request line": (b"POST\r\n\r\n", 400),
+    "a target that is not a URL": (b"GET http://[::1/api HTTP/1.1\r\nHost: x\r\n\r\n", 400),
     "an HTTP version that is not one": (b"GET /api HTTP/x.y\r\n\r\n", 400),
 }
 

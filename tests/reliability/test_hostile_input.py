@@ -630,3 +630,23 @@ def test_definitions_with_out_of_bounds_versions_are_refused(aws: Aws, version: 
     assert response.status == 400, response.body
     assert response.json()["validationErrors"][0]["path"] == "version"
     assert call_api("GET", "/api/metadata/workflow/reliability_versions").status == 404
+
+
+@pytest.mark.parametrize("version", [-1, 10**40])
+def test_a_start_workflow_action_with_an_out_of_bounds_version_is_refused(
+    aws: Aws, version: int
+) -> None:
+    handler = {
+        "name": "reliability_bounds_handler",
+        "event": "conductor:reliability_bounds:q",
+        "actions": [
+            {"action": "start_workflow", "start_workflow": {"name": "x", "version": version}}
+        ],
+    }
+
+    response = call_api("POST", "/api/event", handler)
+
+    assert response.status == 400, response.body
+    (error,) = response.json()["validationErrors"]
+    assert error["path"] == "actions[0].start_workflow.version"
+    assert call_api("GET", "/api/event").json() == []
