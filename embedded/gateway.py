@@ -1,5 +1,9 @@
 """API Gateway's part: HTTP requests under /api become REST (v1) proxy events, and back.
 
+Every error this server answers itself (a method it has no handler for, a malformed request
+line, header or body, a path outside /api, a function that fails) is an HTTP answer with
+Conductor's error body, `{status, message, instance, retryable}`, as the API's own errors are.
+
 The event has the shape API Gateway gives a `/{proxy+}` resource with Lambda proxy
 integration. As on AWS, `path` and `pathParameters.proxy` keep the request's percent-encoding
 (`/api/event/sqs%3Aq` arrives as sent; Powertools' resolver matches `%` in a route parameter,
@@ -10,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -29,8 +35,26 @@ STAGE = "local"
 API_ID = "local"
 # Headers the HTTP server writes itself; a handler's values for them would be wrong here.
 _SERVER_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "date", "server"})
-# API Gateway's answer when the integration fails or returns something it cannot read.
-_BAD_GATEWAY_BODY = b'{"message": "Internal server error"}'
+# The methods API Gateway's REST APIs accept; the server answers any other with a 501.
+GATEWAY_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+# API Gateway's limit on a request's payload.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+class MalformedRequest(Exception):
+    """A request whose framing (Content-Length, chunked encoding) cannot be read."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _too_large(length: int) -> MalformedRequest:
+    return MalformedRequest(
+        f"The request body is {length} bytes or more; the limit is {MAX_BODY_BYTES}", 413
+    )
 
 
 def _multi_value(pairs: Sequence[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -115,6 +139,17 @@ class HttpReply:
     body: bytes
 
 
+def error_reply(status: int, message: str, *, retryable: bool = False) -> HttpReply:
+    """An answer of the gateway itself, with Conductor's error body."""
+    body = {
+        "status": status,
+        "message": message,
+        "instance": socket.gethostname(),
+        "retryable": retryable,
+    }
+    return HttpReply(status, [("Content-Type", "application/json")], json.dumps(body).encode())
+
+
 def http_reply(result: Any) -> HttpReply:
     """The HTTP response for a proxy integration's result.
 
@@ -178,24 +213,74 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's errors (a method with no `do_` handler, a malformed request
+        line or header), answered in Conductor's body instead of an HTML page."""
+        phrase = self.responses.get(code, ("Error",))[0]
+        method = getattr(self, "command", None)
+        if code == 501 and method and method not in GATEWAY_METHODS:
+            message = f"Method {method} is not supported; use one of " + ", ".join(GATEWAY_METHODS)
+        # A request line too malformed to name its version leaves HTTP/0.9, which would get a
+        # body with no status line: answer in this server's HTTP version instead.
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = self.protocol_version
+        self.close_connection = True
+        self._send(error_reply(code, message or phrase), close=True)
+
     def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    # Trailers, if any, end with an empty line.
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        try:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                return self._read_chunks()
+            text = self.headers.get("Content-Length") or "0"
+            if not text.strip().isdigit():
+                raise MalformedRequest(f"Content-Length must be a number of bytes, not {text!r}")
+            length = int(text)
+            if length > MAX_BODY_BYTES:
+                raise _too_large(length)
+        except ValueError as error:
+            raise MalformedRequest(f"The chunked body is malformed: {error}") from None
+        body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:
+            raise MalformedRequest(f"The body ended after {len(body)} of {length} bytes")
+        return body
+
+    def _read_chunks(self) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            line = self.rfile.readline(1024)
+            if not line:
+                raise MalformedRequest("The chunked body ended before its last chunk")
+            size = int(line.split(b";", 1)[0].strip(), 16)
+            if size < 0:
+                raise MalformedRequest("A chunk size cannot be negative")
+            if size > MAX_BODY_BYTES:
+                raise _too_large(size)
+            if size == 0:
+                # Trailers, if any, end with an empty line.
+                while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise MalformedRequest("A chunk is shorter than its size or not ended by CRLF")
+            chunks.append(chunk)
+            received = sum(map(len, chunks))
+            if received > MAX_BODY_BYTES:
+                raise _too_large(received)
 
     def _dispatch(self) -> None:
-        body = self._read_body()
-        path = urlsplit(self.path).path
+        try:
+            body = self._read_body()
+        except MalformedRequest as error:
+            # The rest of the connection cannot be framed: answer, then close it.
+            self.close_connection = True
+            self._send(error_reply(error.status, str(error)), close=True)
+            return
+        try:
+            path = urlsplit(self.path).path
+        except ValueError as error:  # such as an absolute-form target with a broken IPv6 host
+            self._send(error_reply(400, f"The request target cannot be read: {error}"))
+            return
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             self._send(self._invoke(body))
         elif path == "/" and self.command in ("GET", "HEAD"):
@@ -209,9 +294,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 HttpReply(200, [("Content-Type", "text/plain; charset=utf-8")], page.encode())
             )
         else:
-            message = f"Nothing at {path}: Conductor's API is under {API_PREFIX}/\n"
             self._send(
-                HttpReply(404, [("Content-Type", "text/plain; charset=utf-8")], message.encode())
+                error_reply(404, f"Nothing at {path}: Conductor's API is under {API_PREFIX}/")
             )
 
     def _invoke(self, body: bytes) -> HttpReply:
@@ -230,16 +314,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
             logger.exception(
                 "%s %s failed in %s", self.command, self.path, self.server.function.name
             )
-            reply = HttpReply(502, [("Content-Type", "application/json")], _BAD_GATEWAY_BODY)
+            # API Gateway answers 502 when the integration fails or its result is unreadable.
+            reply = error_reply(502, "Internal server error", retryable=True)
         return HttpReply(
             reply.status, [*reply.headers, ("x-amzn-RequestId", request_id)], reply.body
         )
 
-    def _send(self, reply: HttpReply) -> None:
+    def _send(self, reply: HttpReply, *, close: bool = False) -> None:
         self.send_response(reply.status)
         for name, value in reply.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD" and reply.body:
             self.wfile.write(reply.body)

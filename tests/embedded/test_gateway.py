@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -224,7 +225,8 @@ def test_a_handler_that_fails_gives_502(gateway: Gateway, echo: Echo) -> None:
     status, _, body = request(gateway, "GET", "/api/workflow/x")
 
     assert status == 502
-    assert json.loads(body) == {"message": "Internal server error"}
+    assert json.loads(body)["message"] == "Internal server error"
+    assert json.loads(body)["status"] == 502
 
 
 def test_a_malformed_result_gives_502(gateway: Gateway, echo: Echo) -> None:
@@ -252,3 +254,105 @@ def test_http_reply_prefers_multi_value_headers() -> None:
     )
     assert reply.headers == [("Content-Type", "b")]
     assert reply.body == b""
+
+
+def raw_exchange(gateway: Gateway, data: bytes) -> bytes:
+    """Sends `data` as it is, then reads until the server closes the connection."""
+    with socket.create_connection((gateway.host, gateway.port), timeout=10) as connection:
+        connection.sendall(data)
+        connection.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def conductor_error(answer: bytes) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of one HTTP answer; fails unless it is Conductor's error body."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in header_lines)}
+    assert headers["content-type"] == "application/json", answer
+    assert int(headers["content-length"]) == len(body), answer
+    error = json.loads(body)
+    assert set(error) == {"status", "message", "instance", "retryable"}
+    assert error["status"] == status
+    return status, error
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_a_method_api_gateway_does_not_take_is_a_501_in_conductors_body(
+    gateway: Gateway, echo: Echo, method: str
+) -> None:
+    answer = raw_exchange(gateway, f"{method} /api/workflow HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+
+    status, error = conductor_error(answer)
+    assert status == 501
+    assert method in error["message"]
+    assert echo.contexts == []
+
+
+MALFORMED_FRAMING = {
+    "a Content-Length that is not a number": (
+        b"POST /api/workflow HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n{}",
+        400,
+    ),
+    "a negative Content-Length": (
+        b"POST /api/workflow HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}",
+        400,
+    ),
+    "a body shorter than its Content-Length": (
+        b"POST /api/workflow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}",
+        400,
+    ),
+    "a Content-Length past API Gateway's limit": (
+        b"POST /api/workflow HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{}",
+        413,
+    ),
+    "a chunk size that is not hexadecimal": (
+        b"POST /api/workflow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"zz\r\n{}\r\n0\r\n\r\n",
+        400,
+    ),
+    "a chunk shorter than its size": (
+        b"POST /api/workflow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{}",
+        400,
+    ),
+    "a chunked body with no last chunk": (
+        b"POST /api/workflow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n",
+        400,
+    ),
+    "a chunk not ended by CRLF": (
+        b"POST /api/workflow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\n{}XX0\r\n\r\n",
+        400,
+    ),
+    "a malformed request line": (b"POST\r\n\r\n", 400),
+    "a target that is not a URL": (b"GET http://[::1/api HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    "an HTTP version that is not one": (b"GET /api HTTP/x.y\r\n\r\n", 400),
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"), MALFORMED_FRAMING.values(), ids=list(MALFORMED_FRAMING)
+)
+def test_a_malformed_request_is_answered_in_conductors_body_then_closed(
+    gateway: Gateway, echo: Echo, data: bytes, expected: int
+) -> None:
+    answer = raw_exchange(gateway, data)
+
+    # One answer, then the connection closed (raw_exchange read to the end).
+    assert answer.count(b"HTTP/1.") == 1, answer
+    status, _ = conductor_error(answer)
+    assert status == expected
+    assert echo.contexts == []
+
+
+def test_a_path_outside_the_api_is_a_404_in_conductors_body(gateway: Gateway) -> None:
+    status, headers, body = request(gateway, "GET", "/favicon.ico")
+
+    assert status == 404
+    assert headers["Content-Type"] == "application/json"
+    error = json.loads(body)
+    assert error["status"] == 404 and "/api/" in error["message"]

@@ -12,6 +12,7 @@ within those sizes so that the fuzzing reaches everything else.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
@@ -23,7 +24,15 @@ from hypothesis import strategies as st
 
 from tests.reliability.support import register_workflow, start, wait_workflow, workflow
 from tests.runtime.conftest import Aws
-from tests.runtime.lambda_events import ApiResponse, call_api
+from tests.runtime.lambda_events import ApiResponse, FakeContext, api_event, call_api
+
+
+def call_raw(event: dict[str, Any]) -> ApiResponse:
+    from baton.handlers import api
+
+    result = api.handler(event, FakeContext())
+    return ApiResponse(status=result["statusCode"], body=result.get("body") or "", headers={})
+
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 # What a client error may be: bad request, no such thing (also a method a path does not have:
@@ -144,6 +153,10 @@ queries = st.dictionaries(
 
 
 def assert_conductor_answer(response: ApiResponse, request: str) -> None:
+    if response.status == 501:
+        # One of Conductor's operations Baton does not serve (baton.api.conductor_routes).
+        assert "does not support yet" in response.json()["message"], request
+        return
     assert response.status < 500, f"{request} -> {response.status} {response.body[:500]}"
     if response.status < 400:
         return
@@ -452,3 +465,188 @@ def test_values_too_large_for_dynamodb_are_refused_with_a_400(
 
     assert response.status == 400, response.body
     assert_conductor_answer(response, f"{method} {path}")
+
+
+def body_routes() -> list[tuple[str, str]]:
+    """Every POST and PUT route that reads a body (not pause, resume, or the token route)."""
+    return [
+        (method, path)
+        for method, path in served_routes()
+        if method in ("POST", "PUT") and not path.endswith(("/pause", "/resume", "/token"))
+    ]
+
+
+def existing_path(template: str) -> str:
+    """`template` with parameters naming things that exist, so a body reaches past lookups."""
+    if call_api("GET", "/api/metadata/workflow/reliability_existing").status == 404:
+        register_workflow(wait_workflow("reliability_existing", "hold_ref"))
+    existing = {
+        "name": "reliability_existing",
+        "workflow_id": start("reliability_existing"),
+        "reference": "hold_ref",
+        "status": "COMPLETED",
+    }
+    return re.sub(r"\{([^}]+)\}", lambda match: existing.get(match[1], "x"), template)
+
+
+NOT_UTF8 = {
+    "latin-1": '{"name": "caf\xe9"}'.encode("latin-1"),
+    "a lone continuation byte": b'{"name": "\x80"}',
+    "a truncated sequence": b'{"name": "\xe2\x82"}',
+    "an encoded surrogate": b'{"name": "\xed\xa0\x80"}',
+    "UTF-16": '{"name": "x"}'.encode("utf-16"),
+}
+
+
+def test_a_body_that_is_not_utf8_is_a_400_on_every_route_that_reads_one(aws: Aws) -> None:
+    """API Gateway hands such bodies over base64-encoded; they used to raise a 500."""
+    routes = body_routes()
+    assert len(routes) >= 10
+    for method, template in routes:
+        path = existing_path(template)
+        for what, raw in NOT_UTF8.items():
+            event = api_event(method, path)
+            event["body"] = base64.b64encode(raw).decode()
+            event["isBase64Encoded"] = True
+            response = call_raw(event)
+            assert_conductor_answer(response, f"{method} {path} with {what}")
+            assert response.status == 400, f"{method} {path} with {what}: {response.body}"
+            assert "UTF-8" in response.json()["message"]
+
+
+NOT_STRICT_JSON = {
+    "NaN": '{"name": "x", "input": {"v": NaN}, "outputData": {"v": NaN}}',
+    "Infinity": '{"name": "x", "input": {"v": Infinity}, "outputData": {"v": Infinity}}',
+    "-Infinity": '{"name": "x", "input": {"v": -Infinity}, "outputData": {"v": -Infinity}}',
+    "a number past a double": '{"name": "x", "input": {"v": 1e400}, "outputData": {"v": 1e400}}',
+}
+
+
+def test_nan_and_infinity_are_refused_with_a_400_on_every_route_that_reads_a_body(
+    aws: Aws,
+) -> None:
+    for method, template in body_routes():
+        path = existing_path(template)
+        for what, body in NOT_STRICT_JSON.items():
+            response = call_api(method, path, body)
+            assert response.status == 400, f"{method} {path} with {what}: {response.body}"
+            assert "strict JSON" in response.json()["message"]
+
+
+def test_a_workflow_started_with_nan_is_not_stored_and_every_answer_is_strict_json(
+    aws: Aws,
+) -> None:
+    register_workflow(wait_workflow("reliability_strict", "hold_ref"))
+    before = stored_workflow_count()
+    assert call_api("POST", "/api/workflow/reliability_strict", '{"v": NaN}').status == 400
+    assert stored_workflow_count() == before
+
+    workflow_id = start("reliability_strict", {"v": 1.5})
+    answer = call_api("GET", f"/api/workflow/{workflow_id}")
+    json.loads(answer.body, parse_constant=lambda name: pytest.fail(f"{name} in an answer"))
+
+
+def test_answers_are_strict_json_even_for_a_value_that_is_not() -> None:
+    """The second line: a non-finite float that reached an answer is written null."""
+    from baton.api.errors import strict_json
+
+    written = strict_json({"a": float("nan"), "b": [float("inf"), -float("inf"), 1.5]})
+
+    assert json.loads(written) == {"a": None, "b": [None, None, 1.5]}
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"priority": "-5"}, "priority"),
+        ({"priority": "100"}, "priority"),
+        ({"priority": "1" * 42}, "priority"),
+        ({"priority": "true"}, "priority"),
+        ({"priority": "5.0"}, "priority"),
+        ({"version": "-1"}, "version"),
+        ({"version": "1" + "0" * 40}, "version"),
+        ({"version": "2147483648"}, "version"),
+    ],
+)
+def test_start_by_name_refuses_out_of_bounds_priority_and_version(
+    aws: Aws, query: dict[str, str], message: str
+) -> None:
+    register_workflow(wait_workflow("reliability_bounds", "hold_ref"))  # a fresh moto per test
+    before = stored_workflow_count()
+
+    response = call_api("POST", "/api/workflow/reliability_bounds", {}, query)
+
+    assert response.status == 400, response.body
+    assert message in response.json()["message"]
+    assert stored_workflow_count() == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("priority", -5, "priority: -5 should be minimum 0"),
+        ("priority", 100, "priority: 100 should be maximum 99"),
+        ("priority", 10**41, "should be maximum 99"),
+        ("priority", True, "priority must be an integer, not a boolean"),
+        ("priority", "5", "priority must be an integer, not a string"),
+        ("version", -1, "version: -1 should be minimum 0"),
+        ("version", 10**40, "should be maximum 2147483647"),
+        ("version", False, "version must be an integer, not a boolean"),
+    ],
+)
+def test_a_start_request_refuses_out_of_bounds_priority_and_version(
+    aws: Aws, field: str, value: Any, message: str
+) -> None:
+    register_workflow(wait_workflow("reliability_bounds", "hold_ref"))
+    before = stored_workflow_count()
+
+    response = call_api("POST", "/api/workflow", {"name": "reliability_bounds", field: value})
+
+    assert response.status == 400, response.body
+    assert message in response.json()["message"]
+    assert stored_workflow_count() == before
+
+
+def test_priorities_at_the_bounds_are_kept(aws: Aws) -> None:
+    register_workflow(wait_workflow("reliability_bounds", "hold_ref"))
+    for priority in (0, 99):
+        by_name = call_api(
+            "POST", "/api/workflow/reliability_bounds", {}, {"priority": str(priority)}
+        )
+        by_request = call_api(
+            "POST", "/api/workflow", {"name": "reliability_bounds", "priority": priority}
+        )
+        for started in (by_name, by_request):
+            assert started.status == 200, started.body
+            assert workflow(started.body)["priority"] == priority
+
+
+@pytest.mark.parametrize("version", [-1, 10**40, 2**31, "1e40", True])
+def test_definitions_with_out_of_bounds_versions_are_refused(aws: Aws, version: Any) -> None:
+    definition = {**wait_workflow("reliability_versions", "hold_ref"), "version": version}
+
+    response = call_api("POST", "/api/metadata/workflow", definition)
+
+    assert response.status == 400, response.body
+    assert response.json()["validationErrors"][0]["path"] == "version"
+    assert call_api("GET", "/api/metadata/workflow/reliability_versions").status == 404
+
+
+@pytest.mark.parametrize("version", [-1, 10**40])
+def test_a_start_workflow_action_with_an_out_of_bounds_version_is_refused(
+    aws: Aws, version: int
+) -> None:
+    handler = {
+        "name": "reliability_bounds_handler",
+        "event": "conductor:reliability_bounds:q",
+        "actions": [
+            {"action": "start_workflow", "start_workflow": {"name": "x", "version": version}}
+        ],
+    }
+
+    response = call_api("POST", "/api/event", handler)
+
+    assert response.status == 400, response.body
+    (error,) = response.json()["validationErrors"]
+    assert error["path"] == "actions[0].start_workflow.version"
+    assert call_api("GET", "/api/event").json() == []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from baton.engine.validation import FieldError
 
@@ -28,6 +30,28 @@ class ApiError(Exception):
         self.message = message
         self.retryable = retryable
         self.validation_errors = validation_errors or []
+
+
+def strict_json(value: Any) -> str:
+    """`value` as strict JSON: NaN and the infinities, which JSON lacks, are written null.
+
+    Requests holding them are refused (baton.api.requests); this is the second line, so that no
+    answer is a document `JSON.parse` or Jackson cannot read.
+    """
+    try:
+        return json.dumps(value, separators=(",", ":"), cls=Encoder, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), separators=(",", ":"), cls=Encoder, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def bad_request(message: str) -> ApiError:
@@ -60,7 +84,7 @@ def error_response(error: ApiError) -> Response[str]:
     return Response(
         status_code=error.status,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(error_body(error)),
+        body=strict_json(error_body(error)),
     )
 
 
@@ -69,6 +93,6 @@ def proxy_error(error: ApiError) -> dict[str, Any]:
     return {
         "statusCode": error.status,
         "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
-        "body": json.dumps(error_body(error)),
+        "body": strict_json(error_body(error)),
         "isBase64Encoded": False,
     }

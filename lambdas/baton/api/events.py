@@ -9,12 +9,17 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from baton.api.errors import ApiError, validation_failed
 from baton.api.requests import json_object, query_bool
+from baton.api.routing import refuse_if_shadowed
 from baton.engine.definitions import EventHandler
 from baton.engine.validation import validate_event_handler
 from baton.runtime import baton
 from baton.store import metadata
 
 router = Router()
+
+# The routes that reach a handler by its name, and the handlers of an event.
+_NAME_ROUTES = (("DELETE", "/api/event/<name>"), ("GET", "/api/event/executions/<name>"))
+_EVENT_ROUTES = (("GET", "/api/event/<event>"),)
 
 
 def _checked_handler() -> EventHandler:
@@ -23,6 +28,8 @@ def _checked_handler() -> EventHandler:
     if errors:
         raise validation_failed(errors)
     handler = EventHandler.from_json(body)
+    refuse_if_shadowed(router, "Event handler name", "name", handler.name, _NAME_ROUTES)
+    refuse_if_shadowed(router, "Event", "event", handler.event, _EVENT_ROUTES)
     provider, _, queue = handler.event.partition(":")
     provisioned = baton().messaging.event_queue_names
     if provider == "sqs" and queue not in provisioned:

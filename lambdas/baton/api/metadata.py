@@ -9,8 +9,14 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from baton.api.errors import bad_request, validation_failed
 from baton.api.requests import json_body, json_object, query_bool, query_int
+from baton.api.routing import refuse_if_shadowed
 from baton.engine.definitions import TaskDef, WorkflowDef
-from baton.engine.validation import FieldError, validate_task_def, validate_workflow_def
+from baton.engine.validation import (
+    MAX_VERSION,
+    FieldError,
+    validate_task_def,
+    validate_workflow_def,
+)
 from baton.store import metadata
 from baton.store.errors import AlreadyExists
 
@@ -29,9 +35,28 @@ def _raise_if_invalid(errors: list[FieldError], prefix: str) -> None:
         )
 
 
-def _checked_workflow_def(data: Any, prefix: str = "") -> WorkflowDef:
+# The routes that reach a definition by its name (the first parameter of each).
+_WORKFLOW_NAME_ROUTES = (
+    ("POST", "/api/workflow/<name>"),
+    ("GET", "/api/metadata/workflow/<name>"),
+    ("DELETE", "/api/metadata/workflow/<name>/<version>"),
+    ("GET", "/api/workflow/<name>/correlated/<correlation_id>"),
+)
+_TASK_NAME_ROUTES = (
+    ("GET", "/api/metadata/taskdefs/<name>"),
+    ("DELETE", "/api/metadata/taskdefs/<name>"),
+    ("GET", "/api/tasks/poll/<task_type>"),
+)
+
+
+def _checked_workflow_def(data: Any, prefix: str = "", *, registered: bool = True) -> WorkflowDef:
     _raise_if_invalid(validate_workflow_def(data), prefix)
-    return WorkflowDef.from_json(data)
+    definition = WorkflowDef.from_json(data)
+    if registered:
+        refuse_if_shadowed(
+            router, "Workflow name", prefix + "name", definition.name, _WORKFLOW_NAME_ROUTES
+        )
+    return definition
 
 
 @router.post("/api/metadata/workflow")
@@ -71,20 +96,23 @@ def all_workflow_defs() -> list[dict[str, Any]]:
 
 @router.get("/api/metadata/workflow/<name>")
 def get_workflow_def(name: str) -> dict[str, Any]:
-    return metadata.get_workflow_def(name, query_int(router, "version")).to_json()
+    version = query_int(router, "version", minimum=0, maximum=MAX_VERSION)
+    return metadata.get_workflow_def(name, version).to_json()
 
 
 @router.delete("/api/metadata/workflow/<name>/<version>")
 def delete_workflow_def(name: str, version: str) -> Response[str]:
-    if not version.isdigit():
-        raise bad_request(f"version must be an integer, not {version!r}")
+    if not (version.isascii() and version.isdigit()) or int(version) > MAX_VERSION:
+        raise bad_request(f"version must be an integer from 0 to {MAX_VERSION}, not {version!r}")
     metadata.delete_workflow_def(name, int(version))
     return _empty()
 
 
 def _checked_task_def(data: Any, prefix: str = "") -> TaskDef:
     _raise_if_invalid(validate_task_def(data), prefix)
-    return TaskDef.from_json(data)
+    definition = TaskDef.from_json(data)
+    refuse_if_shadowed(router, "Task name", prefix + "name", definition.name, _TASK_NAME_ROUTES)
+    return definition
 
 
 @router.post("/api/metadata/taskdefs")

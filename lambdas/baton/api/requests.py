@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import math
 import re
 from typing import Any
 
@@ -12,17 +15,57 @@ from baton.api.errors import bad_request
 
 # `\ud800` to `\udfff`: JSON allows them alone, but such a string cannot be stored (as UTF-8).
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# What Java's Integer.parseInt reads (int() would also take spaces, underscores, other digits).
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+class _NotStrictJson(ValueError):
+    """NaN, Infinity or a number too large for a double: Python reads them, JSON has none."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotStrictJson(
+        f"{name} is not a JSON value (JSON has no NaN or Infinity; send null or a string)"
+    )
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotStrictJson(f"the number {text[:40]} is too large for a double")
+    return value
+
+
+def _body_text(app: BaseRouter) -> str | None:
+    """The body as text: API Gateway hands bodies that are not UTF-8 over in base64."""
+    event = app.current_event
+    body = event.body
+    if not body or not event.is_base64_encoded:
+        return body
+    try:
+        data = base64.b64decode(body, validate=True)
+    except binascii.Error:
+        raise bad_request("The request body is marked base64-encoded but is not") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise bad_request(
+            f"The request body is not valid UTF-8 (byte {error.start}: {error.reason}); "
+            "JSON bodies must be UTF-8"
+        ) from None
 
 
 def json_body(app: BaseRouter, *, default: Any = None) -> Any:
     """The request's JSON body; a missing body gives `default`, a malformed one a 400."""
-    raw = app.current_event.decoded_body
+    raw = _body_text(app)
     if raw is None or not raw.strip():
         if default is None:
             raise bad_request("A JSON request body is required")
         return default
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NotStrictJson as error:
+        raise bad_request(f"The request body is not strict JSON: {error}") from None
     except ValueError as error:
         raise bad_request(f"The request body is not valid JSON: {error}") from error
     except RecursionError:
@@ -53,6 +96,19 @@ def json_object(app: BaseRouter, *, what: str, default: Any = None) -> dict[str,
     return body
 
 
+def json_type(value: Any) -> str:
+    """What JSON calls the type of `value`, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 def query(app: BaseRouter, name: str) -> str | None:
     return app.current_event.get_query_string_value(name)
 
@@ -70,11 +126,18 @@ def query_bool(app: BaseRouter, name: str, default: bool) -> bool:
     raise bad_request(f"Query parameter {name} must be true or false, not {value!r}")
 
 
-def query_int(app: BaseRouter, name: str) -> int | None:
+def query_int(
+    app: BaseRouter, name: str, *, minimum: int = -(2**31), maximum: int = 2**31 - 1
+) -> int | None:
+    """An integer query value within `minimum` and `maximum` (by default, a Java int's range)."""
     value = query(app, name)
     if value is None or value == "":
         return None
-    try:
-        return int(value)
-    except ValueError as error:
-        raise bad_request(f"Query parameter {name} must be an integer, not {value!r}") from error
+    if not _INTEGER.fullmatch(value):
+        raise bad_request(f"Query parameter {name} must be an integer, not {value[:40]!r}")
+    number = int(value) if len(value) <= 20 else maximum + 1
+    if not minimum <= number <= maximum:
+        raise bad_request(
+            f"Query parameter {name} must be from {minimum} to {maximum}, not {value[:40]}"
+        )
+    return number

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from baton.api.errors import bad_request
+from baton.api.errors import bad_request, strict_json
 from baton.api.requests import json_body, json_object, query
 from baton.engine.decider import TaskUpdate
 from baton.engine.state import TaskStatus
@@ -74,7 +73,7 @@ def poll(task_type: str) -> Response[str]:
     if task is None:
         return Response(status_code=204, content_type=content_types.TEXT_PLAIN, body="")
     return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(task)
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=strict_json(task)
     )
 
 

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from baton.api.errors import bad_request
 from baton.api.metadata import _checked_workflow_def
-from baton.api.requests import json_body, json_object, query, query_bool, query_int
+from baton.api.requests import json_body, json_object, json_type, query, query_bool, query_int
+from baton.engine.validation import MAX_VERSION
 from baton.runtime import baton
 from baton.service import IDEMPOTENCY_STRATEGIES, StartRequest
 
@@ -42,6 +43,25 @@ def _optional_text(value: Any, field: str) -> str | None:
     return value
 
 
+# Conductor's bounds (StartWorkflowRequest.priority, WorkflowService.startWorkflow).
+MIN_PRIORITY, MAX_PRIORITY = 0, 99
+
+
+def _body_integer(value: Any, field: str, minimum: int, maximum: int) -> int | None:
+    """An integer field of a request body, in Conductor's words when it is out of bounds."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"{field} must be an integer, not {json_type(value)}")
+    if value < minimum:
+        raise bad_request(f"{field}: {value} should be minimum {minimum}")
+    if value > maximum:
+        raise bad_request(f"{field}: {str(value)[:40]} should be maximum {maximum}")
+    return value
+
+
 @router.post("/api/workflow/<name>")
 def start_by_name(name: str) -> Response[str]:
     workflow_input = json_body(router, default={})
@@ -49,10 +69,10 @@ def start_by_name(name: str) -> Response[str]:
         raise bad_request("The workflow input must be a JSON object")
     request = StartRequest(
         name=name,
-        version=query_int(router, "version"),
+        version=query_int(router, "version", minimum=0, maximum=MAX_VERSION),
         input=workflow_input,
         correlation_id=_optional_text(query(router, "correlationId"), "correlationId"),
-        priority=query_int(router, "priority") or 0,
+        priority=query_int(router, "priority", minimum=MIN_PRIORITY, maximum=MAX_PRIORITY) or 0,
     )
     return _text(baton().start(request))
 
@@ -63,19 +83,19 @@ def start() -> Response[str]:
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise bad_request("name: workflow name cannot be null or empty")
-    version = body.get("version")
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise bad_request("version must be an integer")
+    version = _body_integer(body.get("version"), "version", 0, MAX_VERSION)
     workflow_input = body.get("input") or {}
     if not isinstance(workflow_input, dict):
         raise bad_request("input must be a JSON object")
     strategy = str(body.get("idempotencyStrategy") or "FAIL").upper()
     if strategy not in IDEMPOTENCY_STRATEGIES:
         raise bad_request(f"idempotencyStrategy must be one of {', '.join(IDEMPOTENCY_STRATEGIES)}")
-    priority = body.get("priority") or 0
-    if not isinstance(priority, int) or not 0 <= priority <= 99:
-        raise bad_request("priority must be an integer from 0 to 99")
+    priority = _body_integer(body.get("priority"), "priority", MIN_PRIORITY, MAX_PRIORITY) or 0
     inline = body.get("workflowDef")
+    # An embedded definition runs without being registered, so no route need reach its name.
+    inline_def = None
+    if inline:
+        inline_def = _checked_workflow_def(inline, "workflowDef.", registered=False)
     request = StartRequest(
         name=name,
         version=version,
@@ -83,7 +103,7 @@ def start() -> Response[str]:
         correlation_id=_optional_text(body.get("correlationId"), "correlationId"),
         priority=priority,
         task_to_domain=_string_map(body.get("taskToDomain"), "taskToDomain"),
-        workflow_def=_checked_workflow_def(inline, "workflowDef.") if inline else None,
+        workflow_def=inline_def,
         idempotency_key=_optional_text(body.get("idempotencyKey"), "idempotencyKey"),
         idempotency_strategy=strategy,
     )

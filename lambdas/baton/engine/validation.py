@@ -83,6 +83,17 @@ MAX_TASK_NESTING = 32
 MAX_NAME_BYTES = 512
 MAX_EVENT_BYTES = 1024
 MAX_DEFINITION_BYTES = 256 * 1024
+# Conductor's versions are Java ints; Baton's keys also order them as ten digits, so none is
+# negative.
+MAX_VERSION = 2**31 - 1
+# Conductor's rule for workflow names (`@ValidNameConstraint` on WorkflowDef.name), less its
+# whitespace, which Baton has always refused in workflow names: they are parts of URL paths and
+# of event names (`conductor:<workflow>:<queue>`).
+_WORKFLOW_NAME = re.compile(r"[A-Za-z0-9_<>{}#-]+")
+WORKFLOW_NAME_RULE = (
+    "Allowed characters are alphanumeric, underscores, hyphens, and special characters like "
+    "<, >, {, }, #"
+)
 
 
 FORK_WITHOUT_JOIN = "Fork task definition is not followed by a join task.  Check the blueprint"
@@ -261,6 +272,38 @@ def _check_size(report: _Report, data: Any, what: str) -> None:
 def _check_name_length(report: _Report, path: str, name: str | None) -> None:
     if name is not None and _too_long(name, MAX_NAME_BYTES):
         report.add(path, f"name must be at most {MAX_NAME_BYTES} bytes", name[:64] + "...")
+    elif name is not None:
+        problem = path_name_problem(name)
+        if problem is not None:
+            report.add(path, problem, name)
+
+
+def path_name_problem(name: str) -> str | None:
+    """Why `name` could not be a segment of a URL path, which every name Baton keeps becomes.
+
+    Conductor sets no rule for task definition, event handler and task reference names; these
+    are the ones without which a name would register and then never be reached: a `/` splits
+    the segment, `.` and `..` are folded away by clients, and characters that are not printable
+    (NUL and other controls, zero-width and other format characters, unassigned code points)
+    are invisible or refused on the way.
+    """
+    if "/" in name:
+        return "A name cannot contain '/': it would not be one segment of a URL path"
+    if name in (".", ".."):
+        return f"A name cannot be {name!r}: clients fold it out of URL paths"
+    if not name.isprintable():
+        bad = next(character for character in name if not character.isprintable())
+        return (
+            f"A name cannot contain U+{ord(bad):04X}: names are printable text (no control, "
+            "format or unassigned characters)"
+        )
+    return None
+
+
+def _check_version(report: _Report, data: JsonObject, base: str, key: str) -> None:
+    version = report.integer(data, base, key, minimum=0, too_small=f"{key}: {{value}} must be >= 0")
+    if version is not None and version > MAX_VERSION:
+        report.add(_child(base, key), f"{key}: {version} must be at most {MAX_VERSION}", version)
 
 
 def validate_workflow_def(data: Any) -> list[FieldError]:
@@ -271,16 +314,18 @@ def validate_workflow_def(data: Any) -> list[FieldError]:
     name = report.required_text(data, "", "name", "WorkflowDef name cannot be null or empty")
     _check_name_length(report, "name", name)
     _check_size(report, data, "The workflow definition")
-    if name is not None:
+    if name is not None and path_name_problem(name) is None:
         # Names appear in event names (`conductor:<workflow>:<queue>`) and in URL paths.
         if ":" in name:
             report.add(
                 "name", "Workflow name cannot contain the following set of characters: ':'", name
             )
-        if any(character.isspace() for character in name):
+        elif any(character.isspace() for character in name):
             report.add("name", "Workflow name cannot contain whitespace", name)
+        elif not _too_long(name, MAX_NAME_BYTES) and not _WORKFLOW_NAME.fullmatch(name):
+            report.add("name", f"Invalid name '{name}'. {WORKFLOW_NAME_RULE}", name)
     report.optional_text(data, "", "description")
-    report.integer(data, "", "version")
+    _check_version(report, data, "", "version")
     schema_version = report.integer(data, "", "schemaVersion")
     if schema_version is not None and schema_version != 2:
         report.add(
@@ -296,7 +341,7 @@ def validate_workflow_def(data: Any) -> list[FieldError]:
     report.object(data, "", "variables")
     report.object(data, "", "inputTemplate")
     report.optional_text(data, "", "failureWorkflow")
-    report.integer(data, "", "failureWorkflowVersion")
+    _check_version(report, data, "", "failureWorkflowVersion")
     report.optional_text(data, "", "ownerEmail")
     report.boolean(data, "", "restartable")
     report.boolean(data, "", "workflowStatusListenerEnabled")
@@ -392,6 +437,11 @@ def _check_task(
         "taskReferenceName",
         "WorkflowTask taskReferenceName name cannot be empty or null",
     )
+    # Task types are polled, and references updated, through URL paths.
+    for key, value in (("name", name), ("taskReferenceName", reference)):
+        problem = None if value is None else path_name_problem(value)
+        if problem is not None:
+            report.add(_child(path, key), problem, value)
     if reference is not None:
         if reference in context.seen:
             report.add(
@@ -823,7 +873,8 @@ def _event_problem(event: str) -> str | None:
         # EVENT tasks publish `conductor:<workflowName>:<queue>`; nothing else ever arrives.
         workflow, separator, name = queue.partition(":")
         if workflow and separator and name:
-            return None
+            # Handlers are listed by event through a URL path (`GET /api/event/{event}`).
+            return path_name_problem(event)
         return f"event {event}: conductor events are named conductor:<workflowName>:<queue>"
     return f"event provider {provider} is not supported by Baton; {expected}"
 
@@ -855,7 +906,7 @@ def _check_action(report: _Report, action: Any, path: str) -> None:
             report.add(body_path, f"{kind} needs workflowId and taskRefName, or taskId", body)
     elif kind == "start_workflow":
         report.required_text(body, body_path, "name", "start_workflow needs the name of a workflow")
-        report.integer(body, body_path, "version")
+        _check_version(report, body, body_path, "version")
         report.optional_text(body, body_path, "correlationId")
         report.object(body, body_path, "input")
         report.object(body, body_path, "taskToDomain")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
-from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.api import events, metadata, tasks, workflows
-from baton.api.errors import ApiError, error_response, proxy_error
+from baton.api import conductor_routes, events, metadata, openapi, tasks, workflows
+from baton.api.errors import ApiError, error_response, proxy_error, strict_json
 from baton.api.requests import json_body
+from baton.api.routing import ConductorResolver, canonical_path, path_segments
 from baton.auth import modes
 from baton.engine.js import ScriptError
 from baton.runtime import logger, metrics, tracer
@@ -25,9 +25,25 @@ from baton.store.errors import (
     NotFound,
 )
 
-app = APIGatewayRestResolver()
+# Every JSON answer is strict JSON (no NaN or Infinity), which every client can read.
+app = ConductorResolver(serializer=strict_json)
 for area in (metadata, workflows, tasks, events):
     app.include_router(area.router)
+
+
+def _unsupported(route: conductor_routes.ConductorRoute) -> Any:
+    def answer(**_: str) -> Response[str]:
+        raise ApiError(501, conductor_routes.unsupported_message(route))
+
+    return answer
+
+
+# Conductor's operations that Baton does not serve yet hold their paths with a 501, so that no
+# `{param}` route of another operation takes them (see baton.api.conductor_routes).
+for _route in conductor_routes.CONDUCTOR_ROUTES:
+    if _route.status == conductor_routes.UNSUPPORTED:
+        rule = re.sub(r"\{(\w+)\}", r"<\1>", _route.path)
+        app.route(rule, method=_route.method, include_in_schema=False)(_unsupported(_route))
 
 
 @app.get("/api/openapi.json")
@@ -35,7 +51,7 @@ def openapi_document() -> Response[str]:
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,
-        body=app.get_openapi_json_schema(title="Baton: Conductor's REST API"),
+        body=strict_json(openapi.document()),
     )
 
 
@@ -49,7 +65,7 @@ def token() -> Response[str]:
 
     status, body = token_response(json_body(app, default={}))
     return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=strict_json(body)
     )
 
 
@@ -101,12 +117,16 @@ def unexpected(error: Exception) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # API Gateway passes the path as the client encoded it; Conductor's SDKs encode the `:` of
-    # event names (`sqs%3Aqueue`), and route parameters must be the names themselves.
+    # API Gateway passes the path as the client encoded it (Conductor's SDKs encode the `:` of
+    # event names, `sqs%3Aqueue`); the resolver routes one canonical encoding of it and hands
+    # each route its parameters decoded (baton.api.routing).
     if isinstance(event.get("path"), str):
-        path = unquote(event["path"])
+        try:
+            segments = path_segments(event["path"])
+        except UnicodeDecodeError:
+            return proxy_error(ApiError(400, "The path holds percent-escapes that are not UTF-8"))
         # Segments become DynamoDB keys, which hold at most 1,024 bytes (sort keys).
-        if any(len(part.encode("utf-8", "surrogatepass")) > 1024 for part in path.split("/")):
+        if any(len(part.encode("utf-8", "surrogatepass")) > 1024 for part in segments):
             return proxy_error(ApiError(400, "A path segment is longer than 1,024 bytes"))
-        event = {**event, "path": path}
+        event = {**event, "path": canonical_path(event["path"])}
     return app.resolve(event, context)

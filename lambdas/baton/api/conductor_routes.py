@@ -1,0 +1,147 @@
+"""Every operation of Conductor's REST controllers, and whether Baton serves it.
+
+The one place that says which of Conductor's routes Baton serves. An operation marked
+`UNSUPPORTED` is answered 501 in Conductor's error body by a placeholder route, so its literal
+path is never taken for a parameter of another route (`GET /api/workflow/search` is not the
+workflow whose id is `search`). To serve one: write its handler on the area's router with this
+path, and mark the entry `SERVED`. `tests/reliability/test_conductor_routes.py` checks that the
+table and the routes agree, and that every operation reaches the handler meant for it.
+
+Source: conductor-oss/conductor, `rest/src/main/java/com/netflix/conductor/rest/controllers/`
+(WorkflowResource, WorkflowMessageQueueResource, WorkflowBulkResource, MetadataResource,
+TaskResource, EventResource, QueueAdminResource, AdminResource, HealthCheckResource) and
+`org/conductoross/conductor/controllers/VersionResource`. Parameters are written `{name}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+SERVED: Literal["served"] = "served"
+UNSUPPORTED: Literal["unsupported"] = "unsupported"
+
+
+@dataclass(frozen=True)
+class ConductorRoute:
+    method: str
+    path: str
+    summary: str
+    status: Literal["served", "unsupported"]
+
+
+def _r(
+    method: str, path: str, status: Literal["served", "unsupported"], summary: str
+) -> ConductorRoute:
+    return ConductorRoute(method, "/api" + path, summary, status)
+
+
+S, U = SERVED, UNSUPPORTED
+
+CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
+    # WorkflowResource
+    _r("POST", "/workflow", S, "Start a workflow from a StartWorkflowRequest"),
+    _r("POST", "/workflow/{name}", S, "Start a workflow by name"),
+    _r("POST", "/workflow/execute/{name}/{version}", U, "Execute a workflow synchronously"),
+    _r("GET", "/workflow/{name}/correlated/{correlationId}", S, "Workflows by correlation id"),
+    _r("GET", "/workflow/{workflowId}/tasks", U, "A workflow's tasks, paged"),
+    _r("POST", "/workflow/{name}/correlated", U, "Workflows by a list of correlation ids"),
+    _r("GET", "/workflow/{workflowId}", S, "A workflow by id"),
+    _r("GET", "/workflow/{workflowId}/status", U, "A workflow's status summary"),
+    _r("DELETE", "/workflow/{workflowId}/remove", U, "Remove a workflow"),
+    _r("GET", "/workflow/running/{name}", U, "Ids of running workflows"),
+    _r("PUT", "/workflow/decide/{workflowId}", U, "Run the decider for a workflow"),
+    _r("PUT", "/workflow/{workflowId}/pause", S, "Pause a workflow"),
+    _r("PUT", "/workflow/{workflowId}/resume", S, "Resume a workflow"),
+    _r("PUT", "/workflow/{workflowId}/skiptask/{taskReferenceName}", U, "Skip a task"),
+    _r("POST", "/workflow/{workflowId}/rerun", U, "Rerun a workflow from a task"),
+    _r("POST", "/workflow/{workflowId}/restart", U, "Restart a workflow"),
+    _r("POST", "/workflow/{workflowId}/retry", U, "Retry the last failed task"),
+    _r("POST", "/workflow/{workflowId}/resetcallbacks", U, "Reset callback times"),
+    _r("DELETE", "/workflow/{workflowId}", S, "Terminate a workflow"),
+    _r("DELETE", "/workflow/{workflowId}/terminate-remove", U, "Terminate and remove"),
+    _r("GET", "/workflow/search", U, "Search workflows"),
+    _r("GET", "/workflow/search-v2", U, "Search workflows, returning Workflows"),
+    _r("GET", "/workflow/search-by-tasks", U, "Search workflows by task fields"),
+    _r("GET", "/workflow/search-by-tasks-v2", U, "Search workflows by tasks, returning Workflows"),
+    _r("GET", "/workflow/externalstoragelocation", U, "External payload storage location"),
+    _r("GET", "/workflow/external-storage-location", U, "External payload storage location"),
+    _r("POST", "/workflow/test", U, "Test a workflow with mock data"),
+    # WorkflowMessageQueueResource (off unless Conductor's workflow message queue is enabled)
+    _r("POST", "/workflow/{workflowId}/messages", U, "Push a message to a workflow's queue"),
+    # WorkflowBulkResource
+    _r("PUT", "/workflow/bulk/pause", U, "Pause a list of workflows"),
+    _r("PUT", "/workflow/bulk/resume", U, "Resume a list of workflows"),
+    _r("POST", "/workflow/bulk/restart", U, "Restart a list of workflows"),
+    _r("POST", "/workflow/bulk/retry", U, "Retry a list of workflows"),
+    _r("POST", "/workflow/bulk/terminate", U, "Terminate a list of workflows"),
+    _r("DELETE", "/workflow/bulk/remove", U, "Remove a list of workflows"),
+    _r("DELETE", "/workflow/bulk/terminate-remove", U, "Terminate and remove a list"),
+    _r("POST", "/workflow/bulk/search", U, "Workflows by a list of ids"),
+    # MetadataResource
+    _r("POST", "/metadata/workflow", S, "Register a workflow definition"),
+    _r("POST", "/metadata/workflow/validate", S, "Validate a workflow definition"),
+    _r("PUT", "/metadata/workflow", S, "Create or update workflow definitions"),
+    _r("GET", "/metadata/workflow/{name}", S, "A workflow definition"),
+    _r("GET", "/metadata/workflow", S, "All workflow definitions"),
+    _r("GET", "/metadata/workflow/names-and-versions", U, "Names and versions of definitions"),
+    _r("GET", "/metadata/workflow/names", U, "Names of definitions"),
+    _r("GET", "/metadata/workflow/{name}/versions", U, "Versions of a definition"),
+    _r("GET", "/metadata/workflow/latest-versions", U, "Latest version of each definition"),
+    _r("DELETE", "/metadata/workflow/{name}/{version}", S, "Unregister a workflow definition"),
+    _r("POST", "/metadata/taskdefs", S, "Register task definitions"),
+    _r("PUT", "/metadata/taskdefs", S, "Update a task definition"),
+    _r("GET", "/metadata/taskdefs", S, "All task definitions"),
+    _r("GET", "/metadata/taskdefs/{tasktype}", S, "A task definition"),
+    _r("DELETE", "/metadata/taskdefs/{tasktype}", S, "Remove a task definition"),
+    # TaskResource
+    _r("GET", "/tasks/poll/{tasktype}", S, "Poll for a task"),
+    _r("GET", "/tasks/poll/batch/{tasktype}", U, "Poll for a batch of tasks"),
+    _r("POST", "/tasks", S, "Update a task from a TaskResult"),
+    _r("POST", "/tasks/update-v2", U, "Update a task and return the next one"),
+    _r("POST", "/tasks/{workflowId}/{taskRefName}/{status}", S, "Update a task by reference"),
+    _r("POST", "/tasks/{workflowId}/{taskRefName}/{status}/sync", U, "Update and return"),
+    _r("POST", "/tasks/{workflowId}/{status}/signal", U, "Signal a blocked task"),
+    _r("POST", "/tasks/{workflowId}/{status}/signal/sync", U, "Signal and wait"),
+    _r("POST", "/tasks/{taskId}/log", U, "Append a task execution log"),
+    _r("GET", "/tasks/{taskId}/log", U, "A task's execution logs"),
+    _r("GET", "/tasks/{taskId}", S, "A task by id"),
+    _r("GET", "/tasks/queue/sizes", U, "Queue sizes per task type (deprecated)"),
+    _r("GET", "/tasks/queue/size", U, "Queue size of a task type"),
+    _r("GET", "/tasks/queue/all/verbose", U, "Details of every queue"),
+    _r("GET", "/tasks/queue/all", U, "Size of every queue"),
+    _r("GET", "/tasks/queue/polldata", U, "Last poll of a task type"),
+    _r("GET", "/tasks/queue/polldata/all", U, "Last poll of every task type"),
+    _r("POST", "/tasks/queue/requeue/{taskType}", U, "Requeue pending tasks"),
+    _r("GET", "/tasks/search", U, "Search tasks"),
+    _r("GET", "/tasks/search-v2", U, "Search tasks, returning Tasks"),
+    _r("GET", "/tasks/externalstoragelocation", U, "External payload storage location"),
+    _r("GET", "/tasks/external-storage-location", U, "External payload storage location"),
+    # EventResource
+    _r("POST", "/event", S, "Add an event handler"),
+    _r("PUT", "/event", S, "Update an event handler"),
+    _r("DELETE", "/event/{name}", S, "Remove an event handler"),
+    _r("GET", "/event", S, "All event handlers"),
+    _r("GET", "/event/{event}", S, "Event handlers for an event"),
+    # QueueAdminResource
+    _r("GET", "/queue/size", U, "Sizes of the event queues"),
+    _r("GET", "/queue/", U, "Names of the event queues"),
+    _r("POST", "/queue/update/{workflowId}/{taskRefName}/{status}", U, "Complete a waiting task"),
+    _r("POST", "/queue/update/{workflowId}/task/{taskId}/{status}", U, "The same, by task id"),
+    # AdminResource
+    _r("GET", "/admin/config", U, "Server configuration"),
+    _r("GET", "/admin/task/{tasktype}", U, "Pending tasks of a type"),
+    _r("POST", "/admin/sweep/requeue/{workflowId}", U, "Requeue a workflow for the sweeper"),
+    _r("POST", "/admin/consistency/verifyAndRepair/{workflowId}", U, "Verify and repair"),
+    _r("GET", "/admin/queues", U, "Registered queues"),
+    # HealthCheckResource (also at `/health`, outside the API) and VersionResource
+    _r("GET", "/health", U, "Health check"),
+    _r("GET", "/version", U, "Server version"),
+)
+
+
+def unsupported_message(route: ConductorRoute) -> str:
+    return (
+        f"{route.method} {route.path} ({route.summary}) is one of Conductor's operations that "
+        "Baton does not support yet"
+    )
