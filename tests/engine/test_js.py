@@ -339,7 +339,9 @@ def test_the_memory_limit_grows_with_the_input() -> None:
     assert memory_limit(64 << 20, "{}") < memory_limit(64 << 20, "x" * 250_000)
     # A script that copies a large input a few times is well within it.
     bindings = {"input": _input_of_about(250_000, 1)}
-    script = "var c = []; for (var i = 0; i < 5; i++) c.push(JSON.parse(JSON.stringify($))); c.length"
+    script = (
+        "var c = []; for (var i = 0; i < 5; i++) c.push(JSON.parse(JSON.stringify($))); c.length"
+    )
     assert evaluate(script, bindings) == 5
 
 
