@@ -391,7 +391,7 @@ class Baton:
         """
         now = self.clock()
         horizon = now + MAX_TIMER_DELAY_SECONDS * 1000
-        report = {"resent": 0, "fired": 0, "armed": 0}
+        report = {"resent": 0, "fired": 0, "armed": 0, "failed": 0}
         woken: set[str] = set()
         for entry in self.store.due_entries(horizon):
             if entry.due_at <= now:
@@ -405,6 +405,16 @@ class Baton:
                     decision = self.wake(entry.workflow_id)
                 except NotFound:
                     self.store.forget_due(entry.workflow_id, entry.task_key)
+                    continue
+                except Exception:
+                    # One workflow that cannot be decided (say, its change is too large to
+                    # store) must not stop the sweep for every other one.
+                    _log.warning(
+                        "Sweep could not decide a workflow",
+                        exc_info=True,
+                        extra={"workflow_id": entry.workflow_id},
+                    )
+                    report["failed"] += 1
                     continue
                 if not decision.changed and not any(
                     t.store_key == entry.task_key for t in decision.workflow.tasks

@@ -44,7 +44,7 @@ class DecisionBudget:
 
     max_steps: int = 1000
     max_new_tasks: int = 1000
-    max_evaluations: int = 100
+    max_evaluations: int = 500
     max_seconds: float = 2.0
     clock: Callable[[], float] = time.monotonic
     steps: int = 0
