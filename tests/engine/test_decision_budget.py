@@ -223,3 +223,21 @@ def test_three_thousand_iterations_complete_and_the_condition_input_stays_small(
     assert by_ref(final, "loop").output_data["iteration"] == 3000
     assert len(handed) == 3000
     assert max(handed) == len(json.dumps({"loop": {"iteration": 3000}}))
+
+
+def test_a_decision_whose_time_is_spent_before_it_starts_still_takes_one_step() -> None:
+    """Otherwise a slow load before the first step would carry over forever, doing nothing."""
+
+    def spent_budget() -> DecisionBudget:
+        budget = DecisionBudget(max_seconds=1.0)
+        ticks = iter(range(0, 10_000, 5))  # every look at the clock is 5 s later
+        budget.clock = lambda: float(next(ticks))
+        return budget
+
+    decision = start(counting_loop(3), budget=spent_budget())
+    for now in range(T0 + 1, T0 + 20):
+        if not carry_over_timers(decision):
+            break
+        decision = decider.decide(decision.workflow, now, budget=spent_budget())
+    assert decision.workflow.status == WorkflowStatus.COMPLETED
+    assert decision.workflow.variables == {"n": 3}

@@ -167,7 +167,8 @@ def _one_pass(run: Run) -> bool:
             if not run.take_step():
                 run.carry_over(task)
                 return False
-            progressed |= _act_on(run, task)
+            if _act_on(run, task):
+                progressed = run.budget.progressed = True
             if run.workflow.status != WorkflowStatus.RUNNING:
                 return False
         return progressed

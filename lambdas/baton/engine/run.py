@@ -39,7 +39,10 @@ class DecisionBudget:
     seconds whatever the definition does: a DO_WHILE of a thousand quick iterations, or one
     whose condition takes most of its time limit. A decision checks the budget before each
     step (running one task or acting on one that ended), so it overruns by at most one step:
-    one script evaluation, bounded by its own time limit. `clock` is monotonic seconds.
+    a loop's condition and the scripts of what it schedules, each bounded by its own time
+    limit. Until a step has changed something the budget is not checked (those steps are
+    cheap looks at waiting tasks), so every decision moves the workflow on. `clock` is
+    monotonic seconds.
     """
 
     max_steps: int = 1000
@@ -49,6 +52,8 @@ class DecisionBudget:
     clock: Callable[[], float] = time.monotonic
     steps: int = 0
     evaluations: int = 0
+    # Whether a step has changed anything yet.
+    progressed: bool = False
     started: float | None = field(default=None)
 
     def start(self) -> None:
@@ -262,8 +267,12 @@ class Run:
     # -- the budget ------------------------------------------------------------------------
 
     def take_step(self) -> bool:
-        """Count one step; False when the budget is spent and the decision must stop."""
-        if self.budget.spent(len(self.new_ids)):
+        """Count one step; False when the budget is spent and the decision must stop.
+
+        Steps are taken until one has changed something, so every decision moves the
+        workflow on, however long the load before it took.
+        """
+        if self.budget.progressed and self.budget.spent(len(self.new_ids)):
             return False
         self.budget.steps += 1
         return True
