@@ -20,6 +20,8 @@ from baton.engine import decider
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import ArmTimer, PublishMessage
+from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
+from baton.engine.run import DecisionBudget
 from baton.engine.state import TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
 from baton.messaging import Messaging
@@ -44,10 +46,16 @@ IDEMPOTENCY_STRATEGIES = ("FAIL", "RETURN_EXISTING", "FAIL_ON_RUNNING")
 
 
 class PayloadTooLarge(ValueError):
-    """An input or output is larger than MAX_PAYLOAD_BYTES."""
+    """An input or output is larger than MAX_PAYLOAD_BYTES, or nests deeper than
+    MAX_JSON_DEPTH levels."""
 
 
 def check_payload_size(what: str, value: Any) -> None:
+    if json_depth_exceeds(value):
+        raise PayloadTooLarge(
+            f"The {what} nests more than {MAX_JSON_DEPTH} levels deep, more than Baton keeps; "
+            "flatten it"
+        )
     size = len(json.dumps(value, separators=(",", ":")).encode())
     if size > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(
@@ -87,6 +95,8 @@ class Baton:
     messaging: Messaging = field(default_factory=Messaging)
     clock: Callable[[], int] = now_ms
     metric: Metric = _no_metric
+    # A fresh budget for each decision (a decision retried after a lost race starts anew).
+    budget: Callable[[], DecisionBudget] = DecisionBudget
 
     # -- workflows -------------------------------------------------------------------------
 
@@ -112,6 +122,7 @@ class Baton:
             event=request.event,
             idempotency_key=request.idempotency_key,
             event_queues=self.messaging.event_queue_names,
+            budget=self.budget(),
         )
         try:
             self.store.create(decision, claim=claim)
@@ -192,7 +203,9 @@ class Baton:
                 raise Conflict(
                     f"The workflow {workflow_id} is not paused. Status: {workflow.status.value}"
                 )
-            return decider.resume(workflow, self.clock(), event_queues=self._queues())
+            return decider.resume(
+                workflow, self.clock(), event_queues=self._queues(), budget=self.budget()
+            )
 
         self._mutate(workflow_id, change)
 
@@ -208,6 +221,7 @@ class Baton:
                 self.clock(),
                 append_array=append_array,
                 event_queues=self._queues(),
+                budget=self.budget(),
             ),
         )
 
@@ -215,7 +229,9 @@ class Baton:
         """Decide again now: a WAIT may be due, or a delayed retry."""
         return self._mutate(
             workflow_id,
-            lambda wf: decider.decide(wf, self.clock(), event_queues=self._queues()),
+            lambda wf: decider.decide(
+                wf, self.clock(), event_queues=self._queues(), budget=self.budget()
+            ),
         )
 
     # -- tasks -----------------------------------------------------------------------------
@@ -229,7 +245,12 @@ class Baton:
             if workflow.task_by_id(task_id) is None:
                 raise NotFound(f"No such task found by id: {task_id}")
             return decider.update_task(
-                workflow, task_id, update, self.clock(), event_queues=self._queues()
+                workflow,
+                task_id,
+                update,
+                self.clock(),
+                event_queues=self._queues(),
+                budget=self.budget(),
             )
 
         self._mutate(workflow_id, change)
@@ -249,7 +270,12 @@ class Baton:
             if task is None or task.status.is_terminal:
                 return Decision(workflow=workflow)
             return decider.update_task(
-                workflow, task.task_id, update, self.clock(), event_queues=self._queues()
+                workflow,
+                task.task_id,
+                update,
+                self.clock(),
+                event_queues=self._queues(),
+                budget=self.budget(),
             )
 
         self._mutate(workflow_id, change)
@@ -284,6 +310,7 @@ class Baton:
                 task.task_id,
                 TaskUpdate(status=TaskStatus.IN_PROGRESS, worker_id=worker_id),
                 self.clock(),
+                budget=self.budget(),
             )
             started = decision.workflow.task_by_id(task.task_id)
             if started is not None:
@@ -364,7 +391,7 @@ class Baton:
         """
         now = self.clock()
         horizon = now + MAX_TIMER_DELAY_SECONDS * 1000
-        report = {"resent": 0, "fired": 0, "armed": 0}
+        report = {"resent": 0, "fired": 0, "armed": 0, "failed": 0}
         woken: set[str] = set()
         for entry in self.store.due_entries(horizon):
             if entry.due_at <= now:
@@ -378,6 +405,16 @@ class Baton:
                     decision = self.wake(entry.workflow_id)
                 except NotFound:
                     self.store.forget_due(entry.workflow_id, entry.task_key)
+                    continue
+                except Exception:
+                    # One workflow that cannot be decided (say, its change is too large to
+                    # store) must not stop the sweep for every other one.
+                    _log.warning(
+                        "Sweep could not decide a workflow",
+                        exc_info=True,
+                        extra={"workflow_id": entry.workflow_id},
+                    )
+                    report["failed"] += 1
                     continue
                 if not decision.changed and not any(
                     t.store_key == entry.task_key for t in decision.workflow.tasks

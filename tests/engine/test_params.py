@@ -579,3 +579,22 @@ def test_environment_variables_are_never_seen(name: str, value: str):
     with mock.patch.dict(os.environ, {name: value}):
         assert resolve("${" + name + "}", {}) is None
         assert resolve("<${" + name + "}>", {}) == "<null>"
+
+
+def test_the_whole_workflow_document_resolves_to_a_plain_copy():
+    """`${$}` over a running workflow (a definition stored before Baton refused it): the
+    document is built lazily, and what a task gets must be plain data that can be stored."""
+    import json
+
+    from baton.engine.run import Run
+    from tests.engine.support import set_variable, start, workflow_def
+
+    decision = start(workflow_def(set_variable("first", a=1)), {"x": 2})
+    run = Run(decision.workflow, decision.workflow.update_time)
+    whole = resolve("${$}", run.document)
+    assert type(whole) is dict
+    assert whole["workflow"]["input"] == {"x": 2}
+    assert whole["first"]["input"] == {"a": 1}
+    json.dumps(whole)  # plain JSON data
+    # Over a plain document (an event handler's message) it is the message itself.
+    assert resolve("${$}", {"id": 7}) == {"id": 7}

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from baton.engine.limits import MAX_JSON_DEPTH
 from baton.engine.validation import (
+    MAX_DEFINITION_BYTES,
     MAX_TASK_NESTING,
     SUPPORTED_TASK_TYPES,
     UNSUPPORTED_TASK_TYPES,
@@ -328,7 +330,53 @@ def test_absurdly_deep_nesting_is_reported_not_raised() -> None:
     for level in range(1000):
         inner = switch(f"s{level}", {"a": [inner]})
     errors = validate_workflow_def(workflow(inner))
+    assert [e.message for e in errors] == [
+        f"The workflow definition nests more than {MAX_JSON_DEPTH} levels deep"
+    ]
+
+
+def test_tasks_nested_past_the_limit_are_reported() -> None:
+    inner: dict[str, Any] = simple("leaf")
+    for level in range(MAX_TASK_NESTING + 1):
+        inner = switch(f"s{level}", {"a": [inner]})
+    errors = validate_workflow_def(workflow(inner))
     assert any(f"more than {MAX_TASK_NESTING} levels" in e.message for e in errors)
+
+
+def test_parameters_nested_past_the_json_depth_limit_are_reported() -> None:
+    value: Any = "${workflow.input.x}"
+    for _ in range(MAX_JSON_DEPTH):
+        value = {"a": value}
+    errors = validate_workflow_def(workflow(simple("a", inputParameters={"x": value})))
+    single(errors, "", f"nests more than {MAX_JSON_DEPTH} levels deep")
+    # A little less deep is fine.
+    for _ in range(5):
+        value = value["a"]
+    assert validate_workflow_def(workflow(simple("a", inputParameters={"x": value}))) == []
+
+
+@pytest.mark.parametrize("expression", ["${$}", "${@}", "a ${$} b", "${workflow.input.${$}}"])
+def test_an_expression_for_the_whole_document_is_refused(expression: str) -> None:
+    definition = workflow(simple("a", inputParameters={"x": expression}))
+    single(validate_workflow_def(definition), "tasks[0].inputParameters.x", "${$} names the whole")
+    definition = {**workflow(simple("a")), "outputParameters": {"o": expression}}
+    single(validate_workflow_def(definition), "outputParameters.o", "${$} names the whole")
+
+
+def test_escaped_or_partial_root_expressions_are_accepted() -> None:
+    definition = workflow(
+        simple("a", inputParameters={"x": "$${$}", "y": "${$.workflow.input}", "z": "${$..id}"})
+    )
+    assert validate_workflow_def(definition) == []
+
+
+def test_a_definition_too_large_as_stored_is_refused_though_its_text_fits() -> None:
+    # Every WAIT is written out with its defaults: 57 bytes sent become 133 stored.
+    tasks = [{"name": f"t{i}", "taskReferenceName": f"t{i}", "type": "WAIT"} for i in range(3000)]
+    definition = {"name": "wide", "version": 1, "schemaVersion": 2, "tasks": tasks}
+    assert len(json.dumps(definition)) < MAX_DEFINITION_BYTES
+    single(validate_workflow_def(definition), "", "bytes as stored")
+    assert validate_workflow_def({**definition, "tasks": tasks[:1500]}) == []
 
 
 # --- FORK_JOIN and JOIN ----------------------------------------------------------------------

@@ -303,3 +303,104 @@ def test_a_crash_after_staging_tasks_leaves_them_invisible_and_the_retry_lands_o
     assert carried_on["wait_0_ref"] == "COMPLETED"
     assert carried_on["wait_1_ref"] == carried_on["join_ref"] == "IN_PROGRESS"
     assert carried_on["workflow"] == "RUNNING"
+
+
+def gate_then_loop(name: str, times: int) -> dict[str, Any]:
+    """A WAIT `gate_ref`, then a DO_WHILE of `times` SET_VARIABLE iterations."""
+    body = {
+        "name": "count",
+        "taskReferenceName": "count",
+        "type": "SET_VARIABLE",
+        "inputParameters": {"n": "${loop.output.iteration}"},
+    }
+    return {
+        "name": name,
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {"name": "gate", "taskReferenceName": "gate_ref", "type": "WAIT"},
+            {
+                "name": "loop",
+                "taskReferenceName": "loop",
+                "type": "DO_WHILE",
+                "loopCondition": "$.loop['iteration'] < $.times",
+                "inputParameters": {"times": times},
+                "loopOver": [body],
+            },
+        ],
+    }
+
+
+def fire_timers(aws: Aws) -> int:
+    """One invocation of the timers function with what is on the timer queue."""
+    from baton.handlers import timers
+    from tests.runtime.lambda_events import FakeContext, sqs_event
+
+    messages = aws.receive("baton-timers")
+    if messages:
+        result = timers.handler(sqs_event("baton-timers", messages), FakeContext())
+        assert result == {"batchItemFailures": []}
+        for message in messages:
+            aws.sqs.delete_message(
+                QueueUrl=aws.queue_urls["baton-timers"], ReceiptHandle=message["ReceiptHandle"]
+            )
+    return len(messages)
+
+
+@pytest.mark.parametrize("fault", [SendFailed, EnvironmentDied])
+def test_a_carry_over_timer_lost_after_the_commit_is_repaired_by_the_sweep(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, fault: type[BaseException]
+) -> None:
+    from baton import runtime
+    from baton.engine.run import DecisionBudget
+    from baton.messaging import Messaging
+    from baton.store.workflows import PENDING_EFFECT_GRACE_MS
+
+    register_workflow(gate_then_loop("reliability_carried_loop", 60))
+    clock = Clock(1_800_000_000_000)
+    use_clock(clock)
+    runtime.baton().budget = lambda: DecisionBudget(max_steps=25)
+    workflow_id = start("reliability_carried_loop")
+    arm_timer = Messaging.arm_timer
+    faulted: list[str] = []
+
+    def arm_faulting_once(self: Messaging, **timer: Any) -> bool:
+        if not faulted:
+            faulted.append(timer["task_id"])
+            raise fault("between the commit and the timer")
+        return bool(arm_timer(self, **timer))
+
+    monkeypatch.setattr(Messaging, "arm_timer", arm_faulting_once)
+
+    # Completing the gate starts the loop; the decision runs out of budget, commits, and the
+    # timer that would carry it over is lost.
+    gate = f"/api/tasks/{workflow_id}/gate_ref/COMPLETED"
+    if fault is SendFailed:
+        assert call_api("POST", gate, {}).status == 200
+    else:
+        with pytest.raises(EnvironmentDied):
+            call_api("POST", gate, {})
+        assert call_api("POST", gate, {}).status == 200  # accepted, and changes nothing
+    assert len(faulted) == 1
+    stalled = workflow(workflow_id)
+    assert stalled["status"] == "RUNNING"
+    assert aws.receive("baton-timers") == []
+    assert fire_timers(aws) == 0
+
+    # Within the grace period the sweep leaves it (the timer may still be on its way) ...
+    assert sweep()["fired"] == 0
+    assert workflow(workflow_id) == stalled
+    # ... after it, the sweep decides again, and the timers carry the loop to its end.
+    clock.now += PENDING_EFFECT_GRACE_MS + 1_000
+    assert sweep()["fired"] == 1
+    for _ in range(100):
+        if workflow(workflow_id)["status"] != "RUNNING":
+            break
+        fire_timers(aws)
+    finished = workflow(workflow_id)
+    assert finished["status"] == "COMPLETED"
+    assert finished["variables"] == {"n": 60}
+    assert len(finished["tasks"]) == 62  # the gate, the loop, one SET_VARIABLE an iteration
+    # Nothing is left for later sweeps.
+    clock.now += PENDING_EFFECT_GRACE_MS + 1_000
+    assert sweep() == {"resent": 0, "fired": 0, "armed": 0, "failed": 0}

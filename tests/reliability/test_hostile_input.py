@@ -650,3 +650,134 @@ def test_a_start_workflow_action_with_an_out_of_bounds_version_is_refused(
     (error,) = response.json()["validationErrors"]
     assert error["path"] == "actions[0].start_workflow.version"
     assert call_api("GET", "/api/event").json() == []
+
+
+# --- Definitions and payloads at Baton's documented limits ----------------------------------
+
+
+def stored_items() -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table, to compare before and after a refused request."""
+    dynamodb = boto3.client("dynamodb")
+    found: dict[str, list[dict[str, Any]]] = {}
+    for table in dynamodb.list_tables()["TableNames"]:
+        items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+        found[table] = sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    return found
+
+
+def nested_value(levels: int) -> Any:
+    value: Any = "${workflow.input.x}"
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def nested_tasks(levels: int) -> list[dict[str, Any]]:
+    """SWITCH in SWITCH `levels` deep; each level alternates with a FORK of one branch."""
+    inner: list[dict[str, Any]] = [
+        {"name": "leaf", "taskReferenceName": "leaf", "type": "SET_VARIABLE"}
+    ]
+    for level in range(levels):
+        inner = [
+            {
+                "name": f"s{level}",
+                "taskReferenceName": f"s{level}",
+                "type": "SWITCH",
+                "evaluatorType": "value-param",
+                "expression": "k",
+                "inputParameters": {"k": "a"},
+                "decisionCases": {"a": inner},
+            }
+        ]
+    return inner
+
+
+def definition_with(name: str, tasks: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    return {"name": name, "version": 1, "schemaVersion": 2, "tasks": tasks, **fields}
+
+
+def set_variable_with(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"name": "t", "taskReferenceName": "t", "type": "SET_VARIABLE", "inputParameters": inputs}
+    ]
+
+
+HOSTILE_DEFINITIONS = [
+    pytest.param(definition_with("deep_switch", nested_tasks(160)), "levels deep", id="switches"),
+    pytest.param(
+        definition_with("deep_parameters", set_variable_with({"x": nested_value(480)})),
+        "levels deep",
+        id="parameters",
+    ),
+    pytest.param(
+        definition_with(
+            "wide",
+            [{"name": f"t{i}", "taskReferenceName": f"t{i}", "type": "WAIT"} for i in range(3000)],
+        ),
+        "bytes as stored",
+        id="3000 tasks",
+    ),
+    pytest.param(
+        definition_with("whole_input", set_variable_with({"x": "${$}"})),
+        "${$} names the whole",
+        id="${$} input",
+    ),
+    pytest.param(
+        definition_with(
+            "whole_output", set_variable_with({"x": 1}), outputParameters={"all": "${$}"}
+        ),
+        "${$} names the whole",
+        id="${$} output",
+    ),
+]
+
+
+@pytest.mark.parametrize(("definition", "fragment"), HOSTILE_DEFINITIONS)
+def test_definitions_past_the_limits_are_a_400_and_nothing_is_written(
+    aws: Aws, definition: dict[str, Any], fragment: str
+) -> None:
+    register_workflow(wait_workflow("reliability_bystander", "hold_ref"))
+    start("reliability_bystander")
+    before = stored_items()
+    requests = [
+        ("POST", "/api/metadata/workflow", definition),
+        ("PUT", "/api/metadata/workflow", [wait_workflow("reliability_second", "r"), definition]),
+        ("POST", "/api/workflow", {"name": definition["name"], "workflowDef": definition}),
+        ("POST", "/api/metadata/workflow/validate", definition),
+    ]
+    for method, path, body in requests:
+        response = call_api(method, path, body)
+        assert response.status == 400, (path, response.body)
+        assert_conductor_answer(response, f"{method} {path}")
+        assert any(fragment in error["message"] for error in response.json()["validationErrors"])
+        assert stored_items() == before, path
+
+
+def test_payloads_nested_past_the_limit_are_a_400_and_nothing_is_written(aws: Aws) -> None:
+    register_workflow(wait_workflow("reliability_nested", "hold_ref"))
+    running = start("reliability_nested")
+    before = stored_items()
+    deep = nested_value(480)
+    requests = [
+        ("POST", "/api/workflow/reliability_nested", {"x": deep}),
+        ("POST", "/api/workflow", {"name": "reliability_nested", "input": {"x": deep}}),
+        ("POST", f"/api/tasks/{running}/hold_ref/COMPLETED", {"x": deep}),
+    ]
+    for method, path, body in requests:
+        response = call_api(method, path, body)
+        assert response.status == 400, (path, response.body)
+        assert_conductor_answer(response, f"{method} {path}")
+        assert "levels deep" in response.json()["message"]
+        assert stored_items() == before, path
+
+
+def test_parameters_that_resolve_too_deep_fail_the_workflow_with_a_reason(aws: Aws) -> None:
+    register_workflow(
+        definition_with("reliability_grows_deep", set_variable_with({"x": nested_value(100)}))
+    )
+    nested_input = nested_value(100)
+    response = call_api("POST", "/api/workflow/reliability_grows_deep", {"x": nested_input})
+    assert response.status == 200, response.body
+    failed = workflow(response.body)
+    assert failed["status"] == "FAILED"
+    assert "levels deep" in failed["reasonForIncompletion"]

@@ -156,3 +156,25 @@ def test_a_task_whose_worker_died_is_handed_out_again(aws):
     second = call_api("GET", "/api/tasks/poll/crunch", query={"workerid": "w2"}).json()
     assert second["taskId"] != first["taskId"]
     assert second["retryCount"] == 1
+
+
+def test_a_workflow_that_cannot_be_decided_does_not_stop_the_sweep(aws, monkeypatch):
+    clock = Clock(runtime.baton().clock())
+    service = runtime.baton()
+    service.clock = clock
+    first, due_at = _start("5s", clock)
+    second, _ = _start("5s", clock)
+    wake = service.wake
+
+    def wake_failing_for_the_first(workflow_id: str):
+        if workflow_id == first:
+            raise RuntimeError("this workflow's change cannot be stored")
+        return wake(workflow_id)
+
+    monkeypatch.setattr(service, "wake", wake_failing_for_the_first)
+    clock.now = due_at + 5_000
+    report = timers.handler(scheduled_event(), FakeContext())
+    assert report["failed"] == 1
+    assert report["fired"] == 1
+    assert _wait_status(first) == "IN_PROGRESS"
+    assert _wait_status(second) == "COMPLETED"

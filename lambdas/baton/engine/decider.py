@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import ArmTimer, Effect
 from baton.engine.params import java_text
-from baton.engine.run import Run, TooManyTasks
+from baton.engine.run import DecisionBudget, Run, TooManyTasks, ValueTooDeep
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus, base_reference
 from baton.engine.tasks import schedule, task_type_for
 from baton.engine.tasks.fork_join import ForkNotFollowedByJoin
@@ -53,7 +53,7 @@ def _finish(run: Run) -> Decision:
     changed = sorted(run.changed.values(), key=lambda t: t.seq)
     # Every open task this decision touched that must be looked at again at some time (a
     # WAIT's end, a worker task's timeouts) gets a timer.
-    armed = {e.task_id for e in run.effects if isinstance(e, ArmTimer)}
+    armed = {e.task_id for e in run.effects if isinstance(e, ArmTimer) and not e.carry_over}
     if run.workflow.status == WorkflowStatus.RUNNING:
         for task in changed:
             if task.status.is_terminal or task.task_id in armed:
@@ -82,6 +82,7 @@ def start(
     event: str | None = None,
     idempotency_key: str | None = None,
     event_queues: frozenset[str] | None = None,
+    budget: DecisionBudget | None = None,
 ) -> Decision:
     """A new workflow instance, decided once: its first tasks scheduled."""
     workflow_input = {
@@ -102,18 +103,25 @@ def start(
         event=event,
         idempotency_key=idempotency_key,
     )
-    decision = decide(workflow, now, event_queues=event_queues)
+    decision = decide(workflow, now, event_queues=event_queues, budget=budget)
     decision.workflow_changed = True
     return decision
 
 
-def decide(workflow: Workflow, now: int, *, event_queues: frozenset[str] | None = None) -> Decision:
-    """Move `workflow` as far as it can go at time `now` (epoch ms).
+def decide(
+    workflow: Workflow,
+    now: int,
+    *,
+    event_queues: frozenset[str] | None = None,
+    budget: DecisionBudget | None = None,
+) -> Decision:
+    """Move `workflow` as far as it can go at time `now` (epoch ms), within `budget`.
 
     `event_queues`, when given, are the SQS queues an `sqs:` sink may name; an EVENT task with
-    any other queue fails instead of publishing into the void.
+    any other queue fails instead of publishing into the void. A decision that spends its
+    budget stops with a timer, due at once, for the next one (`Run.carry_over`).
     """
-    run = Run(workflow, now, event_queues=event_queues)
+    run = Run(workflow, now, event_queues=event_queues, budget=budget)
     _advance(run)
     return _finish(run)
 
@@ -131,9 +139,13 @@ def _advance(run: Run) -> None:
         for _ in range(_MAX_PASSES):
             if not _one_pass(run) or wf.status != WorkflowStatus.RUNNING:
                 break
+        if run.carried_over is not None:
+            return
         if wf.status == WorkflowStatus.RUNNING and _all_done(wf):
             _complete_workflow(run)
     except ForkNotFollowedByJoin as error:
+        run.end_workflow(WorkflowStatus.FAILED, reason=str(error))
+    except ValueTooDeep as error:
         run.end_workflow(WorkflowStatus.FAILED, reason=str(error))
     except TooManyTasks:
         run.end_workflow(
@@ -143,20 +155,36 @@ def _advance(run: Run) -> None:
 
 
 def _one_pass(run: Run) -> bool:
+    """Act once on every open task; True when something changed and another pass may help."""
     progressed = False
     # New tasks appended during the pass are handled in the next pass.
-    for task in list(run.workflow.tasks):
-        current = run.changed.get(task.task_id, task)
-        if current.retried or (current.status.is_terminal and current.executed):
-            continue
-        if not current.status.is_terminal:
-            progressed |= task_type_for(current).execute(run, current)
-            current = run.changed.get(task.task_id, current)
-        if current.status.is_terminal and not current.executed:
-            _after_terminal(run, current)
-            progressed = True
-        if run.workflow.status != WorkflowStatus.RUNNING:
-            return False
+    positions = list(run.open_positions)
+    try:
+        for position in positions:
+            task = run.workflow.tasks[position]
+            if task.retried or (task.status.is_terminal and task.executed):
+                continue
+            if not run.take_step():
+                run.carry_over(task)
+                return False
+            if _act_on(run, task):
+                progressed = run.budget.progressed = True
+            if run.workflow.status != WorkflowStatus.RUNNING:
+                return False
+        return progressed
+    finally:
+        run.forget_done(positions)
+
+
+def _act_on(run: Run, current: Task) -> bool:
+    """Run one open task, or act on its end; True when something changed."""
+    progressed = False
+    if not current.status.is_terminal:
+        progressed = task_type_for(current).execute(run, current)
+        current = run.changed.get(current.task_id, current)
+    if current.status.is_terminal and not current.executed:
+        _after_terminal(run, current)
+        progressed = True
     return progressed
 
 
@@ -292,12 +320,13 @@ def update_task(
     now: int,
     *,
     event_queues: frozenset[str] | None = None,
+    budget: DecisionBudget | None = None,
 ) -> Decision:
     """Apply a task result, then decide. An update to an ended task or workflow changes nothing."""
     task = workflow.task_by_id(task_id)
     if task is None or task.status.is_terminal or workflow.status.is_terminal:
         return Decision(workflow=workflow)
-    run = Run(workflow, now, event_queues=event_queues)
+    run = Run(workflow, now, event_queues=event_queues, budget=budget)
     edited = run.edit(task)
     if update.output is not None:
         edited.output_data = (
@@ -333,8 +362,14 @@ def pause(workflow: Workflow, now: int) -> Decision:
     return _finish(run)
 
 
-def resume(workflow: Workflow, now: int, *, event_queues: frozenset[str] | None = None) -> Decision:
-    run = Run(workflow, now, event_queues=event_queues)
+def resume(
+    workflow: Workflow,
+    now: int,
+    *,
+    event_queues: frozenset[str] | None = None,
+    budget: DecisionBudget | None = None,
+) -> Decision:
+    run = Run(workflow, now, event_queues=event_queues, budget=budget)
     if workflow.status == WorkflowStatus.PAUSED:
         run.workflow.status = WorkflowStatus.RUNNING
         run.touch_workflow()
@@ -349,12 +384,13 @@ def update_variables(
     *,
     append_array: bool = False,
     event_queues: frozenset[str] | None = None,
+    budget: DecisionBudget | None = None,
 ) -> Decision:
     """Merge `variables` into the workflow's (the `update_workflow_variables` action).
 
     With `append_array`, a list value is appended to the list already held under its name.
     """
-    run = Run(workflow, now, event_queues=event_queues)
+    run = Run(workflow, now, event_queues=event_queues, budget=budget)
     if workflow.status.is_terminal:
         return _finish(run)
     merged = dict(run.workflow.variables)

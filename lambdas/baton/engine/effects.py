@@ -31,6 +31,9 @@ class ArmTimer:
 
     task_id: str
     due_at: int
+    # A decision that ran out of budget resumes here (`Run.carry_over`); the store indexes
+    # it from the task's mark, after a grace period, instead of at `due_at`.
+    carry_over: bool = False
 
 
 Effect = PublishMessage | ArmTimer

@@ -30,7 +30,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final
 
-__all__ = ["java_text", "resolve"]
+__all__ = ["java_text", "names_whole_document", "resolve"]
 
 _EXPRESSION_OPEN: Final = "${"
 _ESCAPED_OPEN: Final = "$${"
@@ -119,6 +119,10 @@ class _PlainPath:
         self.steps = steps
 
     def read(self, document: Any, task_id: str | None) -> Any:
+        if not self.steps and not isinstance(document, dict):
+            # `${$}` over a workflow: the document is built lazily, task by task; the value
+            # is a copy of all of it (Conductor's whole parameter map).
+            return dict(document)
         node = document
         for step in self.steps:
             if isinstance(step, str):
@@ -206,6 +210,20 @@ def resolve(template: Any, document: Mapping[str, Any], *, task_id: str | None =
     if isinstance(template, (list, tuple)):
         return [resolve(item, document, task_id=task_id) for item in template]
     return template
+
+
+def names_whole_document(text: str) -> bool:
+    """True when `text` holds an expression for the whole document (``${$}``, ``${@}``)."""
+    if _EXPRESSION_OPEN not in text:
+        return False
+    pending = list(_parse(text).parts)
+    while pending:
+        part = pending.pop()
+        if isinstance(part, _Expression):
+            if isinstance(part.path, _PlainPath) and not part.path.steps:
+                return True
+            pending.extend(part.inner)
+    return False
 
 
 def java_text(value: Any) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from baton.engine import params
+from baton.engine import js, params
 from baton.engine.definitions import JsonObject, WorkflowDef, WorkflowTask
-from baton.engine.effects import Effect
+from baton.engine.effects import ArmTimer, Effect
+from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.state import (
     Task,
     TaskStatus,
@@ -26,6 +28,47 @@ _FAILED_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL
 # A workflow that grows past this many task instances is failed rather than left to grow
 # without end (a DO_WHILE whose body finishes at once and whose condition never turns false).
 MAX_TASKS_PER_WORKFLOW = 25_000
+
+
+@dataclass
+class DecisionBudget:
+    """The most work one decision may do before it stops and leaves the rest to the next.
+
+    Conductor decides a loop one iteration at a time; Baton moves a workflow as far as it can
+    in one decision, and this keeps "as far as it can" bounded, so a request is answered in
+    seconds whatever the definition does: a DO_WHILE of a thousand quick iterations, or one
+    whose condition takes most of its time limit. A decision checks the budget before each
+    step (running one task or acting on one that ended), so it overruns by at most one step:
+    a loop's condition and the scripts of what it schedules, each bounded by its own time
+    limit. Until a step has changed something the budget is not checked (those steps are
+    cheap looks at waiting tasks), so every decision moves the workflow on. `clock` is
+    monotonic seconds.
+    """
+
+    max_steps: int = 1000
+    max_new_tasks: int = 1000
+    max_evaluations: int = 500
+    max_seconds: float = 2.0
+    clock: Callable[[], float] = time.monotonic
+    steps: int = 0
+    evaluations: int = 0
+    # Whether a step has changed anything yet.
+    progressed: bool = False
+    started: float | None = field(default=None)
+
+    def start(self) -> None:
+        if self.started is None:
+            self.started = self.clock()
+
+    def spent(self, new_tasks: int) -> bool:
+        """True when the decision must stop before its next step."""
+        elapsed = self.clock() - (self.started if self.started is not None else self.clock())
+        return (
+            self.steps >= self.max_steps
+            or new_tasks >= self.max_new_tasks
+            or self.evaluations >= self.max_evaluations
+            or elapsed >= self.max_seconds
+        )
 
 
 @dataclass(frozen=True)
@@ -149,9 +192,14 @@ class Run:
         now: int,
         *,
         event_queues: frozenset[str] | None = None,
+        budget: DecisionBudget | None = None,
     ) -> None:
         self.now = now
         self.event_queues = event_queues
+        self.budget = budget or DecisionBudget()
+        self.budget.start()
+        # Set when the budget ran out with work left: the task the next decision resumes at.
+        self.carried_over: Task | None = None
         self.workflow = replace(
             workflow,
             tasks=list(workflow.tasks),
@@ -164,6 +212,9 @@ class Run:
         self.new_ids: set[str] = set()
         self.workflow_changed = False
         self._position = {t.task_id: i for i, t in enumerate(self.workflow.tasks)}
+        # Positions of the tasks the decider may still have to act on, in order: a long
+        # loop's thousands of finished iterations are not looked at again on every pass.
+        self.open_positions = [i for i, t in enumerate(self.workflow.tasks) if not _done(t)]
         # Latest attempt of each task reference (`ref__2` separately from `ref__1`).
         self.latest_by_ref: dict[str, Task] = {}
         # Latest instance by definition reference: what `${ref...}` reads (loops: latest wins).
@@ -172,6 +223,11 @@ class Run:
             self._track(task)
         self.document = ParameterDocument(self)
         self._workflow_view: JsonObject | None = None
+        # A carry-over is picked up by whatever decision comes next: clearing the mark
+        # rewrites the task, which takes it out of the store's due index.
+        for task in list(self.workflow.tasks):
+            if task.continue_at:
+                self.edit(task).continue_at = 0
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -199,10 +255,43 @@ class Run:
 
     def resolve(self, template: JsonObject, *, task_id: str | None = None) -> JsonObject:
         resolved = params.resolve(template, self.document, task_id=task_id)
+        if json_depth_exceeds(resolved):
+            raise ValueTooDeep(
+                f"A parameter resolved to a value nested more than {MAX_JSON_DEPTH} levels deep"
+            )
         return resolved if isinstance(resolved, dict) else {}
 
     def task_for_ref(self, reference: str) -> Task | None:
         return self.latest_by_ref.get(reference)
+
+    # -- the budget ------------------------------------------------------------------------
+
+    def take_step(self) -> bool:
+        """Count one step; False when the budget is spent and the decision must stop.
+
+        Steps are taken until one has changed something, so every decision moves the
+        workflow on, however long the load before it took.
+        """
+        if self.budget.progressed and self.budget.spent(len(self.new_ids)):
+            return False
+        self.budget.steps += 1
+        return True
+
+    def evaluate(self, expression: str, bindings: Mapping[str, Any]) -> Any:
+        """A script evaluation, counted against the budget."""
+        self.budget.evaluations += 1
+        return js.evaluate(expression, bindings)
+
+    def carry_over(self, task: Task) -> None:
+        """Stop here: the next decision, due at once, resumes at `task`.
+
+        The timer is an effect after the commit like any other; the mark on the task puts it
+        in the store's due index, so the sweep wakes the workflow if the timer is lost.
+        """
+        edited = self.edit(task)
+        edited.continue_at = self.now
+        self.carried_over = edited
+        self.effects.append(ArmTimer(task_id=edited.task_id, due_at=self.now, carry_over=True))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -225,10 +314,17 @@ class Run:
         self._track(copy)
         return copy
 
+    def forget_done(self, positions: list[int]) -> None:
+        """Take the tasks at `positions` that are done out of the open positions."""
+        done = {p for p in positions if _done(self.workflow.tasks[p])}
+        if done:
+            self.open_positions = [p for p in self.open_positions if p not in done]
+
     def add(self, task: Task) -> None:
         if len(self.workflow.tasks) >= MAX_TASKS_PER_WORKFLOW:
             raise TooManyTasks
         self._position[task.task_id] = len(self.workflow.tasks)
+        self.open_positions.append(len(self.workflow.tasks))
         self.workflow.tasks.append(task)
         self.changed[task.task_id] = task
         self.new_ids.add(task.task_id)
@@ -318,6 +414,14 @@ class Run:
             if not task.status.is_terminal:
                 self.complete(task, TaskStatus.CANCELED)
         self.touch_workflow()
+
+
+def _done(task: Task) -> bool:
+    return task.retried or (task.status.is_terminal and task.executed)
+
+
+class ValueTooDeep(Exception):
+    """Parameters resolved to a value nested deeper than Baton keeps."""
 
 
 class TooManyTasks(Exception):

@@ -132,6 +132,8 @@ class Task:
     pending_effect: bool = False
     # The task's key in the store (empty until it is stored).
     store_key: str = ""
+    # A decision ran out of budget here: the next decision is due at this time (epoch ms).
+    continue_at: int = 0
 
     def to_json(self, workflow: Workflow) -> JsonObject:
         """Conductor's Task JSON (nulls omitted, as Conductor's mapper does)."""
@@ -209,6 +211,7 @@ class Task:
             "workerId": self.worker_id,
             "pollCount": self.poll_count,
             "retriedTaskId": self.retried_task_id,
+            "continueAt": self.continue_at,
         }
         return _without_defaults(data, keep=_TASK_REQUIRED)
 
@@ -247,6 +250,7 @@ class Task:
             worker_id=data.get("workerId"),
             poll_count=data.get("pollCount", 0),
             retried_task_id=data.get("retriedTaskId"),
+            continue_at=data.get("continueAt", 0),
             version=version,
             created_revision=created_revision,
             pending_effect=pending_effect,

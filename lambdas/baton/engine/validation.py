@@ -23,7 +23,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from baton.engine.definitions import WorkflowDef
 from baton.engine.durations import parse_duration, parse_until
+from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
+from baton.engine.params import names_whole_document
 
 JsonObject = dict[str, Any]
 
@@ -82,6 +85,8 @@ MAX_TASK_NESTING = 32
 # partition key 2,048) and definitions as items (at most 400 KB): these limits leave room.
 MAX_NAME_BYTES = 512
 MAX_EVENT_BYTES = 1024
+# A definition is kept as Conductor's JSON with every default filled in, which can be twice
+# the size of what was sent: the limit applies to both.
 MAX_DEFINITION_BYTES = 256 * 1024
 # Conductor's versions are Java ints; Baton's keys also order them as ten digits, so none is
 # negative.
@@ -260,13 +265,53 @@ def _too_long(text: str, limit: int) -> bool:
     return len(text.encode("utf-8", "surrogatepass")) > limit
 
 
+def _json_size(data: Any) -> int:
+    return len(json.dumps(data, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+
+
 def _check_size(report: _Report, data: Any, what: str) -> None:
-    try:
-        size = len(json.dumps(data, separators=(",", ":")).encode("utf-8", "surrogatepass"))
-    except RecursionError:
-        return  # nested too deeply to encode: the nesting check reports it
+    size = _json_size(data)
     if size > MAX_DEFINITION_BYTES:
         report.add("", f"{what} is {size} bytes; Baton keeps at most {MAX_DEFINITION_BYTES}", None)
+
+
+def _too_deep(report: _Report, data: Any, what: str) -> bool:
+    if json_depth_exceeds(data):
+        report.add("", f"{what} nests more than {MAX_JSON_DEPTH} levels deep", None)
+        return True
+    return False
+
+
+def _check_stored_size(report: _Report, data: JsonObject) -> None:
+    """The definition as it is stored (every default written out) must fit as well."""
+    size = _json_size(WorkflowDef.from_json(data).to_json())
+    if size > MAX_DEFINITION_BYTES:
+        report.add(
+            "",
+            f"The workflow definition is {size} bytes as stored (with Conductor's defaults "
+            f"written out); Baton keeps at most {MAX_DEFINITION_BYTES}: split it into smaller "
+            "workflows",
+            None,
+        )
+
+
+def _check_whole_document_expressions(report: _Report, data: JsonObject) -> None:
+    """`${$}` would hand a task the whole workflow and every task in it."""
+    pending: list[tuple[Any, str]] = [(data, "")]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, dict):
+            pending.extend((value, _child(path, str(key))) for key, value in node.items())
+        elif isinstance(node, list):
+            pending.extend((value, _item(path, index)) for index, value in enumerate(node))
+        elif isinstance(node, str) and names_whole_document(node):
+            report.add(
+                path,
+                "${$} names the whole workflow and every task in it, which Baton does not "
+                "hand to a task; name the part you need, such as ${workflow.input} or "
+                "${some_task.output}",
+                node,
+            )
 
 
 def _check_name_length(report: _Report, path: str, name: str | None) -> None:
@@ -313,7 +358,10 @@ def validate_workflow_def(data: Any) -> list[FieldError]:
     report = _Report()
     name = report.required_text(data, "", "name", "WorkflowDef name cannot be null or empty")
     _check_name_length(report, "name", name)
+    if _too_deep(report, data, "The workflow definition"):
+        return report.errors  # nothing else walks it: each walk would go as deep
     _check_size(report, data, "The workflow definition")
+    _check_whole_document_expressions(report, data)
     if name is not None and path_name_problem(name) is None:
         # Names appear in event names (`conductor:<workflow>:<queue>`) and in URL paths.
         if ":" in name:
@@ -356,6 +404,8 @@ def validate_workflow_def(data: Any) -> list[FieldError]:
             workflow_name=name or "", report=report, references=_all_references(tasks)
         )
         _check_task_list(tasks, "tasks", context, loop=None, depth=1)
+    if not report.errors:
+        _check_stored_size(report, data)
     return report.errors
 
 

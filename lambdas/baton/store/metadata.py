@@ -14,7 +14,7 @@ from pynamodb.transactions import TransactWrite
 
 from baton.engine.definitions import EventHandler, TaskDef, WorkflowDef
 from baton.store.clock import now_ms
-from baton.store.errors import AlreadyExists, NotFound
+from baton.store.errors import AlreadyExists, ItemTooLarge, NotFound
 from baton.store.models import MetadataItem
 
 WORKFLOW_DEF = "WORKFLOW_DEF"
@@ -28,6 +28,22 @@ EVENT_EXECUTION_RETENTION = timedelta(days=7)
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+# An item holds 400 KB; the body may take this much, the rest is keys and attributes.
+_MAX_BODY_BYTES = 380 * 1024
+
+
+def _definition_body(definition: WorkflowDef) -> str:
+    """A definition's stored body, refused before any write if an item could not hold it."""
+    body = _dumps(definition.to_json())
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > _MAX_BODY_BYTES:
+        raise ItemTooLarge(
+            f"The workflow definition {definition.name} is {size} bytes as stored, more than "
+            f"the {_MAX_BODY_BYTES} bytes one DynamoDB item holds: split it into smaller workflows"
+        )
+    return body
 
 
 def _version_key(name: str, version: int) -> str:
@@ -61,7 +77,7 @@ def put_workflow_def(definition: WorkflowDef, *, overwrite: bool) -> None:
     item = MetadataItem(
         WORKFLOW_DEF,
         _version_key(definition.name, definition.version),
-        body=_dumps(definition.to_json()),
+        body=_definition_body(definition),
         update_time=now_ms(),
     )
     try:
@@ -142,7 +158,7 @@ def save_snapshot(definition: WorkflowDef) -> str:
     if identifier in _saved_snapshots:
         return identifier
     item = MetadataItem(
-        DEFINITION_SNAPSHOT, identifier, body=_dumps(definition.to_json()), update_time=now_ms()
+        DEFINITION_SNAPSHOT, identifier, body=_definition_body(definition), update_time=now_ms()
     )
     try:
         item.save(condition=MetadataItem.sk.does_not_exist())

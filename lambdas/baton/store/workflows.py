@@ -462,12 +462,17 @@ class WorkflowStore:
                 fields["pending_effect"] = "1"
                 task.pending_effect = True
                 due_at = now + PENDING_EFFECT_GRACE_MS
-            elif not task.status.is_terminal:
+            elif not task.status.is_terminal and not effect.carry_over:
                 due_at = effect.due_at
         if due_at is None and not task.status.is_terminal:
             due_at = task_type_of(task.workflow_task).deadline(task)
         if due_at is None and task.status == TaskStatus.SCHEDULED and task.callback_after_seconds:
             due_at = task.scheduled_time + task.callback_after_seconds * 1000
+        if task.continue_at:
+            # A decision stopped here: its timer resumes at once; if that timer is lost, the
+            # sweep finds this entry once the grace period has passed.
+            resume_by = task.continue_at + PENDING_EFFECT_GRACE_MS
+            due_at = resume_by if due_at is None else min(due_at, resume_by)
         if due_at is not None:
             fields["due_shard"] = due_shard(task.task_id)
             fields["due_at"] = due_at

@@ -7,7 +7,7 @@ from typing import Any
 from baton.engine import js
 from baton.engine.definitions import WorkflowTask
 from baton.engine.run import Run
-from baton.engine.state import Task, TaskStatus, base_reference
+from baton.engine.state import Task, TaskStatus, base_reference, loop_reference
 from baton.engine.tasks.base import TaskType
 
 
@@ -28,14 +28,13 @@ class DoWhile(TaskType):
         return created
 
     def _iteration_tasks(self, run: Run, task: Task) -> list[Task]:
-        body = {t.task_reference_name for t in task.workflow_task.walk()[1:]}
-        return [
-            t
-            for t in run.workflow.tasks
-            if t.iteration == task.iteration
-            and not t.retried
-            and base_reference(t.reference_task_name) in body
-        ]
+        # Looked up by reference (`ref__3`), not by scanning every task: a long loop's
+        # workflow holds thousands of them.
+        found = (
+            run.task_for_ref(loop_reference(body.task_reference_name, task.iteration))
+            for body in task.workflow_task.walk()[1:]
+        )
+        return sorted((t for t in found if t is not None and not t.retried), key=lambda t: t.seq)
 
     def execute(self, run: Run, task: Task) -> bool:
         body = self._iteration_tasks(run, task)
@@ -54,7 +53,7 @@ class DoWhile(TaskType):
         bindings: dict[str, Any] = {**inputs, task.reference_task_name: edited.output_data}
         bindings.update(outputs)
         try:
-            again = js.is_truthy(js.evaluate(definition.loop_condition or "false", bindings))
+            again = js.is_truthy(run.evaluate(definition.loop_condition or "false", bindings))
         except js.ScriptError as error:
             run.complete(
                 edited,

@@ -26,7 +26,7 @@ class Switch(TaskType):
         task.task_def_name = self.name
         task.start_time = run.now
         try:
-            case = self.evaluate(definition, task.input_data)
+            case = self.evaluate(run, definition, task.input_data)
         except js.ScriptError as error:
             task.status = TaskStatus.FAILED
             task.reason_for_incompletion = f"Error evaluating expression: {error}"
@@ -43,12 +43,12 @@ class Switch(TaskType):
             created.extend(schedule_definition(run, selected[0], iteration))
         return created
 
-    def evaluate(self, definition: WorkflowTask, inputs: dict[str, Any]) -> str:
+    def evaluate(self, run: Run, definition: WorkflowTask, inputs: dict[str, Any]) -> str:
         evaluator = (definition.evaluator_type or "value-param").lower()
         expression = definition.expression or ""
         if evaluator == "value-param":
             return java_text(inputs.get(expression))
-        return js.result_as_case(js.evaluate(expression, inputs))
+        return js.result_as_case(run.evaluate(expression, inputs))
 
     def output_for(self, case: str) -> dict[str, Any]:
         return {"evaluationResult": [case], "selectedCase": case}
@@ -81,9 +81,9 @@ class Decision(Switch):
 
     name = "DECISION"
 
-    def evaluate(self, definition: WorkflowTask, inputs: dict[str, Any]) -> str:
+    def evaluate(self, run: Run, definition: WorkflowTask, inputs: dict[str, Any]) -> str:
         if (definition.case_expression or "").strip():
-            return js.result_as_case(js.evaluate(definition.case_expression or "", inputs))
+            return js.result_as_case(run.evaluate(definition.case_expression or "", inputs))
         return java_text(inputs.get(definition.case_value_param or ""))
 
     def output_for(self, case: str) -> dict[str, Any]:
