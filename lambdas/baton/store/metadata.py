@@ -196,8 +196,11 @@ def load_snapshot(identifier: str) -> WorkflowDef:
 
 def put_task_defs(definitions: list[TaskDef]) -> None:
     now = now_ms()
+    # Conductor registers a list one definition after another, so a name listed twice ends as
+    # its last; one batch may not name a key twice.
+    last_by_name = {definition.name: definition for definition in definitions}
     with MetadataItem.batch_write() as batch:
-        for definition in definitions:
+        for definition in last_by_name.values():
             batch.save(
                 MetadataItem(
                     TASK_DEF, definition.name, body=_dumps(definition.to_json()), update_time=now
