@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from baton import telemetry
+from baton import telemetry, wakeup
 from baton.engine import decider
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import JsonObject, WorkflowDef
@@ -27,6 +29,7 @@ from baton.store import metadata
 from baton.store.clock import now_ms
 from baton.store.errors import Conflict, NotFound
 from baton.store.workflows import (
+    Claim,
     IdempotencyClaim,
     IdempotencyKeyTaken,
     WorkflowExists,
@@ -39,6 +42,9 @@ _log = logging.getLogger(__name__)
 # Conductor's default threshold for workflow and task payloads; larger ones are refused with
 # a 400 rather than risking DynamoDB's 400 KB item limit halfway through a commit.
 MAX_PAYLOAD_BYTES = 256 * 1024
+
+# What one poll hands out at most: Lambda's response limit is 6 MB.
+MAX_POLL_RESPONSE_BYTES = 4 * 1024 * 1024
 
 IDEMPOTENCY_STRATEGIES = ("FAIL", "RETURN_EXISTING", "FAIL_ON_RUNNING")
 
@@ -222,6 +228,10 @@ class Baton:
 
     def update_task(self, workflow_id: str, task_id: str, update: TaskUpdate) -> str:
         """Apply a TaskResult; an update to an ended task is accepted and changes nothing."""
+        self._update_task(workflow_id, task_id, update)
+        return task_id
+
+    def _update_task(self, workflow_id: str, task_id: str, update: TaskUpdate) -> Decision:
         if update.output is not None:
             check_payload_size("task output", update.output)
 
@@ -232,8 +242,18 @@ class Baton:
                 workflow, task_id, update, self.clock(), event_queues=self._queues()
             )
 
-        self._mutate(workflow_id, change)
-        return task_id
+        return self._mutate(workflow_id, change)
+
+    def update_task_and_poll(
+        self, workflow_id: str, task_id: str, update: TaskUpdate
+    ) -> JsonObject | None:
+        """update-v2: apply a TaskResult; if that ended the task, hand the same worker the next
+        task of its type and domain (None when there is none, or the task goes on)."""
+        decision = self._update_task(workflow_id, task_id, update)
+        task = decision.workflow.task_by_id(task_id)
+        if task is None or not task.status.is_terminal:
+            return None
+        return self.poll(task.task_type, update.worker_id, task.domain)
 
     def update_task_by_reference(
         self, workflow_id: str, reference: str, update: TaskUpdate
@@ -255,44 +275,82 @@ class Baton:
         self._mutate(workflow_id, change)
         return found[0] if found else None
 
-    def poll(self, task_type: str, worker_id: str | None) -> JsonObject | None:
+    def poll(
+        self, task_type: str, worker_id: str | None, domain: str | None = None
+    ) -> JsonObject | None:
         """Hand one SCHEDULED worker task of `task_type` to a worker, or None."""
-        for workflow_id, task_key in self.store.pollable(task_type, self.clock(), limit=10):
-            try:
-                task = self._claim(workflow_id, task_key, worker_id)
-            except NotFound:
-                self.store.forget_due(workflow_id, task_key)
-                continue
-            if task is not None:
-                return task
-        return None
+        tasks = self.batch_poll(task_type, worker_id, domain, count=1, timeout_ms=0)
+        return tasks[0] if tasks else None
 
-    def _claim(self, workflow_id: str, task_key: str, worker_id: str | None) -> JsonObject | None:
-        claimed: list[JsonObject] = []
+    def batch_poll(
+        self,
+        task_type: str,
+        worker_id: str | None,
+        domain: str | None,
+        *,
+        count: int,
+        timeout_ms: int,
+    ) -> list[JsonObject]:
+        """Hand up to `count` tasks to a worker, waiting up to `timeout_ms` for the first.
 
-        def change(workflow: Workflow) -> Decision:
-            claimed.clear()
-            task = next((t for t in workflow.tasks if t.store_key == task_key), None)
-            if task is None:
-                # Left by a commit that never landed: take it out of the poll index.
-                self.store.forget_due(workflow_id, task_key)
-                return Decision(workflow=workflow)
-            if task.status != TaskStatus.SCHEDULED or workflow.status != WorkflowStatus.RUNNING:
-                return Decision(workflow=workflow)
-            decision = decider.update_task(
-                workflow,
-                task.task_id,
-                TaskUpdate(status=TaskStatus.IN_PROGRESS, worker_id=worker_id),
-                self.clock(),
+        A poll that finds nothing sleeps on the process's wake-up signal rather than querying
+        again; it looks at the table again when signalled, and every RECHECK_SECONDS for work
+        other processes committed.
+        """
+        deadline = time.monotonic() + timeout_ms / 1000
+        keys = [wakeup.signal_key(task_type, domain)]
+        while True:
+            since = {key: wakeup.work_signal.generation(key) for key in keys}
+            handed = self._hand_out(task_type, worker_id, domain, count)
+            remaining = deadline - time.monotonic()
+            if handed or remaining <= 0:
+                return handed
+            signalled = wakeup.work_signal.wait(keys, since, min(remaining, wakeup.RECHECK_SECONDS))
+            if not signalled and deadline - time.monotonic() <= 0:
+                return []
+
+    def _hand_out(
+        self, task_type: str, worker_id: str | None, domain: str | None, count: int
+    ) -> list[JsonObject]:
+        now = self.clock()
+        # A few more candidates than asked for: others polling at the same moment read the
+        # same oldest entries, and each is handed out to one of them only.
+        candidates = self.store.pollable(task_type, domain, now, limit=min(100, count * 2 + 4))
+        if len(candidates) > count:
+            random.shuffle(candidates)
+        handed: list[JsonObject] = []
+        size = 0
+        for workflow_id, task_key in candidates:
+            if len(handed) >= count or size >= MAX_POLL_RESPONSE_BYTES:
+                break
+            claim = self.store.claim(
+                workflow_id,
+                task_key,
+                lambda task: decider.hand_out(task, worker_id, now),
+                now,
             )
-            started = decision.workflow.task_by_id(task.task_id)
-            if started is not None:
-                started.poll_count += 1
-                claimed.append(started.to_json(decision.workflow))
-            return decision
+            if claim is None:
+                continue
+            if claim.deadline is not None:
+                self._arm_after_claim(claim)
+            task_json = claim.task.to_json(claim.workflow)
+            size += len(json.dumps(task_json, separators=(",", ":")))
+            handed.append(task_json)
+        return handed
 
-        self._mutate(workflow_id, change)
-        return claimed[0] if claimed else None
+    def _arm_after_claim(self, claim: Claim) -> None:
+        try:
+            assert claim.deadline is not None
+            self.messaging.arm_timer(
+                workflow_id=claim.workflow.workflow_id,
+                task_id=claim.task.task_id,
+                due_at=claim.deadline,
+                now=self.clock(),
+            )
+        except Exception:
+            # The deadline is in the due index with the claim: the sweep fires it.
+            _log.warning("Timer deferred to the sweep", exc_info=True)
+            self.metric(telemetry.EFFECTS_DEFERRED, 1)
 
     # -- effects ---------------------------------------------------------------------------
 
@@ -311,6 +369,7 @@ class Baton:
 
     def _after_commit(self, decision: Decision) -> None:
         workflow = decision.workflow
+        self._signal_new_work(decision)
         if decision.workflow_changed and workflow.status.is_terminal:
             if workflow.status == WorkflowStatus.COMPLETED:
                 self.metric(telemetry.WORKFLOWS_COMPLETED, 1)
@@ -330,6 +389,17 @@ class Baton:
                     extra={"workflow_id": workflow.workflow_id, "task_id": effect.task_id},
                 )
                 self.metric(telemetry.EFFECTS_DEFERRED, 1)
+
+    def _signal_new_work(self, decision: Decision) -> None:
+        """Wake this process's polls waiting for the worker tasks this commit made pollable."""
+        wakeup.work_signal.notify(
+            {
+                wakeup.signal_key(t.task_type, t.domain)
+                for t in decision.changed_tasks
+                if t.status == TaskStatus.SCHEDULED
+                and task_type_of(t.workflow_task).name == "SIMPLE"
+            }
+        )
 
     def _carry_out(self, workflow: Workflow, effect: ArmTimer | PublishMessage, now: int) -> None:
         if isinstance(effect, PublishMessage):

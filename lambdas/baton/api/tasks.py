@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from baton.api.errors import bad_request
-from baton.api.requests import json_body, json_object, query
+from baton.api.requests import json_body, json_object, query, query_int
 from baton.engine.decider import TaskUpdate
 from baton.engine.state import TaskStatus
 from baton.runtime import baton
@@ -18,6 +18,12 @@ from baton.store.errors import NotFound
 router = Router()
 
 # What a task result may set; SCHEDULED, SKIPPED and TIMED_OUT are the engine's to give.
+# Conductor's batch poll: one task and 100 ms by default; a longer wait than 5 s is refused
+# (API Gateway would end the request at 29 s in any case).
+DEFAULT_POLL_TIMEOUT_MS = 100
+MAX_POLL_TIMEOUT_MS = 5000
+MAX_POLL_COUNT = 100
+
 RESULT_STATUSES = ("IN_PROGRESS", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "COMPLETED", "CANCELED")
 
 
@@ -31,9 +37,8 @@ def _text(value: str) -> Response[str]:
     return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=value)
 
 
-@router.post("/api/tasks")
-def update_task() -> Response[str]:
-    body = json_object(router, what="a TaskResult")
+def _task_result(body: dict[str, Any]) -> tuple[str, str, TaskUpdate]:
+    """Conductor's TaskResult: (workflow id, task id, the update it asks for)."""
     workflow_id = body.get("workflowInstanceId")
     task_id = body.get("taskId")
     if not isinstance(workflow_id, str) or not workflow_id:
@@ -43,14 +48,52 @@ def update_task() -> Response[str]:
     output = body.get("outputData")
     if output is not None and not isinstance(output, dict):
         raise bad_request("outputData must be a JSON object")
+    callback = body.get("callbackAfterSeconds", 0)
+    if callback is None:
+        callback = 0
+    if not isinstance(callback, int) or isinstance(callback, bool) or callback < 0:
+        raise bad_request("callbackAfterSeconds must be a whole number of seconds, at least 0")
     reason = body.get("reasonForIncompletion")
+    worker_id = body.get("workerId")
     update = TaskUpdate(
         status=_status(body.get("status")),
         output=output,
         reason_for_incompletion=reason if isinstance(reason, str) else None,
-        worker_id=body.get("workerId") if isinstance(body.get("workerId"), str) else None,
+        worker_id=worker_id if isinstance(worker_id, str) else None,
+        requeue_after_seconds=callback,
+        extend_lease=body.get("extendLease") is True,
+        logs=_logs(body.get("logs"), task_id),
     )
+    return workflow_id, task_id, update
+
+
+def _logs(value: Any, task_id: str) -> tuple[str, ...]:
+    """The text of TaskResult.logs (TaskExecLog entries, or plain strings)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise bad_request("logs must be a list of TaskExecLog entries")
+    texts = []
+    for entry in value:
+        text = entry.get("log") if isinstance(entry, dict) else entry
+        if not isinstance(text, str):
+            raise bad_request("Each entry of logs needs its text under log")
+        texts.append(text)
+    return tuple(texts)
+
+
+@router.post("/api/tasks")
+def update_task() -> Response[str]:
+    workflow_id, task_id, update = _task_result(json_object(router, what="a TaskResult"))
     return _text(baton().update_task(workflow_id, task_id, update))
+
+
+@router.post("/api/tasks/update-v2")
+def update_task_v2() -> Response[str]:
+    """Update a task, then hand the same worker its next task of that type (or 204)."""
+    workflow_id, task_id, update = _task_result(json_object(router, what="a TaskResult"))
+    next_task = baton().update_task_and_poll(workflow_id, task_id, update)
+    return _no_content() if next_task is None else _json(next_task)
 
 
 @router.post("/api/tasks/<workflow_id>/<reference>/<status>")
@@ -63,19 +106,50 @@ def update_task_by_reference(workflow_id: str, reference: str, status: str) -> R
         output=output,
         merge_output=True,
         worker_id=query(router, "workerid"),
+        requeue_after_seconds=0,
     )
     task_id = baton().update_task_by_reference(workflow_id, reference, update)
     return _text(task_id or "")
 
 
+def _json(value: Any) -> Response[str]:
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(value)
+    )
+
+
+def _no_content() -> Response[str]:
+    return Response(status_code=204, content_type=content_types.TEXT_PLAIN, body="")
+
+
+def _domain() -> str | None:
+    # An empty domain is no domain, as Conductor's queue names treat it.
+    return query(router, "domain") or None
+
+
+@router.get("/api/tasks/poll/batch/<task_type>")
+def batch_poll(task_type: str) -> Response[str]:
+    count = query_int(router, "count")
+    timeout = query_int(router, "timeout")
+    count = 1 if count is None else count
+    timeout = DEFAULT_POLL_TIMEOUT_MS if timeout is None else timeout
+    if timeout > MAX_POLL_TIMEOUT_MS:
+        raise bad_request("Long Poll Timeout value cannot be more than 5 seconds")
+    if timeout < 0:
+        raise bad_request("timeout must not be negative")
+    if count < 1 or count > MAX_POLL_COUNT:
+        raise bad_request(f"count must be between 1 and {MAX_POLL_COUNT}, not {count}")
+    tasks = baton().batch_poll(
+        task_type, query(router, "workerid"), _domain(), count=count, timeout_ms=timeout
+    )
+    # Conductor answers an empty batch with 200 and [] (client libraries expect a list).
+    return _json(tasks)
+
+
 @router.get("/api/tasks/poll/<task_type>")
 def poll(task_type: str) -> Response[str]:
-    task = baton().poll(task_type, query(router, "workerid"))
-    if task is None:
-        return Response(status_code=204, content_type=content_types.TEXT_PLAIN, body="")
-    return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(task)
-    )
+    task = baton().poll(task_type, query(router, "workerid"), _domain())
+    return _no_content() if task is None else _json(task)
 
 
 @router.get("/api/tasks/<task_id>")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -140,6 +141,16 @@ def task_view(task: Task, workflow: Workflow) -> JsonObject:
     }
 
 
+NO_DOMAIN = "NO_DOMAIN"
+
+# Whether a worker polled a (task type, domain) lately: what a domain fallback list tries.
+LivePollers = Callable[[str, str], bool]
+
+
+def _nobody_polls(task_type: str, domain: str) -> bool:
+    return False
+
+
 class Run:
     """A decision being made: copies what it changes, never mutates the state it was given."""
 
@@ -152,6 +163,7 @@ class Run:
     ) -> None:
         self.now = now
         self.event_queues = event_queues
+        self.live_pollers: LivePollers = live_pollers_of_this_decision.get()
         self.workflow = replace(
             workflow,
             tasks=list(workflow.tasks),
@@ -200,6 +212,25 @@ class Run:
     def resolve(self, template: JsonObject, *, task_id: str | None = None) -> JsonObject:
         resolved = params.resolve(template, self.document, task_id=task_id)
         return resolved if isinstance(resolved, dict) else {}
+
+    def domain_for(self, task_type: str) -> str | None:
+        """The task domain a new worker task of `task_type` is queued in (Conductor's
+        setTaskDomains): the workflow's taskToDomain entry for the type, else its `*` entry;
+        a comma-separated list takes its first domain with a live poller, else its last
+        (`NO_DOMAIN` there means no domain)."""
+        mapping = self.workflow.task_to_domain
+        if task_type in mapping:
+            listed = mapping[task_type]
+        elif (mapping.get("*") or "").strip():
+            listed = mapping["*"]
+        else:
+            return None
+        domains = [d.strip() for d in (listed or "").split(",")]
+        for domain in domains:
+            if domain and domain.upper() != NO_DOMAIN and self.live_pollers(task_type, domain):
+                return domain
+        last = domains[-1]
+        return None if not last or last.upper() == NO_DOMAIN else last
 
     def task_for_ref(self, reference: str) -> Task | None:
         return self.latest_by_ref.get(reference)
@@ -318,6 +349,13 @@ class Run:
             if not task.status.is_terminal:
                 self.complete(task, TaskStatus.CANCELED)
         self.touch_workflow()
+
+
+# The service sets this around a decision (it reads poll data); the engine itself does no I/O,
+# and without it no domain has live pollers, so a fallback list takes its last entry.
+live_pollers_of_this_decision: ContextVar[LivePollers] = ContextVar(
+    "live_pollers_of_this_decision", default=_nobody_polls
+)
 
 
 class TooManyTasks(Exception):

@@ -125,6 +125,8 @@ class Task:
     worker_id: str | None = None
     poll_count: int = 0
     retried_task_id: str | None = None
+    # The task domain it was scheduled in (None: no domain); only polls naming it receive it.
+    domain: str | None = None
     # Store bookkeeping, not part of Conductor's JSON.
     version: int = 0
     created_revision: int = 0
@@ -135,6 +137,8 @@ class Task:
 
     def to_json(self, workflow: Workflow) -> JsonObject:
         """Conductor's Task JSON (nulls omitted, as Conductor's mapper does)."""
+        # Conductor copies these from the TaskDef when it schedules the task.
+        task_def = self.workflow_task.task_definition
         data: JsonObject = {
             "taskType": self.task_type,
             "status": self.status.value,
@@ -152,15 +156,17 @@ class Task:
             "retried": self.retried,
             "executed": self.executed,
             "callbackFromWorker": True,
-            "responseTimeoutSeconds": 0,
+            "responseTimeoutSeconds": task_def.response_timeout_seconds if task_def else 0,
             "workflowInstanceId": workflow.workflow_id,
             "workflowType": workflow.definition.name,
             "taskId": self.task_id,
             "callbackAfterSeconds": self.callback_after_seconds,
             "outputData": self.output_data,
             "workflowTask": self.workflow_task.to_json(),
-            "rateLimitPerFrequency": 0,
-            "rateLimitFrequencyInSeconds": 0,
+            "rateLimitPerFrequency": task_def.rate_limit_per_frequency if task_def else 0,
+            "rateLimitFrequencyInSeconds": (
+                task_def.rate_limit_frequency_in_seconds if task_def else 0
+            ),
             "workflowPriority": workflow.priority,
             "iteration": self.iteration,
             "loopOverTask": self.iteration > 0,
@@ -174,6 +180,7 @@ class Task:
             "reasonForIncompletion": self.reason_for_incompletion,
             "workerId": self.worker_id,
             "retriedTaskId": self.retried_task_id,
+            "domain": self.domain,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         if self.wait_timeout:
@@ -209,6 +216,7 @@ class Task:
             "workerId": self.worker_id,
             "pollCount": self.poll_count,
             "retriedTaskId": self.retried_task_id,
+            "domain": self.domain,
         }
         return _without_defaults(data, keep=_TASK_REQUIRED)
 
@@ -247,6 +255,7 @@ class Task:
             worker_id=data.get("workerId"),
             poll_count=data.get("pollCount", 0),
             retried_task_id=data.get("retriedTaskId"),
+            domain=data.get("domain"),
             version=version,
             created_revision=created_revision,
             pending_effect=pending_effect,

@@ -21,6 +21,9 @@ from baton import settings
 
 # Timers and pending effects are spread over this many index partitions (no hot key).
 DUE_SHARDS = 8
+# Each (task type, domain) queue is spread over this many poll index partitions, so one busy
+# task type with many pollers is not one hot partition.
+POLL_SHARDS = 4
 
 
 def _table_name(variable: str, default: str) -> str:
@@ -83,7 +86,8 @@ class DueIndex(GlobalSecondaryIndex["TaskItem"]):
 
 
 class PollIndex(GlobalSecondaryIndex["TaskItem"]):
-    """SCHEDULED worker tasks by task type, oldest first: what `GET /api/tasks/poll` reads."""
+    """SCHEDULED worker tasks by `<task type>#<domain>#<shard>`, by the time they may be polled
+    from (sparse: only pollable tasks are in it). What `GET /api/tasks/poll` reads."""
 
     class Meta:
         index_name = "by_poll_key"

@@ -22,6 +22,7 @@ class Simple(TaskType):
         task = run.new_task(
             definition, iteration=iteration, status=TaskStatus.SCHEDULED, task_type=definition.name
         )
+        task.domain = run.domain_for(task.task_type)
         return [task]
 
     def _response_deadline(self, task: Task) -> int | None:
