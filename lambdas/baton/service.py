@@ -8,12 +8,13 @@ scheduled sweep, because the commit recorded it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +23,11 @@ from baton.engine import decider
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import ArmTimer, PublishMessage
+from baton.engine.run import live_pollers_of_this_decision
 from baton.engine.state import TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
 from baton.messaging import Messaging
-from baton.store import metadata
+from baton.store import metadata, workers
 from baton.store.clock import now_ms
 from baton.store.errors import Conflict, NotFound
 from baton.store.workflows import (
@@ -93,6 +95,7 @@ class Baton:
     messaging: Messaging = field(default_factory=Messaging)
     clock: Callable[[], int] = now_ms
     metric: Metric = _no_metric
+    polls: workers.PollRecorder = field(default_factory=workers.PollRecorder)
 
     # -- workflows -------------------------------------------------------------------------
 
@@ -107,7 +110,22 @@ class Baton:
         claim = None
         if request.idempotency_key:
             claim = IdempotencyClaim(f"idempotency#{definition.name}#{request.idempotency_key}")
-        decision = decider.start(
+        with self._poll_data_for_domains():
+            decision = self._decide_start(request, definition, workflow_id)
+        try:
+            self.store.create(decision, claim=claim)
+        except WorkflowExists:
+            return workflow_id  # the same message started it before
+        except IdempotencyKeyTaken as taken:
+            return self._existing_for_key(request, taken.existing_workflow_id)
+        self.metric(telemetry.WORKFLOWS_STARTED, 1)
+        self._after_commit(decision)
+        return workflow_id
+
+    def _decide_start(
+        self, request: StartRequest, definition: WorkflowDef, workflow_id: str
+    ) -> Decision:
+        return decider.start(
             definition,
             workflow_id=workflow_id,
             workflow_input=request.input,
@@ -119,15 +137,17 @@ class Baton:
             idempotency_key=request.idempotency_key,
             event_queues=self.messaging.event_queue_names,
         )
+
+    @contextlib.contextmanager
+    def _poll_data_for_domains(self) -> Iterator[None]:
+        """Decisions made inside see which task domains have live pollers (poll data)."""
+        token = live_pollers_of_this_decision.set(
+            lambda task_type, domain: self.polls.is_live(task_type, domain, self.clock())
+        )
         try:
-            self.store.create(decision, claim=claim)
-        except WorkflowExists:
-            return workflow_id  # the same message started it before
-        except IdempotencyKeyTaken as taken:
-            return self._existing_for_key(request, taken.existing_workflow_id)
-        self.metric(telemetry.WORKFLOWS_STARTED, 1)
-        self._after_commit(decision)
-        return workflow_id
+            yield
+        finally:
+            live_pollers_of_this_decision.reset(token)
 
     def _existing_for_key(self, request: StartRequest, existing_id: str | None) -> str:
         strategy = (request.idempotency_strategy or "FAIL").upper()
@@ -231,6 +251,12 @@ class Baton:
         self._update_task(workflow_id, task_id, update)
         return task_id
 
+    def add_task_log(self, task_id: str, text: str) -> None:
+        """`POST /api/tasks/{taskId}/log`: one log entry for an existing task."""
+        if self.store.workflow_id_for_task(task_id) is None:
+            raise NotFound(f"No such task found by id: {task_id}")
+        workers.append_logs(task_id, [text], self.clock())
+
     def _update_task(self, workflow_id: str, task_id: str, update: TaskUpdate) -> Decision:
         if update.output is not None:
             check_payload_size("task output", update.output)
@@ -242,7 +268,10 @@ class Baton:
                 workflow, task_id, update, self.clock(), event_queues=self._queues()
             )
 
-        return self._mutate(workflow_id, change)
+        decision = self._mutate(workflow_id, change)
+        if update.logs:
+            workers.append_logs(task_id, list(update.logs), self.clock())
+        return decision
 
     def update_task_and_poll(
         self, workflow_id: str, task_id: str, update: TaskUpdate
@@ -299,6 +328,8 @@ class Baton:
         """
         deadline = time.monotonic() + timeout_ms / 1000
         keys = [wakeup.signal_key(task_type, domain)]
+        # Recorded first: a worker waiting in a long poll is a live poller of its domain.
+        self.polls.record(task_type, domain, worker_id, self.clock())
         while True:
             since = {key: wakeup.work_signal.generation(key) for key in keys}
             handed = self._hand_out(task_type, worker_id, domain, count)
@@ -359,7 +390,8 @@ class Baton:
 
     def _mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
         before_retries = self.store.stats.retries
-        decision = self.store.mutate(workflow_id, change)
+        with self._poll_data_for_domains():
+            decision = self.store.mutate(workflow_id, change)
         retries = self.store.stats.retries - before_retries
         if retries:
             self.metric(telemetry.COMMIT_RETRIES, retries)

@@ -188,3 +188,44 @@ def test_a_fallback_list_without_live_pollers_queues_in_its_last_domain(clock: C
     assert [t["domain"] for t in _batch(domain="silver")] == ["silver"]
     [no_domain] = _batch()
     assert "domain" not in no_domain
+
+
+def test_a_fallback_list_queues_in_its_first_domain_with_a_live_poller(clock: Clock) -> None:
+    assert _batch(domain="silver", workerid="s1") == []  # a silver worker polls, finds nothing
+    _start(taskToDomain={"work": "gold,silver,NO_DOMAIN"})
+    [task] = _batch(domain="silver")
+    assert task["domain"] == "silver"
+    clock.now += 11_000  # Conductor's activeWorkerLastPollTimeout (10 s) has passed
+    _start(taskToDomain={"work": "gold,silver,NO_DOMAIN"})
+    [later] = _batch()
+    assert "domain" not in later
+
+
+def test_poll_data_names_each_queue_its_last_worker_and_time(clock: Clock) -> None:
+    _batch(workerid="w1")
+    _batch(domain="blue", workerid="w2")
+    _batch("next_work", workerid="w3")
+    data = call_api("GET", "/api/tasks/queue/polldata", query={"taskType": "work"}).json()
+    assert sorted(data, key=lambda d: d.get("domain", "")) == [
+        {"queueName": "work", "workerId": "w1", "lastPollTime": clock.now},
+        {"queueName": "work", "domain": "blue", "workerId": "w2", "lastPollTime": clock.now},
+    ]
+    every = call_api("GET", "/api/tasks/queue/polldata/all").json()
+    assert {d["queueName"] for d in every} == {"work", "next_work"}
+    missing = call_api("GET", "/api/tasks/queue/polldata")
+    assert missing.status == 400
+
+
+def test_task_logs_from_results_and_the_log_endpoint(clock: Clock) -> None:
+    _start()
+    [task] = _batch()
+    assert call_api("GET", f"/api/tasks/{task['taskId']}/log").status == 204
+    logged = _result(
+        task, "IN_PROGRESS", extendLease=True, logs=[{"log": "starting", "createdTime": 1}]
+    )
+    assert call_api("POST", "/api/tasks", logged).status == 200
+    assert call_api("POST", f"/api/tasks/{task['taskId']}/log", "x" * 10_000).status == 200
+    logs = call_api("GET", f"/api/tasks/{task['taskId']}/log").json()
+    assert [entry["log"] for entry in logs] == ["starting", "x" * 4_096]
+    assert {entry["taskId"] for entry in logs} == {task["taskId"]}
+    assert call_api("POST", "/api/tasks/no-such-task/log", "hello").status == 404

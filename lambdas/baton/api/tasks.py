@@ -13,6 +13,7 @@ from baton.api.requests import json_body, json_object, query, query_int
 from baton.engine.decider import TaskUpdate
 from baton.engine.state import TaskStatus
 from baton.runtime import baton
+from baton.store import workers
 from baton.store.errors import NotFound
 
 router = Router()
@@ -150,6 +151,34 @@ def batch_poll(task_type: str) -> Response[str]:
 def poll(task_type: str) -> Response[str]:
     task = baton().poll(task_type, query(router, "workerid"), _domain())
     return _no_content() if task is None else _json(task)
+
+
+@router.post("/api/tasks/<task_id>/log")
+def add_log(task_id: str) -> Response[str]:
+    text = router.current_event.decoded_body or ""
+    if not text:
+        raise bad_request("The request body (the log line, as text) is required")
+    baton().add_task_log(task_id, text)
+    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body="")
+
+
+@router.get("/api/tasks/<task_id>/log")
+def get_logs(task_id: str) -> Response[str]:
+    logs = workers.task_logs(task_id)
+    return _json(logs) if logs else _no_content()
+
+
+@router.get("/api/tasks/queue/polldata")
+def get_poll_data() -> list[dict[str, Any]]:
+    task_type = query(router, "taskType")
+    if not task_type:
+        raise bad_request("Query parameter taskType is required")
+    return workers.poll_data(task_type)
+
+
+@router.get("/api/tasks/queue/polldata/all")
+def get_all_poll_data() -> list[dict[str, Any]]:
+    return workers.poll_data()
 
 
 @router.get("/api/tasks/<task_id>")

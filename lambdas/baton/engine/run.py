@@ -226,7 +226,7 @@ class Run:
         else:
             return None
         domains = [d.strip() for d in (listed or "").split(",")]
-        for domain in domains:
+        for domain in domains if len(domains) > 1 else ():
             if domain and domain.upper() != NO_DOMAIN and self.live_pollers(task_type, domain):
                 return domain
         last = domains[-1]
