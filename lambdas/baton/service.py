@@ -24,7 +24,7 @@ from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.run import live_pollers_of_this_decision
-from baton.engine.state import TaskStatus, Workflow, WorkflowStatus
+from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
 from baton.messaging import Messaging
 from baton.store import metadata, workers
@@ -80,6 +80,41 @@ class StartRequest:
     # Set by event handlers: a start derived from a message always gets the same id.
     workflow_id: str | None = None
     event: str | None = None
+
+
+class _Limits:
+    """A TaskDef's limits, checked as one poll hands tasks out (Conductor checks them in
+    ExecutionService.poll): `concurrentExecLimit` against the IN_PROGRESS tasks of the type,
+    counted once per poll; `rateLimitPerFrequency` per `rateLimitFrequencyInSeconds` window,
+    a conditional counter. A task held back stays pollable for a later poll."""
+
+    def __init__(self, store: WorkflowStore, now: int) -> None:
+        self.store = store
+        self.now = now
+        self.running: dict[str, int] = {}
+
+    def admit(self, task: Task) -> bool:
+        task_def = task.workflow_task.task_definition
+        if task_def is None:
+            return True
+        if task_def.concurrent_exec_limit > 0:
+            running = self.running.get(task.task_def_name)
+            if running is None:
+                running = self.running[task.task_def_name] = self.store.running(task.task_type)
+            if running >= task_def.concurrent_exec_limit:
+                return False
+        if task_def.rate_limit_per_frequency > 0:
+            return workers.take_rate_slot(
+                task.task_def_name,
+                task_def.rate_limit_per_frequency,
+                task_def.rate_limit_frequency_in_seconds,
+                self.now,
+            )
+        return True
+
+    def handed_out(self, task: Task) -> None:
+        if task.task_def_name in self.running:
+            self.running[task.task_def_name] += 1
 
 
 Metric = Callable[[str, float], None]
@@ -351,6 +386,7 @@ class Baton:
             random.shuffle(candidates)
         handed: list[JsonObject] = []
         size = 0
+        limits = _Limits(self.store, now)
         for workflow_id, task_key in candidates:
             if len(handed) >= count or size >= MAX_POLL_RESPONSE_BYTES:
                 break
@@ -359,6 +395,7 @@ class Baton:
                 task_key,
                 lambda task: decider.hand_out(task, worker_id, now),
                 now,
+                admit=limits.admit,
             )
             if claim is None:
                 continue
@@ -367,6 +404,7 @@ class Baton:
             task_json = claim.task.to_json(claim.workflow)
             size += len(json.dumps(task_json, separators=(",", ":")))
             handed.append(task_json)
+            limits.handed_out(claim.task)
         return handed
 
     def _arm_after_claim(self, claim: Claim) -> None:

@@ -229,3 +229,61 @@ def test_task_logs_from_results_and_the_log_endpoint(clock: Clock) -> None:
     assert [entry["log"] for entry in logs] == ["starting", "x" * 4_096]
     assert {entry["taskId"] for entry in logs} == {task["taskId"]}
     assert call_api("POST", "/api/tasks/no-such-task/log", "hello").status == 404
+
+
+def _task_def(**fields: Any) -> None:
+    body = [{"name": "work", "retryCount": 0, "responseTimeoutSeconds": 600, **fields}]
+    assert call_api("POST", "/api/metadata/taskdefs", body).status == 200
+
+
+def test_concurrent_exec_limit_holds_tasks_back_while_the_limit_is_running(clock: Clock) -> None:
+    _task_def(concurrentExecLimit=2)
+    for _ in range(3):
+        _start()
+    running = _batch(count=5)
+    assert len(running) == 2
+    assert _batch(count=5) == []
+    assert call_api("POST", "/api/tasks", _result(running[0], "COMPLETED")).status == 200
+    assert len(_batch(count=5)) == 1
+    assert _batch(count=5) == []
+
+
+def test_rate_limit_hands_out_at_most_so_many_per_window(clock: Clock) -> None:
+    _task_def(rateLimitPerFrequency=2, rateLimitFrequencyInSeconds=10)
+    clock.now -= clock.now % 10_000  # the start of a window
+    for _ in range(5):
+        _start()
+    assert len(_batch(count=5)) == 2
+    clock.now += 9_000
+    assert _batch(count=5) == []
+    clock.now += 1_000
+    assert len(_batch(count=5)) == 2
+
+
+def test_a_task_nobody_polls_in_time_times_out_and_is_retried(clock: Clock) -> None:
+    _task_def(pollTimeoutSeconds=5, retryCount=1, retryDelaySeconds=0, timeoutPolicy="RETRY")
+    workflow_id = _start()
+    clock.now += 5_000
+    runtime.baton().sweep()
+    tasks = call_api("GET", f"/api/workflow/{workflow_id}").json()["tasks"]
+    assert [t["status"] for t in tasks] == ["TIMED_OUT", "SCHEDULED"]
+    assert tasks[0]["reasonForIncompletion"].startswith("Task poll timed out after 5 seconds")
+    [retried] = _batch()
+    assert retried["retryCount"] == 1
+
+
+def test_a_start_delay_keeps_the_task_from_polls_until_it_has_passed(clock: Clock) -> None:
+    delayed = {
+        "name": "delayed",
+        "version": 1,
+        "tasks": [
+            {"name": "work", "taskReferenceName": "work_ref", "type": "SIMPLE", "startDelay": 30}
+        ],
+    }
+    assert call_api("POST", "/api/metadata/workflow", delayed).status == 200
+    workflow_id = _start("delayed")
+    clock.now += 29_000
+    assert _batch() == []
+    clock.now += 1_000
+    [task] = _batch()
+    assert (task["workflowInstanceId"], task["startDelayInSeconds"]) == (workflow_id, 30)

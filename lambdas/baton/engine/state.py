@@ -135,6 +135,11 @@ class Task:
     # The task's key in the store (empty until it is stored).
     store_key: str = ""
 
+    def pollable_from(self) -> int:
+        """When a SCHEDULED worker task may be handed out: after its startDelay or a retry's
+        delay, or a worker's callbackAfterSeconds counted from its IN_PROGRESS update."""
+        return (self.update_time or self.scheduled_time) + self.callback_after_seconds * 1000
+
     def to_json(self, workflow: Workflow) -> JsonObject:
         """Conductor's Task JSON (nulls omitted, as Conductor's mapper does)."""
         # Conductor copies these from the TaskDef when it schedules the task.

@@ -87,7 +87,9 @@ class DueIndex(GlobalSecondaryIndex["TaskItem"]):
 
 class PollIndex(GlobalSecondaryIndex["TaskItem"]):
     """SCHEDULED worker tasks by `<task type>#<domain>#<shard>`, by the time they may be polled
-    from (sparse: only pollable tasks are in it). What `GET /api/tasks/poll` reads."""
+    from (sparse: only pollable tasks are in it). What `GET /api/tasks/poll` reads. Tasks of a
+    type with a `concurrentExecLimit` are listed under `RUNNING#<task type>#<shard>` while
+    IN_PROGRESS, so a poll can count them."""
 
     class Meta:
         index_name = "by_poll_key"
@@ -147,7 +149,9 @@ class MetadataItem(Model):
 
     Keys: `WORKFLOW_DEF` / `<name>#<version:010d>`; `TASK_DEF` / `<name>`;
     `EVENT_HANDLER` / `<name>`; `EVENT#<event>` / `<name>` (a handler, found by its event with
-    a strongly consistent query); `EVENT_EXECUTION#<handler>` / `<messageId>_<action index>`.
+    a strongly consistent query); `EVENT_EXECUTION#<handler>` / `<messageId>_<action index>`;
+    `POLL_DATA` / `<task type>#<domain>`; `TASK_LOG#<taskId>` / `<time>#<n>`;
+    `RATE_LIMIT` / `<task name>` (see `baton.store.workers`).
     """
 
     class Meta(_BaseMeta):
@@ -157,6 +161,8 @@ class MetadataItem(Model):
     sk = UnicodeAttribute(range_key=True)
     body = UnicodeAttribute(null=True)
     update_time = NumberAttribute(null=True)
+    # A task type's rate-limit window (`RATE_LIMIT` / `<name>`): tasks handed out in it.
+    counter = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 

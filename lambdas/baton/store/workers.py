@@ -13,11 +13,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from baton.store.models import MetadataItem
 
 POLL_DATA = "POLL_DATA"
+RATE_LIMIT = "RATE_LIMIT"
 # Conductor's activeWorkerLastPollTimeout: a domain whose worker polled this recently is live.
 ACTIVE_WORKER_LAST_POLL_MS = 10_000
 # Each process records a worker's polls of a queue at most this often: a poll every 100 ms
@@ -116,3 +117,40 @@ def task_logs(task_id: str) -> list[dict[str, Any]]:
         json.loads(item.body or "{}")
         for item in MetadataItem.query(_log_partition(task_id), consistent_read=True)
     ]
+
+
+def take_rate_slot(task_name: str, per_frequency: int, frequency_seconds: int, now: int) -> bool:
+    """One of the `per_frequency` hand-outs a task type may have per `frequency_seconds`
+    window (TaskDef rateLimitPerFrequency / rateLimitFrequencyInSeconds); False when the
+    current window has none left. Windows are fixed and counted with conditional writes, so
+    concurrent polls never hand out more than the limit in one window."""
+    window_ms = max(1, frequency_seconds) * 1000
+    window = now - now % window_ms
+    target = MetadataItem(RATE_LIMIT, task_name)
+    try:
+        target.update(
+            actions=[MetadataItem.counter.add(1)],
+            condition=(MetadataItem.update_time == window) & (MetadataItem.counter < per_frequency),
+        )
+        return True
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+    try:
+        target.update(
+            actions=[
+                MetadataItem.update_time.set(window),
+                MetadataItem.counter.set(1),
+                MetadataItem.expires_at.set(datetime.now(UTC) + timedelta(days=1)),
+            ],
+            condition=MetadataItem.pk.does_not_exist() | (MetadataItem.update_time < window),
+        )
+        return per_frequency >= 1
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+    return False
+
+
+def _condition_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -106,6 +106,16 @@ def poll_key(task_type: str, domain: str | None, shard: int) -> str:
     return f"{task_type}#{domain or ''}#{shard}"
 
 
+def running_key(task_type: str, shard: int) -> str:
+    """The poll index partition listing one shard of a limited task type's IN_PROGRESS tasks."""
+    return f"RUNNING#{task_type}#{shard}"
+
+
+def _is_limited(task: Task) -> bool:
+    task_def = task.workflow_task.task_definition
+    return task_def is not None and task_def.concurrent_exec_limit > 0
+
+
 def poll_shard(task_id: str) -> int:
     return zlib.crc32(task_id.encode()) % POLL_SHARDS
 
@@ -125,12 +135,6 @@ def _body(value: Any, what: str) -> str:
             "reference to it"
         )
     return text
-
-
-def pollable_from(task: Task) -> int:
-    """When a SCHEDULED worker task may be handed out: after a retry's delay, or a worker's
-    callbackAfterSeconds counted from its IN_PROGRESS update."""
-    return (task.update_time or task.scheduled_time) + task.callback_after_seconds * 1000
 
 
 Effects = dict[str, list[ArmTimer | PublishMessage]]
@@ -494,7 +498,7 @@ class WorkflowStore:
         if due_at is None and not task.status.is_terminal:
             due_at = task_type_of(task.workflow_task).deadline(task)
         if due_at is None and task.status == TaskStatus.SCHEDULED and task.callback_after_seconds:
-            due_at = pollable_from(task)
+            due_at = task.pollable_from()
         if due_at is not None:
             fields["due_shard"] = due_shard(task.task_id)
             fields["due_at"] = due_at
@@ -503,7 +507,10 @@ class WorkflowStore:
             and task.status == TaskStatus.SCHEDULED
         ):
             fields["poll_key"] = poll_key(task.task_type, task.domain, poll_shard(task.task_id))
-            fields["scheduled_at"] = pollable_from(task)
+            fields["scheduled_at"] = task.pollable_from()
+        elif task.status == TaskStatus.IN_PROGRESS and _is_limited(task):
+            fields["poll_key"] = running_key(task.task_type, poll_shard(task.task_id))
+            fields["scheduled_at"] = task.start_time
         return fields
 
     # -- after the commit ------------------------------------------------------------------
@@ -573,8 +580,22 @@ class WorkflowStore:
                 break
         return found
 
+    def running(self, task_type: str) -> int:
+        """IN_PROGRESS tasks of a type with a concurrentExecLimit (an eventually consistent
+        count of a sparse index: one query per shard)."""
+        return sum(
+            TaskItem.by_poll_key.count(running_key(task_type, shard))
+            for shard in range(POLL_SHARDS)
+        )
+
     def claim(
-        self, workflow_id: str, task_key: str, hand_out: Callable[[Task], Task], now: int
+        self,
+        workflow_id: str,
+        task_key: str,
+        hand_out: Callable[[Task], Task],
+        now: int,
+        *,
+        admit: Callable[[Task], bool] | None = None,
     ) -> Claim | None:
         """Hand one SCHEDULED worker task out, or None if it is not (or no longer) pollable.
 
@@ -614,15 +635,20 @@ class WorkflowStore:
             created_revision=int(item.created_revision),
             store_key=task_key,
         )
+        if admit is not None and not admit(task):
+            return None  # its TaskDef's limits hold it back for now
         claimed = hand_out(task)
         deadline = task_type_of(claimed.workflow_task).deadline(claimed)
         actions: list[Action] = [
             TaskItem.version.set(task.version + 1),
             TaskItem.status.set(claimed.status.value),
             TaskItem.body.set(_body(claimed.to_store(), f"task {claimed.task_id}")),
-            TaskItem.poll_key.remove(),
-            TaskItem.scheduled_at.remove(),
         ]
+        if _is_limited(claimed):
+            running = running_key(claimed.task_type, poll_shard(claimed.task_id))
+            actions += [TaskItem.poll_key.set(running), TaskItem.scheduled_at.set(now)]
+        else:
+            actions += [TaskItem.poll_key.remove(), TaskItem.scheduled_at.remove()]
         if deadline is not None:
             actions += [
                 TaskItem.due_shard.set(due_shard(claimed.task_id)),
