@@ -407,6 +407,18 @@ class Baton:
             limits.handed_out(claim.task)
         return handed
 
+    def queues(self) -> dict[tuple[str, str | None], int]:
+        """Every queue Baton knows of, with its size: each registered TaskDef's queue without
+        a domain, and each (task type, domain) a worker has polled (there is no list of task
+        types to read otherwise without scanning the tasks)."""
+        known: set[tuple[str, str | None]] = {(d.name, None) for d in metadata.list_task_defs()}
+        for data in workers.poll_data():
+            known.add((str(data.get("queueName")), data.get("domain")))
+        return {
+            queue: self.store.queue_size(*queue)
+            for queue in sorted(known, key=lambda q: (q[0], q[1] or ""))
+        }
+
     def _arm_after_claim(self, claim: Claim) -> None:
         try:
             assert claim.deadline is not None

@@ -287,3 +287,21 @@ def test_a_start_delay_keeps_the_task_from_polls_until_it_has_passed(clock: Cloc
     clock.now += 1_000
     [task] = _batch()
     assert (task["workflowInstanceId"], task["startDelayInSeconds"]) == (workflow_id, 30)
+
+
+def test_queue_endpoints_count_scheduled_tasks_per_queue(clock: Clock) -> None:
+    _task_def()
+    for _ in range(3):
+        _start()
+    _start(taskToDomain={"work": "blue"})
+    _batch(domain="blue")  # takes the blue task, and leaves poll data for the blue queue
+    _batch(domain="blue")
+    sizes = call_api("GET", "/api/tasks/queue/sizes", query={"taskType": "work"}).json()
+    assert sizes == {"work": 3}
+    size = call_api("GET", "/api/tasks/queue/size", query={"taskType": "work", "domain": "blue"})
+    assert size.json() == 0
+    assert call_api("GET", "/api/tasks/queue/all").json() == {"work": 3, "blue:work": 0}
+    verbose = call_api("GET", "/api/tasks/queue/all/verbose").json()
+    assert verbose["work"] == {"a": {"size": 3, "uacked": 0}}
+    requeued = call_api("POST", "/api/tasks/queue/requeue/work")
+    assert (requeued.status, requeued.body) == (200, "0")

@@ -97,6 +97,14 @@ def update_task_v2() -> Response[str]:
     return _no_content() if next_task is None else _json(next_task)
 
 
+@router.post("/api/tasks/queue/requeue/<task_type>")
+def requeue(task_type: str) -> Response[str]:
+    # Registered before the update by reference, whose pattern it also matches.
+    # Conductor pushes pending tasks missing from their queue back into it. A SCHEDULED task
+    # is in Baton's poll index by the very write that scheduled it, so none is ever missing.
+    return _text("0")
+
+
 @router.post("/api/tasks/<workflow_id>/<reference>/<status>")
 def update_task_by_reference(workflow_id: str, reference: str, status: str) -> Response[str]:
     output = json_body(router, default={})
@@ -166,6 +174,41 @@ def add_log(task_id: str) -> Response[str]:
 def get_logs(task_id: str) -> Response[str]:
     logs = workers.task_logs(task_id)
     return _json(logs) if logs else _no_content()
+
+
+def _queue_name(task_type: str, domain: str | None) -> str:
+    # Conductor's QueueUtils: `<domain>:<task type>`, or the task type alone.
+    return f"{domain}:{task_type}" if domain else task_type
+
+
+@router.get("/api/tasks/queue/sizes")
+def queue_sizes() -> dict[str, int]:
+    names = router.current_event.multi_value_query_string_parameters.get("taskType") or []
+    service = baton()
+    return {name: service.store.queue_size(name, None) for name in names}
+
+
+@router.get("/api/tasks/queue/size")
+def queue_size() -> Response[str]:
+    task_type = query(router, "taskType")
+    if not task_type:
+        raise bad_request("Query parameter taskType is required")
+    return _json(baton().store.queue_size(task_type, _domain()))
+
+
+@router.get("/api/tasks/queue/all")
+def all_queues() -> dict[str, int]:
+    return {_queue_name(*queue): size for queue, size in baton().queues().items()}
+
+
+@router.get("/api/tasks/queue/all/verbose")
+def all_queues_verbose() -> dict[str, dict[str, dict[str, int]]]:
+    # Conductor's shape: queue -> shard -> size and unacknowledged messages. Baton hands a
+    # task out in the write that claims it, so nothing is ever left unacknowledged.
+    return {
+        _queue_name(*queue): {"a": {"size": size, "uacked": 0}}
+        for queue, size in baton().queues().items()
+    }
 
 
 @router.get("/api/tasks/queue/polldata")

@@ -580,6 +580,14 @@ class WorkflowStore:
                 break
         return found
 
+    def queue_size(self, task_type: str, domain: str | None) -> int:
+        """SCHEDULED tasks of a (task type, domain) queue, delayed ones included (as
+        Conductor's queue sizes count postponed messages): one count query per shard."""
+        return sum(
+            TaskItem.by_poll_key.count(poll_key(task_type, domain, shard))
+            for shard in range(POLL_SHARDS)
+        )
+
     def running(self, task_type: str) -> int:
         """IN_PROGRESS tasks of a type with a concurrentExecLimit (an eventually consistent
         count of a sparse index: one query per shard)."""
