@@ -15,7 +15,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from baton import telemetry, wakeup
@@ -365,37 +365,62 @@ class Baton:
         keys = [wakeup.signal_key(task_type, domain)]
         # Recorded first: a worker waiting in a long poll is a live poller of its domain.
         self.polls.record(task_type, domain, worker_id, self.clock())
+        signalled: list[wakeup.Candidate] = []
         while True:
             since = {key: wakeup.work_signal.generation(key) for key in keys}
-            handed = self._hand_out(task_type, worker_id, domain, count)
+            handed = self._hand_out(task_type, worker_id, domain, count, signalled)
             remaining = deadline - time.monotonic()
             if handed or remaining <= 0:
                 return handed
-            signalled = wakeup.work_signal.wait(keys, since, min(remaining, wakeup.RECHECK_SECONDS))
-            if not signalled and deadline - time.monotonic() <= 0:
+            woken = wakeup.work_signal.wait(keys, since, min(remaining, wakeup.RECHECK_SECONDS))
+            if not woken and deadline - time.monotonic() <= 0:
                 return []
+            signalled = [
+                candidate
+                for key in keys
+                for candidate in wakeup.work_signal.candidates_since(key, since[key])
+            ]
 
     def _hand_out(
-        self, task_type: str, worker_id: str | None, domain: str | None, count: int
+        self,
+        task_type: str,
+        worker_id: str | None,
+        domain: str | None,
+        count: int,
+        signalled: list[wakeup.Candidate],
     ) -> list[JsonObject]:
         now = self.clock()
+        handed = self._claim_some(signalled, worker_id, now, count) if signalled else []
+        if len(handed) >= count:
+            return handed
         # A few more candidates than asked for: others polling at the same moment read the
         # same oldest entries, and each is handed out to one of them only.
-        candidates = self.store.pollable(task_type, domain, now, limit=min(100, count * 2 + 4))
+        candidates = [
+            wakeup.Candidate(workflow_id, task_key)
+            for workflow_id, task_key in self.store.pollable(
+                task_type, domain, now, limit=min(100, count * 2 + 4)
+            )
+        ]
         if len(candidates) > count:
             random.shuffle(candidates)
+        return handed + self._claim_some(candidates, worker_id, now, count - len(handed))
+
+    def _claim_some(
+        self, candidates: list[wakeup.Candidate], worker_id: str | None, now: int, count: int
+    ) -> list[JsonObject]:
         handed: list[JsonObject] = []
         size = 0
         limits = _Limits(self.store, now)
-        for workflow_id, task_key in candidates:
+        for candidate in candidates:
             if len(handed) >= count or size >= MAX_POLL_RESPONSE_BYTES:
                 break
             claim = self.store.claim(
-                workflow_id,
-                task_key,
+                candidate.workflow_id,
+                candidate.task_key,
                 lambda task: decider.hand_out(task, worker_id, now),
                 now,
                 admit=limits.admit,
+                known=candidate.known,
             )
             if claim is None:
                 continue
@@ -474,14 +499,27 @@ class Baton:
 
     def _signal_new_work(self, decision: Decision) -> None:
         """Wake this process's polls waiting for the worker tasks this commit made pollable."""
-        wakeup.work_signal.notify(
-            {
-                wakeup.signal_key(t.task_type, t.domain)
-                for t in decision.changed_tasks
-                if t.status == TaskStatus.SCHEDULED
-                and task_type_of(t.workflow_task).name == "SIMPLE"
-            }
-        )
+        now = self.clock()
+        work: dict[wakeup.SignalKey, list[wakeup.Candidate]] = {}
+        for task in decision.changed_tasks:
+            if (
+                task.status == TaskStatus.SCHEDULED
+                and task.store_key
+                and task.pollable_from() <= now
+                and task_type_of(task.workflow_task).name == "SIMPLE"
+            ):
+                key = wakeup.signal_key(task.task_type, task.domain)
+                # The version the commit gave it: 1 when it made the task, else one more.
+                version = 1 if task.task_id in decision.new_task_ids else task.version + 1
+                committed = replace(task, version=version)
+                work.setdefault(key, []).append(
+                    wakeup.Candidate(
+                        decision.workflow.workflow_id,
+                        task.store_key,
+                        (decision.workflow, committed),
+                    )
+                )
+        wakeup.work_signal.notify(work)
 
     def _carry_out(self, workflow: Workflow, effect: ArmTimer | PublishMessage, now: int) -> None:
         if isinstance(effect, PublishMessage):

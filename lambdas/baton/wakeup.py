@@ -12,13 +12,29 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from typing import Any, NamedTuple
 
 # How often a waiting poll looks at the table again for work another process committed.
 RECHECK_SECONDS = 1.0
 
 SignalKey = tuple[str, str]
+
+
+class Candidate(NamedTuple):
+    """A task a commit has just made pollable, and what the committing process knew of it
+    (its workflow and task as committed), so a poll in the same process can claim it with
+    one conditional write instead of reading it back."""
+
+    workflow_id: str
+    task_key: str
+    known: Any = None
+
+
+# How many recent candidates each key remembers for the polls it wakes.
+RECENT_CANDIDATES = 256
 
 
 def signal_key(task_type: str, domain: str | None) -> SignalKey:
@@ -39,19 +55,29 @@ class WorkSignal:
         self.idle_hook: IdleHook = contextlib.nullcontext
         self._condition = threading.Condition()
         self._generations: dict[SignalKey, int] = {}
+        self._recent: dict[SignalKey, deque[tuple[int, Candidate]]] = {}
 
     def generation(self, key: SignalKey) -> int:
         with self._condition:
             return self._generations.get(key, 0)
 
-    def notify(self, keys: Iterable[SignalKey]) -> None:
-        keys = list(keys)
-        if not keys:
+    def notify(self, work: dict[SignalKey, list[Candidate]]) -> None:
+        """New work under each key: the tasks a commit made pollable."""
+        if not work:
             return
         with self._condition:
-            for key in keys:
-                self._generations[key] = self._generations.get(key, 0) + 1
+            for key, candidates in work.items():
+                generation = self._generations.get(key, 0) + 1
+                self._generations[key] = generation
+                recent = self._recent.setdefault(key, deque(maxlen=RECENT_CANDIDATES))
+                recent.extend((generation, candidate) for candidate in candidates)
             self._condition.notify_all()
+
+    def candidates_since(self, key: SignalKey, since: int) -> list[Candidate]:
+        """Tasks signalled under `key` after generation `since`, oldest first: a woken poll
+        tries these before it queries the table."""
+        with self._condition:
+            return [c for g, c in self._recent.get(key, ()) if g > since]
 
     def wait(self, keys: Iterable[SignalKey], since: dict[SignalKey, int], seconds: float) -> bool:
         """Wait up to `seconds` for any of `keys` to move past `since`; True if one did."""

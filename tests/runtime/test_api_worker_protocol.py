@@ -305,3 +305,20 @@ def test_queue_endpoints_count_scheduled_tasks_per_queue(clock: Clock) -> None:
     assert verbose["work"] == {"a": {"size": 3, "uacked": 0}}
     requeued = call_api("POST", "/api/tasks/queue/requeue/work")
     assert (requeued.status, requeued.body) == (200, "0")
+
+
+def test_two_waiting_polls_woken_by_one_task_share_it_once(clock: Clock) -> None:
+    received: list[Any] = []
+
+    def wait_for_work() -> None:
+        query = {"timeout": "1500", "count": "5"}
+        received.append(call_api("GET", "/api/tasks/poll/batch/work", query=query).json())
+
+    pollers = [threading.Thread(target=wait_for_work) for _ in range(2)]
+    for poller in pollers:
+        poller.start()
+    workflow_id = _start()
+    for poller in pollers:
+        poller.join(30)
+    handed = [task["workflowInstanceId"] for batch in received for task in batch]
+    assert handed == [workflow_id]

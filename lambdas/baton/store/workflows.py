@@ -604,6 +604,7 @@ class WorkflowStore:
         now: int,
         *,
         admit: Callable[[Task], bool] | None = None,
+        known: tuple[Workflow, Task] | None = None,
     ) -> Claim | None:
         """Hand one SCHEDULED worker task out, or None if it is not (or no longer) pollable.
 
@@ -612,6 +613,58 @@ class WorkflowStore:
         (a decision that changes the task meanwhile fails its own version condition and
         decides again on the claimed state).
         """
+        if known is not None:
+            # Committed by this process a moment ago: the version condition below makes sure
+            # it is still exactly that task.
+            workflow, task = known
+            if task.status != TaskStatus.SCHEDULED or task.pollable_from() > now:
+                return None
+            revision = workflow.revision
+        else:
+            found = self._read_for_claim(workflow_id, task_key, now)
+            if found is None:
+                return None
+            workflow, task = found
+            revision = workflow.revision
+        if admit is not None and not admit(task):
+            return None  # its TaskDef's limits hold it back for now
+        claimed = hand_out(task)
+        deadline = task_type_of(claimed.workflow_task).deadline(claimed)
+        actions: list[Action] = [
+            TaskItem.version.set(task.version + 1),
+            TaskItem.status.set(claimed.status.value),
+            TaskItem.body.set(_body(claimed.to_store(), f"task {claimed.task_id}")),
+        ]
+        if _is_limited(claimed):
+            running = running_key(claimed.task_type, poll_shard(claimed.task_id))
+            actions += [TaskItem.poll_key.set(running), TaskItem.scheduled_at.set(now)]
+        else:
+            actions += [TaskItem.poll_key.remove(), TaskItem.scheduled_at.remove()]
+        if deadline is not None:
+            actions += [
+                TaskItem.due_shard.set(due_shard(claimed.task_id)),
+                TaskItem.due_at.set(deadline),
+            ]
+        condition = (TaskItem.version == task.version) & (
+            TaskItem.status == TaskStatus.SCHEDULED.value
+        )
+        try:
+            TaskItem(workflow_id, task_key).update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if _condition_failed(error):
+                return None  # another poller (or a decision) got there first
+            raise
+        claimed.version = task.version + 1
+        shown = Workflow.from_store(
+            workflow.to_store(), workflow.definition, [claimed], revision=revision
+        )
+        return Claim(workflow=shown, task=claimed, deadline=deadline)
+
+    def _read_for_claim(
+        self, workflow_id: str, task_key: str, now: int
+    ) -> tuple[Workflow, Task] | None:
+        """The task and its workflow (without other tasks) if the task is visible and
+        pollable now; entries that name nothing live are dropped from the index."""
         try:
             item = TaskItem.get(workflow_id, task_key, consistent_read=True)
         except DoesNotExist:
@@ -643,36 +696,4 @@ class WorkflowStore:
             created_revision=int(item.created_revision),
             store_key=task_key,
         )
-        if admit is not None and not admit(task):
-            return None  # its TaskDef's limits hold it back for now
-        claimed = hand_out(task)
-        deadline = task_type_of(claimed.workflow_task).deadline(claimed)
-        actions: list[Action] = [
-            TaskItem.version.set(task.version + 1),
-            TaskItem.status.set(claimed.status.value),
-            TaskItem.body.set(_body(claimed.to_store(), f"task {claimed.task_id}")),
-        ]
-        if _is_limited(claimed):
-            running = running_key(claimed.task_type, poll_shard(claimed.task_id))
-            actions += [TaskItem.poll_key.set(running), TaskItem.scheduled_at.set(now)]
-        else:
-            actions += [TaskItem.poll_key.remove(), TaskItem.scheduled_at.remove()]
-        if deadline is not None:
-            actions += [
-                TaskItem.due_shard.set(due_shard(claimed.task_id)),
-                TaskItem.due_at.set(deadline),
-            ]
-        condition = (TaskItem.version == task.version) & (
-            TaskItem.status == TaskStatus.SCHEDULED.value
-        )
-        try:
-            TaskItem(workflow_id, task_key).update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if _condition_failed(error):
-                return None  # another poller (or a decision) got there first
-            raise
-        claimed.version = task.version + 1
-        workflow = Workflow.from_store(
-            body, definition, [claimed], revision=int(workflow_item.revision)
-        )
-        return Claim(workflow=workflow, task=claimed, deadline=deadline)
+        return Workflow.from_store(body, definition, [], revision=int(workflow_item.revision)), task
