@@ -307,18 +307,11 @@ def test_queue_endpoints_count_scheduled_tasks_per_queue(clock: Clock) -> None:
     assert (requeued.status, requeued.body) == (200, "0")
 
 
-def test_two_waiting_polls_woken_by_one_task_share_it_once(clock: Clock) -> None:
-    received: list[Any] = []
-
-    def wait_for_work() -> None:
-        query = {"timeout": "1500", "count": "5"}
-        received.append(call_api("GET", "/api/tasks/poll/batch/work", query=query).json())
-
-    pollers = [threading.Thread(target=wait_for_work) for _ in range(2)]
-    for poller in pollers:
-        poller.start()
-    workflow_id = _start()
-    for poller in pollers:
-        poller.join(30)
-    handed = [task["workflowInstanceId"] for batch in received for task in batch]
-    assert handed == [workflow_id]
+def test_queue_sizes_without_task_types_and_overlong_names(clock: Clock) -> None:
+    assert call_api("GET", "/api/tasks/queue/sizes").json() == {}
+    long_domain = call_api(
+        "GET", "/api/tasks/poll/batch/work", query={"timeout": "0", "domain": "d" * 300}
+    )
+    assert long_domain.status == 400
+    long_worker = call_api("GET", "/api/tasks/poll/work", query={"workerid": "w" * 300})
+    assert long_worker.status == 400

@@ -131,9 +131,23 @@ def _no_content() -> Response[str]:
     return Response(status_code=204, content_type=content_types.TEXT_PLAIN, body="")
 
 
+# Domains and worker ids become parts of DynamoDB keys, which hold at most 1,024 bytes.
+MAX_NAME_BYTES = 255
+
+
+def _bounded(name: str, value: str | None) -> str | None:
+    if value is not None and len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise bad_request(f"{name} is longer than {MAX_NAME_BYTES} bytes")
+    return value
+
+
 def _domain() -> str | None:
     # An empty domain is no domain, as Conductor's queue names treat it.
-    return query(router, "domain") or None
+    return _bounded("domain", query(router, "domain")) or None
+
+
+def _worker_id() -> str | None:
+    return _bounded("workerid", query(router, "workerid"))
 
 
 @router.get("/api/tasks/poll/batch/<task_type>")
@@ -148,16 +162,14 @@ def batch_poll(task_type: str) -> Response[str]:
         raise bad_request("timeout must not be negative")
     if count < 1 or count > MAX_POLL_COUNT:
         raise bad_request(f"count must be between 1 and {MAX_POLL_COUNT}, not {count}")
-    tasks = baton().batch_poll(
-        task_type, query(router, "workerid"), _domain(), count=count, timeout_ms=timeout
-    )
+    tasks = baton().batch_poll(task_type, _worker_id(), _domain(), count=count, timeout_ms=timeout)
     # Conductor answers an empty batch with 200 and [] (client libraries expect a list).
     return _json(tasks)
 
 
 @router.get("/api/tasks/poll/<task_type>")
 def poll(task_type: str) -> Response[str]:
-    task = baton().poll(task_type, query(router, "workerid"), _domain())
+    task = baton().poll(task_type, _worker_id(), _domain())
     return _no_content() if task is None else _json(task)
 
 
@@ -183,7 +195,7 @@ def _queue_name(task_type: str, domain: str | None) -> str:
 
 @router.get("/api/tasks/queue/sizes")
 def queue_sizes() -> dict[str, int]:
-    names = router.current_event.multi_value_query_string_parameters.get("taskType") or []
+    names = (router.current_event.multi_value_query_string_parameters or {}).get("taskType") or []
     service = baton()
     return {name: service.store.queue_size(name, None) for name in names}
 

@@ -309,6 +309,8 @@ def update_task(
     task = workflow.task_by_id(task_id)
     if task is None or task.status.is_terminal or workflow.status.is_terminal:
         return Decision(workflow=workflow)
+    if update.extend_lease and task.status != TaskStatus.IN_PROGRESS:
+        return Decision(workflow=workflow)  # only a task a worker holds has a lease
     run = Run(workflow, now, event_queues=event_queues)
     edited = run.edit(task)  # its updateTime is now: the response timeout counts from here
     if update.extend_lease:
