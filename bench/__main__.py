@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, end_to_end, machine
+from bench import coldstart, cost, end_to_end, machine, workers
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,6 +207,8 @@ def main() -> None:
     result = end_to_end.run(_report)
     _report("concurrency...")
     concurrency = _concurrency()
+    _report("workers (in a process of its own)...")
+    worker_result = workers.run_in_subprocess(_report)
     _report("cold start...")
     imports = coldstart.handler_import_times(tracing=False)
     traced = coldstart.handler_import_times(tracing=True)
@@ -228,6 +230,11 @@ def main() -> None:
         "",
         *_section_cost(result["per_workflow"]),
         *_section_cold_start(imports, traced, coldstart.asset_size_mb()),
+        *(
+            workers.section(worker_result)
+            if worker_result is not None
+            else [workers.SECTION_TITLE, "", "Not measured: the workers benchmark failed.", ""]
+        ),
     ]
     RESULTS.write_text("\n".join(lines))
     _report(f"written to {RESULTS}")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeAlias
 
 # A Lambda handler as the runtime calls it: `handler(event, context)`.
 Handler: TypeAlias = Callable[[dict[str, Any], Any], Any]
+
+# The function whose invocation the current thread is running, if any.
+_current = threading.local()
 
 # moto's account; ARNs built here match the ones moto reports for its queues.
 ACCOUNT_ID = "123456789012"
@@ -55,4 +59,31 @@ class LocalFunction:
             function_name=self.name, region=self.region, timeout_seconds=self.timeout_seconds
         )
         with self._lock:
-            return self.handler(event, context)
+            _current.function = self
+            try:
+                return self.handler(event, context)
+            finally:
+                _current.function = None
+
+
+@contextlib.contextmanager
+def released_while_idle() -> Iterator[None]:
+    """Let the current invocation's function serve other invocations while this one waits.
+
+    On AWS a request that waits (a long poll) holds its own execution environment and the
+    next request gets another one; here every function is one environment, so a waiting
+    invocation steps aside until its wait ends, then carries on. A waiting invocation must
+    read its event before it waits: the handler's per-invocation state belongs to whichever
+    invocation runs.
+    """
+    function: LocalFunction | None = getattr(_current, "function", None)
+    if function is None:
+        yield
+        return
+    _current.function = None
+    function._lock.release()
+    try:
+        yield
+    finally:
+        function._lock.acquire()
+        _current.function = function

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 from embedded import tutorial
-from embedded.functions import Handler, LocalFunction
+from embedded.functions import Handler, LocalFunction, released_while_idle
 from embedded.gateway import Gateway
 from embedded.pollers import DEFAULT_WAIT_TIME_SECONDS, QueuePoller, Ticker
 from embedded.resources import ProvisionedQueue, create_queues, create_tables
@@ -270,6 +270,11 @@ class Runtime:
         }
         if None in self._injected.values():
             self._warn_if_models_point_elsewhere()
+        if self._injected.get("api") is None:
+            # A long poll that waits lets other requests in, as other environments would.
+            from baton import wakeup
+
+            wakeup.work_signal.idle_hook = released_while_idle
         self.functions = {
             kind: LocalFunction(
                 name=f"{self.queue_prefix}-{kind}",

@@ -8,27 +8,31 @@ scheduled sweep, because the commit recorded it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import random
+import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from baton import telemetry
+from baton import telemetry, wakeup
 from baton.engine import decider
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
-from baton.engine.run import DecisionBudget
-from baton.engine.state import TaskStatus, Workflow, WorkflowStatus
+from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
+from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
 from baton.messaging import Messaging
-from baton.store import metadata
+from baton.store import metadata, workers
 from baton.store.clock import now_ms
 from baton.store.errors import Conflict, NotFound
 from baton.store.workflows import (
+    Claim,
     IdempotencyClaim,
     IdempotencyKeyTaken,
     WorkflowExists,
@@ -41,6 +45,9 @@ _log = logging.getLogger(__name__)
 # Conductor's default threshold for workflow and task payloads; larger ones are refused with
 # a 400 rather than risking DynamoDB's 400 KB item limit halfway through a commit.
 MAX_PAYLOAD_BYTES = 256 * 1024
+
+# What one poll hands out at most: Lambda's response limit is 6 MB.
+MAX_POLL_RESPONSE_BYTES = 4 * 1024 * 1024
 
 IDEMPOTENCY_STRATEGIES = ("FAIL", "RETURN_EXISTING", "FAIL_ON_RUNNING")
 
@@ -82,6 +89,41 @@ class StartRequest:
     event: str | None = None
 
 
+class _Limits:
+    """A TaskDef's limits, checked as one poll hands tasks out (Conductor checks them in
+    ExecutionService.poll): `concurrentExecLimit` against the IN_PROGRESS tasks of the type,
+    counted once per poll; `rateLimitPerFrequency` per `rateLimitFrequencyInSeconds` window,
+    a conditional counter. A task held back stays pollable for a later poll."""
+
+    def __init__(self, store: WorkflowStore, now: int) -> None:
+        self.store = store
+        self.now = now
+        self.running: dict[str, int] = {}
+
+    def admit(self, task: Task) -> bool:
+        task_def = task.workflow_task.task_definition
+        if task_def is None:
+            return True
+        if task_def.concurrent_exec_limit > 0:
+            running = self.running.get(task.task_def_name)
+            if running is None:
+                running = self.running[task.task_def_name] = self.store.running(task.task_type)
+            if running >= task_def.concurrent_exec_limit:
+                return False
+        if task_def.rate_limit_per_frequency > 0:
+            return workers.take_rate_slot(
+                task.task_def_name,
+                task_def.rate_limit_per_frequency,
+                task_def.rate_limit_frequency_in_seconds,
+                self.now,
+            )
+        return True
+
+    def handed_out(self, task: Task) -> None:
+        if task.task_def_name in self.running:
+            self.running[task.task_def_name] += 1
+
+
 Metric = Callable[[str, float], None]
 
 
@@ -97,6 +139,7 @@ class Baton:
     metric: Metric = _no_metric
     # A fresh budget for each decision (a decision retried after a lost race starts anew).
     budget: Callable[[], DecisionBudget] = DecisionBudget
+    polls: workers.PollRecorder = field(default_factory=workers.PollRecorder)
 
     # -- workflows -------------------------------------------------------------------------
 
@@ -111,7 +154,22 @@ class Baton:
         claim = None
         if request.idempotency_key:
             claim = IdempotencyClaim(f"idempotency#{definition.name}#{request.idempotency_key}")
-        decision = decider.start(
+        with self._poll_data_for_domains():
+            decision = self._decide_start(request, definition, workflow_id)
+        try:
+            self.store.create(decision, claim=claim)
+        except WorkflowExists:
+            return workflow_id  # the same message started it before
+        except IdempotencyKeyTaken as taken:
+            return self._existing_for_key(request, taken.existing_workflow_id)
+        self.metric(telemetry.WORKFLOWS_STARTED, 1)
+        self._after_commit(decision)
+        return workflow_id
+
+    def _decide_start(
+        self, request: StartRequest, definition: WorkflowDef, workflow_id: str
+    ) -> Decision:
+        return decider.start(
             definition,
             workflow_id=workflow_id,
             workflow_input=request.input,
@@ -124,15 +182,17 @@ class Baton:
             event_queues=self.messaging.event_queue_names,
             budget=self.budget(),
         )
+
+    @contextlib.contextmanager
+    def _poll_data_for_domains(self) -> Iterator[None]:
+        """Decisions made inside see which task domains have live pollers (poll data)."""
+        token = live_pollers_of_this_decision.set(
+            lambda task_type, domain: self.polls.is_live(task_type, domain, self.clock())
+        )
         try:
-            self.store.create(decision, claim=claim)
-        except WorkflowExists:
-            return workflow_id  # the same message started it before
-        except IdempotencyKeyTaken as taken:
-            return self._existing_for_key(request, taken.existing_workflow_id)
-        self.metric(telemetry.WORKFLOWS_STARTED, 1)
-        self._after_commit(decision)
-        return workflow_id
+            yield
+        finally:
+            live_pollers_of_this_decision.reset(token)
 
     def _existing_for_key(self, request: StartRequest, existing_id: str | None) -> str:
         strategy = (request.idempotency_strategy or "FAIL").upper()
@@ -238,6 +298,16 @@ class Baton:
 
     def update_task(self, workflow_id: str, task_id: str, update: TaskUpdate) -> str:
         """Apply a TaskResult; an update to an ended task is accepted and changes nothing."""
+        self._update_task(workflow_id, task_id, update)
+        return task_id
+
+    def add_task_log(self, task_id: str, text: str) -> None:
+        """`POST /api/tasks/{taskId}/log`: one log entry for an existing task."""
+        if self.store.workflow_id_for_task(task_id) is None:
+            raise NotFound(f"No such task found by id: {task_id}")
+        workers.append_logs(task_id, [text], self.clock())
+
+    def _update_task(self, workflow_id: str, task_id: str, update: TaskUpdate) -> Decision:
         if update.output is not None:
             check_payload_size("task output", update.output)
 
@@ -253,8 +323,21 @@ class Baton:
                 budget=self.budget(),
             )
 
-        self._mutate(workflow_id, change)
-        return task_id
+        decision = self._mutate(workflow_id, change)
+        if update.logs:
+            workers.append_logs(task_id, list(update.logs), self.clock())
+        return decision
+
+    def update_task_and_poll(
+        self, workflow_id: str, task_id: str, update: TaskUpdate
+    ) -> JsonObject | None:
+        """update-v2: apply a TaskResult; if that ended the task, hand the same worker the next
+        task of its type and domain (None when there is none, or the task goes on)."""
+        decision = self._update_task(workflow_id, task_id, update)
+        task = decision.workflow.task_by_id(task_id)
+        if task is None or not task.status.is_terminal:
+            return None
+        return self.poll(task.task_type, update.worker_id, task.domain)
 
     def update_task_by_reference(
         self, workflow_id: str, reference: str, update: TaskUpdate
@@ -281,45 +364,124 @@ class Baton:
         self._mutate(workflow_id, change)
         return found[0] if found else None
 
-    def poll(self, task_type: str, worker_id: str | None) -> JsonObject | None:
+    def poll(
+        self, task_type: str, worker_id: str | None, domain: str | None = None
+    ) -> JsonObject | None:
         """Hand one SCHEDULED worker task of `task_type` to a worker, or None."""
-        for workflow_id, task_key in self.store.pollable(task_type, self.clock(), limit=10):
-            try:
-                task = self._claim(workflow_id, task_key, worker_id)
-            except NotFound:
-                self.store.forget_due(workflow_id, task_key)
-                continue
-            if task is not None:
-                return task
-        return None
+        tasks = self.batch_poll(task_type, worker_id, domain, count=1, timeout_ms=0)
+        return tasks[0] if tasks else None
 
-    def _claim(self, workflow_id: str, task_key: str, worker_id: str | None) -> JsonObject | None:
-        claimed: list[JsonObject] = []
+    def batch_poll(
+        self,
+        task_type: str,
+        worker_id: str | None,
+        domain: str | None,
+        *,
+        count: int,
+        timeout_ms: int,
+    ) -> list[JsonObject]:
+        """Hand up to `count` tasks to a worker, waiting up to `timeout_ms` for the first.
 
-        def change(workflow: Workflow) -> Decision:
-            claimed.clear()
-            task = next((t for t in workflow.tasks if t.store_key == task_key), None)
-            if task is None:
-                # Left by a commit that never landed: take it out of the poll index.
-                self.store.forget_due(workflow_id, task_key)
-                return Decision(workflow=workflow)
-            if task.status != TaskStatus.SCHEDULED or workflow.status != WorkflowStatus.RUNNING:
-                return Decision(workflow=workflow)
-            decision = decider.update_task(
-                workflow,
-                task.task_id,
-                TaskUpdate(status=TaskStatus.IN_PROGRESS, worker_id=worker_id),
-                self.clock(),
-                budget=self.budget(),
+        A poll that finds nothing sleeps on the process's wake-up signal rather than querying
+        again; it looks at the table again when signalled, and every RECHECK_SECONDS for work
+        other processes committed.
+        """
+        deadline = time.monotonic() + timeout_ms / 1000
+        keys = [wakeup.signal_key(task_type, domain)]
+        # Recorded first: a worker waiting in a long poll is a live poller of its domain.
+        self.polls.record(task_type, domain, worker_id, self.clock())
+        signalled: list[wakeup.Candidate] = []
+        while True:
+            since = {key: wakeup.work_signal.generation(key) for key in keys}
+            handed = self._hand_out(task_type, worker_id, domain, count, signalled)
+            remaining = deadline - time.monotonic()
+            if handed or remaining <= 0:
+                return handed
+            woken = wakeup.work_signal.wait(keys, since, min(remaining, wakeup.RECHECK_SECONDS))
+            if not woken and deadline - time.monotonic() <= 0:
+                return []
+            signalled = [
+                candidate
+                for key in keys
+                for candidate in wakeup.work_signal.candidates_since(key, since[key])
+            ]
+
+    def _hand_out(
+        self,
+        task_type: str,
+        worker_id: str | None,
+        domain: str | None,
+        count: int,
+        signalled: list[wakeup.Candidate],
+    ) -> list[JsonObject]:
+        now = self.clock()
+        handed = self._claim_some(signalled, worker_id, now, count) if signalled else []
+        if len(handed) >= count:
+            return handed
+        # A few more candidates than asked for: others polling at the same moment read the
+        # same oldest entries, and each is handed out to one of them only.
+        candidates = [
+            wakeup.Candidate(workflow_id, task_key)
+            for workflow_id, task_key in self.store.pollable(
+                task_type, domain, now, limit=min(100, count * 2 + 4)
             )
-            started = decision.workflow.task_by_id(task.task_id)
-            if started is not None:
-                started.poll_count += 1
-                claimed.append(started.to_json(decision.workflow))
-            return decision
+        ]
+        if len(candidates) > count:
+            random.shuffle(candidates)
+        return handed + self._claim_some(candidates, worker_id, now, count - len(handed))
 
-        self._mutate(workflow_id, change)
-        return claimed[0] if claimed else None
+    def _claim_some(
+        self, candidates: list[wakeup.Candidate], worker_id: str | None, now: int, count: int
+    ) -> list[JsonObject]:
+        handed: list[JsonObject] = []
+        size = 0
+        limits = _Limits(self.store, now)
+        for candidate in candidates:
+            if len(handed) >= count or size >= MAX_POLL_RESPONSE_BYTES:
+                break
+            claim = self.store.claim(
+                candidate.workflow_id,
+                candidate.task_key,
+                lambda task: decider.hand_out(task, worker_id, now),
+                now,
+                admit=limits.admit,
+                known=candidate.known,
+            )
+            if claim is None:
+                continue
+            if claim.deadline is not None:
+                self._arm_after_claim(claim)
+            task_json = claim.task.to_json(claim.workflow)
+            size += len(json.dumps(task_json, separators=(",", ":")))
+            handed.append(task_json)
+            limits.handed_out(claim.task)
+        return handed
+
+    def queues(self) -> dict[tuple[str, str | None], int]:
+        """Every queue Baton knows of, with its size: each registered TaskDef's queue without
+        a domain, and each (task type, domain) a worker has polled (there is no list of task
+        types to read otherwise without scanning the tasks)."""
+        known: set[tuple[str, str | None]] = {(d.name, None) for d in metadata.list_task_defs()}
+        for data in workers.poll_data():
+            known.add((str(data.get("queueName")), data.get("domain")))
+        return {
+            queue: self.store.queue_size(*queue)
+            for queue in sorted(known, key=lambda q: (q[0], q[1] or ""))
+        }
+
+    def _arm_after_claim(self, claim: Claim) -> None:
+        try:
+            assert claim.deadline is not None
+            self.messaging.arm_timer(
+                workflow_id=claim.workflow.workflow_id,
+                task_id=claim.task.task_id,
+                due_at=claim.deadline,
+                now=self.clock(),
+            )
+        except Exception:
+            # The deadline is in the due index with the claim: the sweep fires it.
+            _log.warning("Timer deferred to the sweep", exc_info=True)
+            self.metric(telemetry.EFFECTS_DEFERRED, 1)
 
     # -- effects ---------------------------------------------------------------------------
 
@@ -328,7 +490,8 @@ class Baton:
 
     def _mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
         before_retries = self.store.stats.retries
-        decision = self.store.mutate(workflow_id, change)
+        with self._poll_data_for_domains():
+            decision = self.store.mutate(workflow_id, change)
         retries = self.store.stats.retries - before_retries
         if retries:
             self.metric(telemetry.COMMIT_RETRIES, retries)
@@ -338,6 +501,7 @@ class Baton:
 
     def _after_commit(self, decision: Decision) -> None:
         workflow = decision.workflow
+        self._signal_new_work(decision)
         if decision.workflow_changed and workflow.status.is_terminal:
             if workflow.status == WorkflowStatus.COMPLETED:
                 self.metric(telemetry.WORKFLOWS_COMPLETED, 1)
@@ -357,6 +521,30 @@ class Baton:
                     extra={"workflow_id": workflow.workflow_id, "task_id": effect.task_id},
                 )
                 self.metric(telemetry.EFFECTS_DEFERRED, 1)
+
+    def _signal_new_work(self, decision: Decision) -> None:
+        """Wake this process's polls waiting for the worker tasks this commit made pollable."""
+        now = self.clock()
+        work: dict[wakeup.SignalKey, list[wakeup.Candidate]] = {}
+        for task in decision.changed_tasks:
+            if (
+                task.status == TaskStatus.SCHEDULED
+                and task.store_key
+                and task.pollable_from() <= now
+                and task_type_of(task.workflow_task).name == "SIMPLE"
+            ):
+                key = wakeup.signal_key(task.task_type, task.domain)
+                # The version the commit gave it: 1 when it made the task, else one more.
+                version = 1 if task.task_id in decision.new_task_ids else task.version + 1
+                committed = replace(task, version=version)
+                work.setdefault(key, []).append(
+                    wakeup.Candidate(
+                        decision.workflow.workflow_id,
+                        task.store_key,
+                        (decision.workflow, committed),
+                    )
+                )
+        wakeup.work_signal.notify(work)
 
     def _carry_out(self, workflow: Workflow, effect: ArmTimer | PublishMessage, now: int) -> None:
         if isinstance(effect, PublishMessage):

@@ -244,3 +244,59 @@ def run_embedded_runtime(
         stop.wait(PROCESS_DEADLINE_SECONDS * 4)
     finally:
         runtime.stop()
+
+
+def poll_until_drained(
+    worker_id: str,
+    task_type: str,
+    count: int,
+    barrier: Any,
+    definition: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One Lambda environment answering batch polls for one worker until the queue is empty.
+
+    With `definition`, this environment first starts the workflow (before the barrier, so the
+    others begin only once its tasks are ready). Each poll is `Baton.batch_poll` with `count`
+    and no wait; the environment stops after an empty answer. Reports the task ids handed to
+    this worker, in order.
+    """
+    try:
+        return _poll_until_drained(worker_id, task_type, count, barrier, definition)
+    except BaseException:
+        barrier.abort()
+        raise
+
+
+def _poll_until_drained(
+    worker_id: str,
+    task_type: str,
+    count: int,
+    barrier: Any,
+    definition: dict[str, Any] | None,
+) -> dict[str, Any]:
+    from baton.engine.definitions import WorkflowDef
+    from baton.service import Baton, StartRequest
+
+    service = Baton()
+    workflow_id = None
+    if definition is not None:
+        workflow_id = service.start(
+            StartRequest(name=definition["name"], workflow_def=WorkflowDef.from_json(definition))
+        )
+    barrier.wait(PROCESS_DEADLINE_SECONDS)
+    received: list[str] = []
+    polls = 0
+    while True:
+        polls += 1
+        tasks = service.batch_poll(task_type, worker_id, None, count=count, timeout_ms=0)
+        if not tasks:
+            break
+        received += [task["taskId"] for task in tasks]
+    return {"workflowId": workflow_id, "received": received, "polls": polls}
+
+
+def read_workflow(workflow_id: str) -> dict[str, Any]:
+    """The workflow's JSON with its tasks, as `GET /api/workflow/{id}` gives it."""
+    from baton.service import Baton
+
+    return Baton().get(workflow_id, include_tasks=True)

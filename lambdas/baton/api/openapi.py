@@ -263,6 +263,7 @@ def _query(name: str, schema: JsonSchema, description: str) -> JsonSchema:
 
 
 _WORKER_ID = _query("workerid", TEXT, "The worker's id, recorded on the task")
+_DOMAIN = _query("domain", TEXT, "The task domain; without it, tasks of no domain")
 
 
 class Operation:
@@ -278,8 +279,10 @@ class Operation:
         returns: JsonSchema | str | None = None,
         no_content: bool = False,
         path_schemas: dict[str, JsonSchema] | None = None,
+        body_type: str = "application/json",
     ) -> None:
         self.summary = summary
+        self.body_type = body_type
         self.body = body
         self.body_required = body_required
         self.query = query
@@ -383,9 +386,61 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/api/tasks/poll/<task_type>"): Operation(
         "Poll for a task of a type; 204 when there is none",
-        query=(_WORKER_ID, _query("domain", TEXT, "The task domain (not used by Baton)")),
+        query=(_WORKER_ID, _DOMAIN),
         returns=_ref("Task"),
         no_content=True,
+    ),
+    ("GET", "/api/tasks/poll/batch/<task_type>"): Operation(
+        "Poll for up to `count` tasks of a type, waiting up to `timeout` ms; [] when none",
+        query=(
+            _WORKER_ID,
+            _DOMAIN,
+            _query("count", {**INT32, "minimum": 1, "maximum": 100}, "At most this many tasks"),
+            _query(
+                "timeout",
+                {**INT32, "minimum": 0, "maximum": 5000},
+                "Wait this many ms for work when none is ready (default 100)",
+            ),
+        ),
+        returns=_array(_ref("Task")),
+    ),
+    ("POST", "/api/tasks/update-v2"): Operation(
+        "Update a task from a TaskResult, then hand the worker its next task of the type",
+        body=_ref("TaskResult"),
+        returns=_ref("Task"),
+        no_content=True,
+    ),
+    ("POST", "/api/tasks/<task_id>/log"): Operation(
+        "Append a line to a task's execution log", body=TEXT, body_type="text/plain"
+    ),
+    ("GET", "/api/tasks/<task_id>/log"): Operation(
+        "A task's execution log (Conductor's TaskExecLog list)",
+        returns=_array(_model({"log": TEXT, "taskId": TEXT, "createdTime": {"type": "integer"}})),
+        no_content=True,
+    ),
+    ("GET", "/api/tasks/queue/sizes"): Operation(
+        "Queue sizes of the task types named",
+        query=(_query("taskType", _array(TEXT), "Task types"),),
+        returns=OBJECT,
+    ),
+    ("GET", "/api/tasks/queue/size"): Operation(
+        "Queue size of a task type (in a domain)",
+        query=(_query("taskType", TEXT, "The task type (required)"), _DOMAIN),
+        returns={"type": "integer"},
+    ),
+    ("GET", "/api/tasks/queue/all"): Operation("Size of every queue", returns=OBJECT),
+    ("GET", "/api/tasks/queue/all/verbose"): Operation("Every queue, by shard", returns=OBJECT),
+    ("GET", "/api/tasks/queue/polldata"): Operation(
+        "The last poll of a task type per domain",
+        query=(_query("taskType", TEXT, "The task type (required)"),),
+        returns=_array(OBJECT),
+    ),
+    ("GET", "/api/tasks/queue/polldata/all"): Operation(
+        "The last poll of every task type", returns=_array(OBJECT)
+    ),
+    ("POST", "/api/tasks/queue/requeue/<task_type>"): Operation(
+        "Requeue pending tasks of a type (none is ever missing from Baton's index: 0)",
+        returns="text",
     ),
     ("GET", "/api/tasks/<task_id>"): Operation("A task by id", returns=_ref("Task")),
     ("POST", "/api/event"): Operation(
@@ -459,7 +514,7 @@ def _operation(method: str, rule: str, operation: Operation) -> JsonSchema:
     if operation.body is not None:
         described["requestBody"] = {
             "required": operation.body_required,
-            "content": {"application/json": {"schema": operation.body}},
+            "content": {operation.body_type: {"schema": operation.body}},
         }
     return described
 

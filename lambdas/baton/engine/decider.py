@@ -7,7 +7,7 @@ simply be decided again on fresh state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import ArmTimer, Effect
@@ -47,6 +47,15 @@ class TaskUpdate:
     # Replace the output (TaskResult, complete_task) or merge into it (update by reference).
     merge_output: bool = False
     worker_id: str | None = None
+    # A worker's IN_PROGRESS result (a TaskResult, whose callbackAfterSeconds defaults to 0)
+    # puts a worker task back in its queue, pollable again after this many seconds, as
+    # Conductor does. None: the update does not requeue (the task stays IN_PROGRESS).
+    requeue_after_seconds: int | None = None
+    # A heartbeat (TaskResult.extendLease): the worker still holds the task; only its
+    # response timeout starts again.
+    extend_lease: bool = False
+    # Lines the worker logged (TaskResult.logs); kept beside the task, not in it.
+    logs: tuple[str, ...] = ()
 
 
 def _finish(run: Run) -> Decision:
@@ -245,6 +254,9 @@ def _retry(run: Run, task: Task) -> bool:
     )
     retried.input_data = dict(task.input_data)
     retried.retried_task_id = task.task_id
+    # Queued again by Conductor's domain rule: a fallback list may land elsewhere now.
+    if task_type_for(task).name == "SIMPLE":
+        retried.domain = run.domain_for(task.task_type)
     retried.callback_after_seconds = delay
     run.add(retried)
     return True
@@ -326,8 +338,12 @@ def update_task(
     task = workflow.task_by_id(task_id)
     if task is None or task.status.is_terminal or workflow.status.is_terminal:
         return Decision(workflow=workflow)
+    if update.extend_lease and task.status != TaskStatus.IN_PROGRESS:
+        return Decision(workflow=workflow)  # only a task a worker holds has a lease
     run = Run(workflow, now, event_queues=event_queues, budget=budget)
-    edited = run.edit(task)
+    edited = run.edit(task)  # its updateTime is now: the response timeout counts from here
+    if update.extend_lease:
+        return _finish(run)
     if update.output is not None:
         edited.output_data = (
             {**edited.output_data, **update.output} if update.merge_output else dict(update.output)
@@ -336,6 +352,15 @@ def update_task(
         edited.worker_id = update.worker_id
     if update.status.is_terminal:
         run.complete(edited, update.status, update.reason_for_incompletion)
+    elif (
+        update.status == TaskStatus.IN_PROGRESS
+        and update.requeue_after_seconds is not None
+        and task_type_for(edited).name == "SIMPLE"
+    ):
+        edited.status = TaskStatus.SCHEDULED
+        edited.callback_after_seconds = max(0, update.requeue_after_seconds)
+        if update.reason_for_incompletion:
+            edited.reason_for_incompletion = update.reason_for_incompletion
     else:
         edited.status = update.status
         if update.status == TaskStatus.IN_PROGRESS and not edited.start_time:
@@ -344,6 +369,20 @@ def update_task(
             edited.reason_for_incompletion = update.reason_for_incompletion
     _advance(run)
     return _finish(run)
+
+
+def hand_out(task: Task, worker_id: str | None, now: int) -> Task:
+    """The task as a poll hands it to a worker (Conductor's ExecutionService.poll): IN_PROGRESS,
+    started now unless it was started before (a callback puts it back), polled once more."""
+    return replace(
+        task,
+        status=TaskStatus.IN_PROGRESS,
+        start_time=task.start_time or now,
+        update_time=now,
+        worker_id=worker_id,
+        poll_count=task.poll_count + 1,
+        callback_after_seconds=0,
+    )
 
 
 def terminate(workflow: Workflow, reason: str | None, now: int) -> Decision:

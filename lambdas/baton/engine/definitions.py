@@ -71,6 +71,10 @@ class TaskDef:
     poll_timeout_seconds: int | None = None
     timeout_policy: str = "TIME_OUT_WF"
     input_template: JsonObject = field(default_factory=dict)
+    # Limits enforced when tasks are handed out (0: none).
+    concurrent_exec_limit: int = 0
+    rate_limit_per_frequency: int = 0
+    rate_limit_frequency_in_seconds: int = 1
     raw: JsonObject = field(default_factory=dict)
 
     @classmethod
@@ -88,6 +92,9 @@ class TaskDef:
             poll_timeout_seconds=_optional_int(data.get("pollTimeoutSeconds")),
             timeout_policy=_str(data.get("timeoutPolicy")) or "TIME_OUT_WF",
             input_template=_dict(data.get("inputTemplate")),
+            concurrent_exec_limit=_int(data.get("concurrentExecLimit"), 0),
+            rate_limit_per_frequency=_int(data.get("rateLimitPerFrequency"), 0),
+            rate_limit_frequency_in_seconds=_int(data.get("rateLimitFrequencyInSeconds"), 1),
             raw=dict(data),
         )
 

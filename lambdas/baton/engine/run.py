@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -183,6 +184,16 @@ def task_view(task: Task, workflow: Workflow) -> JsonObject:
     }
 
 
+NO_DOMAIN = "NO_DOMAIN"
+
+# Whether a worker polled a (task type, domain) lately: what a domain fallback list tries.
+LivePollers = Callable[[str, str], bool]
+
+
+def _nobody_polls(task_type: str, domain: str) -> bool:
+    return False
+
+
 class Run:
     """A decision being made: copies what it changes, never mutates the state it was given."""
 
@@ -200,6 +211,7 @@ class Run:
         self.budget.start()
         # Set when the budget ran out with work left: the task the next decision resumes at.
         self.carried_over: Task | None = None
+        self.live_pollers: LivePollers = live_pollers_of_this_decision.get()
         self.workflow = replace(
             workflow,
             tasks=list(workflow.tasks),
@@ -260,6 +272,25 @@ class Run:
                 f"A parameter resolved to a value nested more than {MAX_JSON_DEPTH} levels deep"
             )
         return resolved if isinstance(resolved, dict) else {}
+
+    def domain_for(self, task_type: str) -> str | None:
+        """The task domain a new worker task of `task_type` is queued in (Conductor's
+        setTaskDomains): the workflow's taskToDomain entry for the type, else its `*` entry;
+        a comma-separated list takes its first domain with a live poller, else its last
+        (`NO_DOMAIN` there means no domain)."""
+        mapping = self.workflow.task_to_domain
+        if task_type in mapping:
+            listed = mapping[task_type]
+        elif (mapping.get("*") or "").strip():
+            listed = mapping["*"]
+        else:
+            return None
+        domains = [d.strip() for d in (listed or "").split(",")]
+        for domain in domains if len(domains) > 1 else ():
+            if domain and domain.upper() != NO_DOMAIN and self.live_pollers(task_type, domain):
+                return domain
+        last = domains[-1]
+        return None if not last or last.upper() == NO_DOMAIN else last
 
     def task_for_ref(self, reference: str) -> Task | None:
         return self.latest_by_ref.get(reference)
@@ -422,6 +453,13 @@ def _done(task: Task) -> bool:
 
 class ValueTooDeep(Exception):
     """Parameters resolved to a value nested deeper than Baton keeps."""
+
+
+# The service sets this around a decision (it reads poll data); the engine itself does no I/O,
+# and without it no domain has live pollers, so a fallback list takes its last entry.
+live_pollers_of_this_decision: ContextVar[LivePollers] = ContextVar(
+    "live_pollers_of_this_decision", default=_nobody_polls
+)
 
 
 class TooManyTasks(Exception):

@@ -125,6 +125,8 @@ class Task:
     worker_id: str | None = None
     poll_count: int = 0
     retried_task_id: str | None = None
+    # The task domain it was scheduled in (None: no domain); only polls naming it receive it.
+    domain: str | None = None
     # Store bookkeeping, not part of Conductor's JSON.
     version: int = 0
     created_revision: int = 0
@@ -135,8 +137,15 @@ class Task:
     # A decision ran out of budget here: the next decision is due at this time (epoch ms).
     continue_at: int = 0
 
+    def pollable_from(self) -> int:
+        """When a SCHEDULED worker task may be handed out: after its startDelay or a retry's
+        delay, or a worker's callbackAfterSeconds counted from its IN_PROGRESS update."""
+        return (self.update_time or self.scheduled_time) + self.callback_after_seconds * 1000
+
     def to_json(self, workflow: Workflow) -> JsonObject:
         """Conductor's Task JSON (nulls omitted, as Conductor's mapper does)."""
+        # Conductor copies these from the TaskDef when it schedules the task.
+        task_def = self.workflow_task.task_definition
         data: JsonObject = {
             "taskType": self.task_type,
             "status": self.status.value,
@@ -154,15 +163,17 @@ class Task:
             "retried": self.retried,
             "executed": self.executed,
             "callbackFromWorker": True,
-            "responseTimeoutSeconds": 0,
+            "responseTimeoutSeconds": task_def.response_timeout_seconds if task_def else 0,
             "workflowInstanceId": workflow.workflow_id,
             "workflowType": workflow.definition.name,
             "taskId": self.task_id,
             "callbackAfterSeconds": self.callback_after_seconds,
             "outputData": self.output_data,
             "workflowTask": self.workflow_task.to_json(),
-            "rateLimitPerFrequency": 0,
-            "rateLimitFrequencyInSeconds": 0,
+            "rateLimitPerFrequency": task_def.rate_limit_per_frequency if task_def else 0,
+            "rateLimitFrequencyInSeconds": (
+                task_def.rate_limit_frequency_in_seconds if task_def else 0
+            ),
             "workflowPriority": workflow.priority,
             "iteration": self.iteration,
             "loopOverTask": self.iteration > 0,
@@ -176,6 +187,7 @@ class Task:
             "reasonForIncompletion": self.reason_for_incompletion,
             "workerId": self.worker_id,
             "retriedTaskId": self.retried_task_id,
+            "domain": self.domain,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         if self.wait_timeout:
@@ -212,6 +224,7 @@ class Task:
             "pollCount": self.poll_count,
             "retriedTaskId": self.retried_task_id,
             "continueAt": self.continue_at,
+            "domain": self.domain,
         }
         return _without_defaults(data, keep=_TASK_REQUIRED)
 
@@ -251,6 +264,7 @@ class Task:
             poll_count=data.get("pollCount", 0),
             retried_task_id=data.get("retriedTaskId"),
             continue_at=data.get("continueAt", 0),
+            domain=data.get("domain"),
             version=version,
             created_revision=created_revision,
             pending_effect=pending_effect,

@@ -21,6 +21,9 @@ from baton import settings
 
 # Timers and pending effects are spread over this many index partitions (no hot key).
 DUE_SHARDS = 8
+# Each (task type, domain) queue is spread over this many poll index partitions, so one busy
+# task type with many pollers is not one hot partition.
+POLL_SHARDS = 4
 
 
 def _table_name(variable: str, default: str) -> str:
@@ -83,7 +86,10 @@ class DueIndex(GlobalSecondaryIndex["TaskItem"]):
 
 
 class PollIndex(GlobalSecondaryIndex["TaskItem"]):
-    """SCHEDULED worker tasks by task type, oldest first: what `GET /api/tasks/poll` reads."""
+    """SCHEDULED worker tasks by `<task type>#<domain>#<shard>`, by the time they may be polled
+    from (sparse: only pollable tasks are in it). What `GET /api/tasks/poll` reads. Tasks of a
+    type with a `concurrentExecLimit` are listed under `RUNNING#<task type>#<shard>` while
+    IN_PROGRESS, so a poll can count them."""
 
     class Meta:
         index_name = "by_poll_key"
@@ -143,7 +149,9 @@ class MetadataItem(Model):
 
     Keys: `WORKFLOW_DEF` / `<name>#<version:010d>`; `TASK_DEF` / `<name>`;
     `EVENT_HANDLER` / `<name>`; `EVENT#<event>` / `<name>` (a handler, found by its event with
-    a strongly consistent query); `EVENT_EXECUTION#<handler>` / `<messageId>_<action index>`.
+    a strongly consistent query); `EVENT_EXECUTION#<handler>` / `<messageId>_<action index>`;
+    `POLL_DATA` / `<task type>#<domain>`; `TASK_LOG#<taskId>` / `<time>#<n>`;
+    `RATE_LIMIT` / `<task name>` (see `baton.store.workers`).
     """
 
     class Meta(_BaseMeta):
@@ -153,6 +161,8 @@ class MetadataItem(Model):
     sk = UnicodeAttribute(range_key=True)
     body = UnicodeAttribute(null=True)
     update_time = NumberAttribute(null=True)
+    # A task type's rate-limit window (`RATE_LIMIT` / `<name>`): tasks handed out in it.
+    counter = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 

@@ -38,12 +38,12 @@ from pynamodb.transactions import TransactWrite
 from baton.engine.decider import Decision
 from baton.engine.effects import ArmTimer, PublishMessage, message_from_output
 from baton.engine.run import definition_index
-from baton.engine.state import Task, TaskStatus, Workflow
+from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
 from baton.store import metadata
 from baton.store.clock import now_ms
 from baton.store.errors import CommitContention, ItemTooLarge, NotFound
-from baton.store.models import DUE_SHARDS, TaskItem, WorkflowItem
+from baton.store.models import DUE_SHARDS, POLL_SHARDS, TaskItem, WorkflowItem
 
 _log = logging.getLogger(__name__)
 
@@ -101,6 +101,25 @@ def due_shard(task_id: str) -> str:
     return f"due#{zlib.crc32(task_id.encode()) % DUE_SHARDS}"
 
 
+def poll_key(task_type: str, domain: str | None, shard: int) -> str:
+    """The poll index partition of one shard of a (task type, domain) queue."""
+    return f"{task_type}#{domain or ''}#{shard}"
+
+
+def running_key(task_type: str, shard: int) -> str:
+    """The poll index partition listing one shard of a limited task type's IN_PROGRESS tasks."""
+    return f"RUNNING#{task_type}#{shard}"
+
+
+def _is_limited(task: Task) -> bool:
+    task_def = task.workflow_task.task_definition
+    return task_def is not None and task_def.concurrent_exec_limit > 0
+
+
+def poll_shard(task_id: str) -> int:
+    return zlib.crc32(task_id.encode()) % POLL_SHARDS
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -125,6 +144,18 @@ _OWED = ("pending_effect", "due_shard", "due_at")
 
 def _condition_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+_ENDED_WORKFLOW = frozenset(status.value for status in WorkflowStatus if status.is_terminal)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task a poll handed out, with its workflow (holding that task only) and its deadline."""
+
+    workflow: Workflow
+    task: Task
+    deadline: int | None
 
 
 @dataclass(frozen=True)
@@ -467,7 +498,7 @@ class WorkflowStore:
         if due_at is None and not task.status.is_terminal:
             due_at = task_type_of(task.workflow_task).deadline(task)
         if due_at is None and task.status == TaskStatus.SCHEDULED and task.callback_after_seconds:
-            due_at = task.scheduled_time + task.callback_after_seconds * 1000
+            due_at = task.pollable_from()
         if task.continue_at:
             # A decision stopped here: its timer resumes at once; if that timer is lost, the
             # sweep finds this entry once the grace period has passed.
@@ -480,8 +511,11 @@ class WorkflowStore:
             task_type_of(task.workflow_task).name == "SIMPLE"
             and task.status == TaskStatus.SCHEDULED
         ):
-            fields["poll_key"] = task.task_type
-            fields["scheduled_at"] = task.scheduled_time + task.callback_after_seconds * 1000
+            fields["poll_key"] = poll_key(task.task_type, task.domain, poll_shard(task.task_id))
+            fields["scheduled_at"] = task.pollable_from()
+        elif task.status == TaskStatus.IN_PROGRESS and _is_limited(task):
+            fields["poll_key"] = running_key(task.task_type, poll_shard(task.task_id))
+            fields["scheduled_at"] = task.start_time
         return fields
 
     # -- after the commit ------------------------------------------------------------------
@@ -528,11 +562,143 @@ class WorkflowStore:
                 )
         return sorted(found, key=lambda entry: entry.due_at)
 
-    def pollable(self, task_type: str, now: int, limit: int) -> list[tuple[str, str]]:
-        """(workflow id, task key) of SCHEDULED worker tasks of `task_type` that are due."""
-        return [
-            (str(item.workflow_id), str(item.task_key))
+    def pollable(
+        self, task_type: str, domain: str | None, now: int, limit: int
+    ) -> list[tuple[str, str]]:
+        """(workflow id, task key) of up to `limit` SCHEDULED worker tasks of `task_type` in
+        `domain` that may be handed out at `now`, oldest first within each shard.
+
+        Shards are read from a random one on, so pollers spread over them; an empty queue
+        costs one query per shard of a sparse, keys-only index.
+        """
+        found: list[tuple[str, str]] = []
+        start = random.randrange(POLL_SHARDS)
+        for step in range(POLL_SHARDS):
+            shard = (start + step) % POLL_SHARDS
             for item in TaskItem.by_poll_key.query(
-                task_type, TaskItem.scheduled_at <= now, limit=limit
-            )
+                poll_key(task_type, domain, shard),
+                TaskItem.scheduled_at <= now,
+                limit=limit - len(found),
+            ):
+                found.append((str(item.workflow_id), str(item.task_key)))
+            if len(found) >= limit:
+                break
+        return found
+
+    def queue_size(self, task_type: str, domain: str | None) -> int:
+        """SCHEDULED tasks of a (task type, domain) queue, delayed ones included (as
+        Conductor's queue sizes count postponed messages): one count query per shard."""
+        return sum(
+            TaskItem.by_poll_key.count(poll_key(task_type, domain, shard))
+            for shard in range(POLL_SHARDS)
+        )
+
+    def running(self, task_type: str) -> int:
+        """IN_PROGRESS tasks of a type with a concurrentExecLimit (an eventually consistent
+        count of a sparse index: one query per shard)."""
+        return sum(
+            TaskItem.by_poll_key.count(running_key(task_type, shard))
+            for shard in range(POLL_SHARDS)
+        )
+
+    def claim(
+        self,
+        workflow_id: str,
+        task_key: str,
+        hand_out: Callable[[Task], Task],
+        now: int,
+        *,
+        admit: Callable[[Task], bool] | None = None,
+        known: tuple[Workflow, Task] | None = None,
+    ) -> Claim | None:
+        """Hand one SCHEDULED worker task out, or None if it is not (or no longer) pollable.
+
+        The task item alone is written, conditioned on its version and status, so concurrent
+        pollers race on that condition and exactly one wins; the workflow item is only read
+        (a decision that changes the task meanwhile fails its own version condition and
+        decides again on the claimed state).
+        """
+        if known is not None:
+            # Committed by this process a moment ago: the version condition below makes sure
+            # it is still exactly that task.
+            workflow, task = known
+            if task.status != TaskStatus.SCHEDULED or task.pollable_from() > now:
+                return None
+            revision = workflow.revision
+        else:
+            found = self._read_for_claim(workflow_id, task_key, now)
+            if found is None:
+                return None
+            workflow, task = found
+            revision = workflow.revision
+        if admit is not None and not admit(task):
+            return None  # its TaskDef's limits hold it back for now
+        claimed = hand_out(task)
+        deadline = task_type_of(claimed.workflow_task).deadline(claimed)
+        actions: list[Action] = [
+            TaskItem.version.set(task.version + 1),
+            TaskItem.status.set(claimed.status.value),
+            TaskItem.body.set(_body(claimed.to_store(), f"task {claimed.task_id}")),
         ]
+        if _is_limited(claimed):
+            running = running_key(claimed.task_type, poll_shard(claimed.task_id))
+            actions += [TaskItem.poll_key.set(running), TaskItem.scheduled_at.set(now)]
+        else:
+            actions += [TaskItem.poll_key.remove(), TaskItem.scheduled_at.remove()]
+        if deadline is not None:
+            actions += [
+                TaskItem.due_shard.set(due_shard(claimed.task_id)),
+                TaskItem.due_at.set(deadline),
+            ]
+        condition = (TaskItem.version == task.version) & (
+            TaskItem.status == TaskStatus.SCHEDULED.value
+        )
+        try:
+            TaskItem(workflow_id, task_key).update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if _condition_failed(error):
+                return None  # another poller (or a decision) got there first
+            raise
+        claimed.version = task.version + 1
+        shown = Workflow.from_store(
+            workflow.to_store(), workflow.definition, [claimed], revision=revision
+        )
+        return Claim(workflow=shown, task=claimed, deadline=deadline)
+
+    def _read_for_claim(
+        self, workflow_id: str, task_key: str, now: int
+    ) -> tuple[Workflow, Task] | None:
+        """The task and its workflow (without other tasks) if the task is visible and
+        pollable now; entries that name nothing live are dropped from the index."""
+        try:
+            item = TaskItem.get(workflow_id, task_key, consistent_read=True)
+        except DoesNotExist:
+            return None
+        if item.status != TaskStatus.SCHEDULED.value or item.poll_key is None:
+            return None
+        if (item.scheduled_at or 0) > now:
+            return None
+        try:
+            workflow_item = WorkflowItem.get(workflow_id, consistent_read=True)
+        except DoesNotExist:
+            self.forget_due(workflow_id, task_key)
+            return None
+        staged = set(workflow_item.staged_attempts or ())
+        if item.created_revision > workflow_item.revision:
+            return None  # its commit has not landed (yet)
+        if item.attempt is not None and item.attempt not in staged:
+            self.forget_due(workflow_id, task_key)  # left by a commit that lost its race
+            return None
+        if workflow_item.body is None or (workflow_item.status or "") in _ENDED_WORKFLOW:
+            return None
+        body = json.loads(workflow_item.body)
+        definition = metadata.load_snapshot(body["definitionId"])
+        task_body = json.loads(item.body or "{}")
+        task = Task.from_store(
+            task_body,
+            definition_index(definition).task(task_body["referenceTaskName"]),
+            version=int(item.version),
+            created_revision=int(item.created_revision),
+            store_key=task_key,
+        )
+        return Workflow.from_store(body, definition, [], revision=int(workflow_item.revision)), task

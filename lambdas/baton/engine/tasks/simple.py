@@ -1,6 +1,8 @@
 """SIMPLE: a task for a worker, which polls for it and reports its result.
 
-With a TaskDef, a task a worker holds times out as in Conductor: after
+A SCHEDULED task is not pollable before its WorkflowTask `startDelay`, and with a TaskDef's
+`pollTimeoutSeconds` it times out if no worker takes it in time (then as its timeoutPolicy
+says). With a TaskDef, a task a worker holds times out as in Conductor: after
 `responseTimeoutSeconds` without an update (the worker died: TIMED_OUT, then retried), and
 after `timeoutSeconds` in all, as its `timeoutPolicy` says (RETRY: TIMED_OUT and retried;
 TIME_OUT_WF: the workflow times out; ALERT_ONLY: nothing happens).
@@ -22,7 +24,19 @@ class Simple(TaskType):
         task = run.new_task(
             definition, iteration=iteration, status=TaskStatus.SCHEDULED, task_type=definition.name
         )
+        task.domain = run.domain_for(task.task_type)
+        # WorkflowTask.startDelay: not pollable before it has passed.
+        task.callback_after_seconds = max(0, definition.start_delay)
         return [task]
+
+    def _poll_deadline(self, task: Task) -> int | None:
+        """pollTimeoutSeconds: when a SCHEDULED task that no worker took times out."""
+        task_def = task.workflow_task.task_definition
+        if task_def is None or not task_def.poll_timeout_seconds:
+            return None
+        if task_def.poll_timeout_seconds <= 0 or task_def.timeout_policy == "ALERT_ONLY":
+            return None
+        return task.pollable_from() + task_def.poll_timeout_seconds * 1000
 
     def _response_deadline(self, task: Task) -> int | None:
         task_def = task.workflow_task.task_definition
@@ -39,6 +53,8 @@ class Simple(TaskType):
         return task.start_time + task_def.timeout_seconds * 1000
 
     def deadline(self, task: Task) -> int | None:
+        if task.status == TaskStatus.SCHEDULED:
+            return self._poll_deadline(task)
         if task.status != TaskStatus.IN_PROGRESS:
             return None
         deadlines = [d for d in (self._response_deadline(task), self._total_deadline(task)) if d]
@@ -46,7 +62,11 @@ class Simple(TaskType):
 
     def execute(self, run: Run, task: Task) -> bool:
         task_def = task.workflow_task.task_definition
-        if task_def is None or task.status != TaskStatus.IN_PROGRESS:
+        if task_def is None:
+            return False
+        if task.status == TaskStatus.SCHEDULED:
+            return self._time_out_poll(run, task)
+        if task.status != TaskStatus.IN_PROGRESS:
             return False
         total = self._total_deadline(task)
         if total is not None and run.now >= total:
@@ -70,3 +90,20 @@ class Simple(TaskType):
             )
             return True
         return False
+
+    def _time_out_poll(self, run: Run, task: Task) -> bool:
+        deadline = self._poll_deadline(task)
+        task_def = task.workflow_task.task_definition
+        if deadline is None or task_def is None or run.now < deadline:
+            return False
+        waited = (run.now - task.pollable_from()) // 1000
+        reason = (
+            f"Task poll timed out after {waited} seconds. Poll timeout configured as "
+            f"{task_def.poll_timeout_seconds} seconds. Timeout policy configured to "
+            f"{task_def.timeout_policy}"
+        )
+        timed_out = run.complete(task, TaskStatus.TIMED_OUT, reason)
+        if task_def.timeout_policy == "TIME_OUT_WF":
+            timed_out.executed = True
+            run.end_workflow(WorkflowStatus.TIMED_OUT, reason=reason)
+        return True
