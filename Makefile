@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-$(NODE_STAMP): package.json
+$(NODE_STAMP): package.json package-lock.json .npmrc
 	npm install --no-audit --no-fund --silent
 	touch $(NODE_STAMP)
 
@@ -32,7 +32,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy lambdas/baton infra embedded app.py bench
 
-unit: $(STAMP)
+# The worker tests run Conductor's JavaScript SDK from node_modules.
+unit: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/pytest -q
 
 ## make synth: every stack synthesized offline with the CDK CLI from npm (cdk.json runs .venv's python)

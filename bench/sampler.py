@@ -7,6 +7,7 @@ pollers, moto's server). Sampling every thread's stack names the bottleneck acro
 from __future__ import annotations
 
 import sys
+import sysconfig
 import threading
 from collections import Counter
 from types import FrameType
@@ -19,6 +20,11 @@ def _label(frame: FrameType) -> str:
         if marker in path:
             path = path.split(marker, 1)[1]
             break
+    else:
+        # The standard library: named by module, not by where this machine installed it.
+        stdlib = sysconfig.get_paths()["stdlib"] + "/"
+        if path.startswith(stdlib):
+            path = "stdlib/" + path[len(stdlib) :]
     return f"{path}:{code.co_name}"
 
 
