@@ -51,8 +51,13 @@ def _body_text(app: BaseRouter) -> str | None:
     except UnicodeDecodeError as error:
         raise bad_request(
             f"The request body is not valid UTF-8 (byte {error.start}: {error.reason}); "
-            "JSON bodies must be UTF-8"
+            "request bodies must be UTF-8"
         ) from None
+
+
+def text_body(app: BaseRouter) -> str:
+    """The body as text ("" when there is none); a 400 when it is not UTF-8."""
+    return _body_text(app) or ""
 
 
 def json_body(app: BaseRouter, *, default: Any = None) -> Any:

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from baton.api.errors import bad_request, strict_json
-from baton.api.requests import json_body, json_object, query, query_int
+from baton.api.requests import json_body, json_object, query, query_int, text_body
 from baton.engine.decider import TaskUpdate
 from baton.engine.state import TaskStatus
 from baton.runtime import baton
@@ -174,7 +174,7 @@ def poll(task_type: str) -> Response[str]:
 
 @router.post("/api/tasks/<task_id>/log")
 def add_log(task_id: str) -> Response[str]:
-    text = router.current_event.decoded_body or ""
+    text = text_body(router)
     if not text:
         raise bad_request("The request body (the log line, as text) is required")
     baton().add_task_log(task_id, text)
