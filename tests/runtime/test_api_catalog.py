@@ -306,3 +306,18 @@ def test_version_is_the_projects_version_as_text(aws):
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain")
     assert response.body == pyproject["project"]["version"] == baton.__version__
+
+
+# -- task definitions ------------------------------------------------------------------------
+
+
+def test_task_defs_registered_twice_in_one_list_keep_the_later(aws):
+    # Conductor saves the list one by one; DynamoDB refuses a batch holding one key twice
+    # (moto only when the two items are the same, DynamoDB whenever the keys are).
+    same = {"name": "same", "retryCount": 2}
+    assert call_api("POST", "/api/metadata/taskdefs", [same, same]).status == 200
+    first = {"name": "twice", "retryCount": 1}
+    later = {"name": "twice", "retryCount": 5}
+    response = call_api("POST", "/api/metadata/taskdefs", [first, later])
+    assert response.status == 200, response.body
+    assert call_api("GET", "/api/metadata/taskdefs/twice").json()["retryCount"] == 5

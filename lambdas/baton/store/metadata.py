@@ -251,8 +251,11 @@ def load_snapshot(identifier: str) -> WorkflowDef:
 
 def put_task_defs(definitions: list[TaskDef]) -> None:
     now = now_ms()
+    # Conductor saves a list one by one, so of two with one name the later stands; one
+    # BatchWriteItem may not hold the same key twice.
+    by_name = {definition.name: definition for definition in definitions}
     with MetadataItem.batch_write() as batch:
-        for definition in definitions:
+        for definition in by_name.values():
             batch.save(
                 MetadataItem(
                     TASK_DEF, definition.name, body=_dumps(definition.to_json()), update_time=now
