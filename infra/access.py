@@ -54,6 +54,9 @@ TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
         # Definitions, task definitions, event handlers (a transaction of Puts and Deletes),
         # event executions, snapshots, the task definitions a start attaches (BatchGetItem),
         # POST /api/metadata/taskdefs (BatchWriteItem) and, in key mode, POST /api/token's key.
+        # The definition catalog queries keys only; latest-versions then reads the latest
+        # bodies (BatchGetItem). GET /api/health reads a missing key of each table with a
+        # GetItem (Workflows, Metadata) or a Query (Tasks) already listed here.
         "Metadata": TableAccess(table=(GET, BATCH_GET, QUERY, PUT, DELETE, BATCH_WRITE)),
     },
     "events": {

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from baton import telemetry, wakeup
+from baton import __version__, telemetry, wakeup
 from baton.engine import decider
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import JsonObject, WorkflowDef
@@ -28,6 +28,7 @@ from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
 from baton.messaging import Messaging
+from baton.store import health as store_health
 from baton.store import metadata, workers
 from baton.store.clock import now_ms
 from baton.store.errors import Conflict, NotFound
@@ -237,6 +238,26 @@ class Baton:
                 continue
             found.append(workflow.to_json(include_tasks=include_tasks))
         return found
+
+    def status_summary(
+        self, workflow_id: str, *, include_output: bool, include_variables: bool
+    ) -> JsonObject:
+        """Conductor's WorkflowStatus: the id, the correlation id when there is one, the
+        status and, when asked for, the output and the variables; absent keys are left out."""
+        loaded = self.store.load(workflow_id)
+        if loaded is None:
+            # WorkflowServiceImpl.getExecutionStatus's words, which this route answers with.
+            raise NotFound(f"Workflow with id: {workflow_id} not found.")
+        workflow = loaded.to_json(include_tasks=False)
+        summary: JsonObject = {"workflowId": workflow["workflowId"]}
+        if workflow.get("correlationId"):
+            summary["correlationId"] = workflow["correlationId"]
+        if include_output:
+            summary["output"] = workflow.get("output") or {}
+        if include_variables:
+            summary["variables"] = workflow.get("variables") or {}
+        summary["status"] = workflow["status"]
+        return summary
 
     def terminate(self, workflow_id: str, reason: str | None) -> None:
         def change(workflow: Workflow) -> Decision:
@@ -618,3 +639,85 @@ class Baton:
                 )
                 report["armed"] += 1
         return report
+
+
+# -- definitions, health and version: reads that need no workflow ----------------------------
+
+# What Conductor's WorkflowClassifier calls an untagged definition, and an agent's.
+PLAIN_WORKFLOW_CLASSIFIER = "workflow"
+AGENT_CLASSIFIER = "agent"
+
+
+def classifier_of(definition: WorkflowDef) -> str:
+    """Conductor's classifier of a definition, read from its `metadata` map: an explicit
+    `classifier` string, else `agent` for an agent SDK's definitions, else `workflow`."""
+    tags = definition.raw.get("metadata")
+    if not isinstance(tags, dict) or not tags:
+        return PLAIN_WORKFLOW_CLASSIFIER
+    explicit = tags.get("classifier")
+    if isinstance(explicit, str) and explicit.strip():
+        return explicit
+    if tags.get("agent_sdk") is not None or tags.get("agentDef") is not None:
+        return AGENT_CLASSIFIER
+    return PLAIN_WORKFLOW_CLASSIFIER
+
+
+def workflow_defs(classifier: str | None = None) -> list[JsonObject]:
+    """Every version of every definition (`GET /api/metadata/workflow`); a non-blank
+    `classifier` keeps those whose classifier it names, ignoring case, as Conductor does."""
+    definitions = metadata.list_workflow_defs()
+    if classifier is not None and classifier.strip():
+        wanted = classifier.strip().lower()
+        definitions = [d for d in definitions if classifier_of(d).lower() == wanted]
+    return [d.to_json() for d in definitions]
+
+
+def _summary(stored: metadata.DefinitionVersion) -> JsonObject:
+    # Conductor's WorkflowDefSummary; Baton keeps one time per version, its last save.
+    summary: JsonObject = {"name": stored.name, "version": stored.version}
+    if stored.update_time is not None:
+        summary["updateTime"] = stored.update_time
+    return summary
+
+
+def workflow_names_and_versions() -> dict[str, list[JsonObject]]:
+    """Each definition's name, mapped to its versions' summaries in version order."""
+    found: dict[str, list[JsonObject]] = {}
+    for stored in metadata.definition_versions():
+        found.setdefault(stored.name, []).append(_summary(stored))
+    return found
+
+
+def workflow_names() -> list[str]:
+    """The distinct names of the registered definitions, sorted."""
+    return sorted({stored.name for stored in metadata.definition_versions()})
+
+
+def workflow_versions(name: str) -> list[JsonObject]:
+    """The summaries of one definition's versions, oldest first; none for an unknown name
+    (Conductor answers an empty list, not a 404)."""
+    return [_summary(stored) for stored in metadata.definition_versions(name)]
+
+
+def latest_workflow_defs() -> list[JsonObject]:
+    """The latest version of each definition."""
+    return [d.to_json() for d in metadata.latest_workflow_defs()]
+
+
+def health() -> JsonObject:
+    """Conductor's HealthCheckStatus, with one indicator per table the API function reads:
+    healthy only when every table answers."""
+    indicators = []
+    for table in store_health.table_health():
+        details: JsonObject = {"name": table.name, "table": table.table}
+        indicator: JsonObject = {"healthy": table.healthy, "details": details}
+        if table.error is not None:
+            details["error"] = table.error
+            indicator["errorMessage"] = table.error
+        indicators.append(indicator)
+    return {"healthy": all(i["healthy"] for i in indicators), "indicators": indicators}
+
+
+def version() -> str:
+    """Baton's version, as Conductor's `GET /api/version` answers its own."""
+    return __version__

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sysconfig
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,30 @@ def test_the_round_trip_completes_with_no_call_refused(deployed, platform_paths)
     assert any(rule.logical_id in sources for rule in deployed.services.rules)
     assert execution
     assert_ran_on_asset_layer_and_runtime_only(deployed, platform_paths)
+
+
+def test_the_catalog_status_and_health_routes_with_no_call_refused(deployed):
+    """Each read these routes make (keys-only Queries, BatchGetItem, the health probes) is
+    within the API function's grants."""
+    since = mark(deployed)
+    client = Client(deployed)
+    name = f"deployed_list_{uuid.uuid4().hex[:8]}"
+    # A WAIT with no duration: nothing is armed or sent, so no queue is left holding anything.
+    held = {"name": name, "tasks": [{"name": "hold", "taskReferenceName": "hold", "type": "WAIT"}]}
+    client.call("POST", "/api/metadata/workflow", held)
+    assert name in client.call("GET", "/api/metadata/workflow/names")
+    assert name in client.call("GET", "/api/metadata/workflow/names-and-versions")
+    assert client.call("GET", f"/api/metadata/workflow/{name}/versions")[0]["version"] == 1
+    latest = client.call("GET", "/api/metadata/workflow/latest-versions")
+    assert name in [d["name"] for d in latest]
+    workflow_id = client.call("POST", f"/api/workflow/{name}", {})
+    status = client.call("GET", f"/api/workflow/{workflow_id}/status")
+    assert status == {"workflowId": workflow_id, "status": "RUNNING"}
+    health = client.call("GET", "/api/health")
+    assert health["healthy"] is True, health
+    assert client.call("GET", "/api/version")
+    client.call("DELETE", f"/api/workflow/{workflow_id}")
+    assert_nothing_refused_or_failed(deployed, since)
 
 
 def test_the_minute_sweep_fires_an_overdue_wait_with_no_call_refused(deployed):

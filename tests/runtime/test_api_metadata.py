@@ -138,11 +138,3 @@ def test_event_handler_on_a_queue_that_is_not_provisioned_says_how_to_add_it(aws
 def test_a_path_segment_longer_than_a_key_is_400(aws):
     response = call_api("GET", "/api/workflow/" + "x" * 2000)
     _assert_conductor_error(response, 400, "longer than")
-
-
-def test_a_task_def_listed_twice_in_one_registration_ends_as_its_last(aws):
-    # Conductor registers the list one by one; DynamoDB refuses a batch naming a key twice.
-    first = {"name": "twice", "retryCount": 1, "timeoutSeconds": 60, "responseTimeoutSeconds": 30}
-    last = {**first, "retryCount": 5}
-    assert call_api("POST", "/api/metadata/taskdefs", [first, last]).status == 200
-    assert call_api("GET", "/api/metadata/taskdefs/twice").json()["retryCount"] == 5

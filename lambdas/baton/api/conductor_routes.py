@@ -47,7 +47,7 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("GET", "/workflow/{workflowId}/tasks", U, "A workflow's tasks, paged"),
     _r("POST", "/workflow/{name}/correlated", U, "Workflows by a list of correlation ids"),
     _r("GET", "/workflow/{workflowId}", S, "A workflow by id"),
-    _r("GET", "/workflow/{workflowId}/status", U, "A workflow's status summary"),
+    _r("GET", "/workflow/{workflowId}/status", S, "A workflow's status summary"),
     _r("DELETE", "/workflow/{workflowId}/remove", U, "Remove a workflow"),
     _r("GET", "/workflow/running/{name}", U, "Ids of running workflows"),
     _r("PUT", "/workflow/decide/{workflowId}", U, "Run the decider for a workflow"),
@@ -84,10 +84,10 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("PUT", "/metadata/workflow", S, "Create or update workflow definitions"),
     _r("GET", "/metadata/workflow/{name}", S, "A workflow definition"),
     _r("GET", "/metadata/workflow", S, "All workflow definitions"),
-    _r("GET", "/metadata/workflow/names-and-versions", U, "Names and versions of definitions"),
-    _r("GET", "/metadata/workflow/names", U, "Names of definitions"),
-    _r("GET", "/metadata/workflow/{name}/versions", U, "Versions of a definition"),
-    _r("GET", "/metadata/workflow/latest-versions", U, "Latest version of each definition"),
+    _r("GET", "/metadata/workflow/names-and-versions", S, "Names and versions of definitions"),
+    _r("GET", "/metadata/workflow/names", S, "Names of definitions"),
+    _r("GET", "/metadata/workflow/{name}/versions", S, "Versions of a definition"),
+    _r("GET", "/metadata/workflow/latest-versions", S, "Latest version of each definition"),
     _r("DELETE", "/metadata/workflow/{name}/{version}", S, "Unregister a workflow definition"),
     _r("POST", "/metadata/taskdefs", S, "Register task definitions"),
     _r("PUT", "/metadata/taskdefs", S, "Update a task definition"),
@@ -134,9 +134,10 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("POST", "/admin/sweep/requeue/{workflowId}", U, "Requeue a workflow for the sweeper"),
     _r("POST", "/admin/consistency/verifyAndRepair/{workflowId}", U, "Verify and repair"),
     _r("GET", "/admin/queues", U, "Registered queues"),
-    # HealthCheckResource (also at `/health`, outside the API) and VersionResource
-    _r("GET", "/health", U, "Health check"),
-    _r("GET", "/version", U, "Server version"),
+    # HealthCheckResource (Conductor's is also at `/health`, which Baton's stack does not route
+    # to the API function) and VersionResource
+    _r("GET", "/health", S, "Health check"),
+    _r("GET", "/version", S, "Server version"),
 )
 
 

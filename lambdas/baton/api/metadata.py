@@ -7,8 +7,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from baton import service
 from baton.api.errors import bad_request, validation_failed
-from baton.api.requests import json_body, json_object, query_bool, query_int
+from baton.api.requests import json_body, json_object, query, query_bool, query_int
 from baton.api.routing import refuse_if_shadowed
 from baton.engine.definitions import TaskDef, WorkflowDef
 from baton.engine.validation import (
@@ -39,6 +40,7 @@ def _raise_if_invalid(errors: list[FieldError], prefix: str) -> None:
 _WORKFLOW_NAME_ROUTES = (
     ("POST", "/api/workflow/<name>"),
     ("GET", "/api/metadata/workflow/<name>"),
+    ("GET", "/api/metadata/workflow/<name>/versions"),
     ("DELETE", "/api/metadata/workflow/<name>/<version>"),
     ("GET", "/api/workflow/<name>/correlated/<correlation_id>"),
 )
@@ -91,7 +93,27 @@ def update_workflow_defs() -> dict[str, Any]:
 
 @router.get("/api/metadata/workflow")
 def all_workflow_defs() -> list[dict[str, Any]]:
-    return [d.to_json() for d in metadata.list_workflow_defs()]
+    return service.workflow_defs(classifier=query(router, "classifier"))
+
+
+@router.get("/api/metadata/workflow/names-and-versions")
+def workflow_names_and_versions() -> dict[str, list[dict[str, Any]]]:
+    return service.workflow_names_and_versions()
+
+
+@router.get("/api/metadata/workflow/names")
+def workflow_names() -> list[str]:
+    return service.workflow_names()
+
+
+@router.get("/api/metadata/workflow/latest-versions")
+def latest_workflow_defs() -> list[dict[str, Any]]:
+    return service.latest_workflow_defs()
+
+
+@router.get("/api/metadata/workflow/<name>/versions")
+def workflow_versions(name: str) -> list[dict[str, Any]]:
+    return service.workflow_versions(name)
 
 
 @router.get("/api/metadata/workflow/<name>")

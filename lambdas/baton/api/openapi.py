@@ -249,6 +249,39 @@ SCHEMAS: dict[str, JsonSchema] = {
         }
     ),
     "EventExecution": OBJECT,
+    "WorkflowStatus": _model(
+        {
+            "workflowId": TEXT,
+            "correlationId": TEXT,
+            "output": OBJECT,
+            "variables": OBJECT,
+            "status": {
+                "type": "string",
+                "enum": ["RUNNING", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "PAUSED"],
+            },
+        },
+        ("workflowId", "status"),
+    ),
+    "WorkflowDefSummary": _model(
+        {"name": TEXT, "version": _VERSION, "createTime": INT64, "updateTime": INT64},
+        ("name", "version"),
+    ),
+    "HealthCheckStatus": _model(
+        {
+            "healthy": BOOLEAN,
+            "indicators": _array(
+                _model(
+                    {
+                        "healthy": BOOLEAN,
+                        "details": _model({"name": TEXT, "table": TEXT, "error": TEXT}),
+                        "errorMessage": TEXT,
+                    },
+                    ("healthy", "details"),
+                )
+            ),
+        },
+        ("healthy", "indicators"),
+    ),
 }
 
 
@@ -280,6 +313,7 @@ class Operation:
         no_content: bool = False,
         path_schemas: dict[str, JsonSchema] | None = None,
         body_type: str = "application/json",
+        responses: dict[str, JsonSchema] | None = None,
     ) -> None:
         self.summary = summary
         self.body_type = body_type
@@ -289,6 +323,8 @@ class Operation:
         self.returns = returns
         self.no_content = no_content
         self.path_schemas = path_schemas or {}
+        # Answers of this operation that are not Conductor's error body, by status code.
+        self.responses = responses or {}
 
 
 # Keyed by method and route rule exactly as the routers register them.
@@ -313,6 +349,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "A workflow by id",
         query=(_query("includeTasks", BOOLEAN, "Include the tasks (default true)"),),
         returns=_ref("Workflow"),
+    ),
+    ("GET", "/api/workflow/<workflow_id>/status"): Operation(
+        "A workflow's status summary (Conductor's WorkflowStatus)",
+        query=(
+            _query("includeOutput", BOOLEAN, "Include the output (default false)"),
+            _query("includeVariables", BOOLEAN, "Include the variables (default false)"),
+        ),
+        returns=_ref("WorkflowStatus"),
     ),
     ("GET", "/api/workflow/<name>/correlated/<correlation_id>"): Operation(
         "Workflows of a definition by correlation id",
@@ -344,7 +388,31 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         returns=_ref("BulkResponse"),
     ),
     ("GET", "/api/metadata/workflow"): Operation(
-        "All workflow definitions", returns=_array(_ref("WorkflowDef"))
+        "All workflow definitions, every version",
+        query=(
+            _query(
+                "classifier",
+                TEXT,
+                "Only definitions of this classifier, ignoring case: `workflow` for plain ones, "
+                "else the `classifier` of the definition's `metadata` (`agent` for an agent "
+                "SDK's); blank for all",
+            ),
+        ),
+        returns=_array(_ref("WorkflowDef")),
+    ),
+    ("GET", "/api/metadata/workflow/names-and-versions"): Operation(
+        "Each definition's name, mapped to its versions' summaries (no definition bodies)",
+        returns={"type": "object", "additionalProperties": _array(_ref("WorkflowDefSummary"))},
+    ),
+    ("GET", "/api/metadata/workflow/names"): Operation(
+        "The distinct names of the definitions, sorted", returns=_array(TEXT)
+    ),
+    ("GET", "/api/metadata/workflow/latest-versions"): Operation(
+        "The latest version of each definition", returns=_array(_ref("WorkflowDef"))
+    ),
+    ("GET", "/api/metadata/workflow/<name>/versions"): Operation(
+        "The summaries of one definition's versions, oldest first; empty for an unknown name",
+        returns=_array(_ref("WorkflowDefSummary")),
     ),
     ("GET", "/api/metadata/workflow/<name>"): Operation(
         "A workflow definition",
@@ -464,6 +532,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=_model({"keyId": TEXT, "keySecret": TEXT}),
         returns=_model({"token": TEXT}),
     ),
+    ("GET", "/api/health"): Operation(
+        "Whether each table answers; 503 with the same body when one does not",
+        returns=_ref("HealthCheckStatus"),
+        responses={
+            "503": {
+                "description": "A table does not answer",
+                "content": {"application/json": {"schema": _ref("HealthCheckStatus")}},
+            }
+        },
+    ),
+    ("GET", "/api/version"): Operation("Baton's version", returns="text"),
     ("GET", "/api/openapi.json"): Operation("This document", returns=OBJECT),
 }
 
@@ -501,6 +580,7 @@ def _responses(operation: Operation) -> JsonSchema:
         responses["204"] = {"description": "Nothing to answer"}
     for status in ("400", "404", "409", "503"):
         responses[status] = error
+    responses.update(operation.responses)
     return responses
 
 

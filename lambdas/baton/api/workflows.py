@@ -116,6 +116,15 @@ def get_workflow(workflow_id: str) -> dict[str, Any]:
     return baton().get(workflow_id, include_tasks=query_bool(router, "includeTasks", True))
 
 
+@router.get("/api/workflow/<workflow_id>/status")
+def status_summary(workflow_id: str) -> dict[str, Any]:
+    return baton().status_summary(
+        workflow_id,
+        include_output=query_bool(router, "includeOutput", False),
+        include_variables=query_bool(router, "includeVariables", False),
+    )
+
+
 @router.get("/api/workflow/<name>/correlated/<correlation_id>")
 def correlated(name: str, correlation_id: str) -> list[dict[str, Any]]:
     return baton().correlated(

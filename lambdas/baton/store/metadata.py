@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache, lru_cache
 from typing import Any
@@ -121,6 +122,60 @@ def list_workflow_defs() -> list[WorkflowDef]:
     ]
 
 
+@dataclass(frozen=True)
+class DefinitionVersion:
+    """One stored version of a workflow definition, read from its key alone."""
+
+    name: str
+    version: int
+    # When this version was last registered or overwritten (Baton keeps one time per version).
+    update_time: int | None
+
+
+# `#` and ten digits end every definition's sort key (`_version_key`).
+_VERSION_SUFFIX = 11
+
+
+def definition_versions(name: str | None = None) -> list[DefinitionVersion]:
+    """Every stored version (of `name`, or of every definition), by name then version.
+
+    One Query on the definitions' partition, reading only each item's key and update time:
+    no definition body crosses the wire, and no table is scanned.
+    """
+    condition = MetadataItem.sk.startswith(f"{name}#") if name is not None else None
+    found = []
+    for item in MetadataItem.query(
+        WORKFLOW_DEF,
+        condition,
+        consistent_read=True,
+        attributes_to_get=["sk", "update_time"],
+    ):
+        key = str(item.sk)
+        version = DefinitionVersion(
+            name=key[:-_VERSION_SUFFIX],
+            version=int(key[-_VERSION_SUFFIX + 1 :]),
+            update_time=int(item.update_time) if item.update_time is not None else None,
+        )
+        # A name holding `#` shares the prefix of another: `a#b` begins with `a#`.
+        if name is None or version.name == name:
+            found.append(version)
+    return sorted(found, key=lambda v: (v.name, v.version))
+
+
+def latest_workflow_defs() -> list[WorkflowDef]:
+    """The latest version of each definition, by name: a keys-only Query, then one
+    BatchGetItem (per 100 names) of the latest versions' bodies."""
+    latest: dict[str, int] = {}
+    for stored in definition_versions():
+        latest[stored.name] = max(stored.version, latest.get(stored.name, stored.version))
+    keys = [(WORKFLOW_DEF, _version_key(name, version)) for name, version in latest.items()]
+    definitions = [
+        WorkflowDef.from_json(json.loads(item.body or "{}"))
+        for item in MetadataItem.batch_get(keys, consistent_read=True)
+    ]
+    return sorted(definitions, key=lambda d: d.name)
+
+
 def delete_workflow_def(name: str, version: int) -> None:
     item = MetadataItem(WORKFLOW_DEF, _version_key(name, version))
     try:
@@ -196,11 +251,11 @@ def load_snapshot(identifier: str) -> WorkflowDef:
 
 def put_task_defs(definitions: list[TaskDef]) -> None:
     now = now_ms()
-    # Conductor registers a list one definition after another, so a name listed twice ends as
-    # its last; one batch may not name a key twice.
-    last_by_name = {definition.name: definition for definition in definitions}
+    # Conductor saves a list one by one, so of two with one name the later stands; one
+    # BatchWriteItem may not hold the same key twice.
+    by_name = {definition.name: definition for definition in definitions}
     with MetadataItem.batch_write() as batch:
-        for definition in last_by_name.values():
+        for definition in by_name.values():
             batch.save(
                 MetadataItem(
                     TASK_DEF, definition.name, body=_dumps(definition.to_json()), update_time=now
