@@ -23,7 +23,7 @@ from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import DecisionBudget
 from baton.engine.state import TaskStatus, Workflow, WorkflowStatus
-from baton.engine.tasks import task_type_of
+from baton.engine.tasks import TASK_DEF_TYPES, task_type_of
 from baton.messaging import Messaging
 from baton.store import metadata
 from baton.store.clock import now_ms
@@ -154,7 +154,7 @@ class Baton:
         workers = [
             t
             for t in definition.all_tasks()
-            if task_type_of(t).name == "SIMPLE" and t.task_definition is None
+            if task_type_of(t).name in TASK_DEF_TYPES and t.task_definition is None
         ]
         found = metadata.find_task_defs({t.name for t in workers})
         for task in workers:
