@@ -51,6 +51,15 @@ def test_the_function_form_returns_an_object():
     assert inline_task.output_data == {"result": {"testvalue": True}}
 
 
+def test_conductors_declared_function_form():
+    expression = (
+        "function e() { if ($.value == 101){return {evalResult: true}} "
+        "else { return {evalResult: false}}} e();"
+    )
+    _, inline_task = run_one(inline("decl", expression, value=101))
+    assert inline_task.output_data == {"result": {"evalResult": True}}
+
+
 def test_dollar_is_the_whole_resolved_input_and_javascript_is_the_default_evaluator():
     script = "[typeof $.evaluatorType, $.expression.slice(0, 6), $.x]"
     _, inline_task = run_one(inline("whole", script, None, x="y"))
@@ -115,6 +124,16 @@ def test_a_script_stopped_by_its_time_limit_fails_and_is_retried_per_its_task_de
     ]
     assert attempts[-1].reason_for_incompletion == "Script timed out"
     assert wf.status == WorkflowStatus.FAILED
+
+
+def test_a_script_stopped_by_its_memory_limit_fails_and_may_be_retried(monkeypatch):
+    monkeypatch.setattr(js, "evaluate", functools.partial(js.evaluate, max_memory_bytes=8 << 20))
+    script = "var a = []; while (true) { a.push(new Array(100000).fill(1)); }"
+    _, failed = run_one(inline("hungry", script))
+    assert (failed.status, failed.reason_for_incompletion) == (
+        TaskStatus.FAILED,
+        "Script ran out of memory",
+    )
 
 
 def test_a_result_too_large_to_keep_fails_the_task():

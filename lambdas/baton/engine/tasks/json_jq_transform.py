@@ -37,6 +37,8 @@ _SANDBOX: Final = (
 )
 _SANDBOX_LINES: Final = _SANDBOX.count("\n")
 _LINE: Final = re.compile(r"\bline (\d+)\b")
+_MODULE_DIRECTIVE: Final = re.compile(r"^\s*(?:import|include)\b")
+_NO_MODULES: Final = "jq modules are not available in Baton"
 # Compiled programs kept per process: a workflow's expressions are a small, stable set.
 _CACHE_SIZE: Final = 512
 # Each value takes at least two bytes of the output's `resultList`.
@@ -106,6 +108,8 @@ def _compiled(query: str) -> Any:
     try:
         return _compile(query)
     except ValueError as error:
+        if _MODULE_DIRECTIVE.match(query):
+            raise JqError(_NO_MODULES) from error
         raise JqError(_message(error)) from error
 
 
