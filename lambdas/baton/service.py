@@ -151,13 +151,13 @@ class Baton:
 
     def _attach_task_defs(self, definition: WorkflowDef) -> None:
         """Snapshot registered TaskDefs into the definition, as Conductor does at start."""
-        workers = [
+        wanting = [
             t
             for t in definition.all_tasks()
             if task_type_of(t).name in TASK_DEF_TYPES and t.task_definition is None
         ]
-        found = metadata.find_task_defs({t.name for t in workers})
-        for task in workers:
+        found = metadata.find_task_defs({t.name for t in wanting})
+        for task in wanting:
             task_def = found.get(task.name)
             if task_def is not None:
                 task.task_definition = task_def

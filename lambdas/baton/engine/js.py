@@ -126,7 +126,7 @@ class ScriptError(Exception):
 
 
 class ScriptLimitError(ScriptError):
-    """A script ran past its time or memory limit (what it says may well be correct)."""
+    """A script ran past its time or memory limit: the script itself may be correct."""
 
 
 # The memory limit grows with the input: V8 holds the bindings as a string, then as objects.

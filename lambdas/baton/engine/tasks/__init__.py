@@ -40,8 +40,8 @@ TASK_TYPES: dict[str, TaskType] = {
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)
-# Types whose registered TaskDef (by the task's name) is snapshotted at start, as Conductor does
-# for every task: its retries apply. The other system tasks here are never retried.
+# Types whose registered TaskDef (by the task's name) is snapshotted at start, so its retries
+# apply as in Conductor; the other types read only their definition's own `taskDefinition`.
 TASK_DEF_TYPES = frozenset({"SIMPLE", "INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "NOOP"})
 
 
