@@ -26,7 +26,7 @@ from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
-from baton.engine.tasks import task_type_of
+from baton.engine.tasks import TASK_DEF_TYPES, task_type_of
 from baton.messaging import Messaging
 from baton.store import health as store_health
 from baton.store import metadata, workers
@@ -212,13 +212,13 @@ class Baton:
 
     def _attach_task_defs(self, definition: WorkflowDef) -> None:
         """Snapshot registered TaskDefs into the definition, as Conductor does at start."""
-        workers = [
+        wanting = [
             t
             for t in definition.all_tasks()
-            if task_type_of(t).name == "SIMPLE" and t.task_definition is None
+            if task_type_of(t).name in TASK_DEF_TYPES and t.task_definition is None
         ]
-        found = metadata.find_task_defs({t.name for t in workers})
-        for task in workers:
+        found = metadata.find_task_defs({t.name for t in wanting})
+        for task in wanting:
             task_def = found.get(task.name)
             if task_def is not None:
                 task.task_definition = task_def

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from infra.bundling import LAMBDA_PYTHON_VERSION
 from tests import seed
-from tests.deployed.lambdas import SANDBOX
+from tests.deployed.lambdas import HOST_ARCHITECTURE, SANDBOX
 from tests.deployed.sandbox.iam_policy import decide
 
 pytestmark = pytest.mark.slow
@@ -319,3 +320,14 @@ def test_lambda_may_write_each_functions_logs_and_traces_with_its_role(deployed)
         spec = process.spec
         refused = {r: decide(spec.principal, r) for r in spec.platform_requests()}
         assert not any(refused.values()), (spec.logical_id, refused)
+
+
+def test_the_asset_bundles_jq_built_for_the_lambda_runtime(deployed):
+    """jq (JSON_JQ_TRANSFORM) is a C extension: the asset holds its build for Lambda's CPython
+    on this architecture. The functions here run on this machine's Python, which may not be
+    Lambda's, so no scenario of this module runs jq from the asset."""
+    machine = {"x86_64": "x86_64", "arm64": "aarch64"}[HOST_ARCHITECTURE]
+    interpreter = LAMBDA_PYTHON_VERSION.replace(".", "")
+    extension = f"jq.cpython-{interpreter}-{machine}-linux-gnu.so"
+    for process in deployed.cloud.functions.values():
+        assert (process.spec.asset / extension).is_file(), (process.spec.logical_id, extension)

@@ -52,7 +52,7 @@ def test_bundle_installs_the_architectures_wheels_for_the_runtime_without_depend
 
 def test_bundle_leaves_out_what_the_runtime_and_layer_provide():
     bundled = pins(REQUIREMENTS_FILE)
-    assert set(bundled) == {"pynamodb", "python-jsonpath", "mini-racer"}
+    assert set(bundled) == {"pynamodb", "python-jsonpath", "mini-racer", "jq"}
 
 
 def test_bundle_pins_match_the_development_pins():

@@ -39,7 +39,7 @@ from baton.engine.params import java_text
 if TYPE_CHECKING:
     from py_mini_racer import JSFunction, MiniRacer
 
-__all__ = ["ScriptError", "evaluate", "is_truthy", "result_as_case"]
+__all__ = ["ScriptError", "ScriptLimitError", "evaluate", "is_truthy", "result_as_case"]
 
 _RUNNER: Final = "__batonEvaluate"
 _LONG_MIN: Final = -(2**63)
@@ -47,7 +47,7 @@ _LONG_MAX: Final = 2**63 - 1
 _FLUSH_TIMEOUT_SECONDS: Final = 1.0
 # V8 messages start with where the error happened ("undefined:1: TypeError: ..."), then repeat
 # the source line and a stack; the first line, without the location, says what went wrong.
-_ERROR_LOCATION = re.compile(r"^\S*:\d+: ")
+_ERROR_LOCATION = re.compile(r"^\S*:(\d+): ")
 
 # Installed once per context. The script runs through direct eval inside a function built by
 # `new Function`, whose only scope is the global one, so a script can neither see nor change the
@@ -115,7 +115,18 @@ _INSTALL_RUNNER: Final = f"""
 
 
 class ScriptError(Exception):
-    """A script did not parse, threw, ran out of time or memory, or gave a non-JSON value."""
+    """A script did not parse, threw, ran out of time or memory, or gave a non-JSON value.
+
+    `line` is the line of the script where it failed, when the engine says.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class ScriptLimitError(ScriptError):
+    """A script ran past its time or memory limit: the script itself may be correct."""
 
 
 # The memory limit grows with the input: V8 holds the bindings as a string, then as objects.
@@ -178,7 +189,7 @@ def evaluate(
         try:
             reply = _run(bindings_json, expression, timeout_ms, limit)
         except _OutOfMemory as error:
-            raise ScriptError("Script ran out of memory") from error
+            raise ScriptLimitError("Script ran out of memory") from error
     try:
         decoded = json.loads(reply)
     except RecursionError:
@@ -257,7 +268,9 @@ def _run(bindings_json: str, expression: str, timeout_ms: int, limit: int) -> st
         _discard_context()
         if out_of_memory:
             raise _OutOfMemory from error
-        raise ScriptError(_describe(error)) from error
+        if _is_timeout(error):
+            raise ScriptLimitError(_describe(error)) from error
+        raise ScriptError(_describe(error), line=_error_line(error)) from error
     if not isinstance(reply, str):
         _discard_context()
         raise ScriptError(f"Unexpected reply from the script engine: {type(reply).__name__}")
@@ -339,6 +352,18 @@ def _discard_context() -> None:
     with contextlib.suppress(Exception):
         racer.eval("0", timeout_sec=_FLUSH_TIMEOUT_SECONDS)
     racer.close()
+
+
+def _is_timeout(error: Exception) -> bool:
+    from py_mini_racer import JSTimeoutException
+
+    return isinstance(error, JSTimeoutException)
+
+
+def _error_line(error: Exception) -> int | None:
+    location = _ERROR_LOCATION.match(str(error).strip())
+    line = location.group(1) if location else None
+    return int(line) if line else None
 
 
 def _describe(error: Exception) -> str:

@@ -27,23 +27,15 @@ from baton.engine.definitions import WorkflowDef
 from baton.engine.durations import parse_duration, parse_until
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.params import names_whole_document
+from baton.engine.tasks import TASK_TYPES
+from baton.engine.tasks.inline import INLINE_EVALUATORS
 
 JsonObject = dict[str, Any]
 
 VALIDATION_FAILED_MESSAGE = "Validation failed, check below errors for detail."
 
-SUPPORTED_TASK_TYPES = (
-    "SIMPLE",
-    "FORK_JOIN",
-    "JOIN",
-    "WAIT",
-    "EVENT",
-    "SWITCH",
-    "DECISION",
-    "SET_VARIABLE",
-    "TERMINATE",
-    "DO_WHILE",
-)
+# The types Baton runs: those the engine's task registry holds.
+SUPPORTED_TASK_TYPES = tuple(TASK_TYPES)
 # Conductor task types Baton does not run yet: listed so the error says so, not "unknown type".
 UNSUPPORTED_TASK_TYPES = frozenset(
     {
@@ -51,14 +43,10 @@ UNSUPPORTED_TASK_TYPES = frozenset(
         "FORK_JOIN_DYNAMIC",
         "DYNAMIC",
         "HTTP",
-        "INLINE",
-        "JSON_JQ_TRANSFORM",
         "HUMAN",
         "KAFKA_PUBLISH",
         "START_WORKFLOW",
         "EXCLUSIVE_JOIN",
-        "LAMBDA",
-        "NOOP",
         "USER_DEFINED",
     }
 )
@@ -765,6 +753,39 @@ def _check_terminate(task: JsonObject, path: str, context: _WorkflowContext, nam
         )
 
 
+def _check_inline(task: JsonObject, path: str, context: _WorkflowContext, name: str) -> None:
+    evaluator = _inputs(task).get("evaluatorType")
+    # Only a literal is known now: an expression is resolved when the task runs.
+    if (
+        isinstance(evaluator, str)
+        and evaluator.strip()
+        and not evaluator.startswith(_EXPRESSION_START)
+        and evaluator not in INLINE_EVALUATORS
+    ):
+        context.report.add(
+            _child(_child(path, "inputParameters"), "evaluatorType"),
+            f"evaluatorType {evaluator} is not supported by Baton; use javascript, graaljs or "
+            "value-param",
+            evaluator,
+        )
+
+
+def _check_json_jq_transform(
+    task: JsonObject, path: str, context: _WorkflowContext, name: str
+) -> None:
+    definition = task.get("taskDefinition")
+    template = definition.get("inputTemplate") if isinstance(definition, dict) else None
+    if "queryExpression" in _inputs(task) or (
+        isinstance(template, dict) and "queryExpression" in template
+    ):
+        return
+    context.report.add(
+        _child(_child(path, "inputParameters"), "queryExpression"),
+        _required_for("inputParameters.queryExpression", "JSON_JQ_TRANSFORM", name),
+        None,
+    )
+
+
 _TYPE_CHECKS = {
     "FORK_JOIN": _check_fork_join,
     "JOIN": _check_join,
@@ -774,6 +795,8 @@ _TYPE_CHECKS = {
     "DECISION": _check_decision,
     "DO_WHILE": _check_do_while,
     "TERMINATE": _check_terminate,
+    "INLINE": _check_inline,
+    "JSON_JQ_TRANSFORM": _check_json_jq_transform,
 }
 
 

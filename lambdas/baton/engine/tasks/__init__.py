@@ -9,7 +9,11 @@ from baton.engine.tasks.base import TaskType
 from baton.engine.tasks.do_while import DoWhile
 from baton.engine.tasks.event import Event
 from baton.engine.tasks.fork_join import ForkJoin
+from baton.engine.tasks.inline import Inline
 from baton.engine.tasks.join import Join
+from baton.engine.tasks.json_jq_transform import JsonJqTransform
+from baton.engine.tasks.lambda_task import Lambda
+from baton.engine.tasks.noop import Noop
 from baton.engine.tasks.set_variable import SetVariable
 from baton.engine.tasks.simple import Simple
 from baton.engine.tasks.switch import Decision, Switch
@@ -29,9 +33,16 @@ TASK_TYPES: dict[str, TaskType] = {
         SetVariable(),
         Terminate(),
         DoWhile(),
+        Inline(),
+        Lambda(),
+        JsonJqTransform(),
+        Noop(),
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)
+# Types whose registered TaskDef (by the task's name) is snapshotted at start, so its retries
+# apply as in Conductor; the other types read only their definition's own `taskDefinition`.
+TASK_DEF_TYPES = frozenset({"SIMPLE", "INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "NOOP"})
 
 
 def task_type_of(definition: WorkflowTask) -> TaskType:
