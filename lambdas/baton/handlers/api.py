@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.api import conductor_routes, events, metadata, openapi, server, tasks, workflows
+from baton.api import conductor_routes, events, metadata, server, tasks, workflows
 from baton.api.errors import ApiError, error_response, proxy_error, strict_json
 from baton.api.requests import json_body
 from baton.api.routing import ConductorResolver, canonical_path, path_segments
@@ -48,6 +48,9 @@ for _route in conductor_routes.CONDUCTOR_ROUTES:
 
 @app.get("/api/openapi.json")
 def openapi_document() -> Response[str]:
+    # Built on demand: a few milliseconds no cold start needs to pay.
+    from baton.api import openapi
+
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,
