@@ -1,13 +1,16 @@
-"""API Gateway's part: HTTP requests under /api become REST (v1) proxy events, and back.
+"""API Gateway's part: HTTP requests become REST (v1) proxy events for the API function, and back.
 
 Every error this server answers itself (a method it has no handler for, a malformed request
-line, header or body, a path outside /api, a function that fails) is an HTTP answer with
-Conductor's error body, `{status, message, instance, retryable}`, as the API's own errors are.
+line, header or body, a method other than GET or HEAD outside /api, a function that fails) is
+an HTTP answer with Conductor's error body, `{status, message, instance, retryable}`, as the
+API's own errors are.
 
-The event has the shape API Gateway gives a `/{proxy+}` resource with Lambda proxy
-integration. As on AWS, `path` and `pathParameters.proxy` keep the request's percent-encoding
-(`/api/event/sqs%3Aq` arrives as sent; Powertools' resolver matches `%` in a route parameter,
-so the handler sees `sqs%3Aq` and must unquote it), while query string values are decoded.
+The event has the shape API Gateway gives the stack's resources with Lambda proxy
+integration: `/api/{proxy+}` for Conductor's API, `/` and `/{proxy+}` for the web UI
+(baton.web_ui). As on AWS, `path` and `pathParameters.proxy` keep the request's
+percent-encoding (`/api/event/sqs%3Aq` arrives as sent; Powertools' resolver matches `%` in a
+route parameter, so the handler sees `sqs%3Aq` and must unquote it), while query string values
+are decoded.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from embedded.functions import ACCOUNT_ID, LocalFunction
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api"
+# The stack's resources (infra/api.py): Conductor's API, and the web UI's.
+API_RESOURCE = "/api/{proxy+}"
+ROOT_RESOURCE = "/"
+UI_RESOURCE = "/{proxy+}"
 STAGE = "local"
 API_ID = "local"
 # Headers the HTTP server writes itself; a handler's values for them would be wrong here.
@@ -67,6 +74,14 @@ def _multi_value(pairs: Sequence[tuple[str, str]]) -> tuple[dict[str, str], dict
     return single, multi
 
 
+def _path_parameters(resource: str, path: str) -> dict[str, str] | None:
+    """What API Gateway puts in `pathParameters.proxy`: the path below the resource's prefix."""
+    if not resource.endswith("{proxy+}"):
+        return None
+    prefix = resource.removesuffix("{proxy+}")
+    return {"proxy": path.removeprefix(prefix) if path.startswith(prefix) else path.lstrip("/")}
+
+
 def proxy_event(
     *,
     method: str,
@@ -75,8 +90,10 @@ def proxy_event(
     body: bytes,
     source_ip: str,
     request_id: str | None = None,
+    resource: str = "/api/{proxy+}",
 ) -> dict[str, Any]:
-    """The REST API proxy event for one request; `target` is the raw request-target."""
+    """The REST API proxy event for one request; `target` is the raw request-target, and
+    `resource` the API Gateway resource it matched (the stack's: infra/api.py)."""
     parts = urlsplit(target)
     path = parts.path or "/"
     request_id = request_id or str(uuid.uuid4())
@@ -97,14 +114,14 @@ def proxy_event(
     host = next((v for k, v in headers if k.lower() == "host"), "127.0.0.1")
     now = time.time()
     return {
-        "resource": "/{proxy+}",
+        "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": single_headers or None,
         "multiValueHeaders": multi_headers or None,
         "queryStringParameters": single_query or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": {"proxy": path.lstrip("/")},
+        "pathParameters": _path_parameters(resource, path),
         "stageVariables": None,
         "requestContext": {
             "accountId": ACCOUNT_ID,
@@ -120,7 +137,7 @@ def proxy_event(
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": int(now * 1000),
             "resourceId": "proxy",
-            "resourcePath": "/{proxy+}",
+            "resourcePath": resource,
             "stage": STAGE,
         },
         "body": text,
@@ -282,23 +299,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(error_reply(400, f"The request target cannot be read: {error}"))
             return
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-            self._send(self._invoke(body))
-        elif path == "/" and self.command in ("GET", "HEAD"):
-            host, port = self.server.server_address[:2]
-            page = (
-                "Baton is running.\n"
-                f"Conductor's REST API: http://{host!s}:{port}{API_PREFIX}\n"
-                "DynamoDB and SQS are played by moto's server.\n"
-            )
-            self._send(
-                HttpReply(200, [("Content-Type", "text/plain; charset=utf-8")], page.encode())
-            )
+            self._send(self._invoke(body, API_RESOURCE))
+        elif self.command in ("GET", "HEAD"):
+            # The web UI, from the API function as the deployed stack serves it.
+            self._send(self._invoke(body, ROOT_RESOURCE if path == "/" else UI_RESOURCE))
         else:
             self._send(
                 error_reply(404, f"Nothing at {path}: Conductor's API is under {API_PREFIX}/")
             )
 
-    def _invoke(self, body: bytes) -> HttpReply:
+    def _invoke(self, body: bytes, resource: str) -> HttpReply:
         request_id = str(uuid.uuid4())
         event = proxy_event(
             method=self.command,
@@ -307,6 +317,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             source_ip=self.client_address[0],
             request_id=request_id,
+            resource=resource,
         )
         try:
             reply = http_reply(self.server.function.invoke(event))

@@ -1,4 +1,7 @@
-"""The REST API: every Conductor path under /api, proxied to the API function, none of it open."""
+"""The REST API: every Conductor path under /api, proxied to the API function, none of it open.
+
+In the "conductor-keys" mode it also serves the web UI's files (`GET /`, `GET /{proxy+}`).
+"""
 
 from __future__ import annotations
 
@@ -135,6 +138,7 @@ class Api(Construct):
             default_integration=integration, any_method=True, default_method_options=protected
         )
         self.token_method: apigw.Method | None = None
+        self.ui_methods: list[apigw.Method] = []
         if authorizer is not None:
             self.token_method = api_resource.add_resource("token").add_method(
                 "POST", integration, authorization_type=apigw.AuthorizationType.NONE
@@ -147,12 +151,39 @@ class Api(Construct):
                     "token every other method requires, so it cannot require one itself",
                 ),
             )
+            self._serve_the_ui(integration)
             # The authorizer's 401 (no token, bad or expired token), in a body the SDKs act on.
             self.rest_api.add_gateway_response(
                 "UnauthorizedResponse",
                 type=apigw.ResponseType.UNAUTHORIZED,
                 status_code="401",
                 templates={"application/json": _INVALID_TOKEN_BODY},
+            )
+
+    def _serve_the_ui(self, integration: apigw.LambdaIntegration) -> None:
+        """`GET /` and `GET /{proxy+}`: the web UI's files, from the API function.
+
+        Only in the "conductor-keys" mode, where a browser signs in with a key and sends its
+        token to /api; a browser cannot sign IAM requests, so in the IAM mode the UI runs on the
+        user's machine and signs for it (docs/DEPLOY.md).
+        """
+        self.ui_methods = [
+            self.rest_api.root.add_method(
+                "GET", integration, authorization_type=apigw.AuthorizationType.NONE
+            ),
+            self.rest_api.root.add_resource("{proxy+}").add_method(
+                "GET", integration, authorization_type=apigw.AuthorizationType.NONE
+            ),
+        ]
+        for method in self.ui_methods:
+            Validations.of(method).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-APIG4",
+                    reason="The web UI's files are the same for everyone and hold no data: the "
+                    "API function answers these resources with the UI's build only, never with "
+                    "the API (baton.web_ui), and every call the UI makes goes to /api with the "
+                    "signed-in caller's token",
+                ),
             )
 
     @property

@@ -1,9 +1,9 @@
-"""The Lambda code asset: `lambdas/` plus its few dependencies, bundled here without Docker.
+"""The Lambda code asset: `lambdas/`, its few dependencies and the web UI, bundled without Docker.
 
 boto3/botocore come with the Lambda runtime and Powertools with AWS's public layer, so the
-bundle holds only Baton's own code and `lambdas/requirements-lambda.txt`, installed as wheels
-for the functions' platform (Linux on the deployment's architecture, CPython
-LAMBDA_PYTHON_VERSION).
+bundle holds only Baton's own code, the web UI's build (`ui/`, which the API function serves)
+and `lambdas/requirements-lambda.txt`, installed as wheels for the functions' platform (Linux
+on the deployment's architecture, CPython LAMBDA_PYTHON_VERSION).
 """
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ from aws_cdk import aws_lambda as lambda_
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = REPOSITORY_ROOT / "lambdas"
 REQUIREMENTS_FILE = LAMBDAS_DIR / "requirements-lambda.txt"
+# The web UI's build (`make ui`), which the API function serves; `ui/` in the asset.
+UI_BUILD_DIR = REPOSITORY_ROOT / "ui" / "dist"
+UI_ASSET_DIR = "ui"
+
+
+class UiNotBuilt(Exception):
+    """Synthesizing needs the web UI's build, which goes into the Lambda asset."""
+
 
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
 # The same interpreter, as pip's --python-version and as Powertools' layer names spell it.
@@ -121,7 +129,20 @@ def asset_hash(architecture: TargetArchitecture, source: Path = LAMBDAS_DIR) -> 
     for path in _source_files(source):
         digest.update(b"\0" + path.relative_to(source).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
+    for path in _source_files(ui_build()):
+        digest.update(b"\0ui\0" + path.relative_to(UI_BUILD_DIR).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def ui_build() -> Path:
+    """The web UI's build folder; synthesizing without one would ship an API with no UI."""
+    if not (UI_BUILD_DIR / "index.html").is_file():
+        raise UiNotBuilt(
+            f"The web UI is not built ({UI_BUILD_DIR.relative_to(REPOSITORY_ROOT)}/index.html is "
+            "missing): run `make ui` (make synth and make test build it first)"
+        )
+    return UI_BUILD_DIR
 
 
 @jsii.implements(ILocalBundling)
@@ -141,6 +162,7 @@ class LocalPipBundler:
             # The requirements file stays in the asset hash (a new pin rebundles), not the bundle.
             ignore=shutil.ignore_patterns(*EXCLUDED_FROM_ASSET, REQUIREMENTS_FILE.name),
         )
+        shutil.copytree(ui_build(), target / UI_ASSET_DIR, dirs_exist_ok=True)
         subprocess.run(pip_install_command(target, self.architecture), check=True)
         return True
 

@@ -182,6 +182,12 @@ class StatelessStack(Stack):
         CfnOutput(self, "InternalEventQueueUrl", value=queues.internal_events.queue.queue_url)
         if auth is not None:
             CfnOutput(self, "TokenSecretArn", value=auth.token_secret.secret_arn)
+            CfnOutput(
+                self,
+                "UiUrl",
+                value=api.url,
+                description="The web UI (sign in with an API key)",
+            )
 
         self.queues = queues
         self.functions = functions

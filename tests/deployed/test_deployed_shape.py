@@ -8,6 +8,7 @@ mappings and the schedule the templates declare. Every test asserts that no call
 from __future__ import annotations
 
 import json
+import re
 import sysconfig
 import time
 import uuid
@@ -331,3 +332,23 @@ def test_the_asset_bundles_jq_built_for_the_lambda_runtime(deployed):
     extension = f"jq.cpython-{interpreter}-{machine}-linux-gnu.so"
     for process in deployed.cloud.functions.values():
         assert (process.spec.asset / extension).is_file(), (process.spec.logical_id, extension)
+
+
+def test_the_web_ui_is_served_from_the_asset_in_key_mode_only(deployed):
+    """In the "conductor-keys" mode the API function serves the UI's build from its asset, with
+    no token (the page signs in); the API stays closed. In the IAM mode there is no UI route."""
+    since = mark(deployed)
+    page = deployed.api.request("GET", "/")
+    deep_link = deployed.api.request("GET", "/execution/some-workflow-id")
+    if deployed.mode != "conductor-keys":
+        assert page.status == deep_link.status == 403, page.body
+        return
+    assert page.status == 200, page.body
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert '<div id="root">' in page.body
+    assert deep_link.status == 200 and deep_link.body == page.body
+    (script,) = re.findall(r'src="(/assets/[^"]+\.js)"', page.body)
+    asset = deployed.api.request("GET", script)
+    assert asset.status == 200 and "immutable" in asset.headers["Cache-Control"]
+    assert deployed.api.request("GET", "/api/metadata/workflow").status == 401
+    assert_nothing_refused_or_failed(deployed, since)

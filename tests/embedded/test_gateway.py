@@ -88,10 +88,10 @@ def echoed(gateway: Gateway, method: str, target: str, **kwargs: Any) -> dict[st
 def test_a_get_becomes_a_rest_proxy_event(gateway: Gateway, echo: Echo) -> None:
     event = echoed(gateway, "GET", "/api/workflow/running/event_testing?version=1")
 
-    assert event["resource"] == "/{proxy+}"
+    assert event["resource"] == "/api/{proxy+}"
     assert event["httpMethod"] == "GET"
     assert event["path"] == "/api/workflow/running/event_testing"
-    assert event["pathParameters"] == {"proxy": "api/workflow/running/event_testing"}
+    assert event["pathParameters"] == {"proxy": "workflow/running/event_testing"}
     assert event["body"] is None
     assert event["isBase64Encoded"] is False
     context = event["requestContext"]
@@ -129,7 +129,7 @@ def test_percent_encoded_segments_arrive_as_sent(gateway: Gateway) -> None:
     event = echoed(gateway, "GET", "/api/event/sqs%3Aconductor_doug_testing?activeOnly=false")
 
     assert event["path"] == "/api/event/sqs%3Aconductor_doug_testing"
-    assert event["pathParameters"] == {"proxy": "api/event/sqs%3Aconductor_doug_testing"}
+    assert event["pathParameters"] == {"proxy": "event/sqs%3Aconductor_doug_testing"}
 
 
 def test_a_powertools_route_matches_an_encoded_segment() -> None:
@@ -234,13 +234,14 @@ def test_a_malformed_result_gives_502(gateway: Gateway, echo: Echo) -> None:
     assert request(gateway, "GET", "/api/workflow/x")[0] == 502
 
 
-def test_the_root_names_the_api_and_other_paths_are_not_found(gateway: Gateway) -> None:
-    status, headers, body = request(gateway, "GET", "/")
-    assert status == 200
-    assert headers["Content-Type"].startswith("text/plain")
-    assert gateway.api_url in body.decode()
-
-    assert request(gateway, "GET", "/favicon.ico")[0] == 404
+def test_pages_outside_the_api_go_to_the_api_function_as_the_ui_resources(
+    gateway: Gateway,
+) -> None:
+    root = echoed(gateway, "GET", "/")
+    assert root["resource"] == "/" and root["pathParameters"] is None
+    page = echoed(gateway, "GET", "/execution/abc")
+    assert page["resource"] == "/{proxy+}"
+    assert page["pathParameters"] == {"proxy": "execution/abc"}
 
 
 def test_http_reply_prefers_multi_value_headers() -> None:
@@ -349,10 +350,11 @@ def test_a_malformed_request_is_answered_in_conductors_body_then_closed(
     assert echo.contexts == []
 
 
-def test_a_path_outside_the_api_is_a_404_in_conductors_body(gateway: Gateway) -> None:
-    status, headers, body = request(gateway, "GET", "/favicon.ico")
+def test_a_post_outside_the_api_is_a_404_in_conductors_body(gateway: Gateway, echo: Echo) -> None:
+    status, headers, body = request(gateway, "POST", "/favicon.ico")
 
     assert status == 404
     assert headers["Content-Type"] == "application/json"
     error = json.loads(body)
     assert error["status"] == 404 and "/api/" in error["message"]
+    assert echo.contexts == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -39,10 +38,9 @@ def stand_in_runtime(stand_ins: StandIns, **kwargs: Any) -> Runtime:
     )
 
 
-def test_it_starts_and_stops_cleanly_within_seconds() -> None:
+def test_it_starts_and_stops_cleanly() -> None:
     environment = dict(os.environ)
     threads_before = set(threading.enumerate())
-    started = time.monotonic()
     runtime = stand_in_runtime(StandIns(), tick_seconds=0.2, event_queue_names=["embedded_a"])
     runtime.start()
     threads = runtime.threads
@@ -53,7 +51,6 @@ def test_it_starts_and_stops_cleanly_within_seconds() -> None:
     assert answers(runtime.base_url + "/")
     runtime.stop()
 
-    assert time.monotonic() - started < 8
     assert not any(thread.is_alive() for thread in threads)
     new_threads = set(threading.enumerate()) - threads_before
     assert not [t for t in new_threads if t.name.startswith("baton-")]

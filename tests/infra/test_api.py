@@ -28,10 +28,13 @@ def resource_paths(synthesized):
 def methods(synthesized):
     """(HTTP method, path) -> method properties."""
     paths = resource_paths(synthesized)
+
+    def path_of(resource_id):
+        # The root resource is the RestApi's RootResourceId attribute, not a resource of its own.
+        return paths[resource_id["Ref"]] if "Ref" in resource_id else "/"
+
     return {
-        (m["Properties"]["HttpMethod"], paths[m["Properties"]["ResourceId"]["Ref"]]): m[
-            "Properties"
-        ]
+        (m["Properties"]["HttpMethod"], path_of(m["Properties"]["ResourceId"])): m["Properties"]
         for m in synthesized.resources(METHOD).values()
     }
 
@@ -44,17 +47,25 @@ def test_iam_mode_signs_every_method(iam_mode):
         assert properties["Integration"]["Type"] == "AWS_PROXY"
 
 
-def test_key_mode_uses_the_authorizer_except_to_get_a_token(keys_mode):
+def test_key_mode_uses_the_authorizer_except_to_get_a_token_and_the_ui_files(keys_mode):
     found = methods(keys_mode)
-    assert set(found) == {("ANY", "/api/{proxy+}"), ("POST", "/api/token")}
+    assert set(found) == {
+        ("ANY", "/api/{proxy+}"),
+        ("POST", "/api/token"),
+        ("GET", "/"),
+        ("GET", "/{proxy+}"),
+    }
     (authorizer_id,) = keys_mode.resources("AWS::ApiGateway::Authorizer")
     assert found["ANY", "/api/{proxy+}"]["AuthorizationType"] == "CUSTOM"
     assert found["ANY", "/api/{proxy+}"]["AuthorizerId"] == {"Ref": authorizer_id}
     # Authenticated by its body: the key id and secret it exchanges for a token.
     assert found["POST", "/api/token"]["AuthorizationType"] == "NONE"
+    # The UI's files, which the API function serves on these resources only (baton.web_ui).
+    assert found["GET", "/"]["AuthorizationType"] == "NONE"
+    assert found["GET", "/{proxy+}"]["AuthorizationType"] == "NONE"
 
 
-def test_both_methods_reach_the_api_function(keys_mode):
+def test_every_method_reaches_the_api_function(keys_mode):
     api_function = next(
         logical_id
         for logical_id, resource in keys_mode.resources("AWS::Lambda::Function").items()

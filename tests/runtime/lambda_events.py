@@ -24,7 +24,7 @@ def api_event(
 ) -> dict[str, Any]:
     text = body if isinstance(body, str) or body is None else json.dumps(body)
     return {
-        "resource": "/{proxy+}",
+        "resource": "/api/{proxy+}",
         "path": path,
         "httpMethod": method,
         "headers": {"Content-Type": "application/json"},
@@ -38,7 +38,7 @@ def api_event(
             "path": path,
             "httpMethod": method,
             "identity": {"sourceIp": "127.0.0.1"},
-            "resourcePath": "/{proxy+}",
+            "resourcePath": "/api/{proxy+}",
         },
         "body": text,
         "isBase64Encoded": False,

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from baton import web_ui
 from baton.api import conductor_routes, events, metadata, server, tasks, workflows
 from baton.api.errors import ApiError, error_response, proxy_error, strict_json
 from baton.api.requests import json_body
@@ -120,6 +121,9 @@ def unexpected(error: Exception) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The UI's resources (`/`, `/{proxy+}`) serve its built files and never reach the API.
+    if web_ui.is_ui_request(event):
+        return web_ui.answer(event)
     # API Gateway passes the path as the client encoded it (Conductor's SDKs encode the `:` of
     # event names, `sqs%3Aqueue`); the resolver routes one canonical encoding of it and hands
     # each route its parameters decoded (baton.api.routing).

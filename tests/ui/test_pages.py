@@ -1,0 +1,217 @@
+"""The UI as its users use it: find an execution, watch it, act on it, register a definition."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.runtime_process import TUTORIAL_WORKFLOW, RuntimeProcess, http_json
+from tests.ui.conftest import base_url, screenshot
+
+pytestmark = pytest.mark.slow
+
+# The tutorial's WAITs last 10 s and the runtime ticks every 2 s: generous, never asserted on.
+TUTORIAL_SECONDS = 60
+
+
+def start(runtime: RuntimeProcess, name: str, body: object | None = None) -> str:
+    status, _, workflow_id = http_json("POST", f"{runtime.api_url}/workflow/{name}", body or {})
+    assert status == 200, workflow_id
+    return str(workflow_id)
+
+
+def register(runtime: RuntimeProcess, definition: dict[str, object]) -> None:
+    status, _, body = http_json("POST", f"{runtime.api_url}/metadata/workflow", definition)
+    assert status in (200, 204), body
+
+
+def workflow(runtime: RuntimeProcess, workflow_id: str) -> dict[str, object]:
+    status, _, body = http_json("GET", f"{runtime.api_url}/workflow/{workflow_id}")
+    assert status == 200, body
+    assert isinstance(body, dict)
+    return body
+
+
+def node(page: Page, reference: str) -> object:
+    return page.locator(f"[data-testid=diagram] g[data-task='{reference}']")
+
+
+def test_the_tutorial_in_the_diagram_from_in_progress_to_completed(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    workflow_id = start(runtime, TUTORIAL_WORKFLOW)
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+
+    diagram = page.get_by_test_id("diagram")
+    for reference in ("task_1_ref", "task_2_ref"):
+        expect(diagram.locator(f"g[data-task='{reference}']")).to_have_attribute(
+            "data-status", "IN_PROGRESS"
+        )
+        expect(page.locator(f"tr[data-task='{reference}']")).to_contain_text("IN_PROGRESS")
+    expect(page.get_by_test_id("workflow-id")).to_have_text(workflow_id)
+    screenshot(page, "execution-running.png")
+
+    # The page reads a running execution again by itself.
+    expect(page.locator("h1 .status")).to_have_text("COMPLETED", timeout=TUTORIAL_SECONDS * 1000)
+    for reference in ("task_1_ref", "task_2_ref", "send_sqs_message_ref"):
+        expect(diagram.locator(f"g[data-task='{reference}']")).to_have_attribute(
+            "data-status", "COMPLETED"
+        )
+    screenshot(page, "execution-completed.png")
+
+    page.locator("tr[data-task='send_sqs_message_ref'] button").click()
+    panel = page.get_by_role("complementary", name="Task send_sqs_message_ref")
+    panel.get_by_role("tab", name="Output").click()
+    output = panel.get_by_label("Task output")
+    expect(output).to_contain_text("sqs:conductor_doug_testing")
+    shown = json.loads(output.inner_text())
+    assert shown == next(
+        t["outputData"]
+        for t in workflow(runtime, workflow_id)["tasks"]  # type: ignore[attr-defined]
+        if t["referenceTaskName"] == "send_sqs_message_ref"
+    )
+
+
+def test_the_executions_page_finds_the_tutorial_by_name_and_status(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    workflow_id = start(runtime, TUTORIAL_WORKFLOW)
+    page.goto(f"{base_url(runtime)}/executions")
+    page.get_by_label("Workflow name").select_option(TUTORIAL_WORKFLOW)
+    page.get_by_label("RUNNING").check()
+    page.get_by_role("button", name="Search").click()
+    link = page.get_by_role("link", name=workflow_id)
+    expect(link).to_be_visible()
+    screenshot(page, "executions.png")
+    link.click()
+    expect(page.get_by_test_id("workflow-id")).to_have_text(workflow_id)
+
+
+def test_terminate_a_running_workflow_from_its_page(runtime: RuntimeProcess, page: Page) -> None:
+    workflow_id = start(runtime, TUTORIAL_WORKFLOW)
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    page.get_by_role("button", name="Terminate").click()
+    page.get_by_role("button", name="Yes, terminate").click()
+    expect(page.locator("h1 .status")).to_have_text("TERMINATED")
+    assert workflow(runtime, workflow_id)["status"] == "TERMINATED"
+
+
+def test_complete_a_wait_task_with_an_output_from_the_page(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    name = f"ui_wait_{uuid.uuid4().hex[:8]}"
+    register(
+        runtime,
+        {
+            "name": name,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [{"name": "hold", "taskReferenceName": "hold_ref", "type": "WAIT"}],
+            "outputParameters": {"answer": "${hold_ref.output.answer}"},
+        },
+    )
+    workflow_id = start(runtime, name)
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    page.locator("tr[data-task='hold_ref'] button").click()
+    panel = page.get_by_role("complementary", name="Task hold_ref")
+    panel.get_by_label("Task output to send").fill('{"answer": 42}')
+    panel.get_by_role("button", name="Complete").click()
+    panel.get_by_role("button", name="Yes, complete").click()
+    expect(page.locator("h1 .status")).to_have_text("COMPLETED", timeout=30_000)
+    assert workflow(runtime, workflow_id)["output"] == {"answer": 42}
+
+
+def test_retry_a_failed_workflow_from_its_page(runtime: RuntimeProcess, page: Page) -> None:
+    name = f"ui_retry_{uuid.uuid4().hex[:8]}"
+    task_type = f"{name}_work"
+    status, _, body = http_json(
+        "POST", f"{runtime.api_url}/metadata/taskdefs", [{"name": task_type, "retryCount": 0}]
+    )
+    assert status in (200, 204), body
+    register(
+        runtime,
+        {
+            "name": name,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [{"name": task_type, "taskReferenceName": "work_ref", "type": "SIMPLE"}],
+        },
+    )
+    workflow_id = start(runtime, name)
+    status, _, task = http_json("GET", f"{runtime.api_url}/tasks/poll/{task_type}?workerid=ui")
+    assert status == 200, task
+    status, _, body = http_json(
+        "POST",
+        f"{runtime.api_url}/tasks",
+        {
+            "workflowInstanceId": workflow_id,
+            "taskId": task["taskId"],
+            "status": "FAILED",
+            "reasonForIncompletion": "the worker gave up",
+        },
+    )
+    assert status == 200, body
+    assert workflow(runtime, workflow_id)["status"] == "FAILED"
+
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    expect(page.locator("h1 .status")).to_have_text("FAILED")
+    page.get_by_role("button", name="Retry").click()
+    page.get_by_role("button", name="Yes, retry").click()
+    expect(page.locator("h1 .status")).to_have_text("RUNNING")
+    tasks = workflow(runtime, workflow_id)["tasks"]
+    assert [t["status"] for t in tasks] == ["FAILED", "SCHEDULED"]  # type: ignore[attr-defined]
+
+
+def test_a_definition_with_an_error_shows_the_error_next_to_the_text(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    name = f"ui_new_{uuid.uuid4().hex[:8]}"
+    broken = {
+        "name": name,
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [{"name": "hold", "type": "WAIT"}],
+    }
+    page.goto(f"{base_url(runtime)}/definitions/new")
+    editor = page.get_by_label("Definition JSON")
+    editor.fill(json.dumps(broken, indent=2))
+    page.get_by_role("button", name="Register").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("taskReferenceName")
+    status, _, _ = http_json("GET", f"{runtime.api_url}/metadata/workflow/{name}")
+    assert status == 404
+
+    fixed = {**broken, "tasks": [{"name": "hold", "taskReferenceName": "hold_ref", "type": "WAIT"}]}
+    editor.fill(json.dumps(fixed, indent=2))
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    expect(page.get_by_test_id("diagram").locator("text=hold_ref")).to_be_visible()
+    status, _, stored = http_json("GET", f"{runtime.api_url}/metadata/workflow/{name}")
+    assert status == 200 and stored["tasks"][0]["taskReferenceName"] == "hold_ref"
+
+
+def test_event_handlers_and_task_queues_pages(runtime: RuntimeProcess, page: Page) -> None:
+    page.goto(f"{base_url(runtime)}/events")
+    page.get_by_role("button", name="complete_task_event").click()
+    panel = page.get_by_role("complementary", name="Event handler complete_task_event")
+    expect(panel.get_by_label("Event handler JSON")).to_contain_text("sqs:conductor_doug_testing")
+
+    task_type = f"ui_queue_{uuid.uuid4().hex[:8]}"
+    http_json("GET", f"{runtime.api_url}/tasks/poll/{task_type}?workerid=ui-worker")
+    page.goto(f"{base_url(runtime)}/queues")
+    expect(page.get_by_role("table", name="Poll data")).to_contain_text("ui-worker")
+
+
+def test_a_ui_route_loads_from_a_link_and_an_unknown_api_path_stays_an_api_error(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    response = page.goto(f"{base_url(runtime)}/definitions")
+    assert response is not None and response.status == 200
+    expect(page.get_by_role("table", name="Workflow definitions")).to_contain_text(
+        TUTORIAL_WORKFLOW
+    )
+    status, content_type, body = http_json("GET", f"{runtime.api_url}/no/such/route")
+    assert status == 404 and content_type.startswith("application/json"), body

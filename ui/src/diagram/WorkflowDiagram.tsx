@@ -1,0 +1,62 @@
+// The one place the UI touches its diagram library (orkes-workflow-visualizer, Apache 2.0):
+// replacing the library means replacing this file only.
+import { WorkflowVisualizer } from "orkes-workflow-visualizer";
+import { useEffect, useRef } from "react";
+import type { JsonObject, Workflow } from "../api";
+
+export type DiagramProps =
+  | { definition: JsonObject; execution?: undefined; onSelectTask?: undefined }
+  | { execution: Workflow; definition?: undefined; onSelectTask?: (reference: string) => void };
+
+/** Picks the reference name out of whatever node the library reports a click on. */
+function referenceOf(node: unknown): string | undefined {
+  const data = (node as { data?: { task?: { taskReferenceName?: string } } } | undefined)?.data;
+  const fromTask = data?.task?.taskReferenceName;
+  if (fromTask) return fromTask;
+  const id = (node as { id?: unknown } | undefined)?.id;
+  return typeof id === "string" ? id : undefined;
+}
+
+/** Each task's node carries `data-task` and `data-status`, so pages and tests can find it. */
+function markNodes(container: HTMLElement, execution: Workflow | undefined): void {
+  if (!execution) return;
+  const latest = new Map<string, string>();
+  for (const task of execution.tasks) latest.set(task.referenceTaskName, task.status);
+  for (const node of container.querySelectorAll<SVGGElement>("g[id*='-node-']")) {
+    const reference = node.id.slice(node.id.indexOf("-node-") + "-node-".length);
+    const status = latest.get(reference);
+    if (status === undefined) continue;
+    node.dataset.task = reference;
+    node.dataset.status = status;
+  }
+}
+
+export default function WorkflowDiagram(props: DiagramProps) {
+  const data = (props.execution ?? props.definition) as unknown as Record<string, unknown>;
+  const container = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const element = container.current;
+    if (!element) return;
+    markNodes(element, props.execution);
+    // The library lays out asynchronously: mark the nodes again whenever it redraws.
+    const observer = new MutationObserver(() => markNodes(element, props.execution));
+    observer.observe(element, { childList: true, subtree: true });
+    return () => observer.disconnect();
+  }, [props.execution]);
+  return (
+    <div className="diagram" data-testid="diagram" ref={container}>
+      <WorkflowVisualizer
+        data={data}
+        executionMode={props.execution !== undefined}
+        pannable
+        zoomable
+        zoom={0.55}
+        maxHeightOverride
+        onClick={(_event, node) => {
+          const reference = referenceOf(node);
+          if (reference && props.onSelectTask) props.onSelectTask(reference);
+        }}
+      />
+    </div>
+  );
+}
