@@ -97,9 +97,7 @@ def _search(path: str = "/api/workflow/search", **query: Any) -> dict[str, Any]:
 
 
 def _refused(**query: Any) -> str:
-    response = call_api(
-        "GET", "/api/workflow/search", query={k: str(v) for k, v in query.items()}
-    )
+    response = call_api("GET", "/api/workflow/search", query={k: str(v) for k, v in query.items()})
     assert response.status == 400, response.body
     body = response.json()
     assert set(body) >= {"status", "message"}
@@ -147,11 +145,7 @@ def test_status_alone_sorted_oldest_first(tables):
 
 def test_status_negated_and_between(tables):
     low, high = BASE_TIME + 1_000_000, BASE_TIME + 1_200_000
-    matching = [
-        e
-        for e in EXPECTED
-        if e["status"] != "COMPLETED" and low <= e["startTime"] <= high
-    ]
+    matching = [e for e in EXPECTED if e["status"] != "COMPLETED" and low <= e["startTime"] <= high]
     result = _search(query=f"status != 'COMPLETED' AND startTime BETWEEN {low} AND {high}")
     assert result["totalHits"] == len(matching)
     assert _ids(result) == _newest_first(matching)[:100]

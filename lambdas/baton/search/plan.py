@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from itertools import product
 
 from baton.engine.state import WorkflowStatus
-from baton.search.grammar import Comparison, Junction, Node, QuerySyntaxError, parse
+from baton.search.grammar import Comparison, Node, QuerySyntaxError, parse
+from baton.store.models import STATUS_SHARDS, TYPE_STATUS_SHARDS
 
 # Paging reaches at most this deep, and totalHits counts at most this many (Elasticsearch's
 # default `index.max_result_window`, which Conductor's indexes run with).
@@ -171,10 +172,7 @@ def _disjunction(node: Node) -> list[list[Comparison]]:
     if isinstance(node, Comparison):
         return [[node]]
     left, right = _disjunction(node.left), _disjunction(node.right)
-    if node.operator == "OR":
-        result = left + right
-    else:
-        result = _and(left, right)
+    result = left + right if node.operator == "OR" else _and(left, right)
     if len(result) > MAX_CONJUNCTIONS:
         raise SearchRefused(
             f"The query expands to more than {MAX_CONJUNCTIONS} alternatives (ORs under ANDs); "
@@ -231,14 +229,13 @@ def _constrain(found: Filter, comparison: Comparison) -> Filter:
             f"{field} {operator} is not answerable from an index: {field} takes = or IN"
             + (", and != for status" if field == "status" else "")
         )
-    attribute = {
-        "workflowId": "workflow_ids",
-        "correlationId": "correlation_ids",
-        "workflowType": "workflow_types",
-        "status": "statuses",
-    }[field]
-    current: frozenset[str] | None = getattr(found, attribute)
-    return replace(found, **{attribute: _intersect(current, values)})
+    if field == "workflowId":
+        return replace(found, workflow_ids=_intersect(found.workflow_ids, values))
+    if field == "correlationId":
+        return replace(found, correlation_ids=_intersect(found.correlation_ids, values))
+    if field == "workflowType":
+        return replace(found, workflow_types=_intersect(found.workflow_types, values))
+    return replace(found, statuses=_intersect(found.statuses, values))
 
 
 def _time_range(found: Filter, operator: str, values: tuple[str, ...]) -> Filter:
@@ -277,8 +274,6 @@ def partitions(found: Filter, type_status_shards: int, status_shards: int) -> in
 
 
 def _check_bounded(found: Filter) -> None:
-    from baton.store.models import STATUS_SHARDS, TYPE_STATUS_SHARDS
-
     if partitions(found, TYPE_STATUS_SHARDS, STATUS_SHARDS) > MAX_PARTITIONS:
         raise SearchRefused(
             "The search reads too many index partitions: add status IN (...) or list fewer "
@@ -303,6 +298,3 @@ def _descending(sort: str | None) -> bool:
         if index == 0:
             descending = direction == "DESC"
     return descending
-
-
-__all__ = ["Filter", "Plan", "SearchRefused", "Junction", "plan", "partitions"]
