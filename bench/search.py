@@ -110,24 +110,24 @@ def _seed(count: int, report: Callable[[str], None]) -> float:
     return time.perf_counter() - started
 
 
-SEARCHES: tuple[tuple[str, dict[str, Any]], ...] = (
-    (
-        "workflowType and status, newest first",
-        {"query": "workflowType = type_3 AND status = FAILED"},
-    ),
-    (
-        "workflowType, status and a start-time range",
-        {
-            "query": "workflowType IN (type_1,type_2) AND status IN (FAILED,TIMED_OUT) "
-            f"AND startTime > {BASE_TIME + 9_000_000}"
-        },
-    ),
-    ("status alone (RUNNING)", {"query": "status = RUNNING"}),
-    ("correlationId", {"query": "correlationId = 'order-4242'"}),
-    ("freeText: a workflow id", {"free_text": "wf-0054321"}),
-    ("workflowType alone, page 3 of 100", {"query": "workflowType = type_5", "start": 200}),
-    ("everything, newest first", {}),
-)
+def searches(count: int) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """Each kind of search, aimed at workflows that exist at `count`."""
+    recent = BASE_TIME + (count - count // 10) * 100  # the newest tenth
+    return (
+        ("workflowType and status", {"query": "workflowType = type_3 AND status = FAILED"}),
+        (
+            "two types, two statuses, the newest tenth",
+            {
+                "query": "workflowType IN (type_1,type_2) AND status IN (FAILED,TIMED_OUT) "
+                f"AND startTime > {recent}"
+            },
+        ),
+        ("status alone (RUNNING)", {"query": "status = RUNNING"}),
+        ("correlationId", {"query": f"correlationId = 'order-{count // 7}'"}),
+        ("freeText: a workflow id", {"free_text": f"wf-{count // 2:07d}"}),
+        ("workflowType alone, page 3", {"query": "workflowType = type_5", "start": 200}),
+        ("everything, newest first", {}),
+    )
 
 
 def search_at_scale(report: Callable[[str], None], count: int = COUNT) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def search_at_scale(report: Callable[[str], None], count: int = COUNT) -> dict[s
         metadata.forget_cached_snapshots()
         report(f"writing {count} workflows into moto...")
         results["seed_seconds"] = _seed(count, report)
-        for label, arguments in SEARCHES:
+        for label, arguments in searches(count):
             report(f"search: {label}...")
             request = SearchRequest(size=100, **arguments)
             seconds: list[float] = []
