@@ -257,8 +257,12 @@ def _time_range(found: Filter, operator: str, values: tuple[str, ...]) -> Filter
         low, high = numbers[0], numbers[1]
     else:
         raise SearchRefused(f"startTime takes >, <, = or BETWEEN, not {operator}")
-    start_from = found.start_from if low is None else max(low, found.start_from or low)
-    start_to = found.start_to if high is None else min(high, found.start_to or high)
+    start_from = found.start_from
+    if low is not None:
+        start_from = low if start_from is None else max(low, start_from)
+    start_to = found.start_to
+    if high is not None:
+        start_to = high if start_to is None else min(high, start_to)
     return replace(found, start_from=start_from, start_to=start_to)
 
 
