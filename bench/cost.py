@@ -54,6 +54,9 @@ def baton_cost(per_workflow: dict[str, Any]) -> dict[str, float]:
     lines = {
         "DynamoDB writes": per_workflow["dynamodb_write_units"]
         * price["dynamodb_write_request_unit"],
+        # Each global secondary index entry written is billed as a write to the table.
+        "DynamoDB index writes": sum(per_workflow.get("dynamodb_index_write_units", {}).values())
+        * price["dynamodb_write_request_unit"],
         "DynamoDB reads": per_workflow["dynamodb_read_units"] * price["dynamodb_read_request_unit"],
         "SQS": per_workflow["sqs_requests"] * price["sqs_request"],
         "Lambda requests": sum(invocations.values()) * price["lambda_request"],

@@ -180,6 +180,7 @@ def _snapshot(meter: Meter) -> dict[str, Any]:
         "invocations": dict(meter.invocations),
         "invocation_seconds": dict(meter.invocation_seconds),
         "calls": dict(meter.calls),
+        "index_write_units": dict(meter.index_writes.by_index),
     }
 
 
@@ -204,6 +205,9 @@ def _per_workflow(delta: dict[str, Any], count: int) -> dict[str, Any]:
     return {
         "dynamodb_write_units": delta["write_units"] / count,
         "dynamodb_read_units": delta["read_units"] / count,
+        "dynamodb_index_write_units": {
+            k: v / count for k, v in sorted(delta["index_write_units"].items()) if v
+        },
         "sqs_requests": delta["sqs_requests"] / count,
         "lambda_invocations": invocations,
         "lambda_mean_seconds": durations,

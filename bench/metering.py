@@ -11,6 +11,8 @@ the item's body; the real charge is on the larger of the item before and after.
 from __future__ import annotations
 
 import math
+import os
+import re
 import threading
 import time
 from collections import Counter
@@ -64,6 +66,105 @@ def _update_size(params: dict[str, Any]) -> int:
     return UPDATE_OVERHEAD_BYTES + sum(attribute_size(v) for v in values.values())
 
 
+def _index_keys() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Per table name: each global secondary index's key attributes (from the models)."""
+    from baton.store.schema import table_specs
+
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    for spec in table_specs():
+        name = os.environ.get(spec.env_var, spec.default_name)
+        found[name] = {
+            index.name: tuple(
+                k.name for k in (index.partition_key, index.sort_key) if k is not None
+            )
+            for index in spec.indexes
+        }
+    return found
+
+
+_SET_CLAUSE = re.compile(r"(#\w+)\s*=\s*(:\w+)")
+
+
+def _updated(params: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """What an UpdateItem sets to a plain value, and what it removes (pynamodb's syntax)."""
+    names = params.get("ExpressionAttributeNames") or {}
+    values = params.get("ExpressionAttributeValues") or {}
+    expression = params.get("UpdateExpression") or ""
+    parts = re.split(r"\b(SET|REMOVE|ADD|DELETE)\b", expression)
+    sets: dict[str, Any] = {}
+    removed: set[str] = set()
+    for keyword, clause in zip(parts[1::2], parts[2::2], strict=True):
+        if keyword == "SET":
+            for name, value in _SET_CLAUSE.findall(clause):
+                sets[names.get(name, name)] = values.get(value)
+        elif keyword == "REMOVE":
+            removed |= {names.get(n.strip(), n.strip()) for n in clause.split(",") if n.strip()}
+    return sets, removed
+
+
+@dataclass
+class IndexWrites:
+    """Write units the global secondary indexes cost, as DynamoDB bills them: an entry added
+    or removed is one write, an entry whose key changed two (a delete and a put); a write
+    that leaves an entry's keys as they were costs the index nothing. Every index is keys
+    only, so each entry is far under 1 KB. Items first written before the meter ran are
+    taken to have had no entries."""
+
+    by_index: Counter[str] = field(default_factory=Counter)
+    # Read from the models at the first write, not before (the embedded runtime must be
+    # started before baton.store is imported).
+    _keys: dict[str, dict[str, tuple[str, ...]]] | None = None
+    _attributes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def put(self, table: str, item: dict[str, Any]) -> None:
+        self._write(table, item, lambda _: item)
+
+    def update(self, table: str, params: dict[str, Any]) -> None:
+        sets, removed = _updated(params)
+
+        def after(before: dict[str, Any]) -> dict[str, Any]:
+            merged = {**before, **sets}
+            return {k: v for k, v in merged.items() if k not in removed}
+
+        self._write(table, params.get("Key") or {}, after)
+
+    def delete(self, table: str, key: dict[str, Any]) -> None:
+        self._write(table, key, lambda _: {})
+
+    def _write(self, table: str, key_source: dict[str, Any], after: Any) -> None:
+        if self._keys is None:
+            self._keys = _index_keys()
+        indexes = self._keys.get(table)
+        if not indexes:
+            return
+        identity = (table, repr(sorted(_primary_key(table, key_source).items())))
+        before = self._attributes.get(identity, {})
+        new_item = after(dict(before))
+        indexed = {name for keys in indexes.values() for name in keys}
+        now = {name: new_item[name] for name in indexed if name in new_item}
+        self._attributes[identity] = now
+        for index, keys in indexes.items():
+            old = repr([before[k] for k in keys]) if all(k in before for k in keys) else None
+            new = repr([now[k] for k in keys]) if all(k in now for k in keys) else None
+            if old != new:
+                self.by_index[index] += 2 if old is not None and new is not None else 1
+
+
+_PRIMARY_KEYS: dict[str, tuple[str, ...]] = {}
+
+
+def _primary_key(table: str, item: dict[str, Any]) -> dict[str, Any]:
+    if not _PRIMARY_KEYS:
+        from baton.store.schema import table_specs
+
+        for spec in table_specs():
+            name = os.environ.get(spec.env_var, spec.default_name)
+            _PRIMARY_KEYS[name] = tuple(
+                k.name for k in (spec.partition_key, spec.sort_key) if k is not None
+            )
+    return {k: item.get(k) for k in _PRIMARY_KEYS.get(table, ())}
+
+
 @dataclass
 class Meter:
     """What the process asked of AWS while the meter ran."""
@@ -73,6 +174,7 @@ class Meter:
     read_units: float = 0.0
     sqs_requests: int = 0
     sqs_empty_receives: int = 0
+    index_writes: IndexWrites = field(default_factory=IndexWrites)
     invocations: Counter[str] = field(default_factory=Counter)
     invocation_seconds: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -103,6 +205,7 @@ class Meter:
                 self.sqs_requests += 1
 
     def _dynamodb(self, operation: str, params: dict[str, Any], response: dict[str, Any]) -> None:
+        self._index_writes(operation, params)
         if operation == "PutItem":
             self.write_units += _write_units(item_size(params.get("Item", {})), False)
         elif operation in ("UpdateItem", "DeleteItem"):
@@ -129,9 +232,36 @@ class Meter:
             size = sum(item_size(i) for i in response.get("Items", []))
             self.read_units += _read_units(size, bool(params.get("ConsistentRead")))
         elif operation == "BatchGetItem":
-            for items in (response.get("Responses") or {}).values():
+            requested = params.get("RequestItems") or {}
+            for table, items in (response.get("Responses") or {}).items():
+                consistent = bool((requested.get(table) or {}).get("ConsistentRead"))
                 for item in items:
-                    self.read_units += _read_units(item_size(item), True)
+                    self.read_units += _read_units(item_size(item), consistent)
+
+    def _index_writes(self, operation: str, params: dict[str, Any]) -> None:
+        writes = self.index_writes
+        table = str(params.get("TableName", ""))
+        if operation == "PutItem":
+            writes.put(table, params.get("Item", {}))
+        elif operation == "UpdateItem":
+            writes.update(table, params)
+        elif operation == "DeleteItem":
+            writes.delete(table, params.get("Key", {}))
+        elif operation == "TransactWriteItems":
+            for entry in params.get("TransactItems", []):
+                if "Put" in entry:
+                    writes.put(entry["Put"]["TableName"], entry["Put"]["Item"])
+                elif "Update" in entry:
+                    writes.update(entry["Update"]["TableName"], entry["Update"])
+                elif "Delete" in entry:
+                    writes.delete(entry["Delete"]["TableName"], entry["Delete"]["Key"])
+        elif operation == "BatchWriteItem":
+            for name, requests in params.get("RequestItems", {}).items():
+                for request in requests:
+                    if "PutRequest" in request:
+                        writes.put(name, request["PutRequest"]["Item"])
+                    elif "DeleteRequest" in request:
+                        writes.delete(name, request["DeleteRequest"]["Key"])
 
     def invocation(self, function: str, seconds: float) -> None:
         with self._lock:

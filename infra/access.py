@@ -45,8 +45,17 @@ TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
     "api": {
         # Starting creates the workflow item (PutItem), with its idempotency claim in the same
         # transaction (PutItem); a taken claim is read back (GetItem). GET .../correlated/...
-        # reads the correlation index.
-        "Workflows": TableAccess(table=(GET, PUT, UPDATE), indexes={"by_correlation": (QUERY,)}),
+        # reads the correlation index. Search (baton.store.search) queries the three search
+        # indexes and reads each page's workflows by key (BatchGetItem).
+        "Workflows": TableAccess(
+            table=(GET, BATCH_GET, PUT, UPDATE),
+            indexes={
+                "by_correlation": (QUERY,),
+                "by_type_status": (QUERY,),
+                "by_status": (QUERY,),
+                "by_correlation_id": (QUERY,),
+            },
+        ),
         # GET /api/tasks/{taskId} finds the workflow by task id; polls read the poll index.
         "Tasks": TableAccess(
             table=_DECIDING_TASKS, indexes={"by_task_id": (QUERY,), "by_poll_key": (QUERY,)}

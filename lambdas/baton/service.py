@@ -28,6 +28,7 @@ from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import TASK_DEF_TYPES, task_type_of
 from baton.messaging import Messaging
+from baton.search.workflows import SearchRequest, search_workflows
 from baton.store import health as store_health
 from baton.store import metadata, workers
 from baton.store.clock import now_ms
@@ -238,6 +239,10 @@ class Baton:
                 continue
             found.append(workflow.to_json(include_tasks=include_tasks))
         return found
+
+    def search_workflows(self, request: SearchRequest, *, full: bool) -> JsonObject:
+        """Conductor's workflow search, answered from the search indexes (baton.search)."""
+        return search_workflows(request, full=full)
 
     def status_summary(
         self, workflow_id: str, *, include_output: bool, include_variables: bool

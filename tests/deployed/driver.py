@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import boto3
 
@@ -330,6 +331,9 @@ class ApiGateway:
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> Response:
+        # A query string, as API Gateway hands it over: apart from the path, decoded.
+        path, _, query_text = path.partition("?")
+        query = parse_qs(query_text, keep_blank_values=True)
         matching = [
             (m, params) for m in self.methods if (params := m.matches(method, path)) is not None
         ]
@@ -370,8 +374,8 @@ class ApiGateway:
             "httpMethod": method,
             "headers": headers,
             "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": None,
-            "multiValueQueryStringParameters": None,
+            "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+            "multiValueQueryStringParameters": query or None,
             "pathParameters": path_parameters or None,
             "stageVariables": None,
             "requestContext": context,

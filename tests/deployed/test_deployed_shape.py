@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -240,6 +241,16 @@ def test_the_catalog_status_and_health_routes_with_no_call_refused(deployed):
     health = client.call("GET", "/api/health")
     assert health["healthy"] is True, health
     assert client.call("GET", "/api/version")
+    # Search reads each of its indexes and the page's items by key (BatchGetItem). The
+    # indexes are eventually consistent: these check the reads are granted, not what they find.
+    for search in (
+        {"query": f"workflowType = '{name}' AND status = RUNNING"},
+        {"query": "status = RUNNING"},
+        {"query": "correlationId = 'deployed-none'"},
+        {"freeText": workflow_id},
+    ):
+        found = client.call("GET", f"/api/workflow/search?{urlencode(search)}")
+        assert set(found) == {"totalHits", "results"}, found
     client.call("DELETE", f"/api/workflow/{workflow_id}")
     assert_nothing_refused_or_failed(deployed, since)
 

@@ -277,3 +277,50 @@ def test_get_workflow_of_an_unknown_id_raises_404(sdk: Sdk):
     body = json.loads(raised.value.body)
     assert body["status"] == 404
     assert unknown in body["message"]
+
+
+def test_search_through_the_sdk(sdk: Sdk, registered: WorkflowDef, runtime: RuntimeProcess):
+    """WorkflowClient.search (GET /api/workflow/search), as the SDK sends and parses it (the
+    SDK has no call for search-v2, and its TaskClient none for task search)."""
+    correlation_id = f"sdk-search-{uuid.uuid4()}"
+    started = [
+        sdk.workflows.start_workflow(
+            StartWorkflowRequest(
+                name=WORKFLOW, version=1, input={"n": n}, correlation_id=correlation_id
+            )
+        )
+        for n in range(3)
+    ]
+    sdk.workflows.terminate_workflow(started[0], reason="searched for")
+    query = f"workflowType = '{WORKFLOW}' AND correlationId = '{correlation_id}'"
+
+    def all_three() -> Any:
+        found = sdk.workflows.search(query=query)
+        return found if len(found.results) == 3 else None
+
+    # The search indexes follow each commit a moment later (eventually consistent).
+    found = wait_until(all_three, timeout=10, what="the three workflows in search", runtime=runtime)
+    summaries = found.results
+    assert [s.workflow_id for s in summaries] == list(reversed(started))  # newest first
+    assert {s.workflow_type for s in summaries} == {WORKFLOW}
+    assert all(s.correlation_id == correlation_id for s in summaries)
+    assert json.loads(summaries[-1].input) == {"n": 0}
+
+    def terminated() -> Any:
+        found = sdk.workflows.search(query=f"{query} AND status IN (TERMINATED)")
+        return found if len(found.results) == 1 else None
+
+    ended = wait_until(terminated, timeout=10, what="the terminated workflow", runtime=runtime)
+    assert ended.results[0].workflow_id == started[0]
+    assert ended.results[0].status == "TERMINATED"
+
+    by_id = sdk.workflows.search(free_text=started[1])
+    assert [s.workflow_id for s in by_id.results] == [started[1]]
+    paged = sdk.workflows.search(start=1, size=1, query=query)
+    # The SDK's model (ScrollableSearchResultWorkflowSummary) has no totalHits to read.
+    assert [s.workflow_id for s in paged.results] == [started[1]]
+
+    with pytest.raises(ApiException) as raised:
+        sdk.workflows.search(query="endTime > 0")
+    assert raised.value.status == 400
+    assert "not indexed" in json.loads(raised.value.body)["message"]

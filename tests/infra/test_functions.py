@@ -189,8 +189,11 @@ CONSUME = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 # Read off the code paths of each handler (infra/access.py says which call needs what).
 EXPECTED_TABLE_GRANTS = {
     "api": _dynamodb(
-        Workflows=["GetItem", "PutItem", "UpdateItem"],
+        Workflows=["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
         Workflows__by_correlation=["Query"],
+        Workflows__by_type_status=["Query"],
+        Workflows__by_status=["Query"],
+        Workflows__by_correlation_id=["Query"],
         Tasks=["Query", "BatchWriteItem", "UpdateItem"],
         Tasks__by_task_id=["Query"],
         Tasks__by_poll_key=["Query"],

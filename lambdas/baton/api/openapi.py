@@ -241,6 +241,35 @@ SCHEMAS: dict[str, JsonSchema] = {
             "workflowDefinition": _ref("WorkflowDef"),
         }
     ),
+    "WorkflowSummary": _model(
+        {
+            "workflowType": TEXT,
+            "version": INT32,
+            "workflowId": TEXT,
+            "correlationId": TEXT,
+            "startTime": TEXT,
+            "updateTime": TEXT,
+            "endTime": TEXT,
+            "status": TEXT,
+            "input": TEXT,
+            "output": TEXT,
+            "reasonForIncompletion": TEXT,
+            "executionTime": INT64,
+            "event": TEXT,
+            "failedReferenceTaskNames": TEXT,
+            "failedTaskNames": _array(TEXT),
+            "priority": _PRIORITY,
+        },
+        ("workflowType", "workflowId", "status", "startTime"),
+    ),
+    "SearchResultWorkflowSummary": _model(
+        {"totalHits": INT64, "results": _array(_ref("WorkflowSummary"))},
+        ("totalHits", "results"),
+    ),
+    "SearchResultWorkflow": _model(
+        {"totalHits": INT64, "results": _array(_ref("Workflow"))},
+        ("totalHits", "results"),
+    ),
     "BulkResponse": _model(
         {
             "bulkErrorResults": {"type": "object", "additionalProperties": TEXT},
@@ -296,6 +325,22 @@ def _query(name: str, schema: JsonSchema, description: str) -> JsonSchema:
 
 
 _WORKER_ID = _query("workerid", TEXT, "The worker's id, recorded on the task")
+_SEARCH = (
+    _query("start", {**INT32, "minimum": 0, "maximum": 10000}, "Matches to skip (default 0)"),
+    _query("size", {**INT32, "minimum": 0, "maximum": 5000}, "Page size (default 100)"),
+    _query("sort", TEXT, "startTime:ASC or startTime:DESC (the default)"),
+    _query(
+        "freeText",
+        TEXT,
+        "* for all, or a workflow id, correlation id or workflow type, matched exactly",
+    ),
+    _query(
+        "query",
+        TEXT,
+        "Conductor's query syntax on workflowType, status, startTime, correlationId and "
+        "workflowId, e.g. workflowType IN (a,b) AND status = FAILED AND startTime > 1700000000000",
+    ),
+)
 _DOMAIN = _query("domain", TEXT, "The task domain; without it, tasks of no domain")
 
 
@@ -365,6 +410,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             _query("includeTasks", BOOLEAN, "Include the tasks (default false)"),
         ),
         returns=_array(_ref("Workflow")),
+    ),
+    ("GET", "/api/workflow/search"): Operation(
+        "Search workflows (400 for a search no index answers: the message says what to add)",
+        query=_SEARCH,
+        returns=_ref("SearchResultWorkflowSummary"),
+    ),
+    ("GET", "/api/workflow/search-v2"): Operation(
+        "Search workflows, answered with Workflows (without their tasks)",
+        query=_SEARCH,
+        returns=_ref("SearchResultWorkflow"),
     ),
     ("DELETE", "/api/workflow/<workflow_id>"): Operation(
         "Terminate a workflow",

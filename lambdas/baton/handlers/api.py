@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton import web_ui
-from baton.api import conductor_routes, events, metadata, server, tasks, workflows
+from baton.api import conductor_routes, events, metadata, search, server, tasks, workflows
 from baton.api.errors import ApiError, error_response, proxy_error, strict_json
 from baton.api.requests import json_body
 from baton.api.routing import ConductorResolver, canonical_path, path_segments
@@ -28,7 +28,7 @@ from baton.store.errors import (
 
 # Every JSON answer is strict JSON (no NaN or Infinity), which every client can read.
 app = ConductorResolver(serializer=strict_json)
-for area in (metadata, workflows, tasks, events, server):
+for area in (metadata, workflows, tasks, events, server, search):
     app.include_router(area.router)
 
 

@@ -24,6 +24,10 @@ DUE_SHARDS = 8
 # Each (task type, domain) queue is spread over this many poll index partitions, so one busy
 # task type with many pollers is not one hot partition.
 POLL_SHARDS = 4
+# Search index partitions (see `baton.search`): a workflow type's RUNNING workflows, or all
+# RUNNING workflows, are spread over this many partitions each, so no status is one hot key.
+TYPE_STATUS_SHARDS = 4
+STATUS_SHARDS = 8
 
 
 def _table_name(variable: str, default: str) -> str:
@@ -47,6 +51,42 @@ class CorrelationIndex(GlobalSecondaryIndex["WorkflowItem"]):
     create_time = NumberAttribute(range_key=True)
 
 
+class TypeStatusIndex(GlobalSecondaryIndex["WorkflowItem"]):
+    """Workflows by `<name>#<status>#<shard>`, by start time: what a search on the workflow
+    type (and status) reads. Keys only: a status change moves the entry (two index writes),
+    nothing else touches it."""
+
+    class Meta:
+        index_name = "by_type_status"
+        projection = KeysOnlyProjection()
+
+    search_type_status = UnicodeAttribute(hash_key=True)
+    create_time = NumberAttribute(range_key=True)
+
+
+class StatusIndex(GlobalSecondaryIndex["WorkflowItem"]):
+    """Workflows by `<status>#<shard>`, by start time: a search on status alone, or on nothing."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = KeysOnlyProjection()
+
+    search_status = UnicodeAttribute(hash_key=True)
+    create_time = NumberAttribute(range_key=True)
+
+
+class CorrelationIdIndex(GlobalSecondaryIndex["WorkflowItem"]):
+    """Workflows by correlation id alone, by start time (sparse: only with a correlationId;
+    written once, as the correlation id never changes)."""
+
+    class Meta:
+        index_name = "by_correlation_id"
+        projection = KeysOnlyProjection()
+
+    correlation_id = UnicodeAttribute(hash_key=True, attr_name="correlationId")
+    create_time = NumberAttribute(range_key=True)
+
+
 class WorkflowItem(Model):
     """One workflow instance without its tasks; `revision` guards every decision's commit.
 
@@ -62,6 +102,10 @@ class WorkflowItem(Model):
     status = UnicodeAttribute(null=True)
     name_correlation = UnicodeAttribute(null=True)
     create_time = NumberAttribute(null=True)
+    # Search index keys (`baton.store.search`): set with the status on every commit.
+    search_type_status = UnicodeAttribute(null=True)
+    search_status = UnicodeAttribute(null=True)
+    correlation_id = UnicodeAttribute(null=True, attr_name="correlationId")
     # The workflow's JSON (definition snapshot, input, output, variables, ...), without tasks.
     body = UnicodeAttribute(null=True)
     # For idempotency records: the workflow the key was first used for.
@@ -72,6 +116,9 @@ class WorkflowItem(Model):
     expires_at = TTLAttribute(null=True)
 
     by_correlation = CorrelationIndex()
+    by_type_status = TypeStatusIndex()
+    by_status = StatusIndex()
+    by_correlation_id = CorrelationIdIndex()
 
 
 class DueIndex(GlobalSecondaryIndex["TaskItem"]):

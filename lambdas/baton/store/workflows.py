@@ -44,6 +44,7 @@ from baton.store import metadata
 from baton.store.clock import now_ms
 from baton.store.errors import CommitContention, ItemTooLarge, NotFound
 from baton.store.models import DUE_SHARDS, POLL_SHARDS, TaskItem, WorkflowItem
+from baton.store.search import workflow_search_keys
 
 _log = logging.getLogger(__name__)
 
@@ -362,7 +363,12 @@ class WorkflowStore:
             {**workflow.to_store(), "definitionId": metadata.snapshot_id(workflow.definition)},
             f"workflow {workflow.workflow_id} (its input, output and variables)",
         )
-        return {"status": workflow.status.value, "body": body, "expires_at": expires_at}
+        return {
+            "status": workflow.status.value,
+            "body": body,
+            "expires_at": expires_at,
+            **workflow_search_keys(workflow),
+        }
 
     def _new_workflow_item(
         self, workflow: Workflow, attempt: str | None, fields: dict[str, Any]
@@ -378,6 +384,7 @@ class WorkflowStore:
             name=workflow.definition.name,
             name_correlation=correlation,
             create_time=workflow.create_time,
+            correlation_id=workflow.correlation_id or None,
             staged_attempts={attempt} if attempt else None,
             **fields,
         )
@@ -389,6 +396,9 @@ class WorkflowStore:
             WorkflowItem.revision.set(expected_revision + 1),
             WorkflowItem.status.set(fields["status"]),
             WorkflowItem.body.set(fields["body"]),
+            # Unchanged keys leave the search indexes untouched (no index write).
+            WorkflowItem.search_type_status.set(fields["search_type_status"]),
+            WorkflowItem.search_status.set(fields["search_status"]),
         ]
         if fields["expires_at"] is not None:
             actions.append(WorkflowItem.expires_at.set(fields["expires_at"]))

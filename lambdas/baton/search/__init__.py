@@ -1,0 +1,1 @@
+"""Search: Conductor's query grammar (`grammar`), planned onto DynamoDB indexes (`plan`)."""
