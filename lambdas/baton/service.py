@@ -21,17 +21,18 @@ from typing import Any
 from baton import __version__, telemetry, wakeup
 from baton.engine import decider
 from baton.engine.decider import Decision, TaskUpdate
-from baton.engine.definitions import JsonObject, WorkflowDef
+from baton.engine.definitions import EventHandler, JsonObject, TaskDef, WorkflowDef
 from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import TASK_DEF_TYPES, task_type_of
+from baton.errors import AlreadyExists, BadRequest, Conflict, NotFound, PayloadTooLarge
 from baton.messaging import Messaging
 from baton.store import health as store_health
-from baton.store import metadata, workers
+from baton.store import workers
 from baton.store.clock import now_ms
-from baton.store.errors import Conflict, NotFound
+from baton.store.metadata import DefinitionVersion, MetadataStore
 from baton.store.workflows import (
     Claim,
     IdempotencyClaim,
@@ -51,11 +52,6 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_POLL_RESPONSE_BYTES = 4 * 1024 * 1024
 
 IDEMPOTENCY_STRATEGIES = ("FAIL", "RETURN_EXISTING", "FAIL_ON_RUNNING")
-
-
-class PayloadTooLarge(ValueError):
-    """An input or output is larger than MAX_PAYLOAD_BYTES, or nests deeper than
-    MAX_JSON_DEPTH levels."""
 
 
 def check_payload_size(what: str, value: Any) -> None:
@@ -135,6 +131,7 @@ def _no_metric(name: str, value: float) -> None:
 @dataclass
 class Baton:
     store: WorkflowStore = field(default_factory=WorkflowStore)
+    metadata: MetadataStore = field(default_factory=MetadataStore)
     messaging: Messaging = field(default_factory=Messaging)
     clock: Callable[[], int] = now_ms
     metric: Metric = _no_metric
@@ -146,7 +143,7 @@ class Baton:
 
     def start(self, request: StartRequest) -> str:
         """Start a workflow and return its id (or, by idempotency key, an existing one's)."""
-        definition = request.workflow_def or metadata.get_workflow_def(
+        definition = request.workflow_def or self.metadata.get_workflow_def(
             request.name, request.version
         )
         check_payload_size("workflow input", request.input)
@@ -217,7 +214,7 @@ class Baton:
             for t in definition.all_tasks()
             if task_type_of(t).name in TASK_DEF_TYPES and t.task_definition is None
         ]
-        found = metadata.find_task_defs({t.name for t in wanting})
+        found = self.metadata.find_task_defs({t.name for t in wanting})
         for task in wanting:
             task_def = found.get(task.name)
             if task_def is not None:
@@ -482,7 +479,9 @@ class Baton:
         """Every queue Baton knows of, with its size: each registered TaskDef's queue without
         a domain, and each (task type, domain) a worker has polled (there is no list of task
         types to read otherwise without scanning the tasks)."""
-        known: set[tuple[str, str | None]] = {(d.name, None) for d in metadata.list_task_defs()}
+        known: set[tuple[str, str | None]] = {
+            (d.name, None) for d in self.metadata.list_task_defs()
+        }
         for data in workers.poll_data():
             known.add((str(data.get("queueName")), data.get("domain")))
         return {
@@ -640,8 +639,136 @@ class Baton:
                 report["armed"] += 1
         return report
 
+    # -- definitions, health and version: reads that need no workflow ---------------------
 
-# -- definitions, health and version: reads that need no workflow ----------------------------
+    def workflow_defs(self, classifier: str | None = None) -> list[JsonObject]:
+        """Every version of every definition (`GET /api/metadata/workflow`); a non-blank
+        `classifier` keeps those whose classifier it names, ignoring case, as Conductor does."""
+        definitions = self.metadata.list_workflow_defs()
+        if classifier is not None and classifier.strip():
+            wanted = classifier.strip().lower()
+            definitions = [d for d in definitions if classifier_of(d).lower() == wanted]
+        return [d.to_json() for d in definitions]
+
+    def workflow_names_and_versions(self) -> dict[str, list[JsonObject]]:
+        """Each definition's name, mapped to its versions' summaries in version order."""
+        found: dict[str, list[JsonObject]] = {}
+        for stored in self.metadata.definition_versions():
+            found.setdefault(stored.name, []).append(_summary(stored))
+        return found
+
+    def workflow_names(self) -> list[str]:
+        """The distinct names of the registered definitions, sorted."""
+        return sorted({stored.name for stored in self.metadata.definition_versions()})
+
+    def workflow_versions(self, name: str) -> list[JsonObject]:
+        """The summaries of one definition's versions, oldest first; none for an unknown name
+        (Conductor answers an empty list, not a 404)."""
+        return [_summary(stored) for stored in self.metadata.definition_versions(name)]
+
+    def latest_workflow_defs(self) -> list[JsonObject]:
+        """The latest version of each definition."""
+        return [d.to_json() for d in self.metadata.latest_workflow_defs()]
+
+    def health(self) -> JsonObject:
+        """Conductor's HealthCheckStatus, with one indicator per table the API function reads:
+        healthy only when every table answers."""
+        indicators = []
+        for table in store_health.table_health():
+            details: JsonObject = {"name": table.name, "table": table.table}
+            indicator: JsonObject = {"healthy": table.healthy, "details": details}
+            if table.error is not None:
+                details["error"] = table.error
+                indicator["errorMessage"] = table.error
+            indicators.append(indicator)
+        return {"healthy": all(i["healthy"] for i in indicators), "indicators": indicators}
+
+    def version(self) -> str:
+        """Baton's version, as Conductor's `GET /api/version` answers its own."""
+        return __version__
+
+    # -- metadata: definitions and event handlers -------------------------------------------
+
+    def register_workflow_def(self, definition: WorkflowDef, *, overwrite: bool) -> None:
+        self.metadata.put_workflow_def(definition, overwrite=overwrite)
+
+    def update_workflow_defs(self, definitions: list[WorkflowDef]) -> JsonObject:
+        """Conductor's BulkResponse for `PUT /api/metadata/workflow`."""
+        succeeded = []
+        failed: dict[str, str] = {}
+        for definition in definitions:
+            try:
+                self.metadata.put_workflow_def(definition, overwrite=True)
+                succeeded.append(definition.name)
+            except AlreadyExists as error:
+                failed[definition.name] = str(error)
+        return {"bulkErrorResults": failed, "bulkSuccessfulResults": succeeded, "message": ""}
+
+    def get_workflow_def(self, name: str, version: int | None) -> JsonObject:
+        return self.metadata.get_workflow_def(name, version).to_json()
+
+    def delete_workflow_def(self, name: str, version: int) -> None:
+        self.metadata.delete_workflow_def(name, version)
+
+    def register_task_defs(self, definitions: list[TaskDef]) -> None:
+        self.metadata.put_task_defs(definitions)
+
+    def task_defs(self) -> list[JsonObject]:
+        return [d.to_json() for d in self.metadata.list_task_defs()]
+
+    def get_task_def(self, name: str) -> JsonObject:
+        return self.metadata.get_task_def(name).to_json()
+
+    def delete_task_def(self, name: str) -> None:
+        self.metadata.delete_task_def(name)
+
+    def put_event_handler(self, handler: EventHandler, *, create: bool) -> None:
+        """Add (`create`) or update an event handler; one on an `sqs:` queue that is not
+        provisioned is refused, as it would never receive a message."""
+        provider, _, queue = handler.event.partition(":")
+        provisioned = self.messaging.event_queue_names
+        if provider == "sqs" and queue not in provisioned:
+            raise BadRequest(
+                f"No event queue named '{queue}' is provisioned, so {handler.event} would never "
+                f"deliver a message. Add '{queue}' to the `eventQueues` context in cdk.json (or "
+                f"pass -c eventQueues=...) and run `cdk deploy`; locally, set "
+                f"BATON_EVENT_QUEUES. Provisioned: {', '.join(sorted(provisioned)) or 'none'}"
+            )
+        self.metadata.put_event_handler(handler, create=create)
+
+    def event_handlers(self) -> list[JsonObject]:
+        return [h.to_json() for h in self.metadata.list_event_handlers()]
+
+    def event_handlers_for(self, event: str, *, active_only: bool) -> list[JsonObject]:
+        return [
+            h.to_json() for h in self.metadata.event_handlers_for(event, active_only=active_only)
+        ]
+
+    def delete_event_handler(self, name: str) -> None:
+        self.metadata.delete_event_handler(name)
+
+    def event_executions(self, handler: str) -> list[JsonObject]:
+        return self.metadata.event_executions(handler)
+
+    # -- what workers left: task reads, logs, poll data, queue sizes -------------------------
+
+    def get_task(self, task_id: str) -> JsonObject:
+        workflow_id = self.store.workflow_id_for_task(task_id)
+        workflow = self.store.load(workflow_id) if workflow_id else None
+        task = workflow.task_by_id(task_id) if workflow else None
+        if workflow is None or task is None:
+            raise NotFound(f"No such task found by id: {task_id}")
+        return task.to_json(workflow)
+
+    def task_logs(self, task_id: str) -> list[JsonObject]:
+        return workers.task_logs(task_id)
+
+    def poll_data(self, task_type: str | None = None) -> list[JsonObject]:
+        return workers.poll_data(task_type)
+
+    def queue_size(self, task_type: str, domain: str | None) -> int:
+        return self.store.queue_size(task_type, domain)
+
 
 # What Conductor's WorkflowClassifier calls an untagged definition, and an agent's.
 PLAIN_WORKFLOW_CLASSIFIER = "workflow"
@@ -662,62 +789,9 @@ def classifier_of(definition: WorkflowDef) -> str:
     return PLAIN_WORKFLOW_CLASSIFIER
 
 
-def workflow_defs(classifier: str | None = None) -> list[JsonObject]:
-    """Every version of every definition (`GET /api/metadata/workflow`); a non-blank
-    `classifier` keeps those whose classifier it names, ignoring case, as Conductor does."""
-    definitions = metadata.list_workflow_defs()
-    if classifier is not None and classifier.strip():
-        wanted = classifier.strip().lower()
-        definitions = [d for d in definitions if classifier_of(d).lower() == wanted]
-    return [d.to_json() for d in definitions]
-
-
-def _summary(stored: metadata.DefinitionVersion) -> JsonObject:
+def _summary(stored: DefinitionVersion) -> JsonObject:
     # Conductor's WorkflowDefSummary; Baton keeps one time per version, its last save.
     summary: JsonObject = {"name": stored.name, "version": stored.version}
     if stored.update_time is not None:
         summary["updateTime"] = stored.update_time
     return summary
-
-
-def workflow_names_and_versions() -> dict[str, list[JsonObject]]:
-    """Each definition's name, mapped to its versions' summaries in version order."""
-    found: dict[str, list[JsonObject]] = {}
-    for stored in metadata.definition_versions():
-        found.setdefault(stored.name, []).append(_summary(stored))
-    return found
-
-
-def workflow_names() -> list[str]:
-    """The distinct names of the registered definitions, sorted."""
-    return sorted({stored.name for stored in metadata.definition_versions()})
-
-
-def workflow_versions(name: str) -> list[JsonObject]:
-    """The summaries of one definition's versions, oldest first; none for an unknown name
-    (Conductor answers an empty list, not a 404)."""
-    return [_summary(stored) for stored in metadata.definition_versions(name)]
-
-
-def latest_workflow_defs() -> list[JsonObject]:
-    """The latest version of each definition."""
-    return [d.to_json() for d in metadata.latest_workflow_defs()]
-
-
-def health() -> JsonObject:
-    """Conductor's HealthCheckStatus, with one indicator per table the API function reads:
-    healthy only when every table answers."""
-    indicators = []
-    for table in store_health.table_health():
-        details: JsonObject = {"name": table.name, "table": table.table}
-        indicator: JsonObject = {"healthy": table.healthy, "details": details}
-        if table.error is not None:
-            details["error"] = table.error
-            indicator["errorMessage"] = table.error
-        indicators.append(indicator)
-    return {"healthy": all(i["healthy"] for i in indicators), "indicators": indicators}
-
-
-def version() -> str:
-    """Baton's version, as Conductor's `GET /api/version` answers its own."""
-    return __version__

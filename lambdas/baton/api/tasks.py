@@ -12,8 +12,6 @@ from baton.api.requests import json_body, json_object, query, query_int, text_bo
 from baton.engine.decider import TaskUpdate
 from baton.engine.state import TaskStatus
 from baton.runtime import baton
-from baton.store import workers
-from baton.store.errors import NotFound
 
 router = Router()
 
@@ -183,7 +181,7 @@ def add_log(task_id: str) -> Response[str]:
 
 @router.get("/api/tasks/<task_id>/log")
 def get_logs(task_id: str) -> Response[str]:
-    logs = workers.task_logs(task_id)
+    logs = baton().task_logs(task_id)
     return _json(logs) if logs else _no_content()
 
 
@@ -196,7 +194,7 @@ def _queue_name(task_type: str, domain: str | None) -> str:
 def queue_sizes() -> dict[str, int]:
     names = (router.current_event.multi_value_query_string_parameters or {}).get("taskType") or []
     service = baton()
-    return {name: service.store.queue_size(name, None) for name in names}
+    return {name: service.queue_size(name, None) for name in names}
 
 
 @router.get("/api/tasks/queue/size")
@@ -204,7 +202,7 @@ def queue_size() -> Response[str]:
     task_type = query(router, "taskType")
     if not task_type:
         raise bad_request("Query parameter taskType is required")
-    return _json(baton().store.queue_size(task_type, _domain()))
+    return _json(baton().queue_size(task_type, _domain()))
 
 
 @router.get("/api/tasks/queue/all")
@@ -227,20 +225,14 @@ def get_poll_data() -> list[dict[str, Any]]:
     task_type = query(router, "taskType")
     if not task_type:
         raise bad_request("Query parameter taskType is required")
-    return workers.poll_data(task_type)
+    return baton().poll_data(task_type)
 
 
 @router.get("/api/tasks/queue/polldata/all")
 def get_all_poll_data() -> list[dict[str, Any]]:
-    return workers.poll_data()
+    return baton().poll_data()
 
 
 @router.get("/api/tasks/<task_id>")
 def get_task(task_id: str) -> dict[str, Any]:
-    service = baton()
-    workflow_id = service.store.workflow_id_for_task(task_id)
-    workflow = service.store.load(workflow_id) if workflow_id else None
-    task = workflow.task_by_id(task_id) if workflow else None
-    if workflow is None or task is None:
-        raise NotFound(f"No such task found by id: {task_id}")
-    return task.to_json(workflow)
+    return baton().get_task(task_id)

@@ -40,9 +40,9 @@ from baton.engine.effects import ArmTimer, PublishMessage, message_from_output
 from baton.engine.run import definition_index
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
-from baton.store import metadata
+from baton.errors import CommitContention, ItemTooLarge, NotFound
 from baton.store.clock import now_ms
-from baton.store.errors import CommitContention, ItemTooLarge, NotFound
+from baton.store.metadata import MetadataStore, snapshot_id
 from baton.store.models import DUE_SHARDS, POLL_SHARDS, TaskItem, WorkflowItem
 
 _log = logging.getLogger(__name__)
@@ -176,6 +176,8 @@ class WorkflowStore:
     clock: Callable[[], int] = now_ms
     sleep: Callable[[float], None] = time.sleep
     stats: CommitStats = field(default_factory=CommitStats)
+    # Where the definition snapshots the workflows run are kept.
+    metadata: MetadataStore = field(default_factory=MetadataStore)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -188,7 +190,7 @@ class WorkflowStore:
             return None  # an idempotency record, not a workflow
         staged = set(item.staged_attempts or ())
         body = json.loads(item.body)
-        definition = metadata.load_snapshot(body["definitionId"])
+        definition = self.metadata.load_snapshot(body["definitionId"])
         index = definition_index(definition)
         tasks = [
             Task.from_store(
@@ -230,7 +232,7 @@ class WorkflowStore:
     def create(self, decision: Decision, *, claim: IdempotencyClaim | None = None) -> None:
         """Write a new workflow; raises IdempotencyKeyTaken when the claimed key is held."""
         # The snapshot first: a workflow is never readable without its definition.
-        metadata.save_snapshot(decision.workflow.definition)
+        self.metadata.save_snapshot(decision.workflow.definition)
         self._commit(decision, expected_revision=None, claim=claim)
 
     def mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
@@ -359,7 +361,7 @@ class WorkflowStore:
             else None
         )
         body = _body(
-            {**workflow.to_store(), "definitionId": metadata.snapshot_id(workflow.definition)},
+            {**workflow.to_store(), "definitionId": snapshot_id(workflow.definition)},
             f"workflow {workflow.workflow_id} (its input, output and variables)",
         )
         return {"status": workflow.status.value, "body": body, "expires_at": expires_at}
@@ -692,7 +694,7 @@ class WorkflowStore:
         if workflow_item.body is None or (workflow_item.status or "") in _ENDED_WORKFLOW:
             return None
         body = json.loads(workflow_item.body)
-        definition = metadata.load_snapshot(body["definitionId"])
+        definition = self.metadata.load_snapshot(body["definitionId"])
         task_body = json.loads(item.body or "{}")
         task = Task.from_store(
             task_body,
