@@ -45,8 +45,12 @@ TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
     "api": {
         # Starting creates the workflow item (PutItem), with its idempotency claim in the same
         # transaction (PutItem); a taken claim is read back (GetItem). GET .../correlated/...
-        # reads the correlation index.
-        "Workflows": TableAccess(table=(GET, PUT, UPDATE), indexes={"by_correlation": (QUERY,)}),
+        # reads the correlation index, GET /api/workflow/running/{name} the running index;
+        # DELETE .../remove deletes the workflow item (its tasks: BatchWriteItem).
+        "Workflows": TableAccess(
+            table=(GET, PUT, UPDATE, DELETE),
+            indexes={"by_correlation": (QUERY,), "by_running": (QUERY,)},
+        ),
         # GET /api/tasks/{taskId} finds the workflow by task id; polls read the poll index.
         "Tasks": TableAccess(
             table=_DECIDING_TASKS, indexes={"by_task_id": (QUERY,), "by_poll_key": (QUERY,)}

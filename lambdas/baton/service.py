@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from baton import __version__, telemetry, wakeup
-from baton.engine import decider
+from baton.engine import decider, lifecycle
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import EventHandler, JsonObject, TaskDef, WorkflowDef
 from baton.engine.effects import ArmTimer, PublishMessage
@@ -257,12 +257,9 @@ class Baton:
         return summary
 
     def terminate(self, workflow_id: str, reason: str | None) -> None:
-        def change(workflow: Workflow) -> Decision:
-            if workflow.status.is_terminal:
-                raise Conflict(f"Workflow is in terminal state. Status: {workflow.status.value}")
-            return decider.terminate(workflow, reason, self.clock())
-
-        self._mutate(workflow_id, change)
+        """Conductor's terminate: a running or paused workflow ends TERMINATED, so does a
+        FAILED or TIMED_OUT one; a TERMINATED one is left as it is; a COMPLETED one is refused."""
+        self._mutate(workflow_id, lambda wf: lifecycle.terminate(wf, reason, self.clock()))
 
     def pause(self, workflow_id: str) -> None:
         def change(workflow: Workflow) -> Decision:
@@ -286,6 +283,136 @@ class Baton:
             )
 
         self._mutate(workflow_id, change)
+
+    # -- operators' changes: retry, restart, rerun, skip, remove (Conductor's executor ops) --
+
+    def retry(self, workflow_id: str, *, resume_subworkflow_tasks: bool = False) -> None:
+        """Run the failed tasks again (Conductor's retry). With `resume_subworkflow_tasks`, a
+        failed SUB_WORKFLOW task's child is retried instead, and the task waits for it again."""
+        if resume_subworkflow_tasks:
+            child = lifecycle.failed_subworkflow_id(self.store.require(workflow_id))
+            if child is not None:
+                self.resume_subworkflow(workflow_id, child)
+                return
+        self._mutate(
+            workflow_id,
+            lambda wf: lifecycle.retry(
+                wf, self.clock(), event_queues=self._queues(), budget=self.budget()
+            ),
+        )
+
+    def resume_subworkflow(self, parent_id: str, child_id: str) -> None:
+        """The hook `retry(resume_subworkflow_tasks=True)` calls: retry the child workflow;
+        telling the parent (its SUB_WORKFLOW task IN_PROGRESS again, the parent RUNNING) is
+        the sub-workflow task's part, as it is when a child ends."""
+        self.retry(child_id, resume_subworkflow_tasks=True)
+
+    def restart(self, workflow_id: str, *, use_latest_definitions: bool = False) -> None:
+        """Start the workflow over with the same id and input (Conductor's restart)."""
+        latest = None
+        if use_latest_definitions:
+            name = self.store.require(workflow_id).definition.name
+            latest = self.metadata.get_workflow_def(name)
+            self._attach_task_defs(latest)
+
+        def change(workflow: Workflow) -> Decision:
+            return lifecycle.restart(
+                workflow,
+                latest or workflow.definition,
+                self.clock(),
+                event_queues=self._queues(),
+                budget=self.budget(),
+            )
+
+        self._mutate(workflow_id, change)
+
+    def rerun(self, workflow_id: str, request: lifecycle.RerunRequest) -> str:
+        """Run the workflow again from a task (Conductor's rerun); answers the workflow id."""
+        if request.task_input is not None:
+            check_payload_size("task input", request.task_input)
+        if request.workflow_input is not None:
+            check_payload_size("workflow input", request.workflow_input)
+        self._mutate(
+            workflow_id,
+            lambda wf: lifecycle.rerun(
+                wf, request, self.clock(), event_queues=self._queues(), budget=self.budget()
+            ),
+        )
+        return workflow_id
+
+    def skip_task(
+        self,
+        workflow_id: str,
+        reference: str,
+        *,
+        task_input: JsonObject | None = None,
+        task_output: JsonObject | None = None,
+    ) -> None:
+        """Skip a task the workflow has not reached yet (Conductor's SkipTaskRequest)."""
+        for what, value in (("task input", task_input), ("task output", task_output)):
+            if value is not None:
+                check_payload_size(what, value)
+        self._mutate(
+            workflow_id,
+            lambda wf: lifecycle.skip_task(
+                wf,
+                reference,
+                self.clock(),
+                task_input=task_input,
+                task_output=task_output,
+                event_queues=self._queues(),
+                budget=self.budget(),
+            ),
+        )
+
+    def reset_callbacks(self, workflow_id: str) -> None:
+        self._mutate(workflow_id, lambda wf: lifecycle.reset_callbacks(wf, self.clock()))
+
+    def decide(self, workflow_id: str) -> None:
+        """`PUT /api/workflow/decide/{id}`: decide again now."""
+        self.wake(workflow_id)
+
+    def remove(self, workflow_id: str) -> None:
+        """Delete a workflow and its tasks (Baton keeps no archive beside its tables)."""
+        self.store.remove(workflow_id)
+
+    def terminate_remove(self, workflow_id: str, reason: str | None) -> None:
+        """Terminate the workflow if it still runs, then remove it."""
+        workflow = self.store.require(workflow_id)
+        if not workflow.status.is_terminal:
+            self.terminate(workflow_id, reason)
+        self.remove(workflow_id)
+
+    def workflow_tasks(
+        self, workflow_id: str, *, start: int, count: int, statuses: list[str]
+    ) -> JsonObject:
+        """`GET /api/workflow/{id}/tasks`: a page of the workflow's tasks (of `statuses`, if
+        any), as Conductor's SearchResult."""
+        workflow = self.store.require(workflow_id)
+        wanted = {status.upper() for status in statuses}
+        tasks = [t for t in workflow.tasks if not wanted or t.status.value in wanted]
+        return {
+            "totalHits": len(tasks),
+            "results": [t.to_json(workflow) for t in tasks[start : start + count]],
+        }
+
+    def running_workflows(
+        self, name: str, version: int, *, start_time: int | None, end_time: int | None
+    ) -> list[str]:
+        """`GET /api/workflow/running/{name}`: ids of the workflows of that definition version
+        that have not ended (started between the times, if given), read from their index."""
+        return self.store.running_ids(name, version, start_time=start_time, end_time=end_time)
+
+    def correlated_many(
+        self, name: str, correlation_ids: list[str], *, include_closed: bool, include_tasks: bool
+    ) -> dict[str, list[JsonObject]]:
+        """`POST /api/workflow/{name}/correlated`: the workflows of each correlation id."""
+        return {
+            correlation_id: self.correlated(
+                name, correlation_id, include_closed=include_closed, include_tasks=include_tasks
+            )
+            for correlation_id in dict.fromkeys(correlation_ids)
+        }
 
     def update_variables(
         self, workflow_id: str, variables: JsonObject, *, append_array: bool = False
@@ -381,6 +508,23 @@ class Baton:
 
         self._mutate(workflow_id, change)
         return found[0] if found else None
+
+    def signal(self, workflow_id: str, update: TaskUpdate) -> str | None:
+        """Apply `update` to the workflow's first WAIT task that has not ended (Conductor's
+        signalTask); None when there is none."""
+        workflow = self.store.require(workflow_id)
+        blocked = next(
+            (
+                t
+                for t in workflow.tasks
+                if t.task_type == "WAIT" and not t.status.is_terminal and not t.retried
+            ),
+            None,
+        )
+        if blocked is None:
+            return None
+        self._update_task(workflow_id, blocked.task_id, update)
+        return blocked.task_id
 
     def poll(
         self, task_type: str, worker_id: str | None, domain: str | None = None
@@ -522,6 +666,8 @@ class Baton:
     def _after_commit(self, decision: Decision) -> None:
         workflow = decision.workflow
         self._signal_new_work(decision)
+        # A synchronous execution of this workflow waiting in this process looks again.
+        wakeup.work_signal.notify({("#workflow", workflow.workflow_id): []})
         if decision.workflow_changed and workflow.status.is_terminal:
             if workflow.status == WorkflowStatus.COMPLETED:
                 self.metric(telemetry.WORKFLOWS_COMPLETED, 1)

@@ -189,8 +189,9 @@ CONSUME = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 # Read off the code paths of each handler (infra/access.py says which call needs what).
 EXPECTED_TABLE_GRANTS = {
     "api": _dynamodb(
-        Workflows=["GetItem", "PutItem", "UpdateItem"],
+        Workflows=["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
         Workflows__by_correlation=["Query"],
+        Workflows__by_running=["Query"],
         Tasks=["Query", "BatchWriteItem", "UpdateItem"],
         Tasks__by_task_id=["Query"],
         Tasks__by_poll_key=["Query"],

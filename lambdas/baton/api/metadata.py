@@ -41,6 +41,8 @@ _WORKFLOW_NAME_ROUTES = (
     ("GET", "/api/metadata/workflow/<name>/versions"),
     ("DELETE", "/api/metadata/workflow/<name>/<version>"),
     ("GET", "/api/workflow/<name>/correlated/<correlation_id>"),
+    ("POST", "/api/workflow/<name>/correlated"),
+    ("GET", "/api/workflow/running/<name>"),
 )
 _TASK_NAME_ROUTES = (
     ("GET", "/api/metadata/taskdefs/<name>"),

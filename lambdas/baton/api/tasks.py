@@ -7,10 +7,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from baton import execution
 from baton.api.errors import bad_request, strict_json
 from baton.api.requests import json_body, json_object, query, query_int, text_body
+from baton.engine import decider
 from baton.engine.decider import TaskUpdate
 from baton.engine.state import TaskStatus
+from baton.errors import NotFound
 from baton.runtime import baton
 
 router = Router()
@@ -100,6 +103,60 @@ def requeue(task_type: str) -> Response[str]:
     # Conductor pushes pending tasks missing from their queue back into it. A SCHEDULED task
     # is in Baton's poll index by the very write that scheduled it, so none is ever missing.
     return _text("0")
+
+
+def _output_body() -> dict[str, Any]:
+    output = json_body(router, default={})
+    if not isinstance(output, dict):
+        raise bad_request("The request body must be a JSON object (the task's output)")
+    return output
+
+
+@router.post("/api/tasks/<workflow_id>/<status>/signal")
+def signal(workflow_id: str, status: str) -> Response[str]:
+    """Complete (or fail) the workflow's WAIT task that is waiting, as Conductor's signal."""
+    update = TaskUpdate(status=_status(status), output=_output_body(), merge_output=True)
+    baton().signal(workflow_id, update)
+    return _text("")
+
+
+@router.post("/api/tasks/<workflow_id>/<status>/signal/sync")
+def signal_sync(workflow_id: str, status: str) -> Response[str]:
+    """Signal, then answer once the workflow ends or waits again (timeoutMillis, default 5 s,
+    at most 25 s: API Gateway ends a request at 29 s)."""
+    strategy = query(router, "returnStrategy")
+    if strategy is not None and strategy.upper() != "TARGET_WORKFLOW":
+        raise bad_request(
+            f"returnStrategy {strategy!r} is not supported; Baton answers TARGET_WORKFLOW"
+        )
+    timeout = query_int(router, "timeoutMillis", minimum=0, maximum=2**63 - 1)
+    update = TaskUpdate(status=_status(status), output=_output_body(), merge_output=True)
+    service = baton()
+    if service.signal(workflow_id, update) is None:
+        raise NotFound(f"Found no blocked task in workflow {workflow_id} to signal")
+    seconds = (5000 if timeout is None else timeout) / 1000
+    return _json(
+        execution.await_run(service, workflow_id, task_refs=(), seconds=seconds, request_id=None)
+    )
+
+
+@router.post("/api/tasks/<workflow_id>/<reference>/<status>/sync")
+def update_task_sync(workflow_id: str, reference: str, status: str) -> Response[str]:
+    """Update the pending task by reference and answer the workflow as it is then."""
+    update = TaskUpdate(
+        status=_status(status),
+        output=_output_body(),
+        merge_output=True,
+        worker_id=query(router, "workerid"),
+        requeue_after_seconds=0,
+    )
+    service = baton()
+    workflow = service.store.require(workflow_id)
+    pending = decider.find_task(workflow, reference=reference)
+    if pending is None or pending.status.is_terminal:
+        raise NotFound(f"Found no running task {reference} of workflow {workflow_id} to update")
+    service.update_task_by_reference(workflow_id, reference, update)
+    return _json(service.get(workflow_id, include_tasks=True))
 
 
 @router.post("/api/tasks/<workflow_id>/<reference>/<status>")

@@ -9,7 +9,16 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.api import conductor_routes, events, metadata, server, tasks, workflows
+from baton.api import (
+    conductor_routes,
+    events,
+    lifecycle,
+    metadata,
+    queue_admin,
+    server,
+    tasks,
+    workflows,
+)
 from baton.api.errors import ApiError, error_response, proxy_error, strict_json
 from baton.api.requests import json_body
 from baton.api.routing import ConductorResolver, canonical_path, path_segments
@@ -19,7 +28,7 @@ from baton.runtime import logger, metrics, tracer
 
 # Every JSON answer is strict JSON (no NaN or Infinity), which every client can read.
 app = ConductorResolver(serializer=strict_json)
-for area in (metadata, workflows, tasks, events, server):
+for area in (metadata, workflows, lifecycle, tasks, events, queue_admin, server):
     app.include_router(area.router)
 
 
