@@ -8,7 +8,10 @@ again once a second for what other processes committed: no tight polling loop.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from baton import wakeup
@@ -26,6 +29,31 @@ DEFAULT_WAIT_SECONDS = 10
 def workflow_signal(workflow_id: str) -> wakeup.SignalKey:
     """The wake-up key a commit of this workflow bumps."""
     return ("#workflow", workflow_id)
+
+
+# Workflows a request in this process is waiting on (with how many requests wait on each):
+# only their commits are signalled, so the signal keeps no state for any other workflow.
+_awaited: dict[str, int] = {}
+_awaited_lock = threading.Lock()
+
+
+def signal_commit(workflow_id: str) -> None:
+    """A commit of `workflow_id` landed: wake the requests of this process waiting on it."""
+    if workflow_id in _awaited:
+        wakeup.work_signal.notify({workflow_signal(workflow_id): []})
+
+
+@contextlib.contextmanager
+def _awaiting(workflow_id: str) -> Iterator[None]:
+    with _awaited_lock:
+        _awaited[workflow_id] = _awaited.get(workflow_id, 0) + 1
+    try:
+        yield
+    finally:
+        with _awaited_lock:
+            left = _awaited.pop(workflow_id) - 1
+            if left:
+                _awaited[workflow_id] = left
 
 
 def reached(workflow: Workflow, task_refs: tuple[str, ...] = ()) -> bool:
@@ -80,15 +108,16 @@ def await_run(
     Conductor answers (`reached`); answer its run as it is then."""
     key = workflow_signal(workflow_id)
     deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT_SECONDS)
-    while True:
-        since = {key: wakeup.work_signal.generation(key)}
-        workflow = service.store.require(workflow_id)
-        remaining = deadline - time.monotonic()
-        if reached(workflow, task_refs):
-            return workflow_run(workflow, request_id, timed_out=False)
-        if remaining <= 0:
-            return workflow_run(workflow, request_id, timed_out=True)
-        wakeup.work_signal.wait([key], since, min(remaining, wakeup.RECHECK_SECONDS))
+    with _awaiting(workflow_id):
+        while True:
+            since = {key: wakeup.work_signal.generation(key)}
+            workflow = service.store.require(workflow_id)
+            remaining = deadline - time.monotonic()
+            if reached(workflow, task_refs):
+                return workflow_run(workflow, request_id, timed_out=False)
+            if remaining <= 0:
+                return workflow_run(workflow, request_id, timed_out=True)
+            wakeup.work_signal.wait([key], since, min(remaining, wakeup.RECHECK_SECONDS))
 
 
 def execute(

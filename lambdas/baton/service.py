@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from baton import __version__, telemetry, wakeup
+from baton import __version__, execution, telemetry, wakeup
 from baton.engine import decider, lifecycle
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import EventHandler, JsonObject, TaskDef, WorkflowDef
@@ -666,8 +666,8 @@ class Baton:
     def _after_commit(self, decision: Decision) -> None:
         workflow = decision.workflow
         self._signal_new_work(decision)
-        # A synchronous execution of this workflow waiting in this process looks again.
-        wakeup.work_signal.notify({("#workflow", workflow.workflow_id): []})
+        # A synchronous execution or signal waiting on this workflow here looks again.
+        execution.signal_commit(workflow.workflow_id)
         if decision.workflow_changed and workflow.status.is_terminal:
             if workflow.status == WorkflowStatus.COMPLETED:
                 self.metric(telemetry.WORKFLOWS_COMPLETED, 1)

@@ -163,9 +163,9 @@ def resume(workflow_id: str) -> Response[str]:
 def execute(name: str, version: str) -> Response[str]:
     """Start a workflow and answer its WorkflowRun once it ends, reaches `waitUntilTaskRef`,
     or `waitForSeconds` (at most 25, API Gateway's 29 s less a margin) have passed."""
+    body = json_object(router, what="a StartWorkflowRequest", default={})
     if not (version.isascii() and version.isdigit()) or int(version) > MAX_VERSION:
         raise bad_request(f"version must be an integer from 0 to {MAX_VERSION}, not {version!r}")
-    body = json_object(router, what="a StartWorkflowRequest", default={})
     for field, accepted in (("consistency", "DURABLE"), ("returnStrategy", "TARGET_WORKFLOW")):
         value = query(router, field)
         if value is not None and value.upper() != accepted:
