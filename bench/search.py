@@ -64,7 +64,6 @@ def index_write_cost(report: Callable[[str], None], runs: int = 20) -> dict[str,
 def _seed(count: int, report: Callable[[str], None]) -> float:
     from baton.engine.definitions import WorkflowDef
     from baton.engine.state import Workflow, WorkflowStatus
-    from baton.store import metadata
     from baton.store.models import WorkflowItem
     from baton.store.workflows import WorkflowStore
 
@@ -80,7 +79,7 @@ def _seed(count: int, report: Callable[[str], None]) -> float:
         for name in TYPES
     }
     for definition in definitions.values():
-        metadata.save_snapshot(definition)
+        store.metadata.save_snapshot(definition)
     rng = random.Random(7)
     # Most workflows end COMPLETED; a few fail or are still running, as in a busy system.
     weights = {
@@ -135,16 +134,16 @@ def search_at_scale(report: Callable[[str], None], count: int = COUNT) -> dict[s
     from moto import mock_aws
 
     from baton.search.workflows import SearchRequest, search_workflows
-    from baton.store import metadata
+    from baton.store.metadata import MetadataStore
     from baton.store.schema import table_specs
     from embedded import resources
 
     results: dict[str, Any] = {"count": count, "searches": []}
     with mock_aws():
         resources.create_tables(boto3.client("dynamodb"), table_specs())
-        metadata.forget_cached_snapshots()
         report(f"writing {count} workflows into moto...")
         results["seed_seconds"] = _seed(count, report)
+        snapshots = MetadataStore()
         for label, arguments in searches(count):
             report(f"search: {label}...")
             request = SearchRequest(size=100, **arguments)
@@ -152,7 +151,7 @@ def search_at_scale(report: Callable[[str], None], count: int = COUNT) -> dict[s
             with metering() as meter:
                 for _ in range(REPEATS):
                     started = time.perf_counter()
-                    answer = search_workflows(request, full=False)
+                    answer = search_workflows(request, full=False, metadata=snapshots)
                     seconds.append(time.perf_counter() - started)
             queries = meter.calls.get("dynamodb.Query", 0) / REPEATS
             results["searches"].append(

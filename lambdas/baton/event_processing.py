@@ -18,11 +18,10 @@ from baton.engine import events, js
 from baton.engine.decider import TaskUpdate
 from baton.engine.events import PlannedAction
 from baton.engine.state import TaskStatus
+from baton.errors import NotFound
 from baton.idempotency import once
 from baton.service import Baton, StartRequest
-from baton.store import metadata
 from baton.store.clock import now_ms
-from baton.store.errors import NotFound
 
 _START_NAMESPACE = uuid.UUID("1d0f5c0a-8f0e-4a8e-9a53-5b8c0e7f7a11")
 
@@ -45,7 +44,7 @@ def _started_workflow_id(message_id: str, handler: str, index: int) -> str:
 def handle_message(baton: Baton, *, event: str, message_id: str, body: str) -> MessageOutcome:
     """Run every active handler of `event` on the message. Raises MessageFailed to retry it."""
     outcome = MessageOutcome(event=event, message_id=message_id)
-    handlers = metadata.event_handlers_for(event, active_only=True)
+    handlers = baton.metadata.event_handlers_for(event, active_only=True)
     if not handlers:
         raise MessageFailed(
             f"No active event handler for {event}; the message stays on the queue and goes "
@@ -55,7 +54,7 @@ def handle_message(baton: Baton, *, event: str, message_id: str, body: str) -> M
         payload: Any = json.loads(body)
     except ValueError:
         _record(outcome, handlers[0].name, "-", "FAILED", {"error": "message body is not JSON"})
-        _keep(outcome)
+        _keep(baton, outcome)
         raise MessageFailed(f"Message {message_id} on {event} is not JSON") from None
     failures: list[str] = []
     for handler in handlers:
@@ -75,17 +74,17 @@ def handle_message(baton: Baton, *, event: str, message_id: str, body: str) -> M
                 failures.append(f"{handler.name}[{action.index}] {action.action}: {error}")
                 continue
             _record(outcome, handler.name, action, "COMPLETED", result)
-    _keep(outcome)
+    _keep(baton, outcome)
     if failures:
         raise MessageFailed("; ".join(failures))
     return outcome
 
 
-def _keep(outcome: MessageOutcome) -> None:
+def _keep(baton: Baton, outcome: MessageOutcome) -> None:
     """Save the message's executions, failures included, for `GET /api/event/executions`."""
     for execution in outcome.executions:
         execution["messageId"] = outcome.message_id
-        metadata.record_event_execution(execution)
+        baton.metadata.record_event_execution(execution)
 
 
 def _record(

@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from baton import settings, telemetry
 from baton.messaging import Messaging
 from baton.service import Baton
+from baton.store.metadata import MetadataStore
 from baton.store.workflows import WorkflowStore
 
 logger = Logger()
@@ -47,8 +48,11 @@ def emit_metric(name: str, value: float) -> None:
 @cache
 def baton() -> Baton:
     retention = int(os.environ.get(settings.RETENTION_DAYS) or 30)
+    # One metadata store for the service and the workflow store's definition snapshots.
+    definitions = MetadataStore()
     return Baton(
-        store=WorkflowStore(retention_days=retention),
+        store=WorkflowStore(retention_days=retention, metadata=definitions),
+        metadata=definitions,
         messaging=Messaging(),
         metric=emit_metric,
     )

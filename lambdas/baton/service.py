@@ -18,21 +18,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from baton import __version__, telemetry, wakeup
-from baton.engine import decider
+from baton import __version__, execution, telemetry, wakeup
+from baton.engine import decider, lifecycle
 from baton.engine.decider import Decision, TaskUpdate
-from baton.engine.definitions import JsonObject, WorkflowDef
+from baton.engine.definitions import EventHandler, JsonObject, TaskDef, WorkflowDef
 from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import TASK_DEF_TYPES, task_type_of
+from baton.errors import AlreadyExists, BadRequest, Conflict, NotFound, PayloadTooLarge
 from baton.messaging import Messaging
 from baton.search.workflows import SearchRequest, search_workflows
 from baton.store import health as store_health
-from baton.store import metadata, workers
+from baton.store import workers
 from baton.store.clock import now_ms
-from baton.store.errors import Conflict, NotFound
+from baton.store.metadata import DefinitionVersion, MetadataStore
 from baton.store.workflows import (
     Claim,
     IdempotencyClaim,
@@ -52,11 +53,6 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_POLL_RESPONSE_BYTES = 4 * 1024 * 1024
 
 IDEMPOTENCY_STRATEGIES = ("FAIL", "RETURN_EXISTING", "FAIL_ON_RUNNING")
-
-
-class PayloadTooLarge(ValueError):
-    """An input or output is larger than MAX_PAYLOAD_BYTES, or nests deeper than
-    MAX_JSON_DEPTH levels."""
 
 
 def check_payload_size(what: str, value: Any) -> None:
@@ -136,6 +132,7 @@ def _no_metric(name: str, value: float) -> None:
 @dataclass
 class Baton:
     store: WorkflowStore = field(default_factory=WorkflowStore)
+    metadata: MetadataStore = field(default_factory=MetadataStore)
     messaging: Messaging = field(default_factory=Messaging)
     clock: Callable[[], int] = now_ms
     metric: Metric = _no_metric
@@ -147,7 +144,7 @@ class Baton:
 
     def start(self, request: StartRequest) -> str:
         """Start a workflow and return its id (or, by idempotency key, an existing one's)."""
-        definition = request.workflow_def or metadata.get_workflow_def(
+        definition = request.workflow_def or self.metadata.get_workflow_def(
             request.name, request.version
         )
         check_payload_size("workflow input", request.input)
@@ -218,7 +215,7 @@ class Baton:
             for t in definition.all_tasks()
             if task_type_of(t).name in TASK_DEF_TYPES and t.task_definition is None
         ]
-        found = metadata.find_task_defs({t.name for t in wanting})
+        found = self.metadata.find_task_defs({t.name for t in wanting})
         for task in wanting:
             task_def = found.get(task.name)
             if task_def is not None:
@@ -242,7 +239,7 @@ class Baton:
 
     def search_workflows(self, request: SearchRequest, *, full: bool) -> JsonObject:
         """Conductor's workflow search, answered from the search indexes (baton.search)."""
-        return search_workflows(request, full=full)
+        return search_workflows(request, full=full, metadata=self.metadata)
 
     def status_summary(
         self, workflow_id: str, *, include_output: bool, include_variables: bool
@@ -265,12 +262,9 @@ class Baton:
         return summary
 
     def terminate(self, workflow_id: str, reason: str | None) -> None:
-        def change(workflow: Workflow) -> Decision:
-            if workflow.status.is_terminal:
-                raise Conflict(f"Workflow is in terminal state. Status: {workflow.status.value}")
-            return decider.terminate(workflow, reason, self.clock())
-
-        self._mutate(workflow_id, change)
+        """Conductor's terminate: a running or paused workflow ends TERMINATED, so does a
+        FAILED or TIMED_OUT one; a TERMINATED one is left as it is; a COMPLETED one is refused."""
+        self._mutate(workflow_id, lambda wf: lifecycle.terminate(wf, reason, self.clock()))
 
     def pause(self, workflow_id: str) -> None:
         def change(workflow: Workflow) -> Decision:
@@ -294,6 +288,136 @@ class Baton:
             )
 
         self._mutate(workflow_id, change)
+
+    # -- operators' changes: retry, restart, rerun, skip, remove (Conductor's executor ops) --
+
+    def retry(self, workflow_id: str, *, resume_subworkflow_tasks: bool = False) -> None:
+        """Run the failed tasks again (Conductor's retry). With `resume_subworkflow_tasks`, a
+        failed SUB_WORKFLOW task's child is retried instead, and the task waits for it again."""
+        if resume_subworkflow_tasks:
+            child = lifecycle.failed_subworkflow_id(self.store.require(workflow_id))
+            if child is not None:
+                self.resume_subworkflow(workflow_id, child)
+                return
+        self._mutate(
+            workflow_id,
+            lambda wf: lifecycle.retry(
+                wf, self.clock(), event_queues=self._queues(), budget=self.budget()
+            ),
+        )
+
+    def resume_subworkflow(self, parent_id: str, child_id: str) -> None:
+        """The hook `retry(resume_subworkflow_tasks=True)` calls: retry the child workflow;
+        telling the parent (its SUB_WORKFLOW task IN_PROGRESS again, the parent RUNNING) is
+        the sub-workflow task's part, as it is when a child ends."""
+        self.retry(child_id, resume_subworkflow_tasks=True)
+
+    def restart(self, workflow_id: str, *, use_latest_definitions: bool = False) -> None:
+        """Start the workflow over with the same id and input (Conductor's restart)."""
+        latest = None
+        if use_latest_definitions:
+            name = self.store.require(workflow_id).definition.name
+            latest = self.metadata.get_workflow_def(name)
+            self._attach_task_defs(latest)
+
+        def change(workflow: Workflow) -> Decision:
+            return lifecycle.restart(
+                workflow,
+                latest or workflow.definition,
+                self.clock(),
+                event_queues=self._queues(),
+                budget=self.budget(),
+            )
+
+        self._mutate(workflow_id, change)
+
+    def rerun(self, workflow_id: str, request: lifecycle.RerunRequest) -> str:
+        """Run the workflow again from a task (Conductor's rerun); answers the workflow id."""
+        if request.task_input is not None:
+            check_payload_size("task input", request.task_input)
+        if request.workflow_input is not None:
+            check_payload_size("workflow input", request.workflow_input)
+        self._mutate(
+            workflow_id,
+            lambda wf: lifecycle.rerun(
+                wf, request, self.clock(), event_queues=self._queues(), budget=self.budget()
+            ),
+        )
+        return workflow_id
+
+    def skip_task(
+        self,
+        workflow_id: str,
+        reference: str,
+        *,
+        task_input: JsonObject | None = None,
+        task_output: JsonObject | None = None,
+    ) -> None:
+        """Skip a task the workflow has not reached yet (Conductor's SkipTaskRequest)."""
+        for what, value in (("task input", task_input), ("task output", task_output)):
+            if value is not None:
+                check_payload_size(what, value)
+        self._mutate(
+            workflow_id,
+            lambda wf: lifecycle.skip_task(
+                wf,
+                reference,
+                self.clock(),
+                task_input=task_input,
+                task_output=task_output,
+                event_queues=self._queues(),
+                budget=self.budget(),
+            ),
+        )
+
+    def reset_callbacks(self, workflow_id: str) -> None:
+        self._mutate(workflow_id, lambda wf: lifecycle.reset_callbacks(wf, self.clock()))
+
+    def decide(self, workflow_id: str) -> None:
+        """`PUT /api/workflow/decide/{id}`: decide again now."""
+        self.wake(workflow_id)
+
+    def remove(self, workflow_id: str) -> None:
+        """Delete a workflow and its tasks (Baton keeps no archive beside its tables)."""
+        self.store.remove(workflow_id)
+
+    def terminate_remove(self, workflow_id: str, reason: str | None) -> None:
+        """Terminate the workflow if it still runs, then remove it."""
+        workflow = self.store.require(workflow_id)
+        if not workflow.status.is_terminal:
+            self.terminate(workflow_id, reason)
+        self.remove(workflow_id)
+
+    def workflow_tasks(
+        self, workflow_id: str, *, start: int, count: int, statuses: list[str]
+    ) -> JsonObject:
+        """`GET /api/workflow/{id}/tasks`: a page of the workflow's tasks (of `statuses`, if
+        any), as Conductor's SearchResult."""
+        workflow = self.store.require(workflow_id)
+        wanted = {status.upper() for status in statuses}
+        tasks = [t for t in workflow.tasks if not wanted or t.status.value in wanted]
+        return {
+            "totalHits": len(tasks),
+            "results": [t.to_json(workflow) for t in tasks[start : start + count]],
+        }
+
+    def running_workflows(
+        self, name: str, version: int, *, start_time: int | None, end_time: int | None
+    ) -> list[str]:
+        """`GET /api/workflow/running/{name}`: ids of the workflows of that definition version
+        that have not ended (started between the times, if given), read from their index."""
+        return self.store.running_ids(name, version, start_time=start_time, end_time=end_time)
+
+    def correlated_many(
+        self, name: str, correlation_ids: list[str], *, include_closed: bool, include_tasks: bool
+    ) -> dict[str, list[JsonObject]]:
+        """`POST /api/workflow/{name}/correlated`: the workflows of each correlation id."""
+        return {
+            correlation_id: self.correlated(
+                name, correlation_id, include_closed=include_closed, include_tasks=include_tasks
+            )
+            for correlation_id in dict.fromkeys(correlation_ids)
+        }
 
     def update_variables(
         self, workflow_id: str, variables: JsonObject, *, append_array: bool = False
@@ -389,6 +513,23 @@ class Baton:
 
         self._mutate(workflow_id, change)
         return found[0] if found else None
+
+    def signal(self, workflow_id: str, update: TaskUpdate) -> str | None:
+        """Apply `update` to the workflow's first WAIT task that has not ended (Conductor's
+        signalTask); None when there is none."""
+        workflow = self.store.require(workflow_id)
+        blocked = next(
+            (
+                t
+                for t in workflow.tasks
+                if t.task_type == "WAIT" and not t.status.is_terminal and not t.retried
+            ),
+            None,
+        )
+        if blocked is None:
+            return None
+        self._update_task(workflow_id, blocked.task_id, update)
+        return blocked.task_id
 
     def poll(
         self, task_type: str, worker_id: str | None, domain: str | None = None
@@ -487,7 +628,9 @@ class Baton:
         """Every queue Baton knows of, with its size: each registered TaskDef's queue without
         a domain, and each (task type, domain) a worker has polled (there is no list of task
         types to read otherwise without scanning the tasks)."""
-        known: set[tuple[str, str | None]] = {(d.name, None) for d in metadata.list_task_defs()}
+        known: set[tuple[str, str | None]] = {
+            (d.name, None) for d in self.metadata.list_task_defs()
+        }
         for data in workers.poll_data():
             known.add((str(data.get("queueName")), data.get("domain")))
         return {
@@ -528,6 +671,8 @@ class Baton:
     def _after_commit(self, decision: Decision) -> None:
         workflow = decision.workflow
         self._signal_new_work(decision)
+        # A synchronous execution or signal waiting on this workflow here looks again.
+        execution.signal_commit(workflow.workflow_id)
         if decision.workflow_changed and workflow.status.is_terminal:
             if workflow.status == WorkflowStatus.COMPLETED:
                 self.metric(telemetry.WORKFLOWS_COMPLETED, 1)
@@ -645,8 +790,136 @@ class Baton:
                 report["armed"] += 1
         return report
 
+    # -- definitions, health and version: reads that need no workflow ---------------------
 
-# -- definitions, health and version: reads that need no workflow ----------------------------
+    def workflow_defs(self, classifier: str | None = None) -> list[JsonObject]:
+        """Every version of every definition (`GET /api/metadata/workflow`); a non-blank
+        `classifier` keeps those whose classifier it names, ignoring case, as Conductor does."""
+        definitions = self.metadata.list_workflow_defs()
+        if classifier is not None and classifier.strip():
+            wanted = classifier.strip().lower()
+            definitions = [d for d in definitions if classifier_of(d).lower() == wanted]
+        return [d.to_json() for d in definitions]
+
+    def workflow_names_and_versions(self) -> dict[str, list[JsonObject]]:
+        """Each definition's name, mapped to its versions' summaries in version order."""
+        found: dict[str, list[JsonObject]] = {}
+        for stored in self.metadata.definition_versions():
+            found.setdefault(stored.name, []).append(_summary(stored))
+        return found
+
+    def workflow_names(self) -> list[str]:
+        """The distinct names of the registered definitions, sorted."""
+        return sorted({stored.name for stored in self.metadata.definition_versions()})
+
+    def workflow_versions(self, name: str) -> list[JsonObject]:
+        """The summaries of one definition's versions, oldest first; none for an unknown name
+        (Conductor answers an empty list, not a 404)."""
+        return [_summary(stored) for stored in self.metadata.definition_versions(name)]
+
+    def latest_workflow_defs(self) -> list[JsonObject]:
+        """The latest version of each definition."""
+        return [d.to_json() for d in self.metadata.latest_workflow_defs()]
+
+    def health(self) -> JsonObject:
+        """Conductor's HealthCheckStatus, with one indicator per table the API function reads:
+        healthy only when every table answers."""
+        indicators = []
+        for table in store_health.table_health():
+            details: JsonObject = {"name": table.name, "table": table.table}
+            indicator: JsonObject = {"healthy": table.healthy, "details": details}
+            if table.error is not None:
+                details["error"] = table.error
+                indicator["errorMessage"] = table.error
+            indicators.append(indicator)
+        return {"healthy": all(i["healthy"] for i in indicators), "indicators": indicators}
+
+    def version(self) -> str:
+        """Baton's version, as Conductor's `GET /api/version` answers its own."""
+        return __version__
+
+    # -- metadata: definitions and event handlers -------------------------------------------
+
+    def register_workflow_def(self, definition: WorkflowDef, *, overwrite: bool) -> None:
+        self.metadata.put_workflow_def(definition, overwrite=overwrite)
+
+    def update_workflow_defs(self, definitions: list[WorkflowDef]) -> JsonObject:
+        """Conductor's BulkResponse for `PUT /api/metadata/workflow`."""
+        succeeded = []
+        failed: dict[str, str] = {}
+        for definition in definitions:
+            try:
+                self.metadata.put_workflow_def(definition, overwrite=True)
+                succeeded.append(definition.name)
+            except AlreadyExists as error:
+                failed[definition.name] = str(error)
+        return {"bulkErrorResults": failed, "bulkSuccessfulResults": succeeded, "message": ""}
+
+    def get_workflow_def(self, name: str, version: int | None) -> JsonObject:
+        return self.metadata.get_workflow_def(name, version).to_json()
+
+    def delete_workflow_def(self, name: str, version: int) -> None:
+        self.metadata.delete_workflow_def(name, version)
+
+    def register_task_defs(self, definitions: list[TaskDef]) -> None:
+        self.metadata.put_task_defs(definitions)
+
+    def task_defs(self) -> list[JsonObject]:
+        return [d.to_json() for d in self.metadata.list_task_defs()]
+
+    def get_task_def(self, name: str) -> JsonObject:
+        return self.metadata.get_task_def(name).to_json()
+
+    def delete_task_def(self, name: str) -> None:
+        self.metadata.delete_task_def(name)
+
+    def put_event_handler(self, handler: EventHandler, *, create: bool) -> None:
+        """Add (`create`) or update an event handler; one on an `sqs:` queue that is not
+        provisioned is refused, as it would never receive a message."""
+        provider, _, queue = handler.event.partition(":")
+        provisioned = self.messaging.event_queue_names
+        if provider == "sqs" and queue not in provisioned:
+            raise BadRequest(
+                f"No event queue named '{queue}' is provisioned, so {handler.event} would never "
+                f"deliver a message. Add '{queue}' to the `eventQueues` context in cdk.json (or "
+                f"pass -c eventQueues=...) and run `cdk deploy`; locally, set "
+                f"BATON_EVENT_QUEUES. Provisioned: {', '.join(sorted(provisioned)) or 'none'}"
+            )
+        self.metadata.put_event_handler(handler, create=create)
+
+    def event_handlers(self) -> list[JsonObject]:
+        return [h.to_json() for h in self.metadata.list_event_handlers()]
+
+    def event_handlers_for(self, event: str, *, active_only: bool) -> list[JsonObject]:
+        return [
+            h.to_json() for h in self.metadata.event_handlers_for(event, active_only=active_only)
+        ]
+
+    def delete_event_handler(self, name: str) -> None:
+        self.metadata.delete_event_handler(name)
+
+    def event_executions(self, handler: str) -> list[JsonObject]:
+        return self.metadata.event_executions(handler)
+
+    # -- what workers left: task reads, logs, poll data, queue sizes -------------------------
+
+    def get_task(self, task_id: str) -> JsonObject:
+        workflow_id = self.store.workflow_id_for_task(task_id)
+        workflow = self.store.load(workflow_id) if workflow_id else None
+        task = workflow.task_by_id(task_id) if workflow else None
+        if workflow is None or task is None:
+            raise NotFound(f"No such task found by id: {task_id}")
+        return task.to_json(workflow)
+
+    def task_logs(self, task_id: str) -> list[JsonObject]:
+        return workers.task_logs(task_id)
+
+    def poll_data(self, task_type: str | None = None) -> list[JsonObject]:
+        return workers.poll_data(task_type)
+
+    def queue_size(self, task_type: str, domain: str | None) -> int:
+        return self.store.queue_size(task_type, domain)
+
 
 # What Conductor's WorkflowClassifier calls an untagged definition, and an agent's.
 PLAIN_WORKFLOW_CLASSIFIER = "workflow"
@@ -667,62 +940,9 @@ def classifier_of(definition: WorkflowDef) -> str:
     return PLAIN_WORKFLOW_CLASSIFIER
 
 
-def workflow_defs(classifier: str | None = None) -> list[JsonObject]:
-    """Every version of every definition (`GET /api/metadata/workflow`); a non-blank
-    `classifier` keeps those whose classifier it names, ignoring case, as Conductor does."""
-    definitions = metadata.list_workflow_defs()
-    if classifier is not None and classifier.strip():
-        wanted = classifier.strip().lower()
-        definitions = [d for d in definitions if classifier_of(d).lower() == wanted]
-    return [d.to_json() for d in definitions]
-
-
-def _summary(stored: metadata.DefinitionVersion) -> JsonObject:
+def _summary(stored: DefinitionVersion) -> JsonObject:
     # Conductor's WorkflowDefSummary; Baton keeps one time per version, its last save.
     summary: JsonObject = {"name": stored.name, "version": stored.version}
     if stored.update_time is not None:
         summary["updateTime"] = stored.update_time
     return summary
-
-
-def workflow_names_and_versions() -> dict[str, list[JsonObject]]:
-    """Each definition's name, mapped to its versions' summaries in version order."""
-    found: dict[str, list[JsonObject]] = {}
-    for stored in metadata.definition_versions():
-        found.setdefault(stored.name, []).append(_summary(stored))
-    return found
-
-
-def workflow_names() -> list[str]:
-    """The distinct names of the registered definitions, sorted."""
-    return sorted({stored.name for stored in metadata.definition_versions()})
-
-
-def workflow_versions(name: str) -> list[JsonObject]:
-    """The summaries of one definition's versions, oldest first; none for an unknown name
-    (Conductor answers an empty list, not a 404)."""
-    return [_summary(stored) for stored in metadata.definition_versions(name)]
-
-
-def latest_workflow_defs() -> list[JsonObject]:
-    """The latest version of each definition."""
-    return [d.to_json() for d in metadata.latest_workflow_defs()]
-
-
-def health() -> JsonObject:
-    """Conductor's HealthCheckStatus, with one indicator per table the API function reads:
-    healthy only when every table answers."""
-    indicators = []
-    for table in store_health.table_health():
-        details: JsonObject = {"name": table.name, "table": table.table}
-        indicator: JsonObject = {"healthy": table.healthy, "details": details}
-        if table.error is not None:
-            details["error"] = table.error
-            indicator["errorMessage"] = table.error
-        indicators.append(indicator)
-    return {"healthy": all(i["healthy"] for i in indicators), "indicators": indicators}
-
-
-def version() -> str:
-    """Baton's version, as Conductor's `GET /api/version` answers its own."""
-    return __version__

@@ -255,6 +255,28 @@ def test_the_catalog_status_and_health_routes_with_no_call_refused(deployed):
     assert_nothing_refused_or_failed(deployed, since)
 
 
+def test_retry_restart_running_bulk_and_remove_with_no_call_refused(deployed):
+    """The running index, a restart's new task set (and the deletion of the old one), bulk
+    operations and removal are within the API function's grants."""
+    since = mark(deployed)
+    client = Client(deployed)
+    name = f"deployed_ops_{uuid.uuid4().hex[:8]}"
+    held = {"name": name, "tasks": [{"name": "hold", "taskReferenceName": "hold", "type": "WAIT"}]}
+    client.call("POST", "/api/metadata/workflow", held)
+    workflow_id = client.call("POST", f"/api/workflow/{name}", {})
+    assert client.call("GET", f"/api/workflow/running/{name}") == [workflow_id]
+    client.call("POST", f"/api/tasks/{workflow_id}/hold/FAILED", {})
+    client.call("POST", f"/api/workflow/{workflow_id}/retry", expect=204)
+    client.call("DELETE", f"/api/workflow/{workflow_id}")
+    client.call("POST", f"/api/workflow/{workflow_id}/restart", expect=204)
+    paused = client.call("PUT", "/api/workflow/bulk/pause", [workflow_id, "unknown"])
+    assert paused["bulkSuccessfulResults"] == [workflow_id]
+    client.call("DELETE", f"/api/workflow/{workflow_id}/terminate-remove")
+    client.call("GET", f"/api/workflow/{workflow_id}", expect=404)
+    assert client.call("GET", f"/api/workflow/running/{name}") == []
+    assert_nothing_refused_or_failed(deployed, since)
+
+
 def test_the_minute_sweep_fires_an_overdue_wait_with_no_call_refused(deployed):
     since = mark(deployed)
     client = Client(deployed)

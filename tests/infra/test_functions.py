@@ -189,8 +189,9 @@ CONSUME = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 # Read off the code paths of each handler (infra/access.py says which call needs what).
 EXPECTED_TABLE_GRANTS = {
     "api": _dynamodb(
-        Workflows=["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
+        Workflows=["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"],
         Workflows__by_correlation=["Query"],
+        Workflows__by_running=["Query"],
         Workflows__by_type_status=["Query"],
         Workflows__by_status=["Query"],
         Workflows__by_correlation_id=["Query"],

@@ -132,8 +132,8 @@ def _complete_fork_branches(
     from baton.engine.decider import Decision, TaskUpdate
     from baton.engine.definitions import WorkflowDef
     from baton.engine.state import TaskStatus, Workflow, WorkflowStatus
+    from baton.errors import CommitContention
     from baton.service import Baton, StartRequest
-    from baton.store.errors import CommitContention
     from baton.store.workflows import WorkflowStore
 
     committed: list[Decision] = []

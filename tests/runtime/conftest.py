@@ -13,7 +13,6 @@ import pytest
 from moto import mock_aws
 
 from baton import idempotency, settings, topology
-from baton.store import metadata
 from baton.store.schema import table_specs
 from embedded import resources
 
@@ -58,7 +57,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
         runtime.baton.cache_clear()
-        metadata.forget_cached_snapshots()
         idempotency._utility.cache_clear()
         yield Aws(sqs=sqs, queue_urls=urls)
         runtime.baton.cache_clear()

@@ -18,7 +18,6 @@ from moto import mock_aws
 
 from baton.engine.definitions import WorkflowDef
 from baton.engine.state import Workflow, WorkflowStatus
-from baton.store import metadata
 from baton.store.models import WorkflowItem
 from baton.store.schema import table_specs
 from baton.store.workflows import WorkflowStore
@@ -66,11 +65,10 @@ def tables() -> Iterator[None]:
         patch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
         resources.create_tables(boto3.client("dynamodb"), table_specs())
         runtime.baton.cache_clear()
-        metadata.forget_cached_snapshots()
         store = WorkflowStore()
         definitions = {name: _definition(name) for name in TYPES}
         for definition in definitions.values():
-            metadata.save_snapshot(definition)
+            store.metadata.save_snapshot(definition)
         with WorkflowItem.batch_write() as batch:
             for expected in EXPECTED:
                 workflow = Workflow(
@@ -86,7 +84,6 @@ def tables() -> Iterator[None]:
                 batch.save(store._new_workflow_item(workflow, None, fields))
         yield
         runtime.baton.cache_clear()
-        metadata.forget_cached_snapshots()
 
 
 def _search(path: str = "/api/workflow/search", **query: Any) -> dict[str, Any]:

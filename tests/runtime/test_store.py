@@ -8,7 +8,7 @@ from baton.engine import decider
 from baton.engine.decider import TaskUpdate
 from baton.engine.definitions import WorkflowDef
 from baton.engine.state import TaskStatus, WorkflowStatus
-from baton.store import metadata
+from baton.store.metadata import MetadataStore
 from baton.store.models import TaskItem
 from baton.store.workflows import RevisionConflict, WorkflowExists, WorkflowStore
 from tests import seed
@@ -149,9 +149,11 @@ def test_a_wide_fork_is_stored_past_the_transaction_limit(aws):
 
 def test_definition_snapshots_are_stored_once_by_content(aws):
     definition = _two_waits()
-    first = metadata.save_snapshot(definition)
-    assert metadata.save_snapshot(_two_waits()) == first
-    assert metadata.load_snapshot(first).to_json() == definition.to_json()
+    first = MetadataStore().save_snapshot(definition)
+    # Another store (another process) finds the same snapshot under the same id.
+    elsewhere = MetadataStore()
+    assert elsewhere.save_snapshot(_two_waits()) == first
+    assert elsewhere.load_snapshot(first).to_json() == definition.to_json()
 
 
 def test_a_finished_workflow_and_all_its_tasks_expire_after_the_retention(aws):

@@ -28,12 +28,36 @@ class ConductorRoute:
     path: str
     summary: str
     status: Literal["served", "unsupported"]
+    # Why the operation cannot apply to Baton at all (empty: not served yet).
+    not_applicable: str = ""
 
 
 def _r(
-    method: str, path: str, status: Literal["served", "unsupported"], summary: str
+    method: str,
+    path: str,
+    status: Literal["served", "unsupported"],
+    summary: str,
+    not_applicable: str = "",
 ) -> ConductorRoute:
-    return ConductorRoute(method, "/api" + path, summary, status)
+    return ConductorRoute(method, "/api" + path, summary, status, not_applicable)
+
+
+# Why each operation that cannot apply to Baton does not.
+_INLINE_PAYLOADS = (
+    "Baton keeps every input and output inline (up to 256 KB) and has no external payload "
+    "storage to give a location in"
+)
+_NO_MESSAGE_QUEUE = "Baton has no workflow message queue (WMQ is off by default in Conductor too)"
+_NO_STATUS_QUEUES = (
+    "Baton has no default event queue per task status: complete a waiting task with "
+    "POST /api/queue/update/... or /api/tasks/...; event queue depths are in CloudWatch "
+    "(ApproximateNumberOfMessagesVisible) and on the dashboard"
+)
+_NO_ADMIN = (
+    "Baton's scheduled sweep already re-decides every workflow with an overdue timer, and a "
+    "commit is one transaction, so there is nothing to requeue or repair by hand"
+)
+_NO_SERVER_CONFIG = "Baton's settings are its CDK context and function environment, not a server's"
 
 
 S, U = SERVED, UNSUPPORTED
@@ -42,42 +66,60 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     # WorkflowResource
     _r("POST", "/workflow", S, "Start a workflow from a StartWorkflowRequest"),
     _r("POST", "/workflow/{name}", S, "Start a workflow by name"),
-    _r("POST", "/workflow/execute/{name}/{version}", U, "Execute a workflow synchronously"),
+    _r("POST", "/workflow/execute/{name}/{version}", S, "Execute a workflow synchronously"),
     _r("GET", "/workflow/{name}/correlated/{correlationId}", S, "Workflows by correlation id"),
-    _r("GET", "/workflow/{workflowId}/tasks", U, "A workflow's tasks, paged"),
-    _r("POST", "/workflow/{name}/correlated", U, "Workflows by a list of correlation ids"),
+    _r("GET", "/workflow/{workflowId}/tasks", S, "A workflow's tasks, paged"),
+    _r("POST", "/workflow/{name}/correlated", S, "Workflows by a list of correlation ids"),
     _r("GET", "/workflow/{workflowId}", S, "A workflow by id"),
     _r("GET", "/workflow/{workflowId}/status", S, "A workflow's status summary"),
-    _r("DELETE", "/workflow/{workflowId}/remove", U, "Remove a workflow"),
-    _r("GET", "/workflow/running/{name}", U, "Ids of running workflows"),
-    _r("PUT", "/workflow/decide/{workflowId}", U, "Run the decider for a workflow"),
+    _r("DELETE", "/workflow/{workflowId}/remove", S, "Remove a workflow"),
+    _r("GET", "/workflow/running/{name}", S, "Ids of running workflows"),
+    _r("PUT", "/workflow/decide/{workflowId}", S, "Run the decider for a workflow"),
     _r("PUT", "/workflow/{workflowId}/pause", S, "Pause a workflow"),
     _r("PUT", "/workflow/{workflowId}/resume", S, "Resume a workflow"),
-    _r("PUT", "/workflow/{workflowId}/skiptask/{taskReferenceName}", U, "Skip a task"),
-    _r("POST", "/workflow/{workflowId}/rerun", U, "Rerun a workflow from a task"),
-    _r("POST", "/workflow/{workflowId}/restart", U, "Restart a workflow"),
-    _r("POST", "/workflow/{workflowId}/retry", U, "Retry the last failed task"),
-    _r("POST", "/workflow/{workflowId}/resetcallbacks", U, "Reset callback times"),
+    _r("PUT", "/workflow/{workflowId}/skiptask/{taskReferenceName}", S, "Skip a task"),
+    _r("POST", "/workflow/{workflowId}/rerun", S, "Rerun a workflow from a task"),
+    _r("POST", "/workflow/{workflowId}/restart", S, "Restart a workflow"),
+    _r("POST", "/workflow/{workflowId}/retry", S, "Retry the last failed task"),
+    _r("POST", "/workflow/{workflowId}/resetcallbacks", S, "Reset callback times"),
     _r("DELETE", "/workflow/{workflowId}", S, "Terminate a workflow"),
-    _r("DELETE", "/workflow/{workflowId}/terminate-remove", U, "Terminate and remove"),
+    _r("DELETE", "/workflow/{workflowId}/terminate-remove", S, "Terminate and remove"),
     _r("GET", "/workflow/search", S, "Search workflows"),
     _r("GET", "/workflow/search-v2", S, "Search workflows, returning Workflows"),
     _r("GET", "/workflow/search-by-tasks", U, "Search workflows by task fields"),
     _r("GET", "/workflow/search-by-tasks-v2", U, "Search workflows by tasks, returning Workflows"),
-    _r("GET", "/workflow/externalstoragelocation", U, "External payload storage location"),
-    _r("GET", "/workflow/external-storage-location", U, "External payload storage location"),
+    _r(
+        "GET",
+        "/workflow/externalstoragelocation",
+        U,
+        "External payload storage location",
+        _INLINE_PAYLOADS,
+    ),
+    _r(
+        "GET",
+        "/workflow/external-storage-location",
+        U,
+        "External payload storage location",
+        _INLINE_PAYLOADS,
+    ),
     _r("POST", "/workflow/test", U, "Test a workflow with mock data"),
     # WorkflowMessageQueueResource (off unless Conductor's workflow message queue is enabled)
-    _r("POST", "/workflow/{workflowId}/messages", U, "Push a message to a workflow's queue"),
+    _r(
+        "POST",
+        "/workflow/{workflowId}/messages",
+        U,
+        "Push a message to a workflow's queue",
+        _NO_MESSAGE_QUEUE,
+    ),
     # WorkflowBulkResource
-    _r("PUT", "/workflow/bulk/pause", U, "Pause a list of workflows"),
-    _r("PUT", "/workflow/bulk/resume", U, "Resume a list of workflows"),
-    _r("POST", "/workflow/bulk/restart", U, "Restart a list of workflows"),
-    _r("POST", "/workflow/bulk/retry", U, "Retry a list of workflows"),
-    _r("POST", "/workflow/bulk/terminate", U, "Terminate a list of workflows"),
-    _r("DELETE", "/workflow/bulk/remove", U, "Remove a list of workflows"),
-    _r("DELETE", "/workflow/bulk/terminate-remove", U, "Terminate and remove a list"),
-    _r("POST", "/workflow/bulk/search", U, "Workflows by a list of ids"),
+    _r("PUT", "/workflow/bulk/pause", S, "Pause a list of workflows"),
+    _r("PUT", "/workflow/bulk/resume", S, "Resume a list of workflows"),
+    _r("POST", "/workflow/bulk/restart", S, "Restart a list of workflows"),
+    _r("POST", "/workflow/bulk/retry", S, "Retry a list of workflows"),
+    _r("POST", "/workflow/bulk/terminate", S, "Terminate a list of workflows"),
+    _r("DELETE", "/workflow/bulk/remove", S, "Remove a list of workflows"),
+    _r("DELETE", "/workflow/bulk/terminate-remove", S, "Terminate and remove a list"),
+    _r("POST", "/workflow/bulk/search", S, "Workflows by a list of ids"),
     # MetadataResource
     _r("POST", "/metadata/workflow", S, "Register a workflow definition"),
     _r("POST", "/metadata/workflow/validate", S, "Validate a workflow definition"),
@@ -100,9 +142,9 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("POST", "/tasks", S, "Update a task from a TaskResult"),
     _r("POST", "/tasks/update-v2", S, "Update a task and return the next one"),
     _r("POST", "/tasks/{workflowId}/{taskRefName}/{status}", S, "Update a task by reference"),
-    _r("POST", "/tasks/{workflowId}/{taskRefName}/{status}/sync", U, "Update and return"),
-    _r("POST", "/tasks/{workflowId}/{status}/signal", U, "Signal a blocked task"),
-    _r("POST", "/tasks/{workflowId}/{status}/signal/sync", U, "Signal and wait"),
+    _r("POST", "/tasks/{workflowId}/{taskRefName}/{status}/sync", S, "Update and return"),
+    _r("POST", "/tasks/{workflowId}/{status}/signal", S, "Signal a blocked task"),
+    _r("POST", "/tasks/{workflowId}/{status}/signal/sync", S, "Signal and wait"),
     _r("POST", "/tasks/{taskId}/log", S, "Append a task execution log"),
     _r("GET", "/tasks/{taskId}/log", S, "A task's execution logs"),
     _r("GET", "/tasks/{taskId}", S, "A task by id"),
@@ -115,8 +157,20 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("POST", "/tasks/queue/requeue/{taskType}", S, "Requeue pending tasks"),
     _r("GET", "/tasks/search", U, "Search tasks"),
     _r("GET", "/tasks/search-v2", U, "Search tasks, returning Tasks"),
-    _r("GET", "/tasks/externalstoragelocation", U, "External payload storage location"),
-    _r("GET", "/tasks/external-storage-location", U, "External payload storage location"),
+    _r(
+        "GET",
+        "/tasks/externalstoragelocation",
+        U,
+        "External payload storage location",
+        _INLINE_PAYLOADS,
+    ),
+    _r(
+        "GET",
+        "/tasks/external-storage-location",
+        U,
+        "External payload storage location",
+        _INLINE_PAYLOADS,
+    ),
     # EventResource
     _r("POST", "/event", S, "Add an event handler"),
     _r("PUT", "/event", S, "Update an event handler"),
@@ -124,15 +178,23 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("GET", "/event", S, "All event handlers"),
     _r("GET", "/event/{event}", S, "Event handlers for an event"),
     # QueueAdminResource
-    _r("GET", "/queue/size", U, "Sizes of the event queues"),
-    _r("GET", "/queue/", U, "Names of the event queues"),
-    _r("POST", "/queue/update/{workflowId}/{taskRefName}/{status}", U, "Complete a waiting task"),
-    _r("POST", "/queue/update/{workflowId}/task/{taskId}/{status}", U, "The same, by task id"),
+    _r("GET", "/queue/size", U, "Sizes of the event queues", _NO_STATUS_QUEUES),
+    _r("GET", "/queue/", U, "Names of the event queues", _NO_STATUS_QUEUES),
+    _r("POST", "/queue/update/{workflowId}/{taskRefName}/{status}", S, "Complete a waiting task"),
+    _r("POST", "/queue/update/{workflowId}/task/{taskId}/{status}", S, "The same, by task id"),
     # AdminResource
-    _r("GET", "/admin/config", U, "Server configuration"),
+    _r("GET", "/admin/config", U, "Server configuration", _NO_SERVER_CONFIG),
     _r("GET", "/admin/task/{tasktype}", U, "Pending tasks of a type"),
-    _r("POST", "/admin/sweep/requeue/{workflowId}", U, "Requeue a workflow for the sweeper"),
-    _r("POST", "/admin/consistency/verifyAndRepair/{workflowId}", U, "Verify and repair"),
+    _r(
+        "POST",
+        "/admin/sweep/requeue/{workflowId}",
+        U,
+        "Requeue a workflow for the sweeper",
+        _NO_ADMIN,
+    ),
+    _r(
+        "POST", "/admin/consistency/verifyAndRepair/{workflowId}", U, "Verify and repair", _NO_ADMIN
+    ),
     _r("GET", "/admin/queues", U, "Registered queues"),
     # HealthCheckResource (Conductor's is also at `/health`, which Baton's stack does not route
     # to the API function) and VersionResource
@@ -142,6 +204,11 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
 
 
 def unsupported_message(route: ConductorRoute) -> str:
+    if route.not_applicable:
+        return (
+            f"{route.method} {route.path} ({route.summary}) is one of Conductor's operations "
+            f"that does not apply to Baton: {route.not_applicable}"
+        )
     return (
         f"{route.method} {route.path} ({route.summary}) is one of Conductor's operations that "
         "Baton does not support yet"

@@ -1,4 +1,7 @@
-"""Conductor's error body, `{status, message, instance, retryable}`, for every failure."""
+"""Conductor's error body, `{status, message, instance, retryable}`, for every failure.
+
+The errors themselves, and the status of each, are `baton.errors`.
+"""
 
 from __future__ import annotations
 
@@ -12,24 +15,17 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from baton.engine.validation import FieldError
+from baton.errors import ApiError, BadRequest, BatonError
 
-
-class ApiError(Exception):
-    """An error answered with `status` and Conductor's body."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        retryable: bool = False,
-        validation_errors: list[FieldError] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retryable = retryable
-        self.validation_errors = validation_errors or []
+__all__ = [
+    "ApiError",
+    "bad_request",
+    "error_body",
+    "error_response",
+    "proxy_error",
+    "strict_json",
+    "validation_failed",
+]
 
 
 def strict_json(value: Any) -> str:
@@ -54,21 +50,19 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, message)
+def bad_request(message: str) -> BadRequest:
+    return BadRequest(message)
 
 
-def validation_failed(errors: list[FieldError]) -> ApiError:
-    return ApiError(
-        400, "Validation failed, check below errors for detail.", validation_errors=errors
-    )
+def validation_failed(errors: list[FieldError]) -> BadRequest:
+    return BadRequest("Validation failed, check below errors for detail.", errors)
 
 
 def _instance() -> str:
     return os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or socket.gethostname()
 
 
-def error_body(error: ApiError) -> dict[str, Any]:
+def error_body(error: BatonError) -> dict[str, Any]:
     body: dict[str, Any] = {
         "status": error.status,
         "message": error.message,
@@ -80,7 +74,7 @@ def error_body(error: ApiError) -> dict[str, Any]:
     return body
 
 
-def error_response(error: ApiError) -> Response[str]:
+def error_response(error: BatonError) -> Response[str]:
     return Response(
         status_code=error.status,
         content_type=content_types.APPLICATION_JSON,
@@ -88,7 +82,7 @@ def error_response(error: ApiError) -> Response[str]:
     )
 
 
-def proxy_error(error: ApiError) -> dict[str, Any]:
+def proxy_error(error: BatonError) -> dict[str, Any]:
     """The error as an API Gateway proxy response, for answers given before routing."""
     return {
         "statusCode": error.status,

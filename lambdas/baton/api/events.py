@@ -7,13 +7,12 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from baton.api.errors import ApiError, validation_failed
+from baton.api.errors import validation_failed
 from baton.api.requests import json_object, query_bool
 from baton.api.routing import refuse_if_shadowed
 from baton.engine.definitions import EventHandler
 from baton.engine.validation import validate_event_handler
 from baton.runtime import baton
-from baton.store import metadata
 
 router = Router()
 
@@ -30,16 +29,6 @@ def _checked_handler() -> EventHandler:
     handler = EventHandler.from_json(body)
     refuse_if_shadowed(router, "Event handler name", "name", handler.name, _NAME_ROUTES)
     refuse_if_shadowed(router, "Event", "event", handler.event, _EVENT_ROUTES)
-    provider, _, queue = handler.event.partition(":")
-    provisioned = baton().messaging.event_queue_names
-    if provider == "sqs" and queue not in provisioned:
-        raise ApiError(
-            400,
-            f"No event queue named '{queue}' is provisioned, so {handler.event} would never "
-            f"deliver a message. Add '{queue}' to the `eventQueues` context in cdk.json (or "
-            f"pass -c eventQueues=...) and run `cdk deploy`; locally, set BATON_EVENT_QUEUES. "
-            f"Provisioned: {', '.join(sorted(provisioned)) or 'none'}",
-        )
     return handler
 
 
@@ -49,33 +38,33 @@ def _empty() -> Response[str]:
 
 @router.post("/api/event")
 def add_event_handler() -> Response[str]:
-    metadata.put_event_handler(_checked_handler(), create=True)
+    baton().put_event_handler(_checked_handler(), create=True)
     return _empty()
 
 
 @router.put("/api/event")
 def update_event_handler() -> Response[str]:
-    metadata.put_event_handler(_checked_handler(), create=False)
+    baton().put_event_handler(_checked_handler(), create=False)
     return _empty()
 
 
 @router.get("/api/event")
 def all_event_handlers() -> list[dict[str, Any]]:
-    return [h.to_json() for h in metadata.list_event_handlers()]
+    return baton().event_handlers()
 
 
 @router.get("/api/event/<event>")
 def event_handlers_for(event: str) -> list[dict[str, Any]]:
     active_only = query_bool(router, "activeOnly", True)
-    return [h.to_json() for h in metadata.event_handlers_for(event, active_only=active_only)]
+    return baton().event_handlers_for(event, active_only=active_only)
 
 
 @router.delete("/api/event/<name>")
 def remove_event_handler(name: str) -> Response[str]:
-    metadata.delete_event_handler(name)
+    baton().delete_event_handler(name)
     return _empty()
 
 
 @router.get("/api/event/executions/<name>")
 def event_executions(name: str) -> list[dict[str, Any]]:
-    return metadata.event_executions(name)
+    return baton().event_executions(name)

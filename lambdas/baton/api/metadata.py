@@ -7,7 +7,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from baton import service
 from baton.api.errors import bad_request, validation_failed
 from baton.api.requests import json_body, json_object, query, query_bool, query_int
 from baton.api.routing import refuse_if_shadowed
@@ -18,8 +17,7 @@ from baton.engine.validation import (
     validate_task_def,
     validate_workflow_def,
 )
-from baton.store import metadata
-from baton.store.errors import AlreadyExists
+from baton.runtime import baton
 
 router = Router()
 
@@ -43,6 +41,8 @@ _WORKFLOW_NAME_ROUTES = (
     ("GET", "/api/metadata/workflow/<name>/versions"),
     ("DELETE", "/api/metadata/workflow/<name>/<version>"),
     ("GET", "/api/workflow/<name>/correlated/<correlation_id>"),
+    ("POST", "/api/workflow/<name>/correlated"),
+    ("GET", "/api/workflow/running/<name>"),
 )
 _TASK_NAME_ROUTES = (
     ("GET", "/api/metadata/taskdefs/<name>"),
@@ -64,7 +64,7 @@ def _checked_workflow_def(data: Any, prefix: str = "", *, registered: bool = Tru
 @router.post("/api/metadata/workflow")
 def register_workflow_def() -> Response[str]:
     definition = _checked_workflow_def(json_object(router, what="a WorkflowDef"))
-    metadata.put_workflow_def(definition, overwrite=query_bool(router, "overwrite", False))
+    baton().register_workflow_def(definition, overwrite=query_bool(router, "overwrite", False))
     return _empty()
 
 
@@ -80,53 +80,45 @@ def update_workflow_defs() -> dict[str, Any]:
     if not isinstance(body, list):
         raise bad_request("The request body must be a JSON array of WorkflowDefs")
     definitions = [_checked_workflow_def(d, f"[{i}].") for i, d in enumerate(body)]
-    succeeded = []
-    failed: dict[str, str] = {}
-    for definition in definitions:
-        try:
-            metadata.put_workflow_def(definition, overwrite=True)
-            succeeded.append(definition.name)
-        except AlreadyExists as error:
-            failed[definition.name] = str(error)
-    return {"bulkErrorResults": failed, "bulkSuccessfulResults": succeeded, "message": ""}
+    return baton().update_workflow_defs(definitions)
 
 
 @router.get("/api/metadata/workflow")
 def all_workflow_defs() -> list[dict[str, Any]]:
-    return service.workflow_defs(classifier=query(router, "classifier"))
+    return baton().workflow_defs(classifier=query(router, "classifier"))
 
 
 @router.get("/api/metadata/workflow/names-and-versions")
 def workflow_names_and_versions() -> dict[str, list[dict[str, Any]]]:
-    return service.workflow_names_and_versions()
+    return baton().workflow_names_and_versions()
 
 
 @router.get("/api/metadata/workflow/names")
 def workflow_names() -> list[str]:
-    return service.workflow_names()
+    return baton().workflow_names()
 
 
 @router.get("/api/metadata/workflow/latest-versions")
 def latest_workflow_defs() -> list[dict[str, Any]]:
-    return service.latest_workflow_defs()
+    return baton().latest_workflow_defs()
 
 
 @router.get("/api/metadata/workflow/<name>/versions")
 def workflow_versions(name: str) -> list[dict[str, Any]]:
-    return service.workflow_versions(name)
+    return baton().workflow_versions(name)
 
 
 @router.get("/api/metadata/workflow/<name>")
 def get_workflow_def(name: str) -> dict[str, Any]:
     version = query_int(router, "version", minimum=0, maximum=MAX_VERSION)
-    return metadata.get_workflow_def(name, version).to_json()
+    return baton().get_workflow_def(name, version)
 
 
 @router.delete("/api/metadata/workflow/<name>/<version>")
 def delete_workflow_def(name: str, version: str) -> Response[str]:
     if not (version.isascii() and version.isdigit()) or int(version) > MAX_VERSION:
         raise bad_request(f"version must be an integer from 0 to {MAX_VERSION}, not {version!r}")
-    metadata.delete_workflow_def(name, int(version))
+    baton().delete_workflow_def(name, int(version))
     return _empty()
 
 
@@ -142,27 +134,27 @@ def register_task_defs() -> Response[str]:
     body = json_body(router)
     if not isinstance(body, list):
         raise bad_request("The request body must be a JSON array of TaskDefs")
-    metadata.put_task_defs([_checked_task_def(d, f"[{i}].") for i, d in enumerate(body)])
+    baton().register_task_defs([_checked_task_def(d, f"[{i}].") for i, d in enumerate(body)])
     return _empty()
 
 
 @router.put("/api/metadata/taskdefs")
 def update_task_def() -> Response[str]:
-    metadata.put_task_defs([_checked_task_def(json_object(router, what="a TaskDef"))])
+    baton().register_task_defs([_checked_task_def(json_object(router, what="a TaskDef"))])
     return _empty()
 
 
 @router.get("/api/metadata/taskdefs")
 def all_task_defs() -> list[dict[str, Any]]:
-    return [d.to_json() for d in metadata.list_task_defs()]
+    return baton().task_defs()
 
 
 @router.get("/api/metadata/taskdefs/<name>")
 def get_task_def(name: str) -> dict[str, Any]:
-    return metadata.get_task_def(name).to_json()
+    return baton().get_task_def(name)
 
 
 @router.delete("/api/metadata/taskdefs/<name>")
 def delete_task_def(name: str) -> Response[str]:
-    metadata.delete_task_def(name)
+    baton().delete_task_def(name)
     return _empty()

@@ -277,6 +277,32 @@ SCHEMAS: dict[str, JsonSchema] = {
             "message": TEXT,
         }
     ),
+    "RerunWorkflowRequest": _model(
+        {
+            "reRunFromWorkflowId": TEXT,
+            "reRunFromTaskId": TEXT,
+            "taskInput": OBJECT,
+            "workflowInput": OBJECT,
+            "correlationId": TEXT,
+        }
+    ),
+    "SkipTaskRequest": _model({"taskInput": OBJECT, "taskOutput": OBJECT}),
+    "TaskSearchResult": _model({"totalHits": INT64, "results": _array(_ref("Task"))}),
+    "WorkflowRun": _model(
+        {
+            "workflowId": TEXT,
+            "requestId": TEXT,
+            "correlationId": TEXT,
+            "status": TEXT,
+            "input": OBJECT,
+            "output": OBJECT,
+            "variables": OBJECT,
+            "tasks": _array(_ref("Task")),
+            "priority": INT32,
+            "createTime": INT64,
+            "updateTime": INT64,
+        }
+    ),
     "EventExecution": OBJECT,
     "WorkflowStatus": _model(
         {
@@ -342,6 +368,12 @@ _SEARCH = (
     ),
 )
 _DOMAIN = _query("domain", TEXT, "The task domain; without it, tasks of no domain")
+_ARCHIVE = _query(
+    "archiveWorkflow", BOOLEAN, "Accepted for Conductor's clients: Baton keeps no archive"
+)
+_WORKFLOW_IDS = {**_array(TEXT), "maxItems": 1000}
+_QUEUE_STATUS = {"type": "string", "enum": ["COMPLETED", "FAILED"]}
+_EPOCH_MS = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 
 
 class Operation:
@@ -390,6 +422,28 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ),
         returns="text",
     ),
+    ("POST", "/api/workflow/execute/<name>/<version>"): Operation(
+        "Start a workflow and answer its WorkflowRun once it ends or reaches a task",
+        body=_ref("StartWorkflowRequest"),
+        body_required=False,
+        path_schemas={"version": {"type": "string", "pattern": "^[0-9]{1,10}$"}},
+        query=(
+            _query("requestId", TEXT, "Echoed in the answer"),
+            _query("waitUntilTaskRef", TEXT, "Answer once this task has started or ended"),
+            _query(
+                "waitForSeconds",
+                {"type": "integer", "minimum": 0},
+                "How long to wait (default 10, at most 25)",
+            ),
+            _query("consistency", {"type": "string", "enum": ["DURABLE"]}, "DURABLE only"),
+            _query(
+                "returnStrategy",
+                {"type": "string", "enum": ["TARGET_WORKFLOW"]},
+                "TARGET_WORKFLOW only",
+            ),
+        ),
+        returns=_ref("WorkflowRun"),
+    ),
     ("GET", "/api/workflow/<workflow_id>"): Operation(
         "A workflow by id",
         query=(_query("includeTasks", BOOLEAN, "Include the tasks (default true)"),),
@@ -428,6 +482,137 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("PUT", "/api/workflow/<workflow_id>/pause"): Operation("Pause a workflow", returns="text"),
     ("PUT", "/api/workflow/<workflow_id>/resume"): Operation("Resume a workflow", returns="text"),
+    # Operators' changes and the bulk operations (baton.api.lifecycle).
+    ("POST", "/api/workflow/<workflow_id>/retry"): Operation(
+        "Retry the last failed tasks of an ended workflow",
+        query=(
+            _query("resumeSubworkflowTasks", BOOLEAN, "Retry a failed sub-workflow's own tasks"),
+        ),
+        no_content=True,
+    ),
+    ("POST", "/api/workflow/<workflow_id>/restart"): Operation(
+        "Run an ended workflow again from its first task",
+        query=(
+            _query("useLatestDefinitions", BOOLEAN, "Run the latest version of its definition"),
+        ),
+        no_content=True,
+    ),
+    ("POST", "/api/workflow/<workflow_id>/rerun"): Operation(
+        "Run an ended workflow again from one of its tasks; answers its id",
+        body=_ref("RerunWorkflowRequest"),
+        body_required=False,
+        returns="text",
+    ),
+    ("PUT", "/api/workflow/<workflow_id>/skiptask/<task_reference_name>"): Operation(
+        "Skip a task the running workflow has not reached yet",
+        body=_ref("SkipTaskRequest"),
+        body_required=False,
+        returns="text",
+    ),
+    ("POST", "/api/workflow/<workflow_id>/resetcallbacks"): Operation(
+        "Make worker tasks waiting out a callbackAfterSeconds pollable now", no_content=True
+    ),
+    ("PUT", "/api/workflow/decide/<workflow_id>"): Operation(
+        "Decide a workflow again now", returns="text"
+    ),
+    ("DELETE", "/api/workflow/<workflow_id>/remove"): Operation(
+        "Delete a workflow and its tasks",
+        query=(_ARCHIVE,),
+        returns="text",
+    ),
+    ("DELETE", "/api/workflow/<workflow_id>/terminate-remove"): Operation(
+        "Terminate a workflow if it runs, then delete it",
+        query=(_query("reason", TEXT, "Why it is terminated"), _ARCHIVE),
+        returns="text",
+    ),
+    ("GET", "/api/workflow/<workflow_id>/tasks"): Operation(
+        "A page of a workflow's tasks, of some statuses",
+        query=(
+            _query("start", {"type": "integer", "minimum": 0}, "The first task (default 0)"),
+            _query("count", {"type": "integer", "minimum": 0}, "How many (default 15)"),
+            _query("status", TEXT, "Only tasks of this status (repeatable)"),
+        ),
+        returns=_ref("TaskSearchResult"),
+    ),
+    ("GET", "/api/workflow/running/<name>"): Operation(
+        "Ids of the workflows of a definition version that have not ended",
+        query=(
+            _query("version", _VERSION, "The definition's version (default 1, as Conductor)"),
+            _query("startTime", _EPOCH_MS, "Started at or after (epoch ms)"),
+            _query("endTime", _EPOCH_MS, "Started at or before (epoch ms)"),
+        ),
+        returns=_array(TEXT),
+    ),
+    ("POST", "/api/workflow/<name>/correlated"): Operation(
+        "Workflows of a definition for each of a list of correlation ids",
+        body=_array(TEXT),
+        query=(
+            _query("includeClosed", BOOLEAN, "Include finished workflows (default false)"),
+            _query("includeTasks", BOOLEAN, "Include the tasks (default false)"),
+        ),
+        returns={"type": "object", "additionalProperties": _array(_ref("Workflow"))},
+    ),
+    ("POST", "/api/queue/update/<workflow_id>/<task_ref_name>/<status>"): Operation(
+        "Complete or fail a workflow's pending task by reference; the body is its output",
+        body=OBJECT,
+        body_required=False,
+        path_schemas={"status": _QUEUE_STATUS},
+        returns="text",
+    ),
+    ("POST", "/api/queue/update/<workflow_id>/task/<task_id>/<status>"): Operation(
+        "Complete or fail a workflow's pending task by id; the body is its output",
+        body=OBJECT,
+        body_required=False,
+        path_schemas={"status": _QUEUE_STATUS},
+        returns="text",
+    ),
+    ("PUT", "/api/workflow/bulk/pause"): Operation(
+        "Pause a list of workflows", body=_WORKFLOW_IDS, returns=_ref("BulkResponse")
+    ),
+    ("PUT", "/api/workflow/bulk/resume"): Operation(
+        "Resume a list of workflows", body=_WORKFLOW_IDS, returns=_ref("BulkResponse")
+    ),
+    ("POST", "/api/workflow/bulk/restart"): Operation(
+        "Restart a list of workflows",
+        body=_WORKFLOW_IDS,
+        query=(
+            _query("useLatestDefinitions", BOOLEAN, "Run the latest version of each definition"),
+        ),
+        returns=_ref("BulkResponse"),
+    ),
+    ("POST", "/api/workflow/bulk/retry"): Operation(
+        "Retry a list of workflows", body=_WORKFLOW_IDS, returns=_ref("BulkResponse")
+    ),
+    ("POST", "/api/workflow/bulk/terminate"): Operation(
+        "Terminate a list of workflows",
+        body=_WORKFLOW_IDS,
+        query=(_query("reason", TEXT, "Why they are terminated"),),
+        returns=_ref("BulkResponse"),
+    ),
+    ("DELETE", "/api/workflow/bulk/remove"): Operation(
+        "Delete a list of workflows",
+        body=_WORKFLOW_IDS,
+        query=(_ARCHIVE,),
+        returns=_ref("BulkResponse"),
+    ),
+    ("DELETE", "/api/workflow/bulk/terminate-remove"): Operation(
+        "Terminate and delete a list of workflows",
+        body=_WORKFLOW_IDS,
+        query=(_query("reason", TEXT, "Why they are terminated"), _ARCHIVE),
+        returns=_ref("BulkResponse"),
+    ),
+    ("POST", "/api/workflow/bulk/search"): Operation(
+        "Workflows by a list of ids",
+        body=_WORKFLOW_IDS,
+        query=(_query("includeTasks", BOOLEAN, "Include the tasks (default true)"),),
+        returns=_model(
+            {
+                "bulkErrorResults": {"type": "object", "additionalProperties": TEXT},
+                "bulkSuccessfulResults": _array(_ref("Workflow")),
+                "message": TEXT,
+            }
+        ),
+    ),
     ("POST", "/api/metadata/workflow"): Operation(
         "Register a workflow definition",
         body=_ref("WorkflowDef"),
@@ -498,6 +683,40 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Update a task from a TaskResult; answers the task's id",
         body=_ref("TaskResult"),
         returns="text",
+    ),
+    ("POST", "/api/tasks/<workflow_id>/<reference>/<status>/sync"): Operation(
+        "Update a pending task by reference and answer the workflow",
+        body=OBJECT,
+        body_required=False,
+        query=(_WORKER_ID,),
+        path_schemas={"status": _RESULT_STATUS},
+        returns=_ref("Workflow"),
+    ),
+    ("POST", "/api/tasks/<workflow_id>/<status>/signal"): Operation(
+        "Complete or fail the workflow's waiting WAIT task; the body is its output",
+        body=OBJECT,
+        body_required=False,
+        path_schemas={"status": _RESULT_STATUS},
+        returns="text",
+    ),
+    ("POST", "/api/tasks/<workflow_id>/<status>/signal/sync"): Operation(
+        "Signal the waiting WAIT task and answer once the workflow ends or waits again",
+        body=OBJECT,
+        body_required=False,
+        query=(
+            _query(
+                "returnStrategy",
+                {"type": "string", "enum": ["TARGET_WORKFLOW"]},
+                "TARGET_WORKFLOW only",
+            ),
+            _query(
+                "timeoutMillis",
+                {"type": "integer", "minimum": 0},
+                "How long to wait (default 5000, at most 25000)",
+            ),
+        ),
+        path_schemas={"status": _RESULT_STATUS},
+        returns=_ref("WorkflowRun"),
     ),
     ("POST", "/api/tasks/<workflow_id>/<reference>/<status>"): Operation(
         "Update a task by its reference name; the body is merged into its output",

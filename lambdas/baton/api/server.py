@@ -9,15 +9,15 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from baton import service
 from baton.api.errors import strict_json
+from baton.runtime import baton
 
 router = Router()
 
 
 @router.get("/api/health")
 def health() -> Response[str]:
-    status = service.health()
+    status = baton().health()
     # Conductor always answers 200 (its check is a constant); a 503 when a table does not
     # answer lets a load balancer or monitor act on the status code alone.
     return Response(
@@ -29,4 +29,4 @@ def health() -> Response[str]:
 
 @router.get("/api/version")
 def version() -> Response[str]:
-    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=service.version())
+    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=baton().version())

@@ -7,13 +7,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from baton import execution
 from baton.api.errors import bad_request, strict_json
 from baton.api.requests import json_body, json_object, query, query_int, text_body
+from baton.engine import decider
 from baton.engine.decider import TaskUpdate
 from baton.engine.state import TaskStatus
+from baton.errors import NotFound
 from baton.runtime import baton
-from baton.store import workers
-from baton.store.errors import NotFound
 
 router = Router()
 
@@ -104,6 +105,60 @@ def requeue(task_type: str) -> Response[str]:
     return _text("0")
 
 
+def _output_body() -> dict[str, Any]:
+    output = json_body(router, default={})
+    if not isinstance(output, dict):
+        raise bad_request("The request body must be a JSON object (the task's output)")
+    return output
+
+
+@router.post("/api/tasks/<workflow_id>/<status>/signal")
+def signal(workflow_id: str, status: str) -> Response[str]:
+    """Complete (or fail) the workflow's WAIT task that is waiting, as Conductor's signal."""
+    update = TaskUpdate(status=_status(status), output=_output_body(), merge_output=True)
+    baton().signal(workflow_id, update)
+    return _text("")
+
+
+@router.post("/api/tasks/<workflow_id>/<status>/signal/sync")
+def signal_sync(workflow_id: str, status: str) -> Response[str]:
+    """Signal, then answer once the workflow ends or waits again (timeoutMillis, default 5 s,
+    at most 25 s: API Gateway ends a request at 29 s)."""
+    strategy = query(router, "returnStrategy")
+    if strategy is not None and strategy.upper() != "TARGET_WORKFLOW":
+        raise bad_request(
+            f"returnStrategy {strategy!r} is not supported; Baton answers TARGET_WORKFLOW"
+        )
+    timeout = query_int(router, "timeoutMillis", minimum=0, maximum=2**63 - 1)
+    update = TaskUpdate(status=_status(status), output=_output_body(), merge_output=True)
+    service = baton()
+    if service.signal(workflow_id, update) is None:
+        raise NotFound(f"Found no blocked task in workflow {workflow_id} to signal")
+    seconds = (5000 if timeout is None else timeout) / 1000
+    return _json(
+        execution.await_run(service, workflow_id, task_refs=(), seconds=seconds, request_id=None)
+    )
+
+
+@router.post("/api/tasks/<workflow_id>/<reference>/<status>/sync")
+def update_task_sync(workflow_id: str, reference: str, status: str) -> Response[str]:
+    """Update the pending task by reference and answer the workflow as it is then."""
+    update = TaskUpdate(
+        status=_status(status),
+        output=_output_body(),
+        merge_output=True,
+        worker_id=query(router, "workerid"),
+        requeue_after_seconds=0,
+    )
+    service = baton()
+    workflow = service.store.require(workflow_id)
+    pending = decider.find_task(workflow, reference=reference)
+    if pending is None or pending.status.is_terminal:
+        raise NotFound(f"Found no running task {reference} of workflow {workflow_id} to update")
+    service.update_task_by_reference(workflow_id, reference, update)
+    return _json(service.get(workflow_id, include_tasks=True))
+
+
 @router.post("/api/tasks/<workflow_id>/<reference>/<status>")
 def update_task_by_reference(workflow_id: str, reference: str, status: str) -> Response[str]:
     output = json_body(router, default={})
@@ -183,7 +238,7 @@ def add_log(task_id: str) -> Response[str]:
 
 @router.get("/api/tasks/<task_id>/log")
 def get_logs(task_id: str) -> Response[str]:
-    logs = workers.task_logs(task_id)
+    logs = baton().task_logs(task_id)
     return _json(logs) if logs else _no_content()
 
 
@@ -196,7 +251,7 @@ def _queue_name(task_type: str, domain: str | None) -> str:
 def queue_sizes() -> dict[str, int]:
     names = (router.current_event.multi_value_query_string_parameters or {}).get("taskType") or []
     service = baton()
-    return {name: service.store.queue_size(name, None) for name in names}
+    return {name: service.queue_size(name, None) for name in names}
 
 
 @router.get("/api/tasks/queue/size")
@@ -204,7 +259,7 @@ def queue_size() -> Response[str]:
     task_type = query(router, "taskType")
     if not task_type:
         raise bad_request("Query parameter taskType is required")
-    return _json(baton().store.queue_size(task_type, _domain()))
+    return _json(baton().queue_size(task_type, _domain()))
 
 
 @router.get("/api/tasks/queue/all")
@@ -227,20 +282,14 @@ def get_poll_data() -> list[dict[str, Any]]:
     task_type = query(router, "taskType")
     if not task_type:
         raise bad_request("Query parameter taskType is required")
-    return workers.poll_data(task_type)
+    return baton().poll_data(task_type)
 
 
 @router.get("/api/tasks/queue/polldata/all")
 def get_all_poll_data() -> list[dict[str, Any]]:
-    return workers.poll_data()
+    return baton().poll_data()
 
 
 @router.get("/api/tasks/<task_id>")
 def get_task(task_id: str) -> dict[str, Any]:
-    service = baton()
-    workflow_id = service.store.workflow_id_for_task(task_id)
-    workflow = service.store.load(workflow_id) if workflow_id else None
-    task = workflow.task_by_id(task_id) if workflow else None
-    if workflow is None or task is None:
-        raise NotFound(f"No such task found by id: {task_id}")
-    return task.to_json(workflow)
+    return baton().get_task(task_id)

@@ -7,7 +7,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from baton.api.errors import bad_request
+from baton import execution
+from baton.api.errors import bad_request, strict_json
 from baton.api.metadata import _checked_workflow_def
 from baton.api.requests import json_body, json_object, json_type, query, query_bool, query_int
 from baton.engine.validation import MAX_VERSION
@@ -80,6 +81,11 @@ def start_by_name(name: str) -> Response[str]:
 @router.post("/api/workflow")
 def start() -> Response[str]:
     body = json_object(router, what="a StartWorkflowRequest")
+    return _text(baton().start(start_request(body)))
+
+
+def start_request(body: dict[str, Any]) -> StartRequest:
+    """Conductor's StartWorkflowRequest, checked."""
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise bad_request("name: workflow name cannot be null or empty")
@@ -107,7 +113,7 @@ def start() -> Response[str]:
         idempotency_key=_optional_text(body.get("idempotencyKey"), "idempotencyKey"),
         idempotency_strategy=strategy,
     )
-    return _text(baton().start(request))
+    return request
 
 
 @router.get("/api/workflow/<workflow_id>")
@@ -151,3 +157,29 @@ def pause(workflow_id: str) -> Response[str]:
 def resume(workflow_id: str) -> Response[str]:
     baton().resume(workflow_id)
     return _text("")
+
+
+@router.post("/api/workflow/execute/<name>/<version>")
+def execute(name: str, version: str) -> Response[str]:
+    """Start a workflow and answer its WorkflowRun once it ends, reaches `waitUntilTaskRef`,
+    or `waitForSeconds` (at most 25, API Gateway's 29 s less a margin) have passed."""
+    body = json_object(router, what="a StartWorkflowRequest", default={})
+    if not (version.isascii() and version.isdigit()) or int(version) > MAX_VERSION:
+        raise bad_request(f"version must be an integer from 0 to {MAX_VERSION}, not {version!r}")
+    for field, accepted in (("consistency", "DURABLE"), ("returnStrategy", "TARGET_WORKFLOW")):
+        value = query(router, field)
+        if value is not None and value.upper() != accepted:
+            # Orkes' other modes (in-memory execution, other return targets) are not Baton's.
+            raise bad_request(f"{field} {value!r} is not supported; Baton answers {accepted}")
+    request = start_request({**body, "name": name, "version": int(version)})
+    wait = query_int(router, "waitForSeconds", minimum=0)
+    run = execution.execute(
+        baton(),
+        request,
+        wait_until_task_ref=query(router, "waitUntilTaskRef") or None,
+        wait_for_seconds=execution.DEFAULT_WAIT_SECONDS if wait is None else wait,
+        request_id=_optional_text(query(router, "requestId"), "requestId"),
+    )
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=strict_json(run)
+    )

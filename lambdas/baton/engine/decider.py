@@ -31,6 +31,9 @@ class Decision:
     new_task_ids: frozenset[str] = frozenset()
     workflow_changed: bool = False
     effects: list[Effect] = field(default_factory=list)
+    # A restart or rerun: the workflow's tasks replace every task stored before (all of them
+    # are written anew, at `workflow.tasks_from_revision`).
+    fresh_task_set: bool = False
 
     @property
     def changed(self) -> bool:

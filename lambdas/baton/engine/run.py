@@ -382,7 +382,9 @@ class Run:
             if iteration
             else definition.task_reference_name
         )
-        task_id = task_id_for(self.workflow.workflow_id, reference, retry_count)
+        task_id = task_id_for(
+            self.workflow.workflow_id, reference, retry_count, self.workflow.tasks_from_revision
+        )
         template = definition.input_parameters
         task_def = definition.task_definition
         if task_def is not None and task_def.input_template:

@@ -80,9 +80,19 @@ _TASK_REQUIRED = frozenset(
 _WORKFLOW_REQUIRED = frozenset({"workflowId", "status", "createTime"})
 
 
-def task_id_for(workflow_id: str, reference_task_name: str, retry_count: int) -> str:
-    """The id of a task instance, derived from where it stands in its workflow."""
-    return str(uuid.uuid5(_TASK_ID_NAMESPACE, f"{workflow_id}/{reference_task_name}/{retry_count}"))
+def task_id_for(
+    workflow_id: str, reference_task_name: str, retry_count: int, epoch: int = 0
+) -> str:
+    """The id of a task instance, derived from where it stands in its workflow.
+
+    `epoch` is the revision from which a restarted or rerun workflow's task set counts
+    (`Workflow.tasks_from_revision`): the new run's tasks get ids of their own, so a worker
+    still holding a task of the old run cannot update the new one.
+    """
+    where = f"{workflow_id}/{reference_task_name}/{retry_count}"
+    if epoch:
+        where = f"{where}/{epoch}"
+    return str(uuid.uuid5(_TASK_ID_NAMESPACE, where))
 
 
 def loop_reference(reference_task_name: str, iteration: int) -> str:
@@ -295,6 +305,11 @@ class Workflow:
     tasks: list[Task] = field(default_factory=list)
     # Store bookkeeping: the revision this state was read at.
     revision: int = 0
+    # When the workflow was last retried (epoch ms; 0: never).
+    last_retried_time: int = 0
+    # A restart or rerun replaced the task set at this revision: the store reads only tasks
+    # written from it on (0: the first run's tasks).
+    tasks_from_revision: int = 0
 
     def task_by_id(self, task_id: str) -> Task | None:
         return next((t for t in self.tasks if t.task_id == task_id), None)
@@ -322,7 +337,7 @@ class Workflow:
                 if t.reference_task_name in self.failed_reference_task_names
             ],
             "workflowDefinition": self.definition.to_json(),
-            "lastRetriedTime": 0,
+            "lastRetriedTime": self.last_retried_time,
             "tasks": [t.to_json(self) for t in self.tasks] if include_tasks else [],
         }
         optional = {
@@ -355,6 +370,8 @@ class Workflow:
             "event": self.event,
             "idempotencyKey": self.idempotency_key,
             "failedReferenceTaskNames": self.failed_reference_task_names,
+            "lastRetriedTime": self.last_retried_time,
+            "tasksFromRevision": self.tasks_from_revision,
         }
         return _without_defaults(data, keep=_WORKFLOW_REQUIRED)
 
@@ -386,4 +403,6 @@ class Workflow:
             failed_reference_task_names=data.get("failedReferenceTaskNames") or [],
             tasks=sorted(tasks or [], key=lambda t: t.seq),
             revision=revision,
+            last_retried_time=data.get("lastRetriedTime", 0),
+            tasks_from_revision=data.get("tasksFromRevision", 0),
         )

@@ -10,25 +10,27 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton import web_ui
-from baton.api import conductor_routes, events, metadata, search, server, tasks, workflows
+from baton.api import (
+    conductor_routes,
+    events,
+    lifecycle,
+    metadata,
+    queue_admin,
+    search,
+    server,
+    tasks,
+    workflows,
+)
 from baton.api.errors import ApiError, error_response, proxy_error, strict_json
 from baton.api.requests import json_body
 from baton.api.routing import ConductorResolver, canonical_path, path_segments
 from baton.auth import modes
-from baton.engine.js import ScriptError
+from baton.errors import as_baton_error
 from baton.runtime import logger, metrics, tracer
-from baton.service import PayloadTooLarge
-from baton.store.errors import (
-    AlreadyExists,
-    CommitContention,
-    Conflict,
-    ItemTooLarge,
-    NotFound,
-)
 
 # Every JSON answer is strict JSON (no NaN or Infinity), which every client can read.
 app = ConductorResolver(serializer=strict_json)
-for area in (metadata, workflows, tasks, events, server, search):
+for area in (metadata, workflows, lifecycle, tasks, events, queue_admin, server, search):
     app.include_router(area.router)
 
 
@@ -79,42 +81,13 @@ def not_found(_: Exception) -> Response[str]:
     return error_response(ApiError(404, f"No route for {event.http_method} {event.path}"))
 
 
-@app.exception_handler(ApiError)
-def api_error(error: ApiError) -> Response[str]:
-    return error_response(error)
-
-
-@app.exception_handler(NotFound)
-def missing(error: NotFound) -> Response[str]:
-    return error_response(ApiError(404, str(error)))
-
-
-@app.exception_handler(AlreadyExists)
-@app.exception_handler(Conflict)
-def conflict(error: Exception) -> Response[str]:
-    return error_response(ApiError(409, str(error)))
-
-
-@app.exception_handler(CommitContention)
-def contention(error: CommitContention) -> Response[str]:
-    return error_response(ApiError(503, str(error), retryable=True))
-
-
-@app.exception_handler(PayloadTooLarge)
-@app.exception_handler(ItemTooLarge)
-def too_large(error: Exception) -> Response[str]:
-    return error_response(ApiError(400, str(error)))
-
-
-@app.exception_handler(ScriptError)
-def script_error(error: ScriptError) -> Response[str]:
-    return error_response(ApiError(400, f"Script evaluation failed: {error}"))
-
-
 @app.exception_handler(Exception)
-def unexpected(error: Exception) -> Response[str]:
-    logger.exception("Unhandled error")
-    return error_response(ApiError(500, f"Internal error: {type(error).__name__}", retryable=True))
+def error(error: Exception) -> Response[str]:
+    # The one place an error becomes a status (baton.errors names each class's).
+    answer = as_baton_error(error)
+    if answer.status >= 500 and answer is not error:
+        logger.exception("Unhandled error")
+    return error_response(answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

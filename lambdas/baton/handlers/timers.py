@@ -20,8 +20,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton import telemetry
+from baton.errors import NotFound
 from baton.runtime import baton, emit_metric, logger, metrics, tracer
-from baton.store.errors import NotFound
 
 processor = BatchProcessor(event_type=EventType.SQS)
 # A timer that arrives at most this early waits in the function; earlier ones are re-armed.

@@ -7,6 +7,7 @@ from typing import Any
 
 from baton.search.plan import plan
 from baton.store import search as store_search
+from baton.store.metadata import MetadataStore
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,9 @@ class SearchRequest:
     size: int = 100
 
 
-def search_workflows(request: SearchRequest, *, full: bool) -> dict[str, Any]:
+def search_workflows(
+    request: SearchRequest, *, full: bool, metadata: MetadataStore
+) -> dict[str, Any]:
     """`{"totalHits", "results"}`: WorkflowSummary objects, or (`full`) Workflows without
     their tasks. Raises SearchRefused (a 400) for what no index answers at a bounded cost."""
     page = store_search.search(
@@ -33,4 +36,5 @@ def search_workflows(request: SearchRequest, *, full: bool) -> dict[str, Any]:
         )
     )
     shape = store_search.workflow_json if full else store_search.workflow_summary
-    return {"totalHits": page.total_hits, "results": [shape(item) for item in page.items]}
+    results = [shape(item, metadata) for item in page.items]
+    return {"totalHits": page.total_hits, "results": results}

@@ -87,6 +87,22 @@ class CorrelationIdIndex(GlobalSecondaryIndex["WorkflowItem"]):
     create_time = NumberAttribute(range_key=True)
 
 
+# Running workflows of one definition version are spread over this many index partitions.
+RUNNING_SHARDS = 4
+
+
+class RunningIndex(GlobalSecondaryIndex["WorkflowItem"]):
+    """Workflows not yet ended, by `<name>#<version>#<shard>`, by start time (sparse: an ended
+    workflow leaves it). What `GET /api/workflow/running/{name}` reads."""
+
+    class Meta:
+        index_name = "by_running"
+        projection = KeysOnlyProjection()
+
+    running_key = UnicodeAttribute(hash_key=True)
+    create_time = NumberAttribute(range_key=True)
+
+
 class WorkflowItem(Model):
     """One workflow instance without its tasks; `revision` guards every decision's commit.
 
@@ -114,11 +130,13 @@ class WorkflowItem(Model):
     # a tagged task counts only once its attempt is listed here.
     staged_attempts = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    running_key = UnicodeAttribute(null=True)
 
     by_correlation = CorrelationIndex()
     by_type_status = TypeStatusIndex()
     by_status = StatusIndex()
     by_correlation_id = CorrelationIdIndex()
+    by_running = RunningIndex()
 
 
 class DueIndex(GlobalSecondaryIndex["TaskItem"]):

@@ -23,7 +23,7 @@ from pynamodb.expressions.condition import Condition
 from baton.engine.run import definition_index
 from baton.engine.state import Workflow
 from baton.search.plan import MAX_WINDOW, WORKFLOW_STATUSES, Filter, Plan
-from baton.store import metadata
+from baton.store.metadata import MetadataStore
 from baton.store.models import STATUS_SHARDS, TYPE_STATUS_SHARDS, WorkflowItem
 
 # Keys read per index query once a page is served (the rest is counting).
@@ -245,15 +245,15 @@ def search(plan: Plan) -> SearchPage:
 # -- Conductor's shapes -------------------------------------------------------------------
 
 
-def _workflow(item: WorkflowItem) -> Workflow:
+def _workflow(item: WorkflowItem, metadata: MetadataStore) -> Workflow:
     body = json.loads(item.body or "{}")
     definition = metadata.load_snapshot(body["definitionId"])
     return Workflow.from_store(body, definition, [], revision=int(item.revision))
 
 
-def workflow_json(item: WorkflowItem) -> dict[str, Any]:
+def workflow_json(item: WorkflowItem, metadata: MetadataStore) -> dict[str, Any]:
     """The workflow as `GET /api/workflow/{id}?includeTasks=false` shows it."""
-    workflow = _workflow(item)
+    workflow = _workflow(item, metadata)
     shown = workflow.to_json(include_tasks=False)
     shown["failedTaskNames"] = _failed_task_names(workflow)
     return shown
@@ -277,9 +277,9 @@ def _iso(millis: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
 
 
-def workflow_summary(item: WorkflowItem) -> dict[str, Any]:
+def workflow_summary(item: WorkflowItem, metadata: MetadataStore) -> dict[str, Any]:
     """Conductor's WorkflowSummary: times as ISO-8601 UTC text, input and output as JSON text."""
-    shown = workflow_json(item)
+    shown = workflow_json(item, metadata)
     end_time = int(shown.get("endTime") or 0)
     summary: dict[str, Any] = {
         "workflowType": shown["workflowName"],

@@ -27,6 +27,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import (
+    DeleteError,
     DoesNotExist,
     PutError,
     TransactWriteError,
@@ -40,10 +41,10 @@ from baton.engine.effects import ArmTimer, PublishMessage, message_from_output
 from baton.engine.run import definition_index
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
-from baton.store import metadata
+from baton.errors import CommitContention, ItemTooLarge, NotFound
 from baton.store.clock import now_ms
-from baton.store.errors import CommitContention, ItemTooLarge, NotFound
-from baton.store.models import DUE_SHARDS, POLL_SHARDS, TaskItem, WorkflowItem
+from baton.store.metadata import MetadataStore, snapshot_id
+from baton.store.models import DUE_SHARDS, POLL_SHARDS, RUNNING_SHARDS, TaskItem, WorkflowItem
 from baton.store.search import workflow_search_keys
 
 _log = logging.getLogger(__name__)
@@ -117,6 +118,12 @@ def _is_limited(task: Task) -> bool:
     return task_def is not None and task_def.concurrent_exec_limit > 0
 
 
+def running_index_key(workflow: Workflow) -> str:
+    """The workflow's key in the running index: its definition, version and a shard."""
+    shard = zlib.crc32(workflow.workflow_id.encode()) % RUNNING_SHARDS
+    return f"{workflow.definition.name}#{workflow.definition.version}#{shard}"
+
+
 def poll_shard(task_id: str) -> int:
     return zlib.crc32(task_id.encode()) % POLL_SHARDS
 
@@ -177,6 +184,8 @@ class WorkflowStore:
     clock: Callable[[], int] = now_ms
     sleep: Callable[[float], None] = time.sleep
     stats: CommitStats = field(default_factory=CommitStats)
+    # Where the definition snapshots the workflows run are kept.
+    metadata: MetadataStore = field(default_factory=MetadataStore)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -189,8 +198,10 @@ class WorkflowStore:
             return None  # an idempotency record, not a workflow
         staged = set(item.staged_attempts or ())
         body = json.loads(item.body)
-        definition = metadata.load_snapshot(body["definitionId"])
+        definition = self.metadata.load_snapshot(body["definitionId"])
         index = definition_index(definition)
+        # A restart or rerun wrote a new task set at this revision; older tasks are not its.
+        since = int(body.get("tasksFromRevision", 0))
         tasks = [
             Task.from_store(
                 task_body,
@@ -201,7 +212,7 @@ class WorkflowStore:
                 store_key=str(task_item.task_key),
             )
             for task_item in TaskItem.query(workflow_id, consistent_read=True)
-            if task_item.created_revision <= item.revision
+            if since <= task_item.created_revision <= item.revision
             and (task_item.attempt is None or task_item.attempt in staged)
             for task_body in [json.loads(task_item.body or "{}")]
         ]
@@ -226,12 +237,31 @@ class WorkflowStore:
             )
         ]
 
+    def running_ids(
+        self, name: str, version: int, *, start_time: int | None, end_time: int | None
+    ) -> list[str]:
+        """Ids of the workflows of `name` at `version` not yet ended, started between the
+        times if given (epoch ms, inclusive), oldest first: a Query per index shard."""
+        condition = None
+        if start_time is not None or end_time is not None:
+            condition = WorkflowItem.create_time.between(
+                start_time if start_time is not None else 0,
+                end_time if end_time is not None else 2**63 - 1,
+            )
+        found: list[tuple[int, str]] = []
+        for shard in range(RUNNING_SHARDS):
+            for item in WorkflowItem.by_running.query(
+                f"{name}#{version}#{shard}", range_key_condition=condition
+            ):
+                found.append((int(item.create_time or 0), str(item.workflow_id)))
+        return [workflow_id for _, workflow_id in sorted(found)]
+
     # -- writing ---------------------------------------------------------------------------
 
     def create(self, decision: Decision, *, claim: IdempotencyClaim | None = None) -> None:
         """Write a new workflow; raises IdempotencyKeyTaken when the claimed key is held."""
         # The snapshot first: a workflow is never readable without its definition.
-        metadata.save_snapshot(decision.workflow.definition)
+        self.metadata.save_snapshot(decision.workflow.definition)
         self._commit(decision, expected_revision=None, claim=claim)
 
     def mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
@@ -272,6 +302,9 @@ class WorkflowStore:
             t.task_id: _body(t.to_store(), f"task {t.reference_task_name}")
             for t in decision.changed_tasks
         }
+        if decision.fresh_task_set:
+            # A restart may run the latest definition: its snapshot is written first.
+            self.metadata.save_snapshot(workflow.definition)
         new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
         changed = [t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids]
         room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
@@ -314,6 +347,8 @@ class WorkflowStore:
             )
         if expires_at is not None:
             self._expire_untouched(decision, expires_at)
+        if decision.fresh_task_set:
+            self._delete_tasks(workflow.workflow_id, before_revision=revision)
 
     def _expire_untouched(self, decision: Decision, expires_at: datetime) -> None:
         """The workflow has ended: its other tasks expire with it (best effort: a task left
@@ -334,6 +369,33 @@ class WorkflowStore:
         # Side by side: these writes sit between the decision and the function's next record.
         with ThreadPoolExecutor(max_workers=min(8, len(keys) or 1)) as pool:
             list(pool.map(expire, keys))
+
+    def _delete_tasks(self, workflow_id: str, *, before_revision: int | None = None) -> None:
+        """Delete the workflow's task items (those created before `before_revision`, if
+        given). Best effort: a task a restart left behind is never read again."""
+        try:
+            with TaskItem.batch_write() as batch:
+                for item in TaskItem.query(
+                    workflow_id, attributes_to_get=["workflowId", "taskKey", "created_revision"]
+                ):
+                    if before_revision is None or item.created_revision < before_revision:
+                        batch.delete(TaskItem(workflow_id, item.task_key))
+        except Exception:
+            _log.warning("Could not delete the old tasks of workflow %s", workflow_id)
+
+    def remove(self, workflow_id: str) -> None:
+        """Delete a workflow and its tasks (`DELETE /api/workflow/{id}/remove`).
+
+        The workflow item goes first, in one conditional delete: from then on the workflow is
+        not found, and its task items, deleted next, are never read again.
+        """
+        try:
+            WorkflowItem(workflow_id).delete(condition=WorkflowItem.body.exists())
+        except DeleteError as error:
+            if _condition_failed(error):
+                raise NotFound(f"No such workflow found by id: {workflow_id}") from error
+            raise
+        self._delete_tasks(workflow_id)
 
     def _raise_conflict(
         self, error: Exception, claim: IdempotencyClaim | None, expected_revision: int | None
@@ -360,7 +422,7 @@ class WorkflowStore:
             else None
         )
         body = _body(
-            {**workflow.to_store(), "definitionId": metadata.snapshot_id(workflow.definition)},
+            {**workflow.to_store(), "definitionId": snapshot_id(workflow.definition)},
             f"workflow {workflow.workflow_id} (its input, output and variables)",
         )
         return {
@@ -368,6 +430,8 @@ class WorkflowStore:
             "body": body,
             "expires_at": expires_at,
             **workflow_search_keys(workflow),
+            "running_key": None if workflow.status.is_terminal else running_index_key(workflow),
+            "create_time": workflow.create_time,
         }
 
     def _new_workflow_item(
@@ -383,7 +447,6 @@ class WorkflowStore:
             revision=1,
             name=workflow.definition.name,
             name_correlation=correlation,
-            create_time=workflow.create_time,
             correlation_id=workflow.correlation_id or None,
             staged_attempts={attempt} if attempt else None,
             **fields,
@@ -402,6 +465,12 @@ class WorkflowStore:
         ]
         if fields["expires_at"] is not None:
             actions.append(WorkflowItem.expires_at.set(fields["expires_at"]))
+        if fields["running_key"] is not None:
+            actions.append(WorkflowItem.running_key.set(fields["running_key"]))
+        else:
+            actions.append(WorkflowItem.running_key.remove())
+        # A restart starts the workflow anew: its start time is the index's sort key.
+        actions.append(WorkflowItem.create_time.set(fields["create_time"]))
         if attempt:
             actions.append(WorkflowItem.staged_attempts.add({attempt}))
         return actions
@@ -696,13 +765,18 @@ class WorkflowStore:
         staged = set(workflow_item.staged_attempts or ())
         if item.created_revision > workflow_item.revision:
             return None  # its commit has not landed (yet)
+        if workflow_item.body is not None and item.created_revision < int(
+            json.loads(workflow_item.body).get("tasksFromRevision", 0)
+        ):
+            self.forget_due(workflow_id, task_key)  # of the run a restart replaced
+            return None
         if item.attempt is not None and item.attempt not in staged:
             self.forget_due(workflow_id, task_key)  # left by a commit that lost its race
             return None
         if workflow_item.body is None or (workflow_item.status or "") in _ENDED_WORKFLOW:
             return None
         body = json.loads(workflow_item.body)
-        definition = metadata.load_snapshot(body["definitionId"])
+        definition = self.metadata.load_snapshot(body["definitionId"])
         task_body = json.loads(item.body or "{}")
         task = Task.from_store(
             task_body,
