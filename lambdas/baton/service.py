@@ -26,7 +26,7 @@ from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
-from baton.engine.tasks import TASK_DEF_TYPES, task_type_of
+from baton.engine.tasks import task_type_of, uses_registered_task_def
 from baton.messaging import Messaging
 from baton.store import health as store_health
 from baton.store import metadata, workers
@@ -215,7 +215,7 @@ class Baton:
         wanting = [
             t
             for t in definition.all_tasks()
-            if task_type_of(t).name in TASK_DEF_TYPES and t.task_definition is None
+            if uses_registered_task_def(t) and t.task_definition is None
         ]
         found = metadata.find_task_defs({t.name for t in wanting})
         for task in wanting:
@@ -552,7 +552,7 @@ class Baton:
                 task.status == TaskStatus.SCHEDULED
                 and task.store_key
                 and task.pollable_from() <= now
-                and task_type_of(task.workflow_task).name == "SIMPLE"
+                and task_type_of(task.workflow_task).polled_by_workers
             ):
                 key = wakeup.signal_key(task.task_type, task.domain)
                 # The version the commit gave it: 1 when it made the task, else one more.

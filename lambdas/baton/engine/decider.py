@@ -14,7 +14,7 @@ from baton.engine.effects import ArmTimer, Effect
 from baton.engine.params import java_text
 from baton.engine.run import DecisionBudget, Run, TooManyTasks, ValueTooDeep
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus, base_reference
-from baton.engine.tasks import schedule, task_type_for
+from baton.engine.tasks import UnknownTaskType, schedule, task_type_for
 from baton.engine.tasks.fork_join import ForkNotFollowedByJoin
 
 # Passes over the task list in one decision before it stops; each pass must change something,
@@ -152,7 +152,7 @@ def _advance(run: Run) -> None:
             return
         if wf.status == WorkflowStatus.RUNNING and _all_done(wf):
             _complete_workflow(run)
-    except ForkNotFollowedByJoin as error:
+    except (ForkNotFollowedByJoin, UnknownTaskType) as error:
         run.end_workflow(WorkflowStatus.FAILED, reason=str(error))
     except ValueTooDeep as error:
         run.end_workflow(WorkflowStatus.FAILED, reason=str(error))
@@ -230,7 +230,7 @@ def _retry(run: Run, task: Task) -> bool:
         allowed = task_def.retry_count
     else:
         allowed = 0  # no TaskDef: Conductor gives such a task no retries
-    if task.retry_count >= allowed or task.workflow_task.type in _NEVER_RETRIED:
+    if task.retry_count >= allowed or not task_type_for(task).retriable:
         return False
     delay = 0
     if task_def is not None:
@@ -255,14 +255,11 @@ def _retry(run: Run, task: Task) -> bool:
     retried.input_data = dict(task.input_data)
     retried.retried_task_id = task.task_id
     # Queued again by Conductor's domain rule: a fallback list may land elsewhere now.
-    if task_type_for(task).name == "SIMPLE":
+    if task_type_for(task).polled_by_workers:
         retried.domain = run.domain_for(task.task_type)
     retried.callback_after_seconds = delay
     run.add(retried)
     return True
-
-
-_NEVER_RETRIED = frozenset({"DECISION", "SWITCH", "FORK_JOIN", "JOIN", "DO_WHILE", "TERMINATE"})
 
 
 def _fail_workflow(run: Run, task: Task) -> None:
@@ -355,7 +352,7 @@ def update_task(
     elif (
         update.status == TaskStatus.IN_PROGRESS
         and update.requeue_after_seconds is not None
-        and task_type_for(edited).name == "SIMPLE"
+        and task_type_for(edited).polled_by_workers
     ):
         edited.status = TaskStatus.SCHEDULED
         edited.callback_after_seconds = max(0, update.requeue_after_seconds)

@@ -508,7 +508,7 @@ class WorkflowStore:
             fields["due_shard"] = due_shard(task.task_id)
             fields["due_at"] = due_at
         if (
-            task_type_of(task.workflow_task).name == "SIMPLE"
+            task_type_of(task.workflow_task).polled_by_workers
             and task.status == TaskStatus.SCHEDULED
         ):
             fields["poll_key"] = poll_key(task.task_type, task.domain, poll_shard(task.task_id))

@@ -9,10 +9,36 @@ from baton.engine.definitions import WorkflowTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus, base_reference, loop_reference
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import EXPRESSION_START, TaskCheck
 
 
 class DoWhile(TaskType):
     name = "DO_WHILE"
+    retriable = False
+
+    def validate(self, check: TaskCheck) -> None:
+        items = check.task.get("items")
+        if items is not None and not isinstance(items, str):
+            check.error(
+                "items must be a string: an expression naming the list to iterate over, such "
+                "as ${workflow.input.list}",
+                items,
+                "items",
+            )
+        condition = check.task.get("loopCondition")
+        if items is None:  # with `items`, the loop may end by its list alone
+            check.required_text("loopCondition")
+        elif condition is not None and not isinstance(condition, str):
+            check.error("loopCondition must be a string", condition, "loopCondition")
+        body = check.task.get("loopOver")
+        if body is None or body == []:
+            check.missing("loopOver", body, "loopOver")
+        elif not isinstance(body, list):
+            check.error("loopOver must be a list of tasks", body, "loopOver")
+        keep = check.inputs.get("keepLastN")
+        expression = isinstance(keep, str) and keep.startswith(EXPRESSION_START)
+        if keep is not None and not expression and (not _is_count(keep) or keep < 1):
+            check.error("keepLastN must be an integer >= 1", keep, "inputParameters", "keepLastN")
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         from baton.engine.tasks import schedule as schedule_definition
@@ -70,3 +96,7 @@ class DoWhile(TaskType):
         edited.output_data["iteration"] = edited.iteration
         schedule_definition(run, definition.loop_over[0], edited.iteration)
         return True
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -6,10 +6,31 @@ from baton.engine.definitions import JsonObject, WorkflowTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus, loop_reference
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck
 
 
 class Join(TaskType):
     name = "JOIN"
+    retriable = False
+
+    def validate(self, check: TaskCheck) -> None:
+        join_on = check.task.get("joinOn")
+        if join_on is None:
+            return
+        if not isinstance(join_on, list):
+            check.error("joinOn must be a list of taskReferenceNames", join_on, "joinOn")
+            return
+        for index, reference in enumerate(join_on):
+            if not isinstance(reference, str):
+                check.error("joinOn entries must be taskReferenceNames", reference, "joinOn", index)
+            elif reference not in check.references:
+                check.error(
+                    f"joinOn: {reference} is not the taskReferenceName of any task in "
+                    f"workflowDefinition: {check.workflow_name}",
+                    reference,
+                    "joinOn",
+                    index,
+                )
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         task = run.new_task(
