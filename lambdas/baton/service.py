@@ -21,10 +21,14 @@ from typing import Any
 from baton import __version__, telemetry, wakeup
 from baton.engine import decider
 from baton.engine.decider import Decision, TaskUpdate
-from baton.engine.definitions import JsonObject, WorkflowDef
+from baton.engine.definitions import JsonObject, TaskDef, WorkflowDef
 from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
-from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
+from baton.engine.run import (
+    DecisionBudget,
+    live_pollers_of_this_decision,
+    task_defs_of_this_decision,
+)
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of, uses_registered_task_def
 from baton.messaging import Messaging
@@ -190,9 +194,19 @@ class Baton:
         token = live_pollers_of_this_decision.set(
             lambda task_type, domain: self.polls.is_live(task_type, domain, self.clock())
         )
+        # TaskDefs of tasks named while the workflow runs, read once per name.
+        found: dict[str, TaskDef | None] = {}
+
+        def task_def(name: str) -> TaskDef | None:
+            if name not in found:
+                found[name] = metadata.find_task_defs({name}).get(name)
+            return found[name]
+
+        defs_token = task_defs_of_this_decision.set(task_def)
         try:
             yield
         finally:
+            task_defs_of_this_decision.reset(defs_token)
             live_pollers_of_this_decision.reset(token)
 
     def _existing_for_key(self, request: StartRequest, existing_id: str | None) -> str:

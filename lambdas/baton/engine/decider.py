@@ -12,10 +12,9 @@ from dataclasses import dataclass, field, replace
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import ArmTimer, Effect
 from baton.engine.params import java_text
-from baton.engine.run import DecisionBudget, Run, TooManyTasks, ValueTooDeep
+from baton.engine.run import DecisionBudget, Run, TooManyTasks, ValueTooDeep, WorkflowFails
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus, base_reference
 from baton.engine.tasks import UnknownTaskType, schedule, task_type_for
-from baton.engine.tasks.fork_join import ForkNotFollowedByJoin
 
 # Passes over the task list in one decision before it stops; each pass must change something,
 # so this only bounds pathological definitions.
@@ -152,7 +151,7 @@ def _advance(run: Run) -> None:
             return
         if wf.status == WorkflowStatus.RUNNING and _all_done(wf):
             _complete_workflow(run)
-    except (ForkNotFollowedByJoin, UnknownTaskType) as error:
+    except (WorkflowFails, UnknownTaskType) as error:
         run.end_workflow(WorkflowStatus.FAILED, reason=str(error))
     except ValueTooDeep as error:
         run.end_workflow(WorkflowStatus.FAILED, reason=str(error))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from baton.engine import js, params
-from baton.engine.definitions import JsonObject, WorkflowDef, WorkflowTask
+from baton.engine.definitions import JsonObject, TaskDef, WorkflowDef, WorkflowTask
 from baton.engine.effects import ArmTimer, Effect
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.state import (
@@ -194,6 +194,15 @@ def _nobody_polls(task_type: str, domain: str) -> bool:
     return False
 
 
+# The TaskDef registered under a name, for tasks named while the workflow runs (DYNAMIC, a
+# dynamic fork's branches); the others' TaskDefs are snapshotted when the workflow starts.
+TaskDefs = Callable[[str], TaskDef | None]
+
+
+def _no_task_defs(name: str) -> TaskDef | None:
+    return None
+
+
 class Run:
     """A decision being made: copies what it changes, never mutates the state it was given."""
 
@@ -212,6 +221,7 @@ class Run:
         # Set when the budget ran out with work left: the task the next decision resumes at.
         self.carried_over: Task | None = None
         self.live_pollers: LivePollers = live_pollers_of_this_decision.get()
+        self.task_defs: TaskDefs = task_defs_of_this_decision.get()
         self.workflow = replace(
             workflow,
             tasks=list(workflow.tasks),
@@ -460,6 +470,17 @@ class ValueTooDeep(Exception):
 live_pollers_of_this_decision: ContextVar[LivePollers] = ContextVar(
     "live_pollers_of_this_decision", default=_nobody_polls
 )
+
+
+# Set by the service around a decision, like the live pollers: a read of registered metadata.
+task_defs_of_this_decision: ContextVar[TaskDefs] = ContextVar(
+    "task_defs_of_this_decision", default=_no_task_defs
+)
+
+
+class WorkflowFails(Exception):
+    """A task cannot be scheduled as defined: the workflow fails with this reason (Conductor's
+    TerminateWorkflowException)."""
 
 
 class TooManyTasks(Exception):

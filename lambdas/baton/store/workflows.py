@@ -38,7 +38,13 @@ from pynamodb.transactions import TransactWrite
 from baton.engine.decider import Decision
 from baton.engine.effects import ArmTimer, PublishMessage, message_from_output
 from baton.engine.run import definition_index
-from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
+from baton.engine.state import (
+    Task,
+    TaskStatus,
+    Workflow,
+    WorkflowStatus,
+    stored_workflow_task,
+)
 from baton.engine.tasks import task_type_of
 from baton.store import metadata
 from baton.store.clock import now_ms
@@ -193,7 +199,7 @@ class WorkflowStore:
         tasks = [
             Task.from_store(
                 task_body,
-                index.task(task_body["referenceTaskName"]),
+                stored_workflow_task(task_body, index.task),
                 version=int(task_item.version),
                 created_revision=int(task_item.created_revision),
                 pending_effect=task_item.pending_effect is not None,
@@ -696,7 +702,7 @@ class WorkflowStore:
         task_body = json.loads(item.body or "{}")
         task = Task.from_store(
             task_body,
-            definition_index(definition).task(task_body["referenceTaskName"]),
+            stored_workflow_task(task_body, definition_index(definition).task),
             version=int(item.version),
             created_revision=int(item.created_revision),
             store_key=task_key,

@@ -7,8 +7,10 @@ from baton.engine.run import Run
 from baton.engine.state import Task
 from baton.engine.tasks.base import TaskType
 from baton.engine.tasks.do_while import DoWhile
+from baton.engine.tasks.dynamic import Dynamic
 from baton.engine.tasks.event import Event
 from baton.engine.tasks.fork_join import ForkJoin
+from baton.engine.tasks.human import Human
 from baton.engine.tasks.inline import Inline
 from baton.engine.tasks.join import Join
 from baton.engine.tasks.json_jq_transform import JsonJqTransform
@@ -37,6 +39,8 @@ TASK_TYPES: dict[str, TaskType] = {
         Lambda(),
         JsonJqTransform(),
         Noop(),
+        Human(),
+        Dynamic(),
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)

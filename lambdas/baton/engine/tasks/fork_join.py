@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from baton.engine.definitions import WorkflowTask
-from baton.engine.run import Run
+from baton.engine.run import Run, WorkflowFails
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
 from baton.engine.tasks.checking import TaskCheck
@@ -11,7 +11,7 @@ from baton.engine.tasks.checking import TaskCheck
 NOT_FOLLOWED_BY_JOIN = "Fork task definition is not followed by a join task.  Check the blueprint"
 
 
-class ForkNotFollowedByJoin(Exception):
+class ForkNotFollowedByJoin(WorkflowFails):
     pass
 
 
