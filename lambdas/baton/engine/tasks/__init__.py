@@ -10,6 +10,7 @@ from baton.engine.tasks.do_while import DoWhile
 from baton.engine.tasks.dynamic import Dynamic
 from baton.engine.tasks.event import Event
 from baton.engine.tasks.fork_join import ForkJoin
+from baton.engine.tasks.fork_join_dynamic import ForkJoinDynamic
 from baton.engine.tasks.human import Human
 from baton.engine.tasks.inline import Inline
 from baton.engine.tasks.join import Join
@@ -41,6 +42,7 @@ TASK_TYPES: dict[str, TaskType] = {
         Noop(),
         Human(),
         Dynamic(),
+        ForkJoinDynamic(),
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)

@@ -25,8 +25,6 @@ class Dynamic(Simple):
         check.required_text("dynamicTaskNameParam")
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
-        if definition.generated:
-            return super().schedule(run, definition, iteration)  # a retry: already named
         param = definition.dynamic_task_name_param or ""
         inputs = run.resolve(definition.input_parameters)
         named = inputs.get(param)

@@ -33,11 +33,17 @@ class Join(TaskType):
                 )
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
+        return self.schedule_on(run, definition, iteration, list(definition.join_on))
+
+    def schedule_on(
+        self, run: Run, definition: WorkflowTask, iteration: int, join_on: list[str]
+    ) -> list[Task]:
+        """A JOIN waiting on `join_on` (a dynamic fork's branches, not its definition's)."""
         task = run.new_task(
             definition,
             iteration=iteration,
             status=TaskStatus.IN_PROGRESS,
-            extra_input={"joinOn": list(definition.join_on)},
+            extra_input={"joinOn": join_on},
         )
         task.task_def_name = self.name
         task.start_time = run.now
@@ -48,7 +54,7 @@ class Join(TaskType):
         failures: list[Task] = []
         # Optional tasks that failed for good, as Conductor names them: `<taskDefName>/<taskId>`.
         optional_failures: list[str] = []
-        for reference in task.workflow_task.join_on:
+        for reference in joined_references(task):
             joined_ref = loop_reference(reference, task.iteration) if task.iteration else reference
             joined = run.task_for_ref(joined_ref)
             if joined is None or not joined.status.is_terminal:
@@ -79,3 +85,11 @@ class Join(TaskType):
         else:
             run.complete(edited)
         return True
+
+
+def joined_references(task: Task) -> list[str]:
+    """What a JOIN instance waits on: its input's `joinOn` (as Conductor's Join reads it)."""
+    join_on = task.input_data.get("joinOn")
+    if isinstance(join_on, list):
+        return [str(reference) for reference in join_on]
+    return list(task.workflow_task.join_on)
