@@ -28,12 +28,14 @@ class Decision:
     workflow: Workflow
     changed_tasks: list[Task] = field(default_factory=list)
     new_task_ids: frozenset[str] = frozenset()
+    # Stored tasks this decision took out of the workflow: the store deletes them.
+    removed_tasks: list[Task] = field(default_factory=list)
     workflow_changed: bool = False
     effects: list[Effect] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return self.workflow_changed or bool(self.changed_tasks)
+        return self.workflow_changed or bool(self.changed_tasks) or bool(self.removed_tasks)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class TaskUpdate:
 
 
 def _finish(run: Run) -> Decision:
+    removed = run.take_out_removed()
     changed = sorted(run.changed.values(), key=lambda t: t.seq)
     # Every open task this decision touched that must be looked at again at some time (a
     # WAIT's end, a worker task's timeouts) gets a timer.
@@ -73,6 +76,7 @@ def _finish(run: Run) -> Decision:
         workflow=run.workflow,
         changed_tasks=changed,
         new_task_ids=frozenset(run.new_ids),
+        removed_tasks=removed,
         workflow_changed=run.workflow_changed or bool(changed),
         effects=list(run.effects),
     )

@@ -232,6 +232,8 @@ class Run:
         self.effects: list[Effect] = []
         self.changed: dict[str, Task] = {}
         self.new_ids: set[str] = set()
+        # Tasks taken out of the workflow in this decision (a DO_WHILE's keepLastN).
+        self.removed: dict[str, Task] = {}
         self.workflow_changed = False
         self._position = {t.task_id: i for i, t in enumerate(self.workflow.tasks)}
         # Positions of the tasks the decider may still have to act on, in order: a long
@@ -370,6 +372,24 @@ class Run:
         self.changed[task.task_id] = task
         self.new_ids.add(task.task_id)
         self._track(task)
+
+    def remove(self, task: Task) -> None:
+        """Take `task` out of the workflow once this decision ends (Conductor's removeTask).
+
+        It stays in the task list until then, so positions the decision holds stay valid.
+        """
+        self.removed[task.task_id] = self.workflow.tasks[self._position[task.task_id]]
+
+    def take_out_removed(self) -> list[Task]:
+        """Drop the removed tasks from the workflow; returns those the store holds."""
+        if not self.removed:
+            return []
+        self.workflow.tasks = [t for t in self.workflow.tasks if t.task_id not in self.removed]
+        for task_id in self.removed:
+            self.changed.pop(task_id, None)
+            self.new_ids.discard(task_id)
+        self.workflow_changed = True
+        return [t for t in self.removed.values() if t.store_key]
 
     def touch_workflow(self) -> None:
         self.workflow_changed = True

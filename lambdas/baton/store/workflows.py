@@ -319,6 +319,23 @@ class WorkflowStore:
             )
         if expires_at is not None:
             self._expire_untouched(decision, expires_at)
+        if decision.removed_tasks:
+            self._delete_removed(decision)
+
+    def _delete_removed(self, decision: Decision) -> None:
+        """Delete the items of tasks the decision took out of the workflow (a DO_WHILE's
+        keepLastN). Best effort, as Conductor's removeTask: one left behind is an ended task
+        of an old iteration, read back with the workflow until its expiry."""
+        try:
+            with TaskItem.batch_write() as batch:
+                for task in decision.removed_tasks:
+                    batch.delete(TaskItem(decision.workflow.workflow_id, task.store_key))
+        except Exception:
+            _log.warning(
+                "Could not delete the removed tasks of workflow %s",
+                decision.workflow.workflow_id,
+                exc_info=True,
+            )
 
     def _expire_untouched(self, decision: Decision, expires_at: datetime) -> None:
         """The workflow has ended: its other tasks expire with it (best effort: a task left

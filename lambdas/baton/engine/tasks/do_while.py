@@ -1,4 +1,10 @@
-"""DO_WHILE: runs its body (`ref__1`, `ref__2`, ...) until `loopCondition` turns false."""
+"""DO_WHILE: runs its body (`ref__1`, `ref__2`, ...) until `loopCondition` turns false.
+
+With `items` (an expression giving a list) it runs the body once per item, the current one
+exposed as `${<loop ref>.output.loopItem}` and its index as `loopIndex`, and a condition, if
+given, may end it sooner. `keepLastN` (an input) keeps only the latest iterations: older ones
+leave the loop's output and their task instances are removed from the workflow.
+"""
 
 from __future__ import annotations
 
@@ -45,13 +51,33 @@ class DoWhile(TaskType):
 
         task = run.new_task(definition, iteration=0, status=TaskStatus.IN_PROGRESS)
         task.start_time = run.now
+        items = self._items(run, definition, task.task_id)
+        if items is not None and not items:
+            # Nothing to iterate over: done without running the body, as Conductor does.
+            task.status = TaskStatus.COMPLETED
+            task.end_time = run.now
+            task.output_data = {"iteration": 0}
+            run.add(task)
+            return [task]
         task.iteration = 1
-        task.output_data = {"iteration": 1}
+        task.output_data = {"iteration": 1, **_loop_variables(items, 1)}
         run.add(task)
         created = [task]
         if definition.loop_over:
             created.extend(schedule_definition(run, definition.loop_over[0], 1))
         return created
+
+    def _items(self, run: Run, definition: WorkflowTask, task_id: str) -> list[Any] | None:
+        """The list a list iteration goes over (`items`, or Orkes' `_items` input), else None."""
+        if definition.items is not None and definition.items.strip():
+            value = run.resolve({"items": definition.items}, task_id=task_id).get("items")
+        elif definition.input_parameters.get("_items") not in (None, ""):
+            value = run.resolve(definition.input_parameters, task_id=task_id).get("_items")
+        else:
+            return None
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
 
     def _iteration_tasks(self, run: Run, task: Task) -> list[Task]:
         # Looked up by reference (`ref__3`), not by scanning every task: a long loop's
@@ -76,10 +102,26 @@ class DoWhile(TaskType):
         }
         inputs = run.resolve(definition.input_parameters, task_id=task.task_id)
         edited.input_data = inputs
-        bindings: dict[str, Any] = {**inputs, task.reference_task_name: edited.output_data}
+        keep_last = inputs.get("keepLastN")
+        if isinstance(keep_last, int) and not isinstance(keep_last, bool) and keep_last > 0:
+            self._forget_iterations(run, edited, task.iteration - keep_last)
+        items = self._items(run, definition, task.task_id)
+        # The condition sees its inputs, the loop's own output and this iteration's outputs;
+        # js.evaluate passes only the members it names, so a long loop's output stays out.
+        bindings: dict[str, Any] = {
+            **inputs,
+            task.reference_task_name: edited.output_data,
+            **_loop_variables(items, task.iteration),
+        }
         bindings.update(outputs)
+        condition = definition.loop_condition or ""
         try:
-            again = js.is_truthy(run.evaluate(definition.loop_condition or "false", bindings))
+            if items is not None:
+                # Both the condition (when given) and another item left, as Conductor has it.
+                wanted = not condition.strip() or js.is_truthy(run.evaluate(condition, bindings))
+                again = wanted and task.iteration < len(items)
+            else:
+                again = js.is_truthy(run.evaluate(condition or "false", bindings))
         except js.ScriptError as error:
             run.complete(
                 edited,
@@ -94,9 +136,38 @@ class DoWhile(TaskType):
 
         edited.iteration = task.iteration + 1
         edited.output_data["iteration"] = edited.iteration
+        edited.output_data.update(_loop_variables(items, edited.iteration))
         schedule_definition(run, definition.loop_over[0], edited.iteration)
         return True
+
+    def _forget_iterations(self, run: Run, loop: Task, last: int) -> None:
+        """keepLastN: iterations up to `last` leave the loop's output and the workflow (their
+        task instances are deleted), as Conductor's DoWhile.removeIterations does."""
+        if last < 1:
+            return
+        for number in range(1, last + 1):
+            loop.output_data.pop(str(number), None)
+        body = {t.task_reference_name for t in loop.workflow_task.walk()[1:]}
+        for old in list(run.workflow.tasks):
+            if (
+                0 < old.iteration <= last
+                and old.task_id != loop.task_id
+                and base_reference(old.reference_task_name) in body
+            ):
+                run.remove(old)
 
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _loop_variables(items: list[Any] | None, iteration: int) -> dict[str, Any]:
+    """A list iteration's `loopIndex` (from 0) and `loopItem`, read by the body as
+    `${loop_ref.output.loopItem}`; nothing for a loop that is not over a list."""
+    if items is None:
+        return {}
+    index = iteration - 1
+    variables: dict[str, Any] = {"loopIndex": index}
+    if 0 <= index < len(items):
+        variables["loopItem"] = items[index]
+    return variables
