@@ -9,6 +9,7 @@ from baton.engine.tasks.base import TaskType
 from baton.engine.tasks.do_while import DoWhile
 from baton.engine.tasks.dynamic import Dynamic
 from baton.engine.tasks.event import Event
+from baton.engine.tasks.exclusive_join import ExclusiveJoin
 from baton.engine.tasks.fork_join import ForkJoin
 from baton.engine.tasks.fork_join_dynamic import ForkJoinDynamic
 from baton.engine.tasks.human import Human
@@ -43,6 +44,7 @@ TASK_TYPES: dict[str, TaskType] = {
         Human(),
         Dynamic(),
         ForkJoinDynamic(),
+        ExclusiveJoin(),
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)
