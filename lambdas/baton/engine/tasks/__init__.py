@@ -1,4 +1,4 @@
-"""The task types Baton runs, one module each, and the registry the decider uses."""
+"""The task types Baton runs, one module each, and the registry everything else asks."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""What every task type provides, in one place: Conductor's mapper (`schedule`), its system
-task (`execute`), when it is due, whether it retries, whether workers poll it, and the rules
-a definition using it must follow (`validate`).
+"""What every task type provides, in one place: its whole contract with the engine.
+
+Conductor's mapper (`schedule`), its system task (`execute`), when it is due (`deadline`),
+whether it retries, whether workers poll it, and the rules a definition using it must follow
+(`validate`).
 
 Adding a type is one module with a subclass and one line in the registry
 (`engine/tasks/__init__.py`); the validator, decider and store ask the type, never a list of

@@ -1,5 +1,7 @@
-"""What a task type's `validate` gets: one task of a definition being registered, and where
-to report what is wrong with it (Conductor's `validationErrors` entries, by path)."""
+"""What a task type's `validate` gets: one task of a definition, and where its problems go.
+
+The problems are Conductor's `validationErrors` entries, each at a path.
+"""
 
 from __future__ import annotations
 
