@@ -159,6 +159,29 @@ def test_the_decision_reports_the_removed_stored_tasks():
     assert all(t.task_id in decision.new_task_ids or t.store_key for t in decision.changed_tasks)
 
 
+def test_keep_last_n_removes_the_branches_of_a_dynamic_fork_in_the_body_too():
+    fan = task(
+        "FORK_JOIN_DYNAMIC",
+        "fan",
+        inputParameters={"forkTaskType": "NOOP", "forkTaskInputs": [1, 2]},
+    )
+    definition = workflow_def(
+        loop("loop", [fan, join("gather")], "$.loop['iteration'] < 3", keepLastN=1),
+        simple("after"),
+    )
+    wf = start(definition).workflow
+    assert wf.status == WorkflowStatus.RUNNING
+    # Iteration 3 is the one kept; the NOOP branches of 1 and 2 went with their fork.
+    assert refs(wf) == [
+        "loop",
+        "fan__3",
+        "_fan_NOOP_0__3",
+        "_fan_NOOP_1__3",
+        "gather__3",
+        "after",
+    ]
+
+
 def _drive(wf: Workflow, now: int, limit: int = 1000) -> Workflow:
     """Decide again (as the carry-over timer does) until the workflow stops changing."""
     for _ in range(limit):
@@ -208,6 +231,34 @@ def test_without_keep_last_n_the_condition_sees_only_what_it_names(monkeypatch):
     assert len(by_ref(wf, "loop").output_data) == 201  # every iteration's outputs, kept
     assert len(handed) == 200
     assert all(needed == {"loop": {"iteration": n}} for n, needed in enumerate(handed, 1))
+
+
+def test_a_loop_whose_output_outgrows_what_a_task_keeps_fails_saying_so():
+    """Without keepLastN every iteration's outputs stay in the loop's output: past 256 KB the
+    loop fails with a reason, rather than the store refusing the commit."""
+    body = task(
+        "INLINE",
+        "big",
+        inputParameters={"evaluatorType": "javascript", "expression": "'x'.repeat(20000)"},
+    )
+    definition = workflow_def(loop("loop", [body], "true"))
+    wf = _drive(start(definition).workflow, T0)
+    assert wf.status == WorkflowStatus.FAILED
+    loop_task = by_ref(wf, "loop")
+    assert loop_task.status == TaskStatus.FAILED_WITH_TERMINAL_ERROR
+    assert "set keepLastN" in (loop_task.reason_for_incompletion or "")
+    assert loop_task.iteration == 14  # 14 outputs of 20 KB pass 256 KB
+
+
+def test_with_keep_last_n_the_same_loop_runs_on():
+    body = task(
+        "INLINE",
+        "big",
+        inputParameters={"evaluatorType": "javascript", "expression": "'x'.repeat(20000)"},
+    )
+    definition = workflow_def(loop("loop", [body], "$.loop['iteration'] < 40", keepLastN=2))
+    wf = _drive(start(definition).workflow, T0)
+    assert wf.status == WorkflowStatus.COMPLETED
 
 
 # -- validation ------------------------------------------------------------------------------

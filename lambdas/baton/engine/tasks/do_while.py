@@ -8,6 +8,7 @@ leave the loop's output and their task instances are removed from the workflow.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from baton.engine import js
@@ -16,6 +17,7 @@ from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus, base_reference, loop_reference
 from baton.engine.tasks.base import TaskType
 from baton.engine.tasks.checking import EXPRESSION_START, TaskCheck
+from baton.engine.tasks.inline import MAX_OUTPUT_BYTES
 
 
 class DoWhile(TaskType):
@@ -105,6 +107,17 @@ class DoWhile(TaskType):
         keep_last = inputs.get("keepLastN")
         if isinstance(keep_last, int) and not isinstance(keep_last, bool) and keep_last > 0:
             self._forget_iterations(run, edited, task.iteration - keep_last)
+        size = len(json.dumps(edited.output_data, separators=(",", ":")).encode())
+        if size > MAX_OUTPUT_BYTES:
+            # Said now, not left to the store to refuse at the commit.
+            run.complete(
+                edited,
+                TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+                f"The loop's output is {size} bytes after iteration {task.iteration}, more "
+                f"than the {MAX_OUTPUT_BYTES} bytes Baton keeps of a task's output; set "
+                "keepLastN to keep only the latest iterations",
+            )
+            return True
         items = self._items(run, definition, task.task_id)
         # The condition sees its inputs, the loop's own output and this iteration's outputs;
         # js.evaluate passes only the members it names, so a long loop's output stays out.
@@ -148,12 +161,16 @@ class DoWhile(TaskType):
         for number in range(1, last + 1):
             loop.output_data.pop(str(number), None)
         body = {t.task_reference_name for t in loop.workflow_task.walk()[1:]}
-        for old in list(run.workflow.tasks):
-            if (
-                0 < old.iteration <= last
-                and old.task_id != loop.task_id
-                and base_reference(old.reference_task_name) in body
-            ):
+        old_tasks = [
+            t for t in run.workflow.tasks if 0 < t.iteration <= last and t.task_id != loop.task_id
+        ]
+        # A dynamic fork's branches are not in the definition: its FORK instance names them.
+        for fork in old_tasks:
+            forked = fork.input_data.get("forkedTasks") if fork.task_type == "FORK" else None
+            if base_reference(fork.reference_task_name) in body and isinstance(forked, list):
+                body.update(str(reference) for reference in forked)
+        for old in old_tasks:
+            if base_reference(old.reference_task_name) in body:
                 run.remove(old)
 
 
