@@ -194,12 +194,16 @@ class Baton:
         token = live_pollers_of_this_decision.set(
             lambda task_type, domain: self.polls.is_live(task_type, domain, self.clock())
         )
-        # TaskDefs of tasks named while the workflow runs, read once per name.
+        # TaskDefs of tasks named while the workflow runs, read once per name (a GetItem,
+        # which every deciding function may call).
         found: dict[str, TaskDef | None] = {}
 
         def task_def(name: str) -> TaskDef | None:
             if name not in found:
-                found[name] = metadata.find_task_defs({name}).get(name)
+                try:
+                    found[name] = metadata.get_task_def(name)
+                except NotFound:
+                    found[name] = None
             return found[name]
 
         defs_token = task_defs_of_this_decision.set(task_def)
