@@ -12,6 +12,8 @@ Run: `.venv/bin/python -m bench.engine` (or through `make bench`).
   cost(100) is about 10 (growth exponent log10 of it: 1); a quadratic one would give about 100
   (exponent 2). The ratio of the fastest runs is given too: on a shared machine it is the one
   least disturbed by other processes.
+* Wide dynamic forks: the same for a FORK_JOIN_DYNAMIC over N items (`forkTaskType` WAIT,
+  `forkTaskInputs` from the workflow input), whose branches are made when it is scheduled.
 
 The clock is fake (integer epoch ms) and nothing here does I/O, so the figures are the engine's
 alone. The process is pinned to one CPU while it measures, where the platform allows it.
@@ -142,6 +144,27 @@ def fork_definition(width: int) -> WorkflowDef:
     )
 
 
+def dynamic_fork_definition(width: int) -> WorkflowDef:
+    """A FORK_JOIN_DYNAMIC of one WAIT per item of the input `items`, and its JOIN."""
+    return WorkflowDef.from_json(
+        {
+            "name": f"dynamic_fork_{width}",
+            "tasks": [
+                {
+                    "name": "fork",
+                    "taskReferenceName": "fork",
+                    "type": "FORK_JOIN_DYNAMIC",
+                    "inputParameters": {
+                        "forkTaskType": "WAIT",
+                        "forkTaskInputs": "${workflow.input.items}",
+                    },
+                },
+                {"name": "join", "taskReferenceName": "join", "type": "JOIN"},
+            ],
+        }
+    )
+
+
 def _timings(action: Callable[[], object], repeats: int) -> list[float]:
     """Seconds taken by each of `repeats` runs of `action`."""
     timings: list[float] = []
@@ -152,12 +175,17 @@ def _timings(action: Callable[[], object], repeats: int) -> list[float]:
     return timings
 
 
-def fork_costs(width: int, repeats: int) -> tuple[list[float], list[float]]:
+def fork_costs(
+    width: int, repeats: int, *, dynamic: bool = False
+) -> tuple[list[float], list[float]]:
     """Seconds of each `decider.start`, and of each `update_task` completing one branch."""
-    definition = fork_definition(width)
+    definition = dynamic_fork_definition(width) if dynamic else fork_definition(width)
+    workflow_input: JsonObject = {"items": list(range(width))} if dynamic else {}
 
     def start() -> decider.Decision:
-        return decider.start(definition, workflow_id="wf-fork", workflow_input={}, now=T0)
+        return decider.start(
+            definition, workflow_id="wf-fork", workflow_input=workflow_input, now=T0
+        )
 
     started = start().workflow
     if len(started.tasks) != width + 2:
@@ -191,6 +219,13 @@ def run(report: Report, *, rounds: int = 5, seconds_per_round: float = 1.0) -> d
             timings[width] = fork_costs(width, repeats=41 if width < 1_000 else 21)
             start_ms, update_ms = (statistics.median(t) * 1000 for t in timings[width])
             report(f"  fork of {width}: start {start_ms:.3f} ms, one branch {update_ms:.3f} ms")
+        dynamic: dict[int, tuple[list[float], list[float]]] = {}
+        for width in FORK_WIDTHS:
+            dynamic[width] = fork_costs(width, repeats=41 if width < 1_000 else 21, dynamic=True)
+            start_ms, update_ms = (statistics.median(t) * 1000 for t in dynamic[width])
+            report(
+                f"  dynamic fork of {width}: start {start_ms:.3f} ms, one branch {update_ms:.3f} ms"
+            )
 
     def ratio(which: int, summary: Callable[[list[float]], float]) -> float:
         return summary(timings[1_000][which]) / summary(timings[100][which])
@@ -224,6 +259,26 @@ def run(report: Report, *, rounds: int = 5, seconds_per_round: float = 1.0) -> d
             ),
             "fork_growth_exponent": round(exponent, 2),
             "fork_growth_is_linear": exponent < LINEAR_GROWTH_EXPONENT_LIMIT,
+        }
+    )
+    for width in FORK_WIDTHS:
+        start_timings, update_timings = dynamic[width]
+        results[f"dynamic_fork_{width}_start_ms"] = round(
+            statistics.median(start_timings) * 1000, 3
+        )
+        results[f"dynamic_fork_{width}_complete_one_branch_ms"] = round(
+            statistics.median(update_timings) * 1000, 3
+        )
+    dynamic_growth = max(
+        statistics.median(dynamic[1_000][which]) / statistics.median(dynamic[100][which])
+        for which in (0, 1)
+    )
+    dynamic_exponent = math.log10(dynamic_growth)
+    results.update(
+        {
+            "dynamic_fork_cost_ratio_1000_over_100": round(dynamic_growth, 2),
+            "dynamic_fork_growth_exponent": round(dynamic_exponent, 2),
+            "dynamic_fork_growth_is_linear": dynamic_exponent < LINEAR_GROWTH_EXPONENT_LIMIT,
         }
     )
     return results

@@ -24,9 +24,13 @@ from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import EventHandler, JsonObject, TaskDef, WorkflowDef
 from baton.engine.effects import ArmTimer, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
-from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
+from baton.engine.run import (
+    DecisionBudget,
+    live_pollers_of_this_decision,
+    task_defs_of_this_decision,
+)
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
-from baton.engine.tasks import TASK_DEF_TYPES, task_type_of
+from baton.engine.tasks import task_type_of, uses_registered_task_def
 from baton.errors import AlreadyExists, BadRequest, Conflict, NotFound, PayloadTooLarge
 from baton.messaging import Messaging
 from baton.search.workflows import SearchRequest, search_workflows
@@ -188,9 +192,23 @@ class Baton:
         token = live_pollers_of_this_decision.set(
             lambda task_type, domain: self.polls.is_live(task_type, domain, self.clock())
         )
+        # TaskDefs of tasks named while the workflow runs, read once per name (a GetItem,
+        # which every deciding function may call).
+        found: dict[str, TaskDef | None] = {}
+
+        def task_def(name: str) -> TaskDef | None:
+            if name not in found:
+                try:
+                    found[name] = metadata.get_task_def(name)
+                except NotFound:
+                    found[name] = None
+            return found[name]
+
+        defs_token = task_defs_of_this_decision.set(task_def)
         try:
             yield
         finally:
+            task_defs_of_this_decision.reset(defs_token)
             live_pollers_of_this_decision.reset(token)
 
     def _existing_for_key(self, request: StartRequest, existing_id: str | None) -> str:
@@ -213,7 +231,7 @@ class Baton:
         wanting = [
             t
             for t in definition.all_tasks()
-            if task_type_of(t).name in TASK_DEF_TYPES and t.task_definition is None
+            if uses_registered_task_def(t) and t.task_definition is None
         ]
         found = self.metadata.find_task_defs({t.name for t in wanting})
         for task in wanting:
@@ -702,7 +720,7 @@ class Baton:
                 task.status == TaskStatus.SCHEDULED
                 and task.store_key
                 and task.pollable_from() <= now
-                and task_type_of(task.workflow_task).name == "SIMPLE"
+                and task_type_of(task.workflow_task).polled_by_workers
             ):
                 key = wakeup.signal_key(task.task_type, task.domain)
                 # The version the commit gave it: 1 when it made the task, else one more.

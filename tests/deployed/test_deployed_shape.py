@@ -384,4 +384,50 @@ def test_the_web_ui_is_served_from_the_asset_in_key_mode_only(deployed):
     asset = deployed.api.request("GET", script)
     assert asset.status == 200 and "immutable" in asset.headers["Cache-Control"]
     assert deployed.api.request("GET", "/api/metadata/workflow").status == 401
+
+def test_a_timer_schedules_a_dynamic_task_and_a_dynamic_fork_with_no_call_refused(deployed):
+    """The timers function decides what follows a WAIT: a DYNAMIC and a FORK_JOIN_DYNAMIC,
+    whose TaskDefs it reads as it schedules them (a GetItem its role allows)."""
+    since = mark(deployed)
+    client = Client(deployed)
+    suffix = uuid.uuid4().hex[:8]
+    client.call("POST", "/api/metadata/taskdefs", [{"name": f"ship_{suffix}", "retryCount": 0}])
+    definition = {
+        "name": f"deployed_dynamic_{suffix}",
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {
+                "name": "pause",
+                "taskReferenceName": "pause",
+                "type": "WAIT",
+                "inputParameters": {"duration": SHORT_WAIT},
+            },
+            {
+                "name": "ship",
+                "taskReferenceName": "ship",
+                "type": "DYNAMIC",
+                "dynamicTaskNameParam": "taskToRun",
+                "inputParameters": {"taskToRun": f"ship_{suffix}"},
+            },
+            {
+                "name": "fan",
+                "taskReferenceName": "fan",
+                "type": "FORK_JOIN_DYNAMIC",
+                "inputParameters": {"forkTaskName": f"ship_{suffix}", "forkTaskInputs": [1, 2]},
+            },
+            {"name": "gather", "taskReferenceName": "gather", "type": "JOIN"},
+        ],
+    }
+    client.call("POST", "/api/metadata/workflow", definition)
+    workflow_id = client.call("POST", f"/api/workflow/deployed_dynamic_{suffix}", {})
+
+    def ship_scheduled() -> bool:
+        return client.statuses(workflow_id).get("ship") == "SCHEDULED"
+
+    run_until(deployed, ship_scheduled, since, "the timer deciding the DYNAMIC task")
+    # Completed by reference: the API's decision then schedules the dynamic fork.
+    client.call("POST", f"/api/tasks/{workflow_id}/ship/COMPLETED", {"shipped": True})
+    statuses = client.statuses(workflow_id)
+    assert statuses[f"_ship_{suffix}_0"] == statuses[f"_ship_{suffix}_1"] == "SCHEDULED"
     assert_nothing_refused_or_failed(deployed, since)

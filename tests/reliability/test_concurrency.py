@@ -101,3 +101,47 @@ def test_a_hundred_branches_completed_at_once_from_eight_lambdas_all_land(
         f"{retries} commit retries in all; {exhausted} calls ran out of attempts "
         "(CommitContention) and were called again"
     )
+
+
+def test_two_dynamic_fork_branches_completed_at_the_same_instant_both_land(
+    moto_endpoint: Endpoint,
+) -> None:
+    """The branches of a FORK_JOIN_DYNAMIC (known only once it ran) completed together: the
+    JOIN, which waits on the dynamic references, completes once with both outputs."""
+    workflow_id = str(uuid.uuid4())
+    branches = [
+        {"name": f"wait_{i}", "taskReferenceName": f"wait_{i}_ref", "type": "WAIT"}
+        for i in range(2)
+    ]
+    definition = {
+        "name": "reliability_dynamic_fork",
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {
+                "name": "fan",
+                "taskReferenceName": "fan_ref",
+                "type": "FORK_JOIN_DYNAMIC",
+                "dynamicForkTasksParam": "tasks",
+                "dynamicForkTasksInputParamName": "inputs",
+                "inputParameters": {"tasks": branches, "inputs": {}},
+            },
+            {"name": "join", "taskReferenceName": "join_ref", "type": "JOIN", "joinOn": []},
+        ],
+    }
+    barrier = spawn_context().Barrier(2)
+    reports = call_in_processes(
+        moto_endpoint.environment(),
+        [
+            (complete_fork_branches, (workflow_id, [p], barrier, definition if p == 0 else None))
+            for p in range(2)
+        ],
+    )
+    workflow = reports[0]["workflow"]
+    assert workflow["status"] == "COMPLETED"
+    (join,) = [t for t in workflow["tasks"] if t["taskType"] == "JOIN"]
+    assert join["inputData"]["joinOn"] == ["wait_0_ref", "wait_1_ref"]
+    assert join["status"] == "COMPLETED"
+    assert join["outputData"] == {"wait_0_ref": {"branch": 0}, "wait_1_ref": {"branch": 1}}
+    updates = [u for report in reports for u in report["updates"]]
+    assert len([u for u in updates if u["completedWorkflow"]]) == 1

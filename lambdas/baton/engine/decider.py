@@ -12,10 +12,9 @@ from dataclasses import dataclass, field, replace
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import ArmTimer, Effect
 from baton.engine.params import java_text
-from baton.engine.run import DecisionBudget, Run, TooManyTasks, ValueTooDeep
+from baton.engine.run import DecisionBudget, Run, TooManyTasks, ValueTooDeep, WorkflowFails
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus, base_reference
-from baton.engine.tasks import schedule, task_type_for
-from baton.engine.tasks.fork_join import ForkNotFollowedByJoin
+from baton.engine.tasks import UnknownTaskType, schedule, task_type_for
 
 # Passes over the task list in one decision before it stops; each pass must change something,
 # so this only bounds pathological definitions.
@@ -29,6 +28,8 @@ class Decision:
     workflow: Workflow
     changed_tasks: list[Task] = field(default_factory=list)
     new_task_ids: frozenset[str] = frozenset()
+    # Stored tasks this decision took out of the workflow: the store deletes them.
+    removed_tasks: list[Task] = field(default_factory=list)
     workflow_changed: bool = False
     effects: list[Effect] = field(default_factory=list)
     # A restart or rerun: the workflow's tasks replace every task stored before (all of them
@@ -37,7 +38,7 @@ class Decision:
 
     @property
     def changed(self) -> bool:
-        return self.workflow_changed or bool(self.changed_tasks)
+        return self.workflow_changed or bool(self.changed_tasks) or bool(self.removed_tasks)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class TaskUpdate:
 
 
 def _finish(run: Run) -> Decision:
+    removed = run.take_out_removed()
     changed = sorted(run.changed.values(), key=lambda t: t.seq)
     # Every open task this decision touched that must be looked at again at some time (a
     # WAIT's end, a worker task's timeouts) gets a timer.
@@ -77,6 +79,7 @@ def _finish(run: Run) -> Decision:
         workflow=run.workflow,
         changed_tasks=changed,
         new_task_ids=frozenset(run.new_ids),
+        removed_tasks=removed,
         workflow_changed=run.workflow_changed or bool(changed),
         effects=list(run.effects),
     )
@@ -155,7 +158,7 @@ def _advance(run: Run) -> None:
             return
         if wf.status == WorkflowStatus.RUNNING and _all_done(wf):
             _complete_workflow(run)
-    except ForkNotFollowedByJoin as error:
+    except (WorkflowFails, UnknownTaskType) as error:
         run.end_workflow(WorkflowStatus.FAILED, reason=str(error))
     except ValueTooDeep as error:
         run.end_workflow(WorkflowStatus.FAILED, reason=str(error))
@@ -233,7 +236,7 @@ def _retry(run: Run, task: Task) -> bool:
         allowed = task_def.retry_count
     else:
         allowed = 0  # no TaskDef: Conductor gives such a task no retries
-    if task.retry_count >= allowed or task.workflow_task.type in _NEVER_RETRIED:
+    if task.retry_count >= allowed or not task_type_for(task).retriable:
         return False
     delay = 0
     if task_def is not None:
@@ -258,14 +261,11 @@ def _retry(run: Run, task: Task) -> bool:
     retried.input_data = dict(task.input_data)
     retried.retried_task_id = task.task_id
     # Queued again by Conductor's domain rule: a fallback list may land elsewhere now.
-    if task_type_for(task).name == "SIMPLE":
+    if task_type_for(task).polled_by_workers:
         retried.domain = run.domain_for(task.task_type)
     retried.callback_after_seconds = delay
     run.add(retried)
     return True
-
-
-_NEVER_RETRIED = frozenset({"DECISION", "SWITCH", "FORK_JOIN", "JOIN", "DO_WHILE", "TERMINATE"})
 
 
 def _fail_workflow(run: Run, task: Task) -> None:
@@ -358,7 +358,7 @@ def update_task(
     elif (
         update.status == TaskStatus.IN_PROGRESS
         and update.requeue_after_seconds is not None
-        and task_type_for(edited).name == "SIMPLE"
+        and task_type_for(edited).polled_by_workers
     ):
         edited.status = TaskStatus.SCHEDULED
         edited.callback_after_seconds = max(0, update.requeue_after_seconds)

@@ -145,8 +145,20 @@ class WorkflowTask:
     # DO_WHILE
     loop_condition: str | None = None
     loop_over: list[WorkflowTask] = field(default_factory=list)
+    # DO_WHILE over a list: an expression naming it
+    items: str | None = None
+    # DYNAMIC
+    dynamic_task_name_param: str | None = None
+    # FORK_JOIN_DYNAMIC
+    dynamic_fork_tasks_param: str | None = None
+    dynamic_fork_tasks_input_param_name: str | None = None
+    # EXCLUSIVE_JOIN
+    default_exclusive_join_task: list[str] = field(default_factory=list)
     task_definition: TaskDef | None = None
     raw: JsonObject = field(default_factory=dict)
+    # Made while the workflow runs (a DYNAMIC's named task, a dynamic fork's branches), not
+    # found in the workflow's definition: each instance keeps its own copy in the store.
+    generated: bool = False
 
     @classmethod
     def from_json(cls, data: JsonObject) -> WorkflowTask:
@@ -175,6 +187,13 @@ class WorkflowTask:
             default_case=_task_list(data.get("defaultCase")),
             loop_condition=_str(data.get("loopCondition")),
             loop_over=_task_list(data.get("loopOver")),
+            items=_str(data.get("items")),
+            dynamic_task_name_param=_str(data.get("dynamicTaskNameParam")),
+            dynamic_fork_tasks_param=_str(data.get("dynamicForkTasksParam")),
+            dynamic_fork_tasks_input_param_name=_str(data.get("dynamicForkTasksInputParamName")),
+            default_exclusive_join_task=[
+                str(ref) for ref in _list(data.get("defaultExclusiveJoinTask"))
+            ],
             task_definition=(
                 TaskDef.from_json(task_definition) if isinstance(task_definition, dict) else None
             ),

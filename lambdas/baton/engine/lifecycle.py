@@ -325,7 +325,7 @@ def reset_callbacks(workflow: Workflow, now: int) -> Decision:
         if (
             task.status == TaskStatus.SCHEDULED
             and task.callback_after_seconds > 0
-            and task_type_for(task).name == "SIMPLE"
+            and task_type_for(task).polled_by_workers
         ):
             run.edit(task).callback_after_seconds = 0
     return _finish(run)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from baton.engine import js, params
-from baton.engine.definitions import JsonObject, WorkflowDef, WorkflowTask
+from baton.engine.definitions import JsonObject, TaskDef, WorkflowDef, WorkflowTask
 from baton.engine.effects import ArmTimer, Effect
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.state import (
@@ -194,6 +194,15 @@ def _nobody_polls(task_type: str, domain: str) -> bool:
     return False
 
 
+# The TaskDef registered under a name, for tasks named while the workflow runs (DYNAMIC, a
+# dynamic fork's branches); the others' TaskDefs are snapshotted when the workflow starts.
+TaskDefs = Callable[[str], TaskDef | None]
+
+
+def _no_task_defs(name: str) -> TaskDef | None:
+    return None
+
+
 class Run:
     """A decision being made: copies what it changes, never mutates the state it was given."""
 
@@ -212,6 +221,7 @@ class Run:
         # Set when the budget ran out with work left: the task the next decision resumes at.
         self.carried_over: Task | None = None
         self.live_pollers: LivePollers = live_pollers_of_this_decision.get()
+        self.task_defs: TaskDefs = task_defs_of_this_decision.get()
         self.workflow = replace(
             workflow,
             tasks=list(workflow.tasks),
@@ -222,6 +232,8 @@ class Run:
         self.effects: list[Effect] = []
         self.changed: dict[str, Task] = {}
         self.new_ids: set[str] = set()
+        # Tasks taken out of the workflow in this decision (a DO_WHILE's keepLastN).
+        self.removed: dict[str, Task] = {}
         self.workflow_changed = False
         self._position = {t.task_id: i for i, t in enumerate(self.workflow.tasks)}
         # Positions of the tasks the decider may still have to act on, in order: a long
@@ -361,6 +373,24 @@ class Run:
         self.new_ids.add(task.task_id)
         self._track(task)
 
+    def remove(self, task: Task) -> None:
+        """Take `task` out of the workflow once this decision ends (Conductor's removeTask).
+
+        It stays in the task list until then, so positions the decision holds stay valid.
+        """
+        self.removed[task.task_id] = self.workflow.tasks[self._position[task.task_id]]
+
+    def take_out_removed(self) -> list[Task]:
+        """Drop the removed tasks from the workflow; returns those the store holds."""
+        if not self.removed:
+            return []
+        self.workflow.tasks = [t for t in self.workflow.tasks if t.task_id not in self.removed]
+        for task_id in self.removed:
+            self.changed.pop(task_id, None)
+            self.new_ids.discard(task_id)
+        self.workflow_changed = True
+        return [t for t in self.removed.values() if t.store_key]
+
     def touch_workflow(self) -> None:
         self.workflow_changed = True
         self._workflow_view = None
@@ -462,6 +492,17 @@ class ValueTooDeep(Exception):
 live_pollers_of_this_decision: ContextVar[LivePollers] = ContextVar(
     "live_pollers_of_this_decision", default=_nobody_polls
 )
+
+
+# Set by the service around a decision, like the live pollers: a read of registered metadata.
+task_defs_of_this_decision: ContextVar[TaskDefs] = ContextVar(
+    "task_defs_of_this_decision", default=_no_task_defs
+)
+
+
+class WorkflowFails(Exception):
+    """A task cannot be scheduled as defined: the workflow fails with this reason (Conductor's
+    TerminateWorkflowException)."""
 
 
 class TooManyTasks(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -104,6 +105,17 @@ def base_reference(reference_task_name: str) -> str:
     """The definition's reference of a task instance (`ref__3` -> `ref`)."""
     head, sep, tail = reference_task_name.rpartition("__")
     return head if sep and tail.isdigit() else reference_task_name
+
+
+def stored_workflow_task(body: JsonObject, find: Callable[[str], WorkflowTask]) -> WorkflowTask:
+    """The definition of a stored task: its own copy if it was made while the workflow ran,
+    else the one `find` finds in the workflow's definition by reference."""
+    own = body.get("workflowTask")
+    if isinstance(own, dict):
+        definition = WorkflowTask.from_json(own)
+        definition.generated = True
+        return definition
+    return find(body["referenceTaskName"])
 
 
 @dataclass
@@ -236,6 +248,8 @@ class Task:
             "continueAt": self.continue_at,
             "domain": self.domain,
         }
+        if self.workflow_task.generated:
+            data["workflowTask"] = self.workflow_task.to_json()
         return _without_defaults(data, keep=_TASK_REQUIRED)
 
     @classmethod

@@ -28,6 +28,7 @@ from baton.engine.durations import parse_duration, parse_until
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.params import names_whole_document
 from baton.engine.tasks import TASK_TYPES
+from baton.engine.tasks.checking import TaskCheck
 from baton.engine.tasks.inline import INLINE_EVALUATORS
 
 JsonObject = dict[str, Any]
@@ -49,7 +50,7 @@ UNSUPPORTED_TASK_TYPES = frozenset(
         "EXCLUSIVE_JOIN",
         "USER_DEFINED",
     }
-)
+) - frozenset(TASK_TYPES)
 WORKFLOW_TIMEOUT_POLICIES = ("TIME_OUT_WF", "ALERT_ONLY")
 TASK_TIMEOUT_POLICIES = ("RETRY", "TIME_OUT_WF", "ALERT_ONLY")
 RETRY_LOGICS = ("FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF")
@@ -458,7 +459,8 @@ def _check_task_list(
             context.report.add(task_path, "a task must be a JSON object", task)
             continue
         _check_task(task, task_path, context, loop=loop, depth=depth)
-        if _task_type(task) == "FORK_JOIN":
+        kind = _task_type(task)
+        if kind in ("FORK_JOIN", "FORK_JOIN_DYNAMIC") and kind in SUPPORTED_TASK_TYPES:
             following = tasks[index + 1] if index + 1 < len(tasks) else None
             if not (isinstance(following, dict) and _task_type(following) == "JOIN"):
                 context.report.add(task_path, FORK_WITHOUT_JOIN, task.get("taskReferenceName"))
@@ -509,6 +511,18 @@ def _check_task(
     check = _TYPE_CHECKS.get(kind)
     if check is not None:
         check(task, path, context, name or "")
+    else:
+        TASK_TYPES[kind].validate(
+            TaskCheck(
+                task=task,
+                path=path,
+                name=name or "",
+                kind=kind,
+                workflow_name=context.workflow_name,
+                references=context.references,
+                report=report.add,
+            )
+        )
     if kind == "DO_WHILE" and loop is not None:
         report.add(
             _child(path, "type"),
@@ -555,51 +569,6 @@ def _required_for(field_name: str, kind: str, task_name: str) -> str:
 def _inputs(task: JsonObject) -> JsonObject:
     inputs = task.get("inputParameters")
     return inputs if isinstance(inputs, dict) else {}
-
-
-def _check_fork_join(task: JsonObject, path: str, context: _WorkflowContext, name: str) -> None:
-    forks = task.get("forkTasks")
-    forks_path = _child(path, "forkTasks")
-    if forks is None or forks == []:
-        context.report.add(
-            forks_path,
-            f"forkTasks should have atleast one task for taskType: FORK_JOIN taskName: {name}",
-            forks,
-        )
-        return
-    if not isinstance(forks, list):
-        context.report.add(forks_path, "forkTasks must be a list of task lists", forks)
-        return
-    for index, branch in enumerate(forks):
-        # Conductor's fork starts each branch with its first task: an empty one breaks it.
-        if not isinstance(branch, list) or not branch:
-            context.report.add(
-                _item(forks_path, index),
-                "each fork branch must be a non-empty list of tasks",
-                branch,
-            )
-
-
-def _check_join(task: JsonObject, path: str, context: _WorkflowContext, name: str) -> None:
-    join_on = task.get("joinOn")
-    join_path = _child(path, "joinOn")
-    if join_on is None:
-        return
-    if not isinstance(join_on, list):
-        context.report.add(join_path, "joinOn must be a list of taskReferenceNames", join_on)
-        return
-    for index, reference in enumerate(join_on):
-        if not isinstance(reference, str):
-            context.report.add(
-                _item(join_path, index), "joinOn entries must be taskReferenceNames", reference
-            )
-        elif reference not in context.references:
-            context.report.add(
-                _item(join_path, index),
-                f"joinOn: {reference} is not the taskReferenceName of any task in "
-                f"workflowDefinition: {context.workflow_name}",
-                reference,
-            )
 
 
 def _check_wait(task: JsonObject, path: str, context: _WorkflowContext, name: str) -> None:
@@ -726,18 +695,6 @@ def _check_cases(task: JsonObject, path: str, report: _Report, kind: str, name: 
         report.add(_child(path, "defaultCase"), "defaultCase must be a list of tasks", default)
 
 
-def _check_do_while(task: JsonObject, path: str, context: _WorkflowContext, name: str) -> None:
-    report = context.report
-    report.required_text(
-        task, path, "loopCondition", _required_for("loopCondition", "DO_WHILE", name)
-    )
-    body = task.get("loopOver")
-    if body is None or body == []:
-        report.add(_child(path, "loopOver"), _required_for("loopOver", "DO_WHILE", name), body)
-    elif not isinstance(body, list):
-        report.add(_child(path, "loopOver"), "loopOver must be a list of tasks", body)
-
-
 def _check_terminate(task: JsonObject, path: str, context: _WorkflowContext, name: str) -> None:
     status = _inputs(task).get("terminationStatus")
     if status not in TERMINATION_STATUSES:
@@ -786,14 +743,12 @@ def _check_json_jq_transform(
     )
 
 
+# Checks of the types that have not yet moved into their own module's `validate`.
 _TYPE_CHECKS = {
-    "FORK_JOIN": _check_fork_join,
-    "JOIN": _check_join,
     "WAIT": _check_wait,
     "EVENT": _check_event,
     "SWITCH": _check_switch,
     "DECISION": _check_decision,
-    "DO_WHILE": _check_do_while,
     "TERMINATE": _check_terminate,
     "INLINE": _check_inline,
     "JSON_JQ_TRANSFORM": _check_json_jq_transform,

@@ -39,7 +39,13 @@ from pynamodb.transactions import TransactWrite
 from baton.engine.decider import Decision
 from baton.engine.effects import ArmTimer, PublishMessage, message_from_output
 from baton.engine.run import definition_index
-from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
+from baton.engine.state import (
+    Task,
+    TaskStatus,
+    Workflow,
+    WorkflowStatus,
+    stored_workflow_task,
+)
 from baton.engine.tasks import task_type_of
 from baton.errors import CommitContention, ItemTooLarge, NotFound
 from baton.store.clock import now_ms
@@ -205,7 +211,7 @@ class WorkflowStore:
         tasks = [
             Task.from_store(
                 task_body,
-                index.task(task_body["referenceTaskName"]),
+                stored_workflow_task(task_body, index.task),
                 version=int(task_item.version),
                 created_revision=int(task_item.created_revision),
                 pending_effect=task_item.pending_effect is not None,
@@ -349,6 +355,23 @@ class WorkflowStore:
             self._expire_untouched(decision, expires_at)
         if decision.fresh_task_set:
             self._delete_tasks(workflow.workflow_id, before_revision=revision)
+        if decision.removed_tasks:
+            self._delete_removed(decision)
+
+    def _delete_removed(self, decision: Decision) -> None:
+        """Delete the items of tasks the decision took out of the workflow (a DO_WHILE's
+        keepLastN). Best effort, as Conductor's removeTask: one left behind is an ended task
+        of an old iteration, read back with the workflow until its expiry."""
+        try:
+            with TaskItem.batch_write() as batch:
+                for task in decision.removed_tasks:
+                    batch.delete(TaskItem(decision.workflow.workflow_id, task.store_key))
+        except Exception:
+            _log.warning(
+                "Could not delete the removed tasks of workflow %s",
+                decision.workflow.workflow_id,
+                exc_info=True,
+            )
 
     def _expire_untouched(self, decision: Decision, expires_at: datetime) -> None:
         """The workflow has ended: its other tasks expire with it (best effort: a task left
@@ -587,7 +610,7 @@ class WorkflowStore:
             fields["due_shard"] = due_shard(task.task_id)
             fields["due_at"] = due_at
         if (
-            task_type_of(task.workflow_task).name == "SIMPLE"
+            task_type_of(task.workflow_task).polled_by_workers
             and task.status == TaskStatus.SCHEDULED
         ):
             fields["poll_key"] = poll_key(task.task_type, task.domain, poll_shard(task.task_id))
@@ -780,7 +803,7 @@ class WorkflowStore:
         task_body = json.loads(item.body or "{}")
         task = Task.from_store(
             task_body,
-            definition_index(definition).task(task_body["referenceTaskName"]),
+            stored_workflow_task(task_body, definition_index(definition).task),
             version=int(item.version),
             created_revision=int(item.created_revision),
             store_key=task_key,

@@ -1,4 +1,4 @@
-"""The task types Baton runs, one module each, and the registry the decider uses."""
+"""The task types Baton runs, one module each, and the registry everything else asks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from baton.engine.run import Run
 from baton.engine.state import Task
 from baton.engine.tasks.base import TaskType
 from baton.engine.tasks.do_while import DoWhile
+from baton.engine.tasks.dynamic import Dynamic
 from baton.engine.tasks.event import Event
+from baton.engine.tasks.exclusive_join import ExclusiveJoin
 from baton.engine.tasks.fork_join import ForkJoin
+from baton.engine.tasks.fork_join_dynamic import ForkJoinDynamic
+from baton.engine.tasks.human import Human
 from baton.engine.tasks.inline import Inline
 from baton.engine.tasks.join import Join
 from baton.engine.tasks.json_jq_transform import JsonJqTransform
@@ -37,17 +41,37 @@ TASK_TYPES: dict[str, TaskType] = {
         Lambda(),
         JsonJqTransform(),
         Noop(),
+        Human(),
+        Dynamic(),
+        ForkJoinDynamic(),
+        ExclusiveJoin(),
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)
 # Types whose registered TaskDef (by the task's name) is snapshotted at start, so its retries
 # apply as in Conductor; the other types read only their definition's own `taskDefinition`.
-TASK_DEF_TYPES = frozenset({"SIMPLE", "INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "NOOP"})
+TASK_DEF_TYPES = frozenset(t.name for t in TASK_TYPES.values() if t.uses_registered_task_def)
+
+
+class UnknownTaskType(Exception):
+    """A definition names a type the registry does not hold (the workflow fails, never waits)."""
 
 
 def task_type_of(definition: WorkflowTask) -> TaskType:
-    """The task type that runs `definition`; unknown types run as worker tasks (SIMPLE)."""
-    return TASK_TYPES.get(definition.type, TASK_TYPES["SIMPLE"])
+    """The task type that runs `definition`."""
+    found = TASK_TYPES.get(definition.type)
+    if found is None:
+        raise UnknownTaskType(
+            f"Task type {definition.type} of task {definition.task_reference_name} is not "
+            "supported by Baton"
+        )
+    return found
+
+
+def uses_registered_task_def(definition: WorkflowTask) -> bool:
+    """Whether `definition`'s type takes the TaskDef registered under its name."""
+    found = TASK_TYPES.get(definition.type)
+    return found is not None and found.uses_registered_task_def
 
 
 def task_type_for(task: Task) -> TaskType:

@@ -30,6 +30,7 @@ MAX_OUTPUT_BYTES: Final = 256 * 1024
 
 class Inline(TaskType):
     name = "INLINE"
+    uses_registered_task_def = True
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]

@@ -51,6 +51,7 @@ class JqError(Exception):
 
 class JsonJqTransform(TaskType):
     name = "JSON_JQ_TRANSFORM"
+    uses_registered_task_def = True
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]

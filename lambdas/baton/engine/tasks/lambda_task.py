@@ -13,11 +13,16 @@ from baton.engine.definitions import WorkflowTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck
 from baton.engine.tasks.inline import finish_with_result, script_error_message
 
 
 class Lambda(TaskType):
     name = "LAMBDA"
+    uses_registered_task_def = True
+
+    def validate(self, check: TaskCheck) -> None:
+        """Nothing checked at registration: its script is resolved when the task runs."""
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]

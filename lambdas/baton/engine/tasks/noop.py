@@ -6,10 +6,15 @@ from baton.engine.definitions import WorkflowTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck
 
 
 class Noop(TaskType):
     name = "NOOP"
+    uses_registered_task_def = True
+
+    def validate(self, check: TaskCheck) -> None:
+        """Nothing beyond the checks every task gets: NOOP reads no input."""
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]

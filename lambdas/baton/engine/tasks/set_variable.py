@@ -8,6 +8,7 @@ from baton.engine.definitions import WorkflowTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck
 
 # Conductor's limit on the variables of one workflow.
 MAX_VARIABLES_KILOBYTES = 256
@@ -16,6 +17,9 @@ MAX_VARIABLES_BYTES = MAX_VARIABLES_KILOBYTES * 1024
 
 class SetVariable(TaskType):
     name = "SET_VARIABLE"
+
+    def validate(self, check: TaskCheck) -> None:
+        """Nothing beyond the checks every task gets: every input is a variable."""
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]

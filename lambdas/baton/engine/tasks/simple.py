@@ -14,10 +14,16 @@ from baton.engine.definitions import WorkflowTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus, WorkflowStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck
 
 
 class Simple(TaskType):
     name = "SIMPLE"
+    polled_by_workers = True
+    uses_registered_task_def = True
+
+    def validate(self, check: TaskCheck) -> None:
+        """Nothing beyond the checks every task gets: a worker task is its name."""
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         # A worker task's instance type is its name, as in Conductor.

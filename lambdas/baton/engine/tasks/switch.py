@@ -18,6 +18,7 @@ from baton.engine.tasks.base import TaskType
 
 class Switch(TaskType):
     name = "SWITCH"
+    retriable = False
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         from baton.engine.tasks import schedule as schedule_definition

@@ -12,6 +12,7 @@ _ALLOWED = {"COMPLETED", "FAILED", "TERMINATED"}
 
 class Terminate(TaskType):
     name = "TERMINATE"
+    retriable = False
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]
