@@ -199,7 +199,7 @@ class Baton:
         def task_def(name: str) -> TaskDef | None:
             if name not in found:
                 try:
-                    found[name] = metadata.get_task_def(name)
+                    found[name] = self.metadata.get_task_def(name)
                 except NotFound:
                     found[name] = None
             return found[name]

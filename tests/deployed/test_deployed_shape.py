@@ -384,6 +384,8 @@ def test_the_web_ui_is_served_from_the_asset_in_key_mode_only(deployed):
     asset = deployed.api.request("GET", script)
     assert asset.status == 200 and "immutable" in asset.headers["Cache-Control"]
     assert deployed.api.request("GET", "/api/metadata/workflow").status == 401
+    assert_nothing_refused_or_failed(deployed, since)
+
 
 def test_a_timer_schedules_a_dynamic_task_and_a_dynamic_fork_with_no_call_refused(deployed):
     """The timers function decides what follows a WAIT: a DYNAMIC and a FORK_JOIN_DYNAMIC,
