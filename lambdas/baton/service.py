@@ -27,6 +27,7 @@ from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import TASK_DEF_TYPES, task_type_of
+from baton.engine.tasks.set_variable import MAX_VARIABLES_BYTES
 from baton.messaging import Messaging
 from baton.store import health as store_health
 from baton.store import metadata, workers
@@ -43,9 +44,11 @@ from baton.topology import MAX_TIMER_DELAY_SECONDS
 
 _log = logging.getLogger(__name__)
 
-# Conductor's default threshold for workflow and task payloads; larger ones are refused with
-# a 400 rather than risking DynamoDB's 400 KB item limit halfway through a commit.
-MAX_PAYLOAD_BYTES = 256 * 1024
+# The hard limits on what a caller may send (Conductor's thresholds for offloading to external
+# storage): larger ones are refused with a 413 before anything is stored. Payloads too large
+# for a DynamoDB item are kept in S3 (baton.store.payloads).
+MAX_WORKFLOW_PAYLOAD_BYTES = 5 * 1024 * 1024
+MAX_TASK_PAYLOAD_BYTES = 3 * 1024 * 1024
 
 # What one poll hands out at most: Lambda's response limit is 6 MB.
 MAX_POLL_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -54,20 +57,23 @@ IDEMPOTENCY_STRATEGIES = ("FAIL", "RETURN_EXISTING", "FAIL_ON_RUNNING")
 
 
 class PayloadTooLarge(ValueError):
-    """An input or output is larger than MAX_PAYLOAD_BYTES, or nests deeper than
-    MAX_JSON_DEPTH levels."""
+    """An input or output nests deeper than MAX_JSON_DEPTH levels, or is over its limit."""
 
 
-def check_payload_size(what: str, value: Any) -> None:
+class PayloadOverLimit(PayloadTooLarge):
+    """An input or output is larger than its hard limit (answered with a 413)."""
+
+
+def check_payload_size(what: str, value: Any, limit: int = MAX_WORKFLOW_PAYLOAD_BYTES) -> None:
     if json_depth_exceeds(value):
         raise PayloadTooLarge(
             f"The {what} nests more than {MAX_JSON_DEPTH} levels deep, more than Baton keeps; "
             "flatten it"
         )
     size = len(json.dumps(value, separators=(",", ":")).encode())
-    if size > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLarge(
-            f"The {what} is {size} bytes, more than the limit of {MAX_PAYLOAD_BYTES} bytes; "
+    if size > limit:
+        raise PayloadOverLimit(
+            f"The {what} is {size} bytes, more than the limit of {limit} bytes; "
             "store large data elsewhere (for example in S3) and pass a reference to it"
         )
 
@@ -293,7 +299,7 @@ class Baton:
     def update_variables(
         self, workflow_id: str, variables: JsonObject, *, append_array: bool = False
     ) -> None:
-        check_payload_size("workflow variables", variables)
+        check_payload_size("workflow variables", variables, MAX_VARIABLES_BYTES)
         self._mutate(
             workflow_id,
             lambda wf: decider.update_variables(
@@ -330,7 +336,7 @@ class Baton:
 
     def _update_task(self, workflow_id: str, task_id: str, update: TaskUpdate) -> Decision:
         if update.output is not None:
-            check_payload_size("task output", update.output)
+            check_payload_size("task output", update.output, MAX_TASK_PAYLOAD_BYTES)
 
         def change(workflow: Workflow) -> Decision:
             if workflow.task_by_id(task_id) is None:
@@ -365,7 +371,7 @@ class Baton:
     ) -> str | None:
         """Update the pending task with that reference; None when there is none."""
         if update.output is not None:
-            check_payload_size("task output", update.output)
+            check_payload_size("task output", update.output, MAX_TASK_PAYLOAD_BYTES)
         found: list[str] = []
 
         def change(workflow: Workflow) -> Decision:

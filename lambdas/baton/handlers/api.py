@@ -9,14 +9,14 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.api import conductor_routes, events, metadata, server, tasks, workflows
+from baton.api import conductor_routes, events, metadata, response_limit, server, tasks, workflows
 from baton.api.errors import ApiError, error_response, proxy_error, strict_json
 from baton.api.requests import json_body
 from baton.api.routing import ConductorResolver, canonical_path, path_segments
 from baton.auth import modes
 from baton.engine.js import ScriptError
 from baton.runtime import logger, metrics, tracer
-from baton.service import PayloadTooLarge
+from baton.service import PayloadOverLimit, PayloadTooLarge
 from baton.store.errors import (
     AlreadyExists,
     CommitContention,
@@ -105,6 +105,12 @@ def too_large(error: Exception) -> Response[str]:
     return error_response(ApiError(400, str(error)))
 
 
+@app.exception_handler(PayloadOverLimit)
+def over_limit(error: PayloadOverLimit) -> Response[str]:
+    # Over a documented hard limit (baton.service): nothing was stored.
+    return error_response(ApiError(413, str(error)))
+
+
 @app.exception_handler(ScriptError)
 def script_error(error: ScriptError) -> Response[str]:
     return error_response(ApiError(400, f"Script evaluation failed: {error}"))
@@ -132,4 +138,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if any(len(part.encode("utf-8", "surrogatepass")) > 1024 for part in segments):
             return proxy_error(ApiError(400, "A path segment is longer than 1,024 bytes"))
         event = {**event, "path": canonical_path(event["path"])}
-    return app.resolve(event, context)
+    return response_limit.fit(
+        app.resolve(event, context), str(event.get("httpMethod")), str(event.get("path"))
+    )

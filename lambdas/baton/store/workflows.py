@@ -40,7 +40,7 @@ from baton.engine.effects import ArmTimer, PublishMessage, message_from_output
 from baton.engine.run import definition_index
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
-from baton.store import metadata
+from baton.store import metadata, payloads
 from baton.store.clock import now_ms
 from baton.store.errors import CommitContention, ItemTooLarge, NotFound
 from baton.store.models import DUE_SHARDS, POLL_SHARDS, TaskItem, WorkflowItem
@@ -176,6 +176,8 @@ class WorkflowStore:
     clock: Callable[[], int] = now_ms
     sleep: Callable[[float], None] = time.sleep
     stats: CommitStats = field(default_factory=CommitStats)
+    # Task and workflow payloads too large for their items (see baton.store.payloads).
+    payloads: payloads.PayloadStore = field(default_factory=payloads.PayloadStore)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -187,7 +189,17 @@ class WorkflowStore:
         if item.body is None:
             return None  # an idempotency record, not a workflow
         staged = set(item.staged_attempts or ())
-        body = json.loads(item.body)
+        task_items = [
+            task_item
+            for task_item in TaskItem.query(workflow_id, consistent_read=True)
+            if task_item.created_revision <= item.revision
+            and (task_item.attempt is None or task_item.attempt in staged)
+        ]
+        # Payloads kept in S3 are put back before the engine sees a body.
+        body, *task_bodies = self.payloads.join_all(
+            [json.loads(item.body), *(json.loads(t.body or "{}") for t in task_items)],
+            workflow_id,
+        )
         definition = metadata.load_snapshot(body["definitionId"])
         index = definition_index(definition)
         tasks = [
@@ -199,10 +211,7 @@ class WorkflowStore:
                 pending_effect=task_item.pending_effect is not None,
                 store_key=str(task_item.task_key),
             )
-            for task_item in TaskItem.query(workflow_id, consistent_read=True)
-            if task_item.created_revision <= item.revision
-            and (task_item.attempt is None or task_item.attempt in staged)
-            for task_body in [json.loads(task_item.body or "{}")]
+            for task_item, task_body in zip(task_items, task_bodies, strict=True)
         ]
         return Workflow.from_store(body, definition, tasks, revision=int(item.revision))
 
@@ -265,12 +274,15 @@ class WorkflowStore:
         for effect in decision.effects:
             effects.setdefault(effect.task_id, []).append(effect)
         # Every body once, and refused before anything is written if DynamoDB could not hold it.
-        fields = self._workflow_fields(workflow)
+        objects: dict[str, bytes] = {}
+        fields = self._workflow_fields(workflow, objects)
         expires_at = fields["expires_at"]
         bodies = {
-            t.task_id: _body(t.to_store(), f"task {t.reference_task_name}")
+            t.task_id: self._task_body(t, workflow.workflow_id, objects)
             for t in decision.changed_tasks
         }
+        # Large payloads before the commit that refers to them (see baton.store.payloads).
+        self.payloads.write(objects, workflow.workflow_id)
         new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
         changed = [t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids]
         room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
@@ -313,6 +325,7 @@ class WorkflowStore:
             )
         if expires_at is not None:
             self._expire_untouched(decision, expires_at)
+            self.payloads.ended(workflow.workflow_id)
 
     def _expire_untouched(self, decision: Decision, expires_at: datetime) -> None:
         """The workflow has ended: its other tasks expire with it (best effort: a task left
@@ -352,17 +365,28 @@ class WorkflowStore:
         if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
             raise RevisionConflict from error
 
-    def _workflow_fields(self, workflow: Workflow) -> dict[str, Any]:
+    def _workflow_fields(self, workflow: Workflow, objects: dict[str, bytes]) -> dict[str, Any]:
         expires_at = (
             datetime.now(UTC) + timedelta(days=self.retention_days)
             if workflow.status.is_terminal and self.retention_days > 0
             else None
         )
-        body = _body(
+        stored = payloads.split(
             {**workflow.to_store(), "definitionId": metadata.snapshot_id(workflow.definition)},
-            f"workflow {workflow.workflow_id} (its input, output and variables)",
+            payloads.WORKFLOW_PAYLOAD_FIELDS,
+            workflow.workflow_id,
+        )
+        objects.update(stored.objects)
+        body = _body(
+            stored.body, f"workflow {workflow.workflow_id} (its input, output and variables)"
         )
         return {"status": workflow.status.value, "body": body, "expires_at": expires_at}
+
+    def _task_body(self, task: Task, workflow_id: str, objects: dict[str, bytes]) -> str:
+        """A task's stored body, its large payloads added to `objects` to write first."""
+        stored = payloads.split(task.to_store(), payloads.TASK_PAYLOAD_FIELDS, workflow_id)
+        objects.update(stored.objects)
+        return _body(stored.body, f"task {task.reference_task_name}")
 
     def _new_workflow_item(
         self, workflow: Workflow, attempt: str | None, fields: dict[str, Any]
@@ -635,10 +659,13 @@ class WorkflowStore:
             return None  # its TaskDef's limits hold it back for now
         claimed = hand_out(task)
         deadline = task_type_of(claimed.workflow_task).deadline(claimed)
+        objects: dict[str, bytes] = {}
+        body = self._task_body(claimed, workflow_id, objects)
+        self.payloads.write(objects, workflow_id)
         actions: list[Action] = [
             TaskItem.version.set(task.version + 1),
             TaskItem.status.set(claimed.status.value),
-            TaskItem.body.set(_body(claimed.to_store(), f"task {claimed.task_id}")),
+            TaskItem.body.set(body),
         ]
         if _is_limited(claimed):
             running = running_key(claimed.task_type, poll_shard(claimed.task_id))
@@ -691,9 +718,10 @@ class WorkflowStore:
             return None
         if workflow_item.body is None or (workflow_item.status or "") in _ENDED_WORKFLOW:
             return None
-        body = json.loads(workflow_item.body)
+        body, task_body = self.payloads.join_all(
+            [json.loads(workflow_item.body), json.loads(item.body or "{}")], workflow_id
+        )
         definition = metadata.load_snapshot(body["definitionId"])
-        task_body = json.loads(item.body or "{}")
         task = Task.from_store(
             task_body,
             definition_index(definition).task(task_body["referenceTaskName"]),
