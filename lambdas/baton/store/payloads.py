@@ -47,6 +47,8 @@ WORKFLOW_PAYLOAD_FIELDS: Final = ("input", "output", "variables")
 # after the same retention as DynamoDB's TTL gives the workflow's items.
 ENDED_TAG: Final = "baton-workflow-ended"
 DEFAULT_BUCKET: Final = "baton-payloads"
+# Every object's key starts with this (the grants and the lifecycle rule name it).
+OBJECT_PREFIX: Final = "workflows/"
 # Immutable content read or written by this process, kept for the next load of the workflow.
 CACHE_BYTES: Final = 64 * 1024 * 1024
 # Workflows whose object keys this process remembers, to tag them when the workflow ends.
@@ -66,7 +68,7 @@ def _size(text: str) -> int:
 
 def object_key(workflow_id: str, data: bytes) -> str:
     """Where a payload is kept: the same for the same content in the same workflow."""
-    return f"workflows/{workflow_id}/{hashlib.sha256(data).hexdigest()}"
+    return f"{OBJECT_PREFIX}{workflow_id}/{hashlib.sha256(data).hexdigest()}"
 
 
 @dataclass(frozen=True)
@@ -231,13 +233,23 @@ class PayloadStore:
             _log.warning("Could not tag the payloads of workflow %s as ended", workflow_id)
 
     def mark_ended(self, keys: Iterable[str]) -> None:
-        """Tag objects with ENDED_TAG, which the bucket's lifecycle rule expires."""
+        """Tag objects with ENDED_TAG, which the bucket's lifecycle rule expires.
+
+        Each object is copied onto itself with the tag (S3 copies within the bucket, nothing
+        passes through here): a lifecycle rule counts days from an object's creation, so the
+        copy starts the retention when the workflow ends, as DynamoDB's TTL does, and a
+        long-running workflow's early objects do not expire at once.
+        """
 
         def tag(key: str) -> None:
-            self.s3.put_object_tagging(
+            self.s3.copy_object(
                 Bucket=self.bucket,
                 Key=key,
-                Tagging={"TagSet": [{"Key": ENDED_TAG, "Value": "true"}]},
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+                ContentType="application/json",
+                TaggingDirective="REPLACE",
+                Tagging=f"{ENDED_TAG}=true",
             )
 
         self._each(tag, sorted(set(keys)))
