@@ -277,3 +277,17 @@ def test_a_workflow_larger_than_one_answer_is_a_clear_413_and_reads_in_parts(aws
     for n, task_id in enumerate(task_ids):
         task = ok(call_api("GET", f"/api/tasks/{task_id}")).json()
         assert task["outputData"] == {"part": blob(int(2.5 * MB), f"part-{n}")}
+
+
+def test_a_poll_reads_the_tasks_payloads_only(registered):
+    from baton import runtime
+
+    workflow_input = {"label": "large", "blob": blob(1 * MB, "input")}
+    ok(call_api("POST", "/api/workflow/payload_flow", workflow_input))
+    runtime.baton.cache_clear()  # another environment: nothing cached
+
+    produce = poll("produce")
+
+    # The workflow's 1 MB input is in S3, but the poll's answer does not hold it.
+    assert produce["inputData"] == {"label": "large"}
+    assert runtime.baton().store.payloads.gets == 0

@@ -151,8 +151,8 @@ class PayloadStore:
     _cache: OrderedDict[str, bytes] = field(default_factory=OrderedDict, repr=False)
     _cached: int = field(default=0, repr=False)
     _lock: Lock = field(default_factory=Lock, repr=False)
-    # Object keys each workflow's bodies referred to when this process last read or wrote
-    # them; only workflows with offloaded payloads are listed.
+    # Object keys of each workflow this process has read or written (the most recent
+    # TRACKED_WORKFLOWS); only workflows with offloaded payloads are listed.
     _keys_of: OrderedDict[str, set[str]] = field(default_factory=OrderedDict, repr=False)
 
     @cached_property
@@ -215,7 +215,7 @@ class PayloadStore:
         keys = [key for body in bodies for key in references(body).values()]
         if not keys:
             return bodies
-        self._note(workflow_id, keys, replace=True)
+        self._note(workflow_id, keys)
         contents = self.read(keys)
         return [join(body, contents) for body in bodies]
 
@@ -254,13 +254,14 @@ class PayloadStore:
 
         self._each(tag, sorted(set(keys)))
 
-    def _note(self, workflow_id: str, keys: Iterable[str], *, replace: bool = False) -> None:
+    def _note(self, workflow_id: str, keys: Iterable[str]) -> None:
+        # Every key seen, including those a later commit stopped referring to: tagging them
+        # when the workflow ends lets the lifecycle rule remove that garbage too.
         listed = set(keys)
-        if not listed and not replace:
+        if not listed:
             return
         with self._lock:
-            known = set() if replace else self._keys_of.get(workflow_id, set())
-            self._keys_of[workflow_id] = known | listed
+            self._keys_of[workflow_id] = self._keys_of.get(workflow_id, set()) | listed
             self._keys_of.move_to_end(workflow_id)
             while len(self._keys_of) > TRACKED_WORKFLOWS:
                 self._keys_of.popitem(last=False)

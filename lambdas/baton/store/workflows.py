@@ -151,7 +151,8 @@ _ENDED_WORKFLOW = frozenset(status.value for status in WorkflowStatus if status.
 
 @dataclass(frozen=True)
 class Claim:
-    """A task a poll handed out, with its workflow (holding that task only) and its deadline."""
+    """A task a poll handed out, with its workflow (holding that task only, without its own
+    payloads kept in S3) and its deadline."""
 
     workflow: Workflow
     task: Task
@@ -718,9 +719,10 @@ class WorkflowStore:
             return None
         if workflow_item.body is None or (workflow_item.status or "") in _ENDED_WORKFLOW:
             return None
-        body, task_body = self.payloads.join_all(
-            [json.loads(workflow_item.body), json.loads(item.body or "{}")], workflow_id
-        )
+        # A poll answers with the task alone: the workflow's own large payloads (its input,
+        # output, variables) are not read, only the task's.
+        body = json.loads(workflow_item.body)
+        (task_body,) = self.payloads.join_all([json.loads(item.body or "{}")], workflow_id)
         definition = metadata.load_snapshot(body["definitionId"])
         task = Task.from_store(
             task_body,
