@@ -36,8 +36,9 @@ def call_raw(event: dict[str, Any]) -> ApiResponse:
 
 
 # What a client error may be: bad request, no such thing (also a method a path does not have:
-# Powertools answers an unknown method with the not-found handler), or a conflict.
-CLIENT_ERRORS = {400, 404, 409}
+# Powertools answers an unknown method with the not-found handler), a conflict, or a payload
+# over its hard limit.
+CLIENT_ERRORS = {400, 404, 409, 413}
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 # Query parameters the handlers read, given values of the wrong type as often as not.
 QUERY_NAMES = (
