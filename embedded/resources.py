@@ -1,4 +1,5 @@
-"""Tables and queues created from the same specs the CDK stacks declare them from."""
+"""Tables and queues created from the same specs the CDK stacks declare them from, and the
+payload bucket."""
 
 from __future__ import annotations
 
@@ -130,3 +131,18 @@ def create_queues(
         )
         for spec in specs
     }
+
+
+def create_bucket(s3: Any, name: str, region: str) -> None:
+    """Create the payload bucket (see baton.store.payloads); one that exists is left as it is."""
+    request: dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":  # S3 refuses a location constraint naming its default region
+        request["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        s3.create_bucket(**request)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in (
+            "BucketAlreadyOwnedByYou",
+            "BucketAlreadyExists",
+        ):
+            raise

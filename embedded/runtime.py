@@ -21,7 +21,7 @@ from embedded import tutorial
 from embedded.functions import Handler, LocalFunction, released_while_idle
 from embedded.gateway import Gateway
 from embedded.pollers import DEFAULT_WAIT_TIME_SECONDS, QueuePoller, Ticker
-from embedded.resources import ProvisionedQueue, create_queues, create_tables
+from embedded.resources import ProvisionedQueue, create_bucket, create_queues, create_tables
 
 if TYPE_CHECKING:
     import threading
@@ -254,6 +254,10 @@ class Runtime:
 
         self.table_specs = table_specs()
         create_tables(self.dynamodb, self.table_specs)
+        from baton.store.payloads import DEFAULT_BUCKET
+
+        s3 = boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint_url)
+        create_bucket(s3, DEFAULT_BUCKET, self.region)
         self.event_queue_names = self._resolve_event_queue_names(topology.DEFAULT_EVENT_QUEUES)
         specs = topology.all_queues(self.queue_prefix, self.event_queue_names)
         self.queues = create_queues(
@@ -383,6 +387,7 @@ class Runtime:
 
     def _set_baton_environment(self) -> None:
         from baton import settings, topology
+        from baton.store.payloads import DEFAULT_BUCKET
 
         for spec in self.table_specs:
             self._set(spec.env_var, spec.default_name)
@@ -396,6 +401,7 @@ class Runtime:
         internal = topology.internal_event_queue(self.queue_prefix).name
         self._set(settings.INTERNAL_EVENT_QUEUE_URL, self.queues[internal].url)
         self._set_default(settings.RETENTION_DAYS, "30")
+        self._set(settings.PAYLOAD_BUCKET, DEFAULT_BUCKET)
         # Locally nothing stands in front of the API to check callers, so there is no token.
         self._set(settings.AUTH_MODE, "iam")
         self._set_default("POWERTOOLS_SERVICE_NAME", "baton")

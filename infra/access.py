@@ -102,3 +102,16 @@ SEND_ACTIONS: Final = ("sqs:SendMessage",)
 CONSUME_ACTIONS: Final = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 # baton.auth.tokens.signing_key reads the token-signing secret's value, nothing else of it.
 SECRET_ACTIONS: Final = ("secretsmanager:GetSecretValue",)
+
+# baton.store.payloads on the payload bucket's objects (`workflows/*`): every function that
+# commits decisions writes large payloads before the commit (PutObject) and reads them back
+# with the workflow (GetObject); the commit that ends a workflow copies its objects onto
+# themselves with the ended tag (CopyObject: GetObject on the source, PutObject and
+# PutObjectTagging on the copy). No ListBucket (a missing object reads as AccessDenied, and
+# nothing lists) and no DeleteObject (only the lifecycle rule deletes).
+PAYLOAD_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
+    "api": ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
+    "events": ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
+    "timers": ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
+    "authorizer": (),
+}

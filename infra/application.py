@@ -23,7 +23,10 @@ def build(app: App) -> BatonStacks:
     """Add Baton's stacks to `app`; synthesis fails on any unacknowledged cdk-nag error."""
     config = BatonConfig.from_context(app.node)
     stateful = StatefulStack(
-        app, f"{config.prefix}-stateful", description="Baton's tables (retained on delete)"
+        app,
+        f"{config.prefix}-stateful",
+        description="Baton's tables and payload bucket (retained on delete)",
+        retention_days=config.retention_days,
     )
     stateless = StatelessStack(
         app,
@@ -34,6 +37,7 @@ def build(app: App) -> BatonStacks:
         tasks=stateful.table("Tasks"),
         metadata=stateful.table("Metadata"),
         idempotency=stateful.table("Idempotency"),
+        stateful_stack_name=stateful.stack_name,
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return BatonStacks(config=config, stateful=stateful, stateless=stateless)

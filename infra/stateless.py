@@ -15,13 +15,14 @@ from constructs import Construct
 from baton import settings
 from baton.auth.modes import CONDUCTOR_KEYS
 from baton.store.schema import table_specs
-from infra.access import CONSUME_ACTIONS, SEND_ACTIONS, TABLE_ACCESS
+from infra.access import CONSUME_ACTIONS, PAYLOAD_ACTIONS, SEND_ACTIONS, TABLE_ACCESS
 from infra.api import Api
 from infra.auth import Auth
 from infra.bundling import lambda_code
 from infra.config import BatonConfig
 from infra.functions import Functions, observability_environment, powertools_layer
 from infra.monitoring import Monitoring
+from infra.payloads import grant_payload_access, imported
 from infra.queues import BatonQueue, Queues
 from infra.tables import grant_table_access
 
@@ -43,6 +44,7 @@ class StatelessStack(Stack):
         tasks: dynamodb.ITableV2,
         metadata: dynamodb.ITableV2,
         idempotency: dynamodb.ITableV2,
+        stateful_stack_name: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -59,6 +61,8 @@ class StatelessStack(Stack):
                 f"{sorted(tables)}: pass the new table in and decide which functions may use it"
             )
 
+        # By its export's name, which the grants' cdk-nag acknowledgement names too.
+        payload_bucket = imported(self, stateful_stack_name)
         queues = Queues(
             self,
             "Queues",
@@ -75,6 +79,7 @@ class StatelessStack(Stack):
             settings.TIMER_QUEUE_URL: queues.timers.queue.queue_url,
             settings.INTERNAL_EVENT_QUEUE_URL: queues.internal_events.queue.queue_url,
             settings.RETENTION_DAYS: str(config.retention_days),
+            settings.PAYLOAD_BUCKET: payload_bucket.bucket_name,
             **observability,
         }
         architecture = config.target_architecture
@@ -96,6 +101,12 @@ class StatelessStack(Stack):
         for function_name, function in functions.by_code_name.items():
             for name, access in TABLE_ACCESS[function_name].items():
                 grant_table_access(function, tables[name], specs[name], access)
+            grant_payload_access(
+                function,
+                payload_bucket,
+                PAYLOAD_ACTIONS[function_name],
+                stateful_stack_name=stateful_stack_name,
+            )
             # Every function carries out effects: EVENT messages, timers, conductor: events.
             iam.Grant.add_to_principal(
                 grantee=function,

@@ -43,6 +43,12 @@ class PayloadTooLarge(BadRequest, ValueError):
     """400: an input or output is larger than Baton keeps, or nests too deep."""
 
 
+class PayloadOverLimit(PayloadTooLarge):
+    """413: an input or output is larger than its documented hard limit; nothing was stored."""
+
+    status = 413
+
+
 class NotFound(BatonError):
     """404: no such workflow, task, definition or handler."""
 

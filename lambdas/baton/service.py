@@ -31,7 +31,15 @@ from baton.engine.run import (
 )
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of, uses_registered_task_def
-from baton.errors import AlreadyExists, BadRequest, Conflict, NotFound, PayloadTooLarge
+from baton.engine.tasks.set_variable import MAX_VARIABLES_BYTES
+from baton.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadOverLimit,
+    PayloadTooLarge,
+)
 from baton.messaging import Messaging
 from baton.search.workflows import SearchRequest, search_workflows
 from baton.store import health as store_health
@@ -49,9 +57,11 @@ from baton.topology import MAX_TIMER_DELAY_SECONDS
 
 _log = logging.getLogger(__name__)
 
-# Conductor's default threshold for workflow and task payloads; larger ones are refused with
-# a 400 rather than risking DynamoDB's 400 KB item limit halfway through a commit.
-MAX_PAYLOAD_BYTES = 256 * 1024
+# The hard limits on what a caller may send (Conductor's thresholds for offloading to external
+# storage): larger ones are refused with a 413 before anything is stored. Payloads too large
+# for a DynamoDB item are kept in S3 (baton.store.payloads).
+MAX_WORKFLOW_PAYLOAD_BYTES = 5 * 1024 * 1024
+MAX_TASK_PAYLOAD_BYTES = 3 * 1024 * 1024
 
 # What one poll hands out at most: Lambda's response limit is 6 MB.
 MAX_POLL_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -59,16 +69,16 @@ MAX_POLL_RESPONSE_BYTES = 4 * 1024 * 1024
 IDEMPOTENCY_STRATEGIES = ("FAIL", "RETURN_EXISTING", "FAIL_ON_RUNNING")
 
 
-def check_payload_size(what: str, value: Any) -> None:
+def check_payload_size(what: str, value: Any, limit: int = MAX_WORKFLOW_PAYLOAD_BYTES) -> None:
     if json_depth_exceeds(value):
         raise PayloadTooLarge(
             f"The {what} nests more than {MAX_JSON_DEPTH} levels deep, more than Baton keeps; "
             "flatten it"
         )
     size = len(json.dumps(value, separators=(",", ":")).encode())
-    if size > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLarge(
-            f"The {what} is {size} bytes, more than the limit of {MAX_PAYLOAD_BYTES} bytes; "
+    if size > limit:
+        raise PayloadOverLimit(
+            f"The {what} is {size} bytes, more than the limit of {limit} bytes; "
             "store large data elsewhere (for example in S3) and pass a reference to it"
         )
 
@@ -440,7 +450,7 @@ class Baton:
     def update_variables(
         self, workflow_id: str, variables: JsonObject, *, append_array: bool = False
     ) -> None:
-        check_payload_size("workflow variables", variables)
+        check_payload_size("workflow variables", variables, MAX_VARIABLES_BYTES)
         self._mutate(
             workflow_id,
             lambda wf: decider.update_variables(
@@ -477,7 +487,7 @@ class Baton:
 
     def _update_task(self, workflow_id: str, task_id: str, update: TaskUpdate) -> Decision:
         if update.output is not None:
-            check_payload_size("task output", update.output)
+            check_payload_size("task output", update.output, MAX_TASK_PAYLOAD_BYTES)
 
         def change(workflow: Workflow) -> Decision:
             if workflow.task_by_id(task_id) is None:
@@ -512,7 +522,7 @@ class Baton:
     ) -> str | None:
         """Update the pending task with that reference; None when there is none."""
         if update.output is not None:
-            check_payload_size("task output", update.output)
+            check_payload_size("task output", update.output, MAX_TASK_PAYLOAD_BYTES)
         found: list[str] = []
 
         def change(workflow: Workflow) -> Decision:

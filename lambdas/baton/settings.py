@@ -24,3 +24,5 @@ ENDPOINT_URL = "AWS_ENDPOINT_URL"
 AUTH_MODE = "BATON_AUTH_MODE"
 # Secrets Manager secret whose value signs and verifies the tokens of the "conductor-keys" mode.
 TOKEN_SECRET_ARN = "BATON_TOKEN_SECRET_ARN"
+# S3 bucket holding task and workflow payloads too large for their DynamoDB items.
+PAYLOAD_BUCKET = "BATON_PAYLOAD_BUCKET"

@@ -143,6 +143,7 @@ def deployed(
             dynamodb=boto3.client("dynamodb", **admin),
             sqs=boto3.client("sqs", **admin),
             secrets=boto3.client("secretsmanager", **admin),
+            s3=boto3.client("s3", **admin),
         ).provision()
         specs = function_specs(
             deployment,

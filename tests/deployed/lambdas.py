@@ -121,9 +121,16 @@ class FunctionSpec:
 
 
 def resource_policies(deployment: Deployment) -> dict[str, list[dict[str, Any]]]:
-    """Queue ARN -> its queue policy's statements, for every stack."""
+    """Queue ARN -> its queue policy's statements, and each ARN a bucket policy's statement
+    names (the bucket, its objects) -> that statement, for every stack."""
     policies: dict[str, list[dict[str, Any]]] = {}
     for stack in deployment.stack_order():
+        for policy in stack.of_type("AWS::S3::BucketPolicy").values():
+            properties = deployment.resolve(stack, policy["Properties"])
+            for statement in properties["PolicyDocument"]["Statement"]:
+                resources = statement["Resource"]
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    policies.setdefault(resource, []).append(statement)
         for policy in stack.of_type("AWS::SQS::QueuePolicy").values():
             properties = deployment.resolve(stack, policy["Properties"])
             for url in properties["Queues"]:

@@ -22,11 +22,14 @@ _GENERATE_SECRET_KEYS = (
 class Provisioner:
     """Walks every stack in dependency order, creating what moto can hold and naming the rest."""
 
-    def __init__(self, deployment: Deployment, *, dynamodb: Any, sqs: Any, secrets: Any) -> None:
+    def __init__(
+        self, deployment: Deployment, *, dynamodb: Any, sqs: Any, secrets: Any, s3: Any
+    ) -> None:
         self.deployment = deployment
         self.dynamodb = dynamodb
         self.sqs = sqs
         self.secrets = secrets
+        self.s3 = s3
 
     def provision(self) -> None:
         for stack in self.deployment.stack_order():
@@ -45,6 +48,8 @@ class Provisioner:
             return self._queue(stack, logical_id, resolve(stack, raw))
         if type_ == "AWS::SecretsManager::Secret":
             return self._secret(stack, logical_id, resolve(stack, raw))
+        if type_ == "AWS::S3::Bucket":
+            return self._bucket(stack, logical_id, resolve(stack, raw))
         if type_ == "AWS::Lambda::Function":
             name = resolve(stack, raw.get("FunctionName")) or physical_name(stack, logical_id)
             return Physical(name, {"Arn": arn("lambda", f"function:{name}")})
@@ -121,6 +126,37 @@ class Provisioner:
             "Attributes"
         ]["QueueArn"]
         return Physical(url, {"Arn": queue_arn, "QueueName": name, "QueueUrl": url})
+
+    def _bucket(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Physical:
+        name = properties.get("BucketName") or physical_name(stack, logical_id, 63).lower()
+        self.s3.create_bucket(Bucket=name)
+        if "BucketEncryption" in properties:
+            # CloudFormation's rule says ServerSideEncryptionByDefault, S3's API says
+            # ApplyServerSideEncryptionByDefault.
+            rules = [
+                {
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                    **(
+                        {"BucketKeyEnabled": rule["BucketKeyEnabled"]}
+                        if "BucketKeyEnabled" in rule
+                        else {}
+                    ),
+                }
+                for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            self.s3.put_bucket_encryption(
+                Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules}
+            )
+        if "PublicAccessBlockConfiguration" in properties:
+            self.s3.put_public_access_block(
+                Bucket=name,
+                PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"],
+            )
+        if "OwnershipControls" in properties:
+            self.s3.put_bucket_ownership_controls(
+                Bucket=name, OwnershipControls=properties["OwnershipControls"]
+            )
+        return Physical(name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": name})
 
     def _secret(self, stack: Stack, logical_id: str, properties: dict[str, Any]) -> Physical:
         name = properties.get("Name") or physical_name(stack, logical_id, 512)

@@ -433,3 +433,68 @@ def test_a_timer_schedules_a_dynamic_task_and_a_dynamic_fork_with_no_call_refuse
     statuses = client.statuses(workflow_id)
     assert statuses[f"_ship_{suffix}_0"] == statuses[f"_ship_{suffix}_1"] == "SCHEDULED"
     assert_nothing_refused_or_failed(deployed, since)
+
+
+def payload_objects(deployed: Any) -> dict[str, int]:
+    """Every payload object in the deployment's bucket: key -> size."""
+    s3 = deployed.cloud.client("s3")
+    (bucket,) = [
+        p.ref
+        for p in deployed.cloud.deployment.physical.values()
+        if str(p.attributes.get("Arn", "")).startswith("arn:aws:s3:::")
+    ]
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {item["Key"]: item["Size"] for item in listed}
+
+
+def test_a_large_payload_moves_through_the_functions_with_no_call_refused(deployed):
+    """A 1 MB input and a 1 MB output kept in the payload bucket: written by the API function,
+    read back by the timers function that fires the WAIT, tagged as ended by the commit that
+    ends the workflow, all within each function's grants."""
+    since = mark(deployed)
+    client = Client(deployed)
+    name = f"deployed_large_{uuid.uuid4().hex[:8]}"
+    definition = {
+        "name": name,
+        "tasks": [
+            {
+                "name": "nap",
+                "taskReferenceName": "nap",
+                "type": "WAIT",
+                "inputParameters": {"duration": SHORT_WAIT},
+            },
+            {
+                "name": "hold",
+                "taskReferenceName": "hold",
+                "type": "WAIT",
+                "inputParameters": {"echo": "${workflow.input.blob}"},
+            },
+        ],
+    }
+    client.call("POST", "/api/metadata/workflow", definition)
+    blob = {"rows": [{"i": i, "text": "żółw " + "x" * 1000} for i in range(1000)]}
+    workflow_id = client.call("POST", f"/api/workflow/{name}", {"blob": blob})
+    assert any(key.startswith(f"workflows/{workflow_id}/") for key in payload_objects(deployed))
+
+    run_until(
+        deployed,
+        lambda: client.statuses(workflow_id).get("hold") == "IN_PROGRESS",
+        since,
+        "the WAIT fired by the timers function",
+    )
+    output = {"result": blob}
+    client.call("POST", f"/api/tasks/{workflow_id}/hold/COMPLETED", output)
+
+    workflow = client.call("GET", f"/api/workflow/{workflow_id}")
+    assert workflow["status"] == "COMPLETED"
+    assert workflow["input"] == {"blob": blob}
+    (hold,) = [t for t in workflow["tasks"] if t["referenceTaskName"] == "hold"]
+    assert hold["inputData"] == {"echo": blob}
+    assert hold["outputData"] == output
+    assert_nothing_refused_or_failed(deployed, since)
+    timers = {
+        process.spec.logical_id
+        for process in deployed.cloud.functions.values()
+        if process.spec.handler.endswith("timers.handler")
+    }
+    assert any(o.function in timers for o in deployed.cloud.outcomes[since[1] :])

@@ -100,6 +100,7 @@ def test_every_function_gets_tables_queues_and_observability_settings(iam_mode):
             settings.IDEMPOTENCY_TABLE,
             settings.TIMER_QUEUE_URL,
             settings.INTERNAL_EVENT_QUEUE_URL,
+            settings.PAYLOAD_BUCKET,
         ):
             assert name in variables, f"{handler} lacks {name}"
         assert variables[settings.RETENTION_DAYS] == "7"
@@ -164,6 +165,7 @@ def test_no_wildcard_actions_and_no_wildcard_resources_but_xray(iam_mode, keys_m
 TABLES = ("Workflows", "Tasks", "Metadata", "Idempotency")
 OWN_LOGS = "own log group"
 TOKEN_SECRET = "token-signing secret"
+PAYLOAD_BUCKET = "payload bucket"
 
 
 def _pairs(actions, resource):
@@ -215,6 +217,17 @@ EXPECTED_TABLE_GRANTS = {
     ),
     "authorizer": _dynamodb(Metadata=["GetItem"]),
 }
+# baton.store.payloads: its objects only (the `workflows/` prefix), never the bucket itself
+# (no ListBucket) and never DeleteObject; the authorizer commits nothing.
+PAYLOAD_OBJECTS = _pairs(
+    ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"), f"{PAYLOAD_BUCKET}/workflows/*"
+)
+EXPECTED_PAYLOAD_GRANTS = {
+    "api": PAYLOAD_OBJECTS,
+    "events": PAYLOAD_OBJECTS,
+    "timers": PAYLOAD_OBJECTS,
+    "authorizer": set(),
+}
 
 
 def _role_of(synthesized, function_id):
@@ -239,9 +252,13 @@ def _label(synthesized, function_id, resource):
     """A readable name for a statement's resource, or an AssertionError for an unknown one."""
     if resource == "*":
         return "*"
-    if "Fn::Join" in resource:  # an index: the table's ARN (imported) + "/index/<name>"
+    # An index: the table's ARN (imported) + "/index/<name>"; payload objects: the bucket's
+    # ARN (imported) + "/workflows/*".
+    if "Fn::Join" in resource:
         table_arn, suffix = resource["Fn::Join"][1]
         return _label(synthesized, function_id, table_arn) + suffix
+    if resource == {"Fn::ImportValue": "baton-stateful:PayloadBucketArn"}:
+        return PAYLOAD_BUCKET
     if "Fn::ImportValue" in resource:  # a table of the stateful stack
         (table,) = [t for t in TABLES if f"Tables{t}" in resource["Fn::ImportValue"]]
         return f"table {table}"
@@ -291,6 +308,9 @@ def expected_grants(synthesized, *, key_mode):
         "events": RUNTIME | EXPECTED_TABLE_GRANTS["events"] | send | consumed["events"],
         "timers": RUNTIME | EXPECTED_TABLE_GRANTS["timers"] | send | consumed["timers"],
     }
+    for name, pairs in EXPECTED_PAYLOAD_GRANTS.items():
+        if name in expected:
+            expected[name] |= pairs
     if key_mode:
         expected["authorizer"] = RUNTIME | EXPECTED_TABLE_GRANTS["authorizer"] | secret
     return expected

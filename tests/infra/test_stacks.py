@@ -9,9 +9,9 @@ from infra.application import build
 from tests.infra.synth import CUSTOM_CONTEXT, new_app, synthesize
 
 
-def test_stateful_stack_holds_only_tables(iam_mode):
+def test_stateful_stack_holds_only_tables_and_the_payload_bucket(iam_mode):
     types = {r["Type"] for r in iam_mode.stateful.to_json()["Resources"].values()}
-    assert types == {"AWS::DynamoDB::GlobalTable"}
+    assert types == {"AWS::DynamoDB::GlobalTable", "AWS::S3::Bucket", "AWS::S3::BucketPolicy"}
 
 
 def test_stateless_stack_holds_no_table(iam_mode):

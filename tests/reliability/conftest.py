@@ -23,6 +23,7 @@ import boto3
 import pytest
 
 from baton import topology
+from baton.store import payloads
 from baton.store.schema import table_specs
 from embedded import resources
 from embedded.moto_server import MotoProcess
@@ -69,6 +70,9 @@ def moto_endpoint() -> Iterator[Endpoint]:
         dynamodb = boto3.client("dynamodb", **options)
         sqs = boto3.client("sqs", **options)
         resources.create_tables(dynamodb, table_specs())
+        s3 = boto3.client("s3", **options)
+        resources.create_bucket(s3, payloads.DEFAULT_BUCKET, REGION)
+        s3.close()
         queues = resources.create_queues(sqs, topology.all_queues(QUEUE_PREFIX, EVENT_QUEUES))
         yield Endpoint(
             url=url,

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from baton.service import MAX_TASK_PAYLOAD_BYTES, MAX_WORKFLOW_PAYLOAD_BYTES
 from tests.reliability.support import register_workflow, start, wait_workflow, workflow
 from tests.runtime.conftest import Aws
 from tests.runtime.lambda_events import ApiResponse, FakeContext, api_event, call_api
@@ -34,10 +35,10 @@ def call_raw(event: dict[str, Any]) -> ApiResponse:
     return ApiResponse(status=result["statusCode"], body=result.get("body") or "", headers={})
 
 
-MAX_PAYLOAD_BYTES = 256 * 1024
 # What a client error may be: bad request, no such thing (also a method a path does not have:
-# Powertools answers an unknown method with the not-found handler), or a conflict.
-CLIENT_ERRORS = {400, 404, 409}
+# Powertools answers an unknown method with the not-found handler), a conflict, or a payload
+# over its hard limit.
+CLIENT_ERRORS = {400, 404, 409, 413}
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 # Query parameters the handlers read, given values of the wrong type as often as not.
 QUERY_NAMES = (
@@ -295,22 +296,24 @@ def stored_workflow_count() -> int:
     return int(dynamodb.scan(TableName="baton-workflows", Select="COUNT")["Count"])
 
 
-def assert_too_large(response: ApiResponse) -> None:
-    assert response.status == 400, response.body
+def assert_too_large(response: ApiResponse, limit: int) -> None:
+    assert response.status == 413, response.body[:500]
     body = response.json()
-    assert body["status"] == 400
+    assert body["status"] == 413
     assert body["retryable"] is False
-    assert str(MAX_PAYLOAD_BYTES) in body["message"]
+    assert str(limit) in body["message"]
 
 
-def test_an_oversized_input_is_refused_with_a_400_and_nothing_is_stored(aws: Aws) -> None:
+def test_an_oversized_input_is_refused_with_a_413_and_nothing_is_stored(aws: Aws) -> None:
     register_workflow(wait_workflow("reliability_large", "hold_ref"))
     before = stored_workflow_count()
-    oversized = {"blob": "x" * MAX_PAYLOAD_BYTES}
+    oversized = {"blob": "x" * MAX_WORKFLOW_PAYLOAD_BYTES}
+    limit = MAX_WORKFLOW_PAYLOAD_BYTES
 
-    assert_too_large(call_api("POST", "/api/workflow/reliability_large", oversized))
+    assert_too_large(call_api("POST", "/api/workflow/reliability_large", oversized), limit)
     assert_too_large(
-        call_api("POST", "/api/workflow", {"name": "reliability_large", "input": oversized})
+        call_api("POST", "/api/workflow", {"name": "reliability_large", "input": oversized}),
+        limit,
     )
     assert_too_large(
         call_api(
@@ -322,7 +325,8 @@ def test_an_oversized_input_is_refused_with_a_400_and_nothing_is_stored(aws: Aws
                 "correlationId": "large",
                 "idempotencyKey": "large-1",
             },
-        )
+        ),
+        limit,
     )
 
     assert stored_workflow_count() == before
@@ -332,16 +336,19 @@ def test_an_oversized_input_is_refused_with_a_400_and_nothing_is_stored(aws: Aws
     assert listed.json() == []
 
 
-def test_an_oversized_output_is_refused_with_a_400_and_the_workflow_is_unchanged(
+def test_an_oversized_output_is_refused_with_a_413_and_the_workflow_is_unchanged(
     aws: Aws,
 ) -> None:
     register_workflow(wait_workflow("reliability_large_output", "hold_ref"))
     workflow_id = start("reliability_large_output")
     before = workflow(workflow_id)
     (hold,) = before["tasks"]
-    oversized = {"blob": "x" * MAX_PAYLOAD_BYTES}
+    oversized = {"blob": "x" * MAX_TASK_PAYLOAD_BYTES}
+    limit = MAX_TASK_PAYLOAD_BYTES
 
-    assert_too_large(call_api("POST", f"/api/tasks/{workflow_id}/hold_ref/COMPLETED", oversized))
+    assert_too_large(
+        call_api("POST", f"/api/tasks/{workflow_id}/hold_ref/COMPLETED", oversized), limit
+    )
     assert_too_large(
         call_api(
             "POST",
@@ -352,13 +359,14 @@ def test_an_oversized_output_is_refused_with_a_400_and_the_workflow_is_unchanged
                 "status": "COMPLETED",
                 "outputData": oversized,
             },
-        )
+        ),
+        limit,
     )
 
     assert workflow(workflow_id) == before
 
 
-def test_payloads_each_under_the_limit_but_too_large_together_are_not_a_retryable_500(
+def test_payloads_each_under_the_limit_but_too_large_for_an_item_together_are_kept(
     aws: Aws,
 ) -> None:
     register_workflow(
@@ -370,14 +378,21 @@ def test_payloads_each_under_the_limit_but_too_large_together_are_not_a_retryabl
             "outputParameters": {"input": "${workflow.input}", "result": "${hold_ref.output}"},
         }
     )
-    under_the_limit = "x" * (MAX_PAYLOAD_BYTES - 56 * 1024)
-    workflow_id = start("reliability_large_together", {"blob": under_the_limit})
-
-    response = call_api(
-        "POST", f"/api/tasks/{workflow_id}/hold_ref/COMPLETED", {"blob": under_the_limit}
+    workflow_id = start(
+        "reliability_large_together", {"blob": "x" * (MAX_WORKFLOW_PAYLOAD_BYTES - 56 * 1024)}
     )
 
-    assert response.status < 500, response.body
+    response = call_api(
+        "POST",
+        f"/api/tasks/{workflow_id}/hold_ref/COMPLETED",
+        {"blob": "x" * (MAX_TASK_PAYLOAD_BYTES - 56 * 1024)},
+    )
+
+    # Kept in S3 (baton.store.payloads): the workflow completes with its 8 MB output.
+    assert response.status == 200, response.body[:500]
+    # Too large to return in one answer with its output, but its status reads.
+    status = call_api("GET", f"/api/workflow/{workflow_id}/status")
+    assert status.json()["status"] == "COMPLETED"
 
 
 WAIT_ONLY = [{"name": "hold", "taskReferenceName": "hold_ref", "type": "WAIT"}]

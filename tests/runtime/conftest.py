@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from baton import idempotency, settings, topology
+from baton.store import payloads
 from baton.store.schema import table_specs
 from embedded import resources
 
@@ -41,6 +42,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
     with mock_aws():
         resources.create_tables(boto3.client("dynamodb"), table_specs())
+        resources.create_bucket(boto3.client("s3"), payloads.DEFAULT_BUCKET, "us-east-1")
         sqs = boto3.client("sqs")
         provisioned = resources.create_queues(
             sqs, topology.all_queues("baton", list(EVENT_QUEUES)), visibility_timeout_seconds=1

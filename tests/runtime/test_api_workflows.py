@@ -86,9 +86,10 @@ def test_bad_start_requests_are_400(registered):
     assert call_api("POST", "/api/workflow", {"name": "event_testing", "input": [1]}).status == 400
     assert call_api("POST", "/api/workflow/event_testing", "[1]").status == 400
     assert call_api("POST", "/api/workflow/event_testing", "{oops").status == 400
-    big = {"blob": "x" * (300 * 1024)}
+    # Over the hard limit of a start input: a 413 (see tests/runtime/test_payloads.py).
+    big = {"blob": "x" * (5 * 1024 * 1024)}
     response = call_api("POST", "/api/workflow/event_testing", big)
-    assert response.status == 400
+    assert response.status == 413
     assert "limit" in response.json()["message"]
 
 

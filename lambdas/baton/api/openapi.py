@@ -857,7 +857,8 @@ def _responses(operation: Operation) -> JsonSchema:
     responses: JsonSchema = {"200": {"description": "Done", "content": content}}
     if operation.no_content:
         responses["204"] = {"description": "Nothing to answer"}
-    for status in ("400", "404", "409", "503"):
+    # 413: a payload over its hard limit, or an answer larger than Lambda can return.
+    for status in ("400", "404", "409", "413", "503"):
         responses[status] = error
     responses.update(operation.responses)
     return responses

@@ -16,6 +16,7 @@ from baton.api import (
     lifecycle,
     metadata,
     queue_admin,
+    response_limit,
     search,
     server,
     tasks,
@@ -109,4 +110,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if any(len(part.encode("utf-8", "surrogatepass")) > 1024 for part in segments):
             return proxy_error(ApiError(400, "A path segment is longer than 1,024 bytes"))
         event = {**event, "path": canonical_path(event["path"])}
-    return app.resolve(event, context)
+    return response_limit.fit(
+        app.resolve(event, context), str(event.get("httpMethod")), str(event.get("path"))
+    )

@@ -48,6 +48,7 @@ from baton.engine.state import (
 )
 from baton.engine.tasks import task_type_of
 from baton.errors import CommitContention, ItemTooLarge, NotFound
+from baton.store import payloads
 from baton.store.clock import now_ms
 from baton.store.metadata import MetadataStore, snapshot_id
 from baton.store.models import DUE_SHARDS, POLL_SHARDS, RUNNING_SHARDS, TaskItem, WorkflowItem
@@ -165,7 +166,8 @@ _ENDED_WORKFLOW = frozenset(status.value for status in WorkflowStatus if status.
 
 @dataclass(frozen=True)
 class Claim:
-    """A task a poll handed out, with its workflow (holding that task only) and its deadline."""
+    """A task a poll handed out, with its workflow (holding that task only, without its own
+    payloads kept in S3) and its deadline."""
 
     workflow: Workflow
     task: Task
@@ -192,6 +194,8 @@ class WorkflowStore:
     stats: CommitStats = field(default_factory=CommitStats)
     # Where the definition snapshots the workflows run are kept.
     metadata: MetadataStore = field(default_factory=MetadataStore)
+    # Task and workflow payloads too large for their items (see baton.store.payloads).
+    payloads: payloads.PayloadStore = field(default_factory=payloads.PayloadStore)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -203,11 +207,21 @@ class WorkflowStore:
         if item.body is None:
             return None  # an idempotency record, not a workflow
         staged = set(item.staged_attempts or ())
-        body = json.loads(item.body)
+        raw = json.loads(item.body)
+        # A restart or rerun wrote a new task set at this revision; older tasks are not its.
+        since = int(raw.get("tasksFromRevision", 0))
+        task_items = [
+            task_item
+            for task_item in TaskItem.query(workflow_id, consistent_read=True)
+            if since <= task_item.created_revision <= item.revision
+            and (task_item.attempt is None or task_item.attempt in staged)
+        ]
+        # Payloads kept in S3 are put back before the engine sees a body.
+        body, *task_bodies = self.payloads.join_all(
+            [raw, *(json.loads(t.body or "{}") for t in task_items)], workflow_id
+        )
         definition = self.metadata.load_snapshot(body["definitionId"])
         index = definition_index(definition)
-        # A restart or rerun wrote a new task set at this revision; older tasks are not its.
-        since = int(body.get("tasksFromRevision", 0))
         tasks = [
             Task.from_store(
                 task_body,
@@ -217,10 +231,7 @@ class WorkflowStore:
                 pending_effect=task_item.pending_effect is not None,
                 store_key=str(task_item.task_key),
             )
-            for task_item in TaskItem.query(workflow_id, consistent_read=True)
-            if since <= task_item.created_revision <= item.revision
-            and (task_item.attempt is None or task_item.attempt in staged)
-            for task_body in [json.loads(task_item.body or "{}")]
+            for task_item, task_body in zip(task_items, task_bodies, strict=True)
         ]
         return Workflow.from_store(body, definition, tasks, revision=int(item.revision))
 
@@ -302,15 +313,18 @@ class WorkflowStore:
         for effect in decision.effects:
             effects.setdefault(effect.task_id, []).append(effect)
         # Every body once, and refused before anything is written if DynamoDB could not hold it.
-        fields = self._workflow_fields(workflow)
+        objects: dict[str, bytes] = {}
+        fields = self._workflow_fields(workflow, objects)
         expires_at = fields["expires_at"]
         bodies = {
-            t.task_id: _body(t.to_store(), f"task {t.reference_task_name}")
+            t.task_id: self._task_body(t, workflow.workflow_id, objects)
             for t in decision.changed_tasks
         }
         if decision.fresh_task_set:
             # A restart may run the latest definition: its snapshot is written first.
             self.metadata.save_snapshot(workflow.definition)
+        # Large payloads before the commit that refers to them (see baton.store.payloads).
+        self.payloads.write(objects, workflow.workflow_id)
         new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
         changed = [t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids]
         room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
@@ -353,6 +367,7 @@ class WorkflowStore:
             )
         if expires_at is not None:
             self._expire_untouched(decision, expires_at)
+            self.payloads.ended(workflow.workflow_id)
         if decision.fresh_task_set:
             self._delete_tasks(workflow.workflow_id, before_revision=revision)
         if decision.removed_tasks:
@@ -438,15 +453,20 @@ class WorkflowStore:
         if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
             raise RevisionConflict from error
 
-    def _workflow_fields(self, workflow: Workflow) -> dict[str, Any]:
+    def _workflow_fields(self, workflow: Workflow, objects: dict[str, bytes]) -> dict[str, Any]:
         expires_at = (
             datetime.now(UTC) + timedelta(days=self.retention_days)
             if workflow.status.is_terminal and self.retention_days > 0
             else None
         )
-        body = _body(
+        stored = payloads.split(
             {**workflow.to_store(), "definitionId": snapshot_id(workflow.definition)},
-            f"workflow {workflow.workflow_id} (its input, output and variables)",
+            payloads.WORKFLOW_PAYLOAD_FIELDS,
+            workflow.workflow_id,
+        )
+        objects.update(stored.objects)
+        body = _body(
+            stored.body, f"workflow {workflow.workflow_id} (its input, output and variables)"
         )
         return {
             "status": workflow.status.value,
@@ -456,6 +476,12 @@ class WorkflowStore:
             "running_key": None if workflow.status.is_terminal else running_index_key(workflow),
             "create_time": workflow.create_time,
         }
+
+    def _task_body(self, task: Task, workflow_id: str, objects: dict[str, bytes]) -> str:
+        """A task's stored body, its large payloads added to `objects` to write first."""
+        stored = payloads.split(task.to_store(), payloads.TASK_PAYLOAD_FIELDS, workflow_id)
+        objects.update(stored.objects)
+        return _body(stored.body, f"task {task.reference_task_name}")
 
     def _new_workflow_item(
         self, workflow: Workflow, attempt: str | None, fields: dict[str, Any]
@@ -737,10 +763,13 @@ class WorkflowStore:
             return None  # its TaskDef's limits hold it back for now
         claimed = hand_out(task)
         deadline = task_type_of(claimed.workflow_task).deadline(claimed)
+        objects: dict[str, bytes] = {}
+        body = self._task_body(claimed, workflow_id, objects)
+        self.payloads.write(objects, workflow_id)
         actions: list[Action] = [
             TaskItem.version.set(task.version + 1),
             TaskItem.status.set(claimed.status.value),
-            TaskItem.body.set(_body(claimed.to_store(), f"task {claimed.task_id}")),
+            TaskItem.body.set(body),
         ]
         if _is_limited(claimed):
             running = running_key(claimed.task_type, poll_shard(claimed.task_id))
@@ -798,9 +827,11 @@ class WorkflowStore:
             return None
         if workflow_item.body is None or (workflow_item.status or "") in _ENDED_WORKFLOW:
             return None
+        # A poll answers with the task alone: the workflow's own large payloads (its input,
+        # output, variables) are not read, only the task's.
         body = json.loads(workflow_item.body)
+        (task_body,) = self.payloads.join_all([json.loads(item.body or "{}")], workflow_id)
         definition = self.metadata.load_snapshot(body["definitionId"])
-        task_body = json.loads(item.body or "{}")
         task = Task.from_store(
             task_body,
             stored_workflow_task(task_body, definition_index(definition).task),

@@ -270,6 +270,38 @@ def _secret_arn(principal: Principal, params: dict[str, Any]) -> str:
     )
 
 
+# S3 operations Baton calls -> what IAM authorizes (a copy reads its source as GetObject).
+_S3_OBJECT_ACTIONS = {
+    "GetObject": ("s3:GetObject",),
+    "HeadObject": ("s3:GetObject",),
+    "PutObject": ("s3:PutObject",),
+    "PutObjectTagging": ("s3:PutObjectTagging",),
+    "GetObjectTagging": ("s3:GetObjectTagging",),
+    "DeleteObject": ("s3:DeleteObject",),
+}
+
+
+def _s3_requests(operation: str, params: dict[str, Any]) -> list[Request]:
+    bucket = params.get("Bucket", "")
+    target = f"arn:aws:s3:::{bucket}/{params.get('Key', '')}"
+    if operation == "CopyObject":
+        source = params["CopySource"]
+        if isinstance(source, dict):
+            source_arn = f"arn:aws:s3:::{source['Bucket']}/{source['Key']}"
+        else:
+            source_arn = f"arn:aws:s3:::{str(source).lstrip('/')}"
+        requests = [Request("s3:GetObject", source_arn), Request("s3:PutObject", target)]
+        if params.get("Tagging") or params.get("TaggingDirective") == "REPLACE":
+            requests.append(Request("s3:PutObjectTagging", target))
+        return requests
+    if operation in _S3_OBJECT_ACTIONS:
+        return [Request(action, target) for action in _S3_OBJECT_ACTIONS[operation]]
+    if operation in ("ListObjectsV2", "ListObjects"):
+        return [Request("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
+    # Any other bucket operation: on the bucket, under its own name.
+    return [Request(f"s3:{operation}", f"arn:aws:s3:::{bucket}")]
+
+
 def requests_for(
     principal: Principal, service: str, operation: str, params: dict[str, Any]
 ) -> list[Request]:
@@ -282,6 +314,8 @@ def requests_for(
         return [Request(f"sqs:{action}", _queue_arn(principal, params))]
     if prefix == "secretsmanager":
         return [Request(f"secretsmanager:{operation}", _secret_arn(principal, params))]
+    if prefix == "s3":
+        return _s3_requests(operation, params)
     # Services this evaluator has no resource mapping for: authorized on "*", which only a
     # statement with Resource "*" (or a matching wildcard) admits.
     return [Request(f"{prefix}:{operation}", "*")]
