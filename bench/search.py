@@ -103,7 +103,9 @@ def _seed(count: int, report: Callable[[str], None]) -> float:
                 correlation_id=f"order-{index // 3}",
                 input={"order": index, "note": "x" * 200},
             )
-            batch.save(store._new_workflow_item(workflow, None, store._workflow_fields(workflow)))
+            batch.save(
+                store._new_workflow_item(workflow, None, store._workflow_fields(workflow, {}))
+            )
             if index and index % 20_000 == 0:
                 report(f"  {index} written")
     return time.perf_counter() - started

@@ -80,7 +80,7 @@ def tables() -> Iterator[None]:
                     correlation_id=expected["correlationId"],
                     input={"n": expected["startTime"]},
                 )
-                fields = store._workflow_fields(workflow)
+                fields = store._workflow_fields(workflow, {})
                 batch.save(store._new_workflow_item(workflow, None, fields))
         yield
         runtime.baton.cache_clear()

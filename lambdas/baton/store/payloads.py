@@ -31,7 +31,7 @@ from threading import Lock
 from typing import Any, Final
 
 from baton import settings
-from baton.store.errors import ItemTooLarge
+from baton.errors import ItemTooLarge
 
 # A body up to this size stays whole in its item; DynamoDB holds 400 KB per item, and the
 # rest (keys, index attributes, the workflow's list of staged attempts) needs the headroom.
