@@ -212,6 +212,11 @@ class Run:
         # Set when the budget ran out with work left: the task the next decision resumes at.
         self.carried_over: Task | None = None
         self.live_pollers: LivePollers = live_pollers_of_this_decision.get()
+        # The state as given: what was open before this decision (a child to terminate).
+        self.before = workflow
+        # Whether a failing end starts the definition's failureWorkflow (a terminate by API
+        # does not, as in Conductor).
+        self.failure_workflow_allowed = True
         self.workflow = replace(
             workflow,
             tasks=list(workflow.tasks),
@@ -252,8 +257,8 @@ class Run:
                 "output": wf.output,
                 "status": wf.status.value,
                 "workflowId": wf.workflow_id,
-                "parentWorkflowId": None,
-                "parentWorkflowTaskId": None,
+                "parentWorkflowId": wf.parent_workflow_id,
+                "parentWorkflowTaskId": wf.parent_workflow_task_id,
                 "workflowType": wf.definition.name,
                 "version": wf.definition.version,
                 "correlationId": wf.correlation_id,

@@ -16,6 +16,8 @@ from baton.engine.tasks.lambda_task import Lambda
 from baton.engine.tasks.noop import Noop
 from baton.engine.tasks.set_variable import SetVariable
 from baton.engine.tasks.simple import Simple
+from baton.engine.tasks.start_workflow import StartWorkflow
+from baton.engine.tasks.sub_workflow import SubWorkflow
 from baton.engine.tasks.switch import Decision, Switch
 from baton.engine.tasks.terminate import Terminate
 from baton.engine.tasks.wait import Wait
@@ -37,12 +39,16 @@ TASK_TYPES: dict[str, TaskType] = {
         Lambda(),
         JsonJqTransform(),
         Noop(),
+        SubWorkflow(),
+        StartWorkflow(),
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)
 # Types whose registered TaskDef (by the task's name) is snapshotted at start, so its retries
 # apply as in Conductor; the other types read only their definition's own `taskDefinition`.
-TASK_DEF_TYPES = frozenset({"SIMPLE", "INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "NOOP"})
+TASK_DEF_TYPES = frozenset(
+    {"SIMPLE", "INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "NOOP", "SUB_WORKFLOW", "START_WORKFLOW"}
+)
 
 
 def task_type_of(definition: WorkflowTask) -> TaskType:
