@@ -150,6 +150,8 @@ def _start_child(service: Baton, workflow: Workflow, task: Task) -> None:
             )
         )
     except _REFUSED as error:
+        if isinstance(error, Conflict) and service.store.load(child_id) is not None:
+            return  # its own idempotency key, taken by this very child's first start
         _end_task(service, workflow, task, TaskStatus.FAILED, None, _reason(error))
 
 

@@ -164,3 +164,13 @@ def test_registration_needs_the_params_and_a_name_or_a_definition() -> None:
         task("SUB_WORKFLOW", "s", subWorkflowParam={"workflowDefinition": bad_inline})
     )
     assert problem.startswith("tasks[0].subWorkflowParam.workflowDefinition.tasks[0].type:")
+
+
+def test_an_optional_sub_workflow_that_fails_lets_the_workflow_go_on() -> None:
+    parent = start(workflow_def({**sub("s"), "optional": True}, task("NOOP", "after")), {"x": 1})
+    task_ = by_ref(parent.workflow, "s")
+    update = TaskUpdate(status=TaskStatus.FAILED, reason_for_incompletion="child failed")
+    ended = decider.update_task(parent.workflow, task_.task_id, update, T0 + SECOND).workflow
+    assert by_ref(ended, "s").status == TaskStatus.COMPLETED_WITH_ERRORS
+    assert by_ref(ended, "after").status == TaskStatus.COMPLETED
+    assert ended.status == WorkflowStatus.COMPLETED

@@ -1,6 +1,6 @@
-"""What a workflow's start and end mean beyond its own tasks: timeouts, children, parents and
-the failure workflow (Conductor's WorkflowExecutorOps.terminateWorkflow and
-DeciderService.checkWorkflowTimeout).
+"""Beyond a workflow's own tasks: its timeout, its children and parent, its failure workflow.
+
+As Conductor's WorkflowExecutorOps.terminateWorkflow and DeciderService.checkWorkflowTimeout:
 
 - A definition's `timeoutSeconds` counts from the workflow's creation. TIME_OUT_WF ends the
   workflow TIMED_OUT (open tasks CANCELED); ALERT_ONLY records a TimeoutAlert once, in the
