@@ -60,7 +60,13 @@ def test_a_child_runs_with_its_parents_links_and_its_end_completes_the_parents_t
     response = call_api(
         "POST",
         "/api/workflow",
-        {"name": "parent_wf", "input": {"value": 5}, "correlationId": "order-1", "priority": 7},
+        {
+            "name": "parent_wf",
+            "input": {"value": 5},
+            "correlationId": "order-1",
+            "priority": 7,
+            "taskToDomain": {"*": "blue"},
+        },
     )
     parent_id = response.body
     run_child = task(parent_id, "run_child")
@@ -74,6 +80,8 @@ def test_a_child_runs_with_its_parents_links_and_its_end_completes_the_parents_t
         7,
         {"value": 5},
     )
+    # No taskToDomain of its own: the parent's.
+    assert child["taskToDomain"] == {"*": "blue"}
 
     done = call_api("POST", f"/api/tasks/{child['workflowId']}/hold/COMPLETED", {"ok": True})
     assert done.status == 200
@@ -100,8 +108,13 @@ def test_a_failing_child_fails_its_parent_with_the_childs_reason(aws: Aws) -> No
             },
         )
     )
-    register_workflow(parent("failing_child"))
-    parent_id = start("parent_wf", {"value": 1})
+    register_workflow(
+        definition("recovery_wf", {"name": "n", "taskReferenceName": "n", "type": "NOOP"})
+    )
+    register_workflow(parent("failing_child", failureWorkflow="recovery_wf"))
+    parent_id = call_api(
+        "POST", "/api/workflow", {"name": "parent_wf", "input": {"value": 1}, "correlationId": "c9"}
+    ).body
     child_id = task(parent_id, "run_child")["subWorkflowId"]
     assert workflow(child_id)["status"] == "FAILED"
     run_child = task(parent_id, "run_child")
@@ -109,7 +122,17 @@ def test_a_failing_child_fails_its_parent_with_the_childs_reason(aws: Aws) -> No
     assert run_child["reasonForIncompletion"] == (
         f"Sub workflow failing_child.1/{child_id} failure reason: no stock"
     )
-    assert workflow(parent_id)["status"] == "FAILED"
+    failed = workflow(parent_id)
+    assert failed["status"] == "FAILED"
+    # FailureWorkflowSpec's "task failed in subworkflow": the parent's failure workflow names
+    # the SUB_WORKFLOW task as the one that failed.
+    recovery = workflow(failed["output"]["conductor.failure_workflow"])
+    assert recovery["status"] == "COMPLETED"
+    assert recovery["correlationId"] == "c9"
+    assert recovery["input"]["workflowId"] == parent_id
+    assert recovery["input"]["failureTaskId"] == run_child["taskId"]
+    assert recovery["input"]["failureStatus"] == "FAILED"
+    assert recovery["input"]["failedWorkflow"]["workflowId"] == parent_id
 
 
 def test_an_unknown_child_fails_the_task(aws: Aws) -> None:
@@ -204,3 +227,40 @@ def test_a_workflow_that_times_out_starts_its_failure_workflow(aws: Aws) -> None
     clock.now += 120_000
     sweep()
     assert workflow(slow_id)["output"]["conductor.failure_workflow"] == failure["workflowId"]
+
+
+def test_a_failure_workflow_that_cannot_start_is_named_in_the_output_with_why(aws: Aws) -> None:
+    register_workflow(
+        definition(
+            "doomed_wf",
+            {
+                "name": "stop",
+                "taskReferenceName": "stop",
+                "type": "TERMINATE",
+                "inputParameters": {"terminationStatus": "FAILED"},
+            },
+            failureWorkflow="no_such_handler",
+        )
+    )
+    doomed = workflow(start("doomed_wf", {}))
+    assert doomed["status"] == "FAILED"
+    assert doomed["output"]["conductor.failure_workflow"] == (
+        "Error workflow no_such_handler failed to start.  reason: "
+        "No such workflow found by name: no_such_handler, version: null"
+    )
+
+
+def test_terminating_by_the_api_starts_no_failure_workflow(aws: Aws) -> None:
+    register_workflow(child_with_wait())
+    register_workflow(
+        definition(
+            "stoppable_wf",
+            {"name": "hold", "taskReferenceName": "hold", "type": "WAIT"},
+            failureWorkflow="child_wf",
+        )
+    )
+    stoppable = start("stoppable_wf", {})
+    assert call_api("DELETE", f"/api/workflow/{stoppable}", None).status == 200
+    ended = workflow(stoppable)
+    assert ended["status"] == "TERMINATED"
+    assert "conductor.failure_workflow" not in ended["output"]

@@ -78,6 +78,7 @@ SCHEMAS: dict[str, JsonSchema] = {
             "joinOn": _array(TEXT),
             "loopCondition": TEXT,
             "loopOver": _array(OBJECT),
+            "subWorkflowParam": OBJECT,
             "taskDefinition": _ref("TaskDef"),
         },
         ("name", "taskReferenceName"),
@@ -215,6 +216,7 @@ SCHEMAS: dict[str, JsonSchema] = {
             "startTime": INT64,
             "endTime": INT64,
             "updateTime": INT64,
+            "subWorkflowId": TEXT,
         }
     ),
     "Workflow": _model(
@@ -227,6 +229,8 @@ SCHEMAS: dict[str, JsonSchema] = {
                 "enum": ["RUNNING", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "PAUSED"],
             },
             "correlationId": TEXT,
+            "parentWorkflowId": TEXT,
+            "parentWorkflowTaskId": TEXT,
             "priority": _PRIORITY,
             "input": OBJECT,
             "output": OBJECT,
