@@ -33,7 +33,7 @@ from baton.engine.state import Task, TaskStatus, Workflow, child_workflow_id, fa
 from baton.engine.tasks.start_workflow import REQUEST_PARAMETER, request_problem
 from baton.engine.tasks.sub_workflow import CHILD_END_TO_TASK
 from baton.engine.validation import ValidationFailed, validate_workflow_def
-from baton.store.errors import Conflict, NotFound
+from baton.store.errors import Conflict, ItemTooLarge, NotFound
 
 if TYPE_CHECKING:
     from baton.service import Baton
@@ -42,7 +42,7 @@ _log = logging.getLogger(__name__)
 
 # What makes a start fail for good (the task fails with it); anything else is transient and
 # left to the sweep.
-_REFUSED = (NotFound, Conflict, ValidationFailed, ValueError)
+_REFUSED = (NotFound, Conflict, ValidationFailed, ValueError, ItemTooLarge)
 
 
 def carry_out(service: Baton, workflow: Workflow, effect: Effect) -> bool:
@@ -75,11 +75,7 @@ def reconcile(service: Baton, workflow: Workflow, task: Task) -> None:
             elif child.status.is_terminal:
                 report_to_parent(service, child)
         elif task.status == TaskStatus.CANCELED and child and not child.status.is_terminal:
-            terminate_child(
-                service,
-                child.workflow_id,
-                f"Parent workflow has been terminated with status {workflow.status.value}",
-            )
+            terminate_child(service, child.workflow_id, lifecycle.parent_ended_reason(workflow))
     elif task.status == TaskStatus.IN_PROGRESS and task.workflow_task.type == "START_WORKFLOW":
         _start_for_task(service, workflow, task)
     if not workflow.status.is_terminal:

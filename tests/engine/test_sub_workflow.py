@@ -174,3 +174,23 @@ def test_an_optional_sub_workflow_that_fails_lets_the_workflow_go_on() -> None:
     assert by_ref(ended, "s").status == TaskStatus.COMPLETED_WITH_ERRORS
     assert by_ref(ended, "after").status == TaskStatus.COMPLETED
     assert ended.status == WorkflowStatus.COMPLETED
+
+
+def test_each_loop_iteration_gets_its_own_child() -> None:
+    definition = workflow_def(
+        task(
+            "DO_WHILE",
+            "loop",
+            loopCondition="$.loop['iteration'] < 2",
+            loopOver=[sub("s")],
+            inputParameters={},
+        )
+    )
+    decision = start(definition, {"x": 1})
+    first = by_ref(decision.workflow, "s__1")
+    update = TaskUpdate(status=TaskStatus.COMPLETED, output={}, merge_output=True)
+    after = decider.update_task(decision.workflow, first.task_id, update, T0 + SECOND)
+    second = by_ref(after.workflow, "s__2")
+    assert second.status == TaskStatus.IN_PROGRESS
+    assert second.sub_workflow_id == child_workflow_id(second.task_id) != first.sub_workflow_id
+    assert StartWorkflow(task_id=second.task_id) in after.effects

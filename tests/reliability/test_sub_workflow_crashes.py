@@ -144,3 +144,37 @@ def test_a_crash_after_the_child_started_never_makes_a_second_child(
     (child,) = children("c-1")
     assert call_api("POST", f"/api/tasks/{child['workflowId']}/hold/COMPLETED", {}).status == 200
     assert statuses(parent["workflowId"])["workflow"] == "COMPLETED"
+
+
+def test_a_child_start_that_fails_after_the_parents_commit_is_made_by_the_sweep(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baton.service import Baton
+    from baton.store.workflows import PENDING_EFFECT_GRACE_MS
+
+    register_workflow(CHILD)
+    register_workflow(PARENT)
+    clock = Clock(T0)
+    use_clock(clock)
+    original = Baton.start
+    refused: list[str] = []
+
+    def refuse_first_child(self: Baton, request: Any) -> str:
+        if request.parent_workflow_id and not refused:
+            refused.append(request.workflow_id)
+            raise RuntimeError("DynamoDB could not be reached")
+        return original(self, request)
+
+    monkeypatch.setattr(Baton, "start", refuse_first_child)
+    # The parent's start answers with its id: its commit landed, the child is owed.
+    response = call_api("POST", "/api/workflow", {"name": "crash_parent", "correlationId": "c-2"})
+    assert response.status == 200, response.body
+    run_child = task(response.body, "run_child")
+    assert refused == [run_child["subWorkflowId"]]
+    assert children("c-2") == []
+
+    clock.now += PENDING_EFFECT_GRACE_MS + 1_000
+    assert sweep()["resent"] == 1
+    (child,) = children("c-2")
+    assert child["workflowId"] == run_child["subWorkflowId"]
+    assert child["parentWorkflowTaskId"] == run_child["taskId"]

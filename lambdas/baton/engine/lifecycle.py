@@ -139,16 +139,20 @@ def child_terminations(run: Run) -> None:
             or earlier.status.is_terminal
         ):
             continue
-        reason = (
-            f"Parent workflow has been terminated with reason: {wf.reason_for_incompletion}"
-            if wf.reason_for_incompletion
-            else f"Parent workflow has been terminated with status {wf.status.value}"
-        )
         run.effects.append(
             TerminateChild(
-                task_id=task.task_id, child_workflow_id=task.sub_workflow_id, reason=reason
+                task_id=task.task_id,
+                child_workflow_id=task.sub_workflow_id,
+                reason=parent_ended_reason(wf),
             )
         )
+
+
+def parent_ended_reason(parent: Workflow) -> str:
+    """Why a child is terminated when its parent ends, in Conductor's words."""
+    if parent.reason_for_incompletion:
+        return f"Parent workflow has been terminated with reason: {parent.reason_for_incompletion}"
+    return f"Parent workflow has been terminated with status {parent.status.value}"
 
 
 def ending_effects(run: Run) -> None:
