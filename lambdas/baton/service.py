@@ -571,7 +571,9 @@ class Baton:
             if not task.status.is_terminal and workflow.status == WorkflowStatus.RUNNING:
                 due_at = timers.get(task_id) or task_type_of(task.workflow_task).deadline(task)
             try:
-                self.store.confirm_sent(workflow.workflow_id, task.store_key, due_at=due_at)
+                self.store.confirm_sent(
+                    workflow.workflow_id, task.store_key, due_at=due_at, status=task.status.value
+                )
             except Exception:
                 _log.warning("Confirmation deferred to the sweep", exc_info=True)
 
@@ -629,7 +631,7 @@ class Baton:
         due_at = None
         if not task.status.is_terminal and workflow.status == WorkflowStatus.RUNNING:
             due_at = task_type_of(task.workflow_task).deadline(task)
-        self.store.confirm_sent(workflow_id, task_key, due_at=due_at)
+        self.store.confirm_sent(workflow_id, task_key, due_at=due_at, status=task.status.value)
         return True
 
     def sweep(self) -> dict[str, int]:

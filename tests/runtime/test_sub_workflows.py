@@ -264,3 +264,33 @@ def test_terminating_by_the_api_starts_no_failure_workflow(aws: Aws) -> None:
     ended = workflow(stoppable)
     assert ended["status"] == "TERMINATED"
     assert "conductor.failure_workflow" not in ended["output"]
+
+
+def test_a_child_that_ends_at_once_leaves_no_timer_behind_on_its_parents_task(aws: Aws) -> None:
+    """The child ends inside its own start, so the parent's task has moved on when its start
+    is confirmed: the record is left to the sweep, which clears it (no timer remains for the
+    task's timeout, which no longer applies)."""
+    from baton import runtime
+    from baton.store.workflows import PENDING_EFFECT_GRACE_MS
+
+    register_workflow(
+        definition("quick_child", {"name": "n", "taskReferenceName": "n", "type": "NOOP"})
+    )
+    timed = parent("quick_child")
+    timed["tasks"][0]["taskDefinition"] = {
+        "name": "run_child",
+        "retryCount": 0,
+        "timeoutSeconds": 600,
+        "responseTimeoutSeconds": 60,
+        "timeoutPolicy": "TIME_OUT_WF",
+    }
+    register_workflow(timed)
+    clock = Clock(T0)
+    use_clock(clock)
+    parent_id = start("parent_wf", {})
+    assert statuses(parent_id) == {"run_child": "COMPLETED", "workflow": "COMPLETED"}
+    store = runtime.baton().store
+    clock.now += PENDING_EFFECT_GRACE_MS + 1_000
+    sweep()
+    assert [e for e in store.due_entries(T0 * 2) if e.workflow_id == parent_id] == []
+    assert statuses(parent_id) == {"run_child": "COMPLETED", "workflow": "COMPLETED"}

@@ -527,17 +527,21 @@ class WorkflowStore:
 
     # -- after the commit ------------------------------------------------------------------
 
-    def confirm_sent(self, workflow_id: str, task_key: str, *, due_at: int | None = None) -> None:
+    def confirm_sent(
+        self, workflow_id: str, task_key: str, *, due_at: int | None = None, status: str = ""
+    ) -> None:
         """What the task owed is done: forget it, and drop the task from the due index, or
-        keep it there at `due_at` (the task's own timer)."""
+        keep it there at `due_at` (the task's own timer) if its status is still `status`."""
         # Already confirmed (a resend confirmed it first) fails the condition: nothing to do.
         if due_at is None:
             self._remove(workflow_id, task_key, _OWED, condition=TaskItem.pending_effect.exists())
             return
+        # A task that has moved on since keeps its record: the sweep's repair confirms it
+        # with the timer its new state has.
         try:
             TaskItem(workflow_id, task_key).update(
                 actions=[TaskItem.pending_effect.remove(), TaskItem.due_at.set(due_at)],
-                condition=TaskItem.pending_effect.exists(),
+                condition=TaskItem.pending_effect.exists() & (TaskItem.status == status),
             )
         except UpdateError as error:
             if not _condition_failed(error):
