@@ -84,12 +84,17 @@ TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
         "Idempotency": TableAccess(table=(GET, PUT, UPDATE, DELETE)),
     },
     "timers": {
-        # Timers only decide existing workflows: no workflow is created here.
-        "Workflows": TableAccess(table=(GET, UPDATE)),
+        # A decision here may start workflows (a SUB_WORKFLOW's child, a START_WORKFLOW's, a
+        # failure workflow, or the sweep repairing one of those): the workflow item (PutItem),
+        # with an idempotency claim in the same transaction (PutItem), a taken claim read
+        # back (GetItem); the rest decides existing workflows.
+        "Workflows": TableAccess(table=(GET, PUT, UPDATE)),
         # The sweep reads the due index.
         "Tasks": TableAccess(table=_DECIDING_TASKS, indexes={"by_due_time": (QUERY,)}),
-        # Every load reads the workflow's definition snapshot.
-        "Metadata": TableAccess(table=(GET,)),
+        # Every load reads the workflow's definition snapshot; a start reads the definition
+        # (GetItem by version, else a Query for the latest), its task definitions
+        # (BatchGetItem) and writes its snapshot (PutItem).
+        "Metadata": TableAccess(table=(GET, BATCH_GET, QUERY, PUT)),
     },
     # baton.auth.tokens.verify_token: the key must still exist.
     "authorizer": {"Metadata": TableAccess(table=(GET,))},

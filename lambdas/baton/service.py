@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from baton import __version__, execution, telemetry, wakeup
+from baton import __version__, execution, telemetry, wakeup, workflow_links
 from baton.engine import decider, lifecycle
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import EventHandler, JsonObject, TaskDef, WorkflowDef
-from baton.engine.effects import ArmTimer, PublishMessage
+from baton.engine.effects import ArmTimer, Effect, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import (
     DecisionBudget,
@@ -99,6 +99,9 @@ class StartRequest:
     # Set by event handlers: a start derived from a message always gets the same id.
     workflow_id: str | None = None
     event: str | None = None
+    # A SUB_WORKFLOW's child: the workflow and task that started it.
+    parent_workflow_id: str | None = None
+    parent_workflow_task_id: str | None = None
 
 
 class _Limits:
@@ -194,6 +197,8 @@ class Baton:
             idempotency_key=request.idempotency_key,
             event_queues=self.messaging.event_queue_names,
             budget=self.budget(),
+            parent_workflow_id=request.parent_workflow_id,
+            parent_workflow_task_id=request.parent_workflow_task_id,
         )
 
     @contextlib.contextmanager
@@ -685,6 +690,10 @@ class Baton:
     def _queues(self) -> frozenset[str]:
         return self.messaging.event_queue_names
 
+    def mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
+        """Decide with `change`, commit and carry out the decision's effects."""
+        return self._mutate(workflow_id, change)
+
     def _mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
         before_retries = self.store.stats.retries
         with self._poll_data_for_domains():
@@ -707,9 +716,12 @@ class Baton:
             else:
                 self.metric(telemetry.WORKFLOWS_FAILED, 1)
         now = self.clock()
+        # An owed effect's record on its task is cleared once every effect owed there is done.
+        done: dict[str, bool] = {}
         for effect in decision.effects:
             try:
                 self._carry_out(workflow, effect, now)
+                succeeded = True
             except Exception:
                 # The effect is recorded with the commit (an owed message, a due time in the
                 # index): the scheduled sweep carries it out. Failing the caller here would
@@ -720,6 +732,28 @@ class Baton:
                     extra={"workflow_id": workflow.workflow_id, "task_id": effect.task_id},
                 )
                 self.metric(telemetry.EFFECTS_DEFERRED, 1)
+                succeeded = False
+            if effect.owed:
+                done[effect.task_id] = done.get(effect.task_id, True) and succeeded
+        timers = {
+            e.task_id: e.due_at
+            for e in decision.effects
+            if isinstance(e, ArmTimer) and not e.carry_over
+        }
+        for task_id, succeeded in done.items():
+            task = workflow.task_by_id(task_id)
+            if not succeeded or task is None or not task.store_key:
+                continue
+            # The task's own timer stays in the due index once nothing is owed there.
+            due_at = None
+            if not task.status.is_terminal and workflow.status == WorkflowStatus.RUNNING:
+                due_at = timers.get(task_id) or task_type_of(task.workflow_task).deadline(task)
+            try:
+                self.store.confirm_sent(
+                    workflow.workflow_id, task.store_key, due_at=due_at, status=task.status.value
+                )
+            except Exception:
+                _log.warning("Confirmation deferred to the sweep", exc_info=True)
 
     def _signal_new_work(self, decision: Decision) -> None:
         """Wake this process's polls waiting for the worker tasks this commit made pollable."""
@@ -745,28 +779,37 @@ class Baton:
                 )
         wakeup.work_signal.notify(work)
 
-    def _carry_out(self, workflow: Workflow, effect: ArmTimer | PublishMessage, now: int) -> None:
+    def _carry_out(self, workflow: Workflow, effect: Effect, now: int) -> None:
         if isinstance(effect, PublishMessage):
             self.messaging.publish(effect)
-            task = workflow.task_by_id(effect.task_id)
-            if task is not None:
-                self.store.confirm_sent(workflow.workflow_id, task.store_key)
-        else:
+        elif isinstance(effect, ArmTimer):
             self.messaging.arm_timer(
                 workflow_id=workflow.workflow_id,
                 task_id=effect.task_id,
                 due_at=effect.due_at,
                 now=now,
             )
+        else:
+            workflow_links.carry_out(self, workflow, effect)
 
     def resend(self, workflow_id: str, task_key: str) -> bool:
-        """Send a message a commit recorded but nobody confirmed; False if none is owed."""
+        """Carry out what a commit recorded on a task but nobody confirmed (a message to
+        send, a workflow to start, a parent to tell); False if nothing is owed there."""
         workflow = self.store.load(workflow_id)
-        message = self.store.owed_message(workflow, task_key) if workflow else None
-        if message is None:
+        if workflow is None:
             return False
-        self.messaging.publish(message)
-        self.store.confirm_sent(workflow_id, task_key)
+        task = next((t for t in workflow.tasks if t.store_key == task_key), None)
+        if task is None or not task.pending_effect:
+            return False
+        if task_type_of(task.workflow_task).name == "EVENT":
+            message = self.store.owed_message(workflow, task_key)
+            if message is not None:
+                self.messaging.publish(message)
+        workflow_links.reconcile(self, workflow, task)
+        due_at = None
+        if not task.status.is_terminal and workflow.status == WorkflowStatus.RUNNING:
+            due_at = task_type_of(task.workflow_task).deadline(task)
+        self.store.confirm_sent(workflow_id, task_key, due_at=due_at, status=task.status.value)
         return True
 
     def sweep(self) -> dict[str, int]:

@@ -31,6 +31,8 @@ TIMER_LATENESS_MS: Final = "TimerLatenessMs"
 COMMIT_RETRIES: Final = "CommitRetries"
 # Effects (messages, timers) left to the sweep because carrying them out after the commit failed.
 EFFECTS_DEFERRED: Final = "EffectsDeferred"
+# Workflows with timeoutPolicy ALERT_ONLY that ran past their timeoutSeconds (they run on).
+WORKFLOW_TIMEOUT_ALERTS: Final = "WorkflowTimeoutAlerts"
 
 # Each metric's unit, spelled as Powertools' `MetricUnit` values (`MetricUnit(UNITS[name])`).
 UNITS: Final[dict[str, str]] = {
@@ -42,4 +44,5 @@ UNITS: Final[dict[str, str]] = {
     TIMER_LATENESS_MS: "Milliseconds",
     COMMIT_RETRIES: "Count",
     EFFECTS_DEFERRED: "Count",
+    WORKFLOW_TIMEOUT_ALERTS: "Count",
 }

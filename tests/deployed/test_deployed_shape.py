@@ -314,6 +314,70 @@ def test_the_minute_sweep_fires_an_overdue_wait_with_no_call_refused(deployed):
     )
 
 
+def test_a_child_ends_in_the_timers_function_and_its_parents_timeout_starts_a_failure_workflow(
+    deployed,
+):
+    """A SUB_WORKFLOW's child is started by the API function; its WAIT fires in the timers
+    function, which ends the child and completes the parent's task. A second parent times out
+    in the timers function, which starts its failure workflow."""
+    since = mark(deployed)
+    client = Client(deployed)
+    child = {
+        "name": "deployed_child",
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {
+                "name": "pause",
+                "taskReferenceName": "pause_ref",
+                "type": "WAIT",
+                "inputParameters": {"duration": SHORT_WAIT},
+            }
+        ],
+    }
+    parent = {
+        "name": "deployed_parent",
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {
+                "name": "child",
+                "taskReferenceName": "child_ref",
+                "type": "SUB_WORKFLOW",
+                "subWorkflowParam": {"name": "deployed_child"},
+            }
+        ],
+    }
+    impatient = {
+        "name": "deployed_impatient",
+        "version": 1,
+        "schemaVersion": 2,
+        "timeoutSeconds": 1,
+        "timeoutPolicy": "TIME_OUT_WF",
+        "failureWorkflow": "deployed_child",
+        "tasks": [{"name": "hold", "taskReferenceName": "hold_ref", "type": "WAIT"}],
+    }
+    for definition in (child, parent, impatient):
+        client.call("POST", "/api/metadata/workflow", definition)
+    parent_id = client.call("POST", "/api/workflow/deployed_parent", {})
+    impatient_id = client.call("POST", "/api/workflow/deployed_impatient", {})
+
+    run_until(
+        deployed,
+        lambda: (
+            client.statuses(parent_id)["workflow"] == "COMPLETED"
+            and client.statuses(impatient_id)["workflow"] == "TIMED_OUT"
+        ),
+        since,
+        "the child and the timeout",
+    )
+    failure_id = client.call("GET", f"/api/workflow/{impatient_id}")["output"][
+        "conductor.failure_workflow"
+    ]
+    assert client.call("GET", f"/api/workflow/{failure_id}")["workflowName"] == "deployed_child"
+    assert_nothing_refused_or_failed(deployed, since)
+
+
 def test_a_message_that_keeps_failing_ends_in_its_dlq_with_no_call_refused(deployed):
     """Batch item failures stay on the queue; after maxReceiveCount receives the queue's
     redrive policy (from the template) moves the message to its DLQ."""

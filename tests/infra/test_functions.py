@@ -209,11 +209,13 @@ EXPECTED_TABLE_GRANTS = {
         Idempotency=["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
     ),
     "timers": _dynamodb(
-        Workflows=["GetItem", "UpdateItem"],
+        # A decision here may start a child, a START_WORKFLOW's workflow or a failure workflow.
+        Workflows=["GetItem", "PutItem", "UpdateItem"],
         Tasks=["Query", "BatchWriteItem", "UpdateItem"],
         Tasks__by_due_time=["Query"],
-        # Each timer load reads the workflow's definition snapshot.
-        Metadata=["GetItem"],
+        # Each timer load reads the workflow's definition snapshot; a start reads the
+        # definition and its task definitions and writes its snapshot.
+        Metadata=["GetItem", "BatchGetItem", "Query", "PutItem"],
     ),
     "authorizer": _dynamodb(Metadata=["GetItem"]),
 }

@@ -83,6 +83,7 @@ SCHEMAS: dict[str, JsonSchema] = {
             "dynamicForkTasksParam": TEXT,
             "dynamicForkTasksInputParamName": TEXT,
             "defaultExclusiveJoinTask": _array(TEXT),
+            "subWorkflowParam": OBJECT,
             "taskDefinition": _ref("TaskDef"),
         },
         ("name", "taskReferenceName"),
@@ -220,6 +221,7 @@ SCHEMAS: dict[str, JsonSchema] = {
             "startTime": INT64,
             "endTime": INT64,
             "updateTime": INT64,
+            "subWorkflowId": TEXT,
         }
     ),
     "Workflow": _model(
@@ -232,6 +234,8 @@ SCHEMAS: dict[str, JsonSchema] = {
                 "enum": ["RUNNING", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "PAUSED"],
             },
             "correlationId": TEXT,
+            "parentWorkflowId": TEXT,
+            "parentWorkflowTaskId": TEXT,
             "priority": _PRIORITY,
             "input": OBJECT,
             "output": OBJECT,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from baton.engine import endings
 from baton.engine.definitions import JsonObject, WorkflowDef
 from baton.engine.effects import ArmTimer, Effect
 from baton.engine.params import java_text
@@ -63,6 +64,9 @@ class TaskUpdate:
 
 
 def _finish(run: Run) -> Decision:
+    endings.child_terminations(run)
+    endings.ending_effects(run)
+    endings.carry_workflow_deadline(run)
     removed = run.take_out_removed()
     changed = sorted(run.changed.values(), key=lambda t: t.seq)
     # Every open task this decision touched that must be looked at again at some time (a
@@ -98,6 +102,8 @@ def start(
     idempotency_key: str | None = None,
     event_queues: frozenset[str] | None = None,
     budget: DecisionBudget | None = None,
+    parent_workflow_id: str | None = None,
+    parent_workflow_task_id: str | None = None,
 ) -> Decision:
     """A new workflow instance, decided once: its first tasks scheduled."""
     workflow_input = {
@@ -117,6 +123,8 @@ def start(
         task_to_domain=dict(task_to_domain or {}),
         event=event,
         idempotency_key=idempotency_key,
+        parent_workflow_id=parent_workflow_id,
+        parent_workflow_task_id=parent_workflow_task_id,
     )
     decision = decide(workflow, now, event_queues=event_queues, budget=budget)
     decision.workflow_changed = True
@@ -143,6 +151,10 @@ def decide(
 
 def _advance(run: Run) -> None:
     wf = run.workflow
+    timeout = endings.timed_out(run)
+    if timeout is not None:
+        run.end_workflow(WorkflowStatus.TIMED_OUT, reason=timeout, output=_workflow_output(run))
+        return
     if wf.status != WorkflowStatus.RUNNING:
         return
     try:
@@ -278,6 +290,7 @@ def _fail_workflow(run: Run, task: Task) -> None:
         f"Task {task.task_id} failed with status: {status.value} and reason: "
         f"'{java_text(task.reason_for_incompletion)}'"
     )
+    run.workflow.failed_task_id = task.task_id
     run.end_workflow(status, reason=reason, output=_workflow_output(run, task))
 
 
@@ -389,8 +402,10 @@ def hand_out(task: Task, worker_id: str | None, now: int) -> Task:
 
 
 def terminate(workflow: Workflow, reason: str | None, now: int) -> Decision:
-    """End a running or paused workflow as TERMINATED; its pending tasks are CANCELED."""
+    """End a running or paused workflow as TERMINATED; its pending tasks are CANCELED (and
+    their children terminated). As Conductor's terminate API, no failure workflow starts."""
     run = Run(workflow, now)
+    run.failure_workflow_allowed = False
     if not workflow.status.is_terminal:
         run.end_workflow(WorkflowStatus.TERMINATED, reason=reason, output=_workflow_output(run))
     return _finish(run)

@@ -19,6 +19,9 @@ class PublishMessage:
     queue: str
     payload: JsonObject
 
+    # Recorded on its task with the commit (`Task.pending_effect`) until confirmed done.
+    owed = True
+
     @property
     def event_name(self) -> str:
         """The event name handlers listen on: `sqs:<queue>` or `conductor:<workflow>:<x>`."""
@@ -34,9 +37,74 @@ class ArmTimer:
     # A decision that ran out of budget resumes here (`Run.carry_over`); the store indexes
     # it from the task's mark, after a grace period, instead of at `due_at`.
     carry_over: bool = False
+    # A timer is its own record (the due index), never an owed effect.
+    owed = False
 
 
-Effect = PublishMessage | ArmTimer
+@dataclass(frozen=True)
+class StartWorkflow:
+    """Start the workflow a SUB_WORKFLOW or START_WORKFLOW task asks for; what to start is
+    read from the task, and its id is derived from the task id (`child_workflow_id`)."""
+
+    task_id: str
+    owed = True
+
+
+@dataclass(frozen=True)
+class TerminateChild:
+    """A SUB_WORKFLOW task was canceled (its workflow ended): terminate its child."""
+
+    task_id: str
+    child_workflow_id: str
+    reason: str
+    owed = True
+
+
+@dataclass(frozen=True)
+class ReportToParent:
+    """This workflow, a SUB_WORKFLOW's child, ended: move its parent's task to match.
+
+    `task_id` is the task of this workflow the owed effect is recorded on (the parent's task
+    is in another workflow)."""
+
+    task_id: str
+    parent_workflow_id: str
+    parent_task_id: str
+    owed = True
+
+
+@dataclass(frozen=True)
+class StartFailureWorkflow:
+    """This workflow failed or timed out: start its failure workflow, `name` (at `version`,
+    latest when None), under the id its output names (`conductor.failure_workflow`).
+    `task_id` is the task of this workflow the owed effect is recorded on."""
+
+    task_id: str
+    workflow_id: str
+    name: str
+    version: int | None
+    owed = True
+
+
+@dataclass(frozen=True)
+class TimeoutAlert:
+    """A workflow with timeoutPolicy ALERT_ONLY ran past its timeoutSeconds: a metric and a
+    log line, and the workflow runs on."""
+
+    task_id: str
+    reason: str
+    owed = False
+
+
+Effect = (
+    PublishMessage
+    | ArmTimer
+    | StartWorkflow
+    | TerminateChild
+    | ReportToParent
+    | StartFailureWorkflow
+    | TimeoutAlert
+)
 
 
 def message_from_output(task_id: str, output: JsonObject) -> PublishMessage:

@@ -325,7 +325,7 @@ def reset_callbacks(workflow: Workflow, now: int) -> Decision:
         if (
             task.status == TaskStatus.SCHEDULED
             and task.callback_after_seconds > 0
-            and task_type_for(task).polled_by_workers
+            and task_type_for(task).name == "SIMPLE"
         ):
             run.edit(task).callback_after_seconds = 0
     return _finish(run)
@@ -356,6 +356,8 @@ def terminate(workflow: Workflow, reason: str | None, now: int) -> Decision:
     if not workflow.status.is_terminal:
         return decider.terminate(workflow, reason, now)
     run = Run(workflow, now)
+    # The terminate API starts no failure workflow (the failure already started one).
+    run.failure_workflow_allowed = False
     run.workflow.status = WorkflowStatus.TERMINATED
     if reason is not None:
         run.workflow.reason_for_incompletion = reason

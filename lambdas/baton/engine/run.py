@@ -222,6 +222,11 @@ class Run:
         self.carried_over: Task | None = None
         self.live_pollers: LivePollers = live_pollers_of_this_decision.get()
         self.task_defs: TaskDefs = task_defs_of_this_decision.get()
+        # The state as given: what was open before this decision (a child to terminate).
+        self.before = workflow
+        # Whether a failing end starts the definition's failureWorkflow (a terminate by API
+        # does not, as in Conductor).
+        self.failure_workflow_allowed = True
         self.workflow = replace(
             workflow,
             tasks=list(workflow.tasks),
@@ -264,8 +269,8 @@ class Run:
                 "output": wf.output,
                 "status": wf.status.value,
                 "workflowId": wf.workflow_id,
-                "parentWorkflowId": None,
-                "parentWorkflowTaskId": None,
+                "parentWorkflowId": wf.parent_workflow_id,
+                "parentWorkflowTaskId": wf.parent_workflow_task_id,
                 "workflowType": wf.definition.name,
                 "version": wf.definition.version,
                 "correlationId": wf.correlation_id,

@@ -96,6 +96,17 @@ def task_id_for(
     return str(uuid.uuid5(_TASK_ID_NAMESPACE, where))
 
 
+def child_workflow_id(task_id: str) -> str:
+    """The id of the workflow a SUB_WORKFLOW or START_WORKFLOW task attempt starts: derived from
+    the task id, so a repeated decision or a resent start names the same workflow."""
+    return str(uuid.uuid5(_TASK_ID_NAMESPACE, f"started-by/{task_id}"))
+
+
+def failure_workflow_id(workflow_id: str) -> str:
+    """The id of the failure workflow a failed workflow starts (once: the id says so)."""
+    return str(uuid.uuid5(_TASK_ID_NAMESPACE, f"failure-workflow-of/{workflow_id}"))
+
+
 def loop_reference(reference_task_name: str, iteration: int) -> str:
     """A DO_WHILE body task's reference in one iteration: `ref__1`, `ref__2`, ..."""
     return f"{reference_task_name}__{iteration}"
@@ -158,6 +169,8 @@ class Task:
     store_key: str = ""
     # A decision ran out of budget here: the next decision is due at this time (epoch ms).
     continue_at: int = 0
+    # SUB_WORKFLOW: the child workflow this attempt started.
+    sub_workflow_id: str | None = None
 
     def pollable_from(self) -> int:
         """When a SCHEDULED worker task may be handed out: after its startDelay or a retry's
@@ -210,6 +223,7 @@ class Task:
             "workerId": self.worker_id,
             "retriedTaskId": self.retried_task_id,
             "domain": self.domain,
+            "subWorkflowId": self.sub_workflow_id,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         if self.wait_timeout:
@@ -247,6 +261,7 @@ class Task:
             "retriedTaskId": self.retried_task_id,
             "continueAt": self.continue_at,
             "domain": self.domain,
+            "subWorkflowId": self.sub_workflow_id,
         }
         if self.workflow_task.generated:
             data["workflowTask"] = self.workflow_task.to_json()
@@ -289,6 +304,7 @@ class Task:
             retried_task_id=data.get("retriedTaskId"),
             continue_at=data.get("continueAt", 0),
             domain=data.get("domain"),
+            sub_workflow_id=data.get("subWorkflowId"),
             version=version,
             created_revision=created_revision,
             pending_effect=pending_effect,
@@ -316,6 +332,12 @@ class Workflow:
     event: str | None = None
     idempotency_key: str | None = None
     failed_reference_task_names: list[str] = field(default_factory=list)
+    # A SUB_WORKFLOW's child: the workflow and task that started it, told when it ends.
+    parent_workflow_id: str | None = None
+    parent_workflow_task_id: str | None = None
+    # The task whose failure ended the workflow (Conductor's failedTaskId: the failure
+    # workflow's `failureTaskId`).
+    failed_task_id: str | None = None
     tasks: list[Task] = field(default_factory=list)
     # Store bookkeeping: the revision this state was read at.
     revision: int = 0
@@ -359,6 +381,8 @@ class Workflow:
             "reasonForIncompletion": self.reason_for_incompletion,
             "event": self.event,
             "idempotencyKey": self.idempotency_key,
+            "parentWorkflowId": self.parent_workflow_id,
+            "parentWorkflowTaskId": self.parent_workflow_task_id,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         return data
@@ -386,6 +410,9 @@ class Workflow:
             "failedReferenceTaskNames": self.failed_reference_task_names,
             "lastRetriedTime": self.last_retried_time,
             "tasksFromRevision": self.tasks_from_revision,
+            "parentWorkflowId": self.parent_workflow_id,
+            "parentWorkflowTaskId": self.parent_workflow_task_id,
+            "failedTaskId": self.failed_task_id,
         }
         return _without_defaults(data, keep=_WORKFLOW_REQUIRED)
 
@@ -415,6 +442,9 @@ class Workflow:
             event=data.get("event"),
             idempotency_key=data.get("idempotencyKey"),
             failed_reference_task_names=data.get("failedReferenceTaskNames") or [],
+            parent_workflow_id=data.get("parentWorkflowId"),
+            parent_workflow_task_id=data.get("parentWorkflowTaskId"),
+            failed_task_id=data.get("failedTaskId"),
             tasks=sorted(tasks or [], key=lambda t: t.seq),
             revision=revision,
             last_retried_time=data.get("lastRetriedTime", 0),

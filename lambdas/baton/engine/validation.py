@@ -40,13 +40,11 @@ SUPPORTED_TASK_TYPES = tuple(TASK_TYPES)
 # Conductor task types Baton does not run yet: listed so the error says so, not "unknown type".
 UNSUPPORTED_TASK_TYPES = frozenset(
     {
-        "SUB_WORKFLOW",
         "FORK_JOIN_DYNAMIC",
         "DYNAMIC",
         "HTTP",
         "HUMAN",
         "KAFKA_PUBLISH",
-        "START_WORKFLOW",
         "EXCLUSIVE_JOIN",
         "USER_DEFINED",
     }
@@ -743,6 +741,80 @@ def _check_json_jq_transform(
     )
 
 
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_EXPRESSION_START)
+
+
+def _check_sub_workflow(task: JsonObject, path: str, context: _WorkflowContext, name: str) -> None:
+    params = task.get("subWorkflowParam")
+    params_path = _child(path, "subWorkflowParam")
+    report = context.report
+    if params is None:
+        report.add(params_path, _required_for("subWorkflowParam", "SUB_WORKFLOW", name), None)
+        return
+    if not isinstance(params, dict):
+        report.add(params_path, "subWorkflowParam must be a JSON object", params)
+        return
+    inline = params.get("workflowDefinition")
+    inline_path = _child(params_path, "workflowDefinition")
+    if isinstance(inline, str):
+        if not (inline.startswith(_EXPRESSION_START) and inline.endswith("}")):
+            report.add(
+                inline_path, "workflowDefinition is a string, but not a valid DSL string", inline
+            )
+    elif isinstance(inline, dict):
+        # An inline child definition is checked as if it were registered.
+        for error in validate_workflow_def(inline):
+            inner = error.path
+            where = f"{inline_path}{'' if not inner or inner.startswith('[') else '.'}{inner}"
+            report.add(where, error.message, error.invalid_value)
+    elif inline is not None:
+        report.add(
+            inline_path,
+            "workflowDefinition must be either null, or WorkflowDef, or a valid DSL string",
+            inline,
+        )
+    if inline is None:
+        report.required_text(
+            params, params_path, "name", "SubWorkflowParams name cannot be null or empty"
+        )
+    if not _is_expression(params.get("version")):
+        _check_version(report, params, params_path, "version")
+    if not _is_expression(params.get("taskToDomain")):
+        report.object(params, params_path, "taskToDomain")
+    priority = params.get("priority")
+    if priority is not None and not _is_expression(priority):
+        report.integer(params, params_path, "priority", minimum=0)
+
+
+def _check_start_workflow(
+    task: JsonObject, path: str, context: _WorkflowContext, name: str
+) -> None:
+    inputs_path = _child(path, "inputParameters")
+    request = _inputs(task).get("startWorkflow")
+    request_path = _child(inputs_path, "startWorkflow")
+    report = context.report
+    if request is None:
+        report.add(
+            request_path,
+            _required_for("inputParameters.startWorkflow", "START_WORKFLOW", name),
+            None,
+        )
+        return
+    if _is_expression(request):
+        return  # resolved when the task runs; a bad request then fails the task
+    if not isinstance(request, dict):
+        report.add(request_path, "startWorkflow must be a StartWorkflowRequest object", request)
+        return
+    if not _is_expression(request.get("name")):
+        report.required_text(request, request_path, "name", "Workflow name cannot be empty")
+    if not _is_expression(request.get("version")):
+        _check_version(report, request, request_path, "version")
+    for key in ("input", "taskToDomain"):
+        if not _is_expression(request.get(key)):
+            report.object(request, request_path, key)
+
+
 # Checks of the types that have not yet moved into their own module's `validate`.
 _TYPE_CHECKS = {
     "WAIT": _check_wait,
@@ -752,6 +824,8 @@ _TYPE_CHECKS = {
     "TERMINATE": _check_terminate,
     "INLINE": _check_inline,
     "JSON_JQ_TRANSFORM": _check_json_jq_transform,
+    "SUB_WORKFLOW": _check_sub_workflow,
+    "START_WORKFLOW": _check_start_workflow,
 }
 
 

@@ -199,8 +199,9 @@ class TaskItem(Model):
     due_at = NumberAttribute(null=True)
     poll_key = UnicodeAttribute(null=True)
     scheduled_at = NumberAttribute(null=True)
-    # Set while the message this EVENT task published is not confirmed sent (the message
-    # itself is the task's output, so it is not stored twice).
+    # Set while what a commit recorded on this task is not confirmed done: the message an
+    # EVENT task published (the message itself is the task's output, so it is not stored
+    # twice), or a workflow to start, terminate or tell (`baton.workflow_links`).
     pending_effect = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 

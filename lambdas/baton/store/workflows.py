@@ -37,7 +37,8 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from baton.engine.decider import Decision
-from baton.engine.effects import ArmTimer, PublishMessage, message_from_output
+from baton.engine.effects import ArmTimer, Effect, PublishMessage, message_from_output
+from baton.engine.endings import pending_workflow_deadline
 from baton.engine.run import definition_index
 from baton.engine.state import (
     Task,
@@ -152,7 +153,7 @@ def _body(value: Any, what: str) -> str:
     return text
 
 
-Effects = dict[str, list[ArmTimer | PublishMessage]]
+Effects = dict[str, list[Effect]]
 # What marks a task as owing a message: the flag and its place in the due index.
 _OWED = ("pending_effect", "due_shard", "due_at")
 
@@ -617,12 +618,18 @@ class WorkflowStore:
         }
         due_at: int | None = None
         for effect in effects.get(task.task_id, []):
-            if isinstance(effect, PublishMessage):
+            if effect.owed:
+                # Owed until confirmed: a message, a workflow to start or to tell.
                 fields["pending_effect"] = "1"
                 task.pending_effect = True
-                due_at = now + PENDING_EFFECT_GRACE_MS
-            elif not task.status.is_terminal and not effect.carry_over:
-                due_at = effect.due_at
+                resend_at = now + PENDING_EFFECT_GRACE_MS
+                due_at = resend_at if due_at is None else min(due_at, resend_at)
+            elif (
+                isinstance(effect, ArmTimer)
+                and not effect.carry_over
+                and not task.status.is_terminal
+            ):
+                due_at = effect.due_at if due_at is None else min(due_at, effect.due_at)
         if due_at is None and not task.status.is_terminal:
             due_at = task_type_of(task.workflow_task).deadline(task)
         if due_at is None and task.status == TaskStatus.SCHEDULED and task.callback_after_seconds:
@@ -648,10 +655,25 @@ class WorkflowStore:
 
     # -- after the commit ------------------------------------------------------------------
 
-    def confirm_sent(self, workflow_id: str, task_key: str) -> None:
-        """The task's message went out: forget it, and drop the task from the due index."""
+    def confirm_sent(
+        self, workflow_id: str, task_key: str, *, due_at: int | None = None, status: str = ""
+    ) -> None:
+        """What the task owed is done: forget it, and drop the task from the due index, or
+        keep it there at `due_at` (the task's own timer) if its status is still `status`."""
         # Already confirmed (a resend confirmed it first) fails the condition: nothing to do.
-        self._remove(workflow_id, task_key, _OWED, condition=TaskItem.pending_effect.exists())
+        if due_at is None:
+            self._remove(workflow_id, task_key, _OWED, condition=TaskItem.pending_effect.exists())
+            return
+        # A task that has moved on since keeps its record: the sweep's repair confirms it
+        # with the timer its new state has.
+        try:
+            TaskItem(workflow_id, task_key).update(
+                actions=[TaskItem.pending_effect.remove(), TaskItem.due_at.set(due_at)],
+                condition=TaskItem.pending_effect.exists() & (TaskItem.status == status),
+            )
+        except UpdateError as error:
+            if not _condition_failed(error):
+                raise
 
     def forget_due(self, workflow_id: str, task_key: str) -> None:
         """Drop index entries that name nothing live (a task of a commit that never landed)."""
@@ -763,6 +785,10 @@ class WorkflowStore:
             return None  # its TaskDef's limits hold it back for now
         claimed = hand_out(task)
         deadline = task_type_of(claimed.workflow_task).deadline(claimed)
+        # The workflow's own timeout may come first: the claim rewrites the task's due time.
+        workflow_due = pending_workflow_deadline(workflow)
+        if workflow_due is not None:
+            deadline = workflow_due if deadline is None else min(deadline, workflow_due)
         objects: dict[str, bytes] = {}
         body = self._task_body(claimed, workflow_id, objects)
         self.payloads.write(objects, workflow_id)

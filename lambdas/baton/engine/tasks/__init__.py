@@ -20,6 +20,8 @@ from baton.engine.tasks.lambda_task import Lambda
 from baton.engine.tasks.noop import Noop
 from baton.engine.tasks.set_variable import SetVariable
 from baton.engine.tasks.simple import Simple
+from baton.engine.tasks.start_workflow import StartWorkflow
+from baton.engine.tasks.sub_workflow import SubWorkflow
 from baton.engine.tasks.switch import Decision, Switch
 from baton.engine.tasks.terminate import Terminate
 from baton.engine.tasks.wait import Wait
@@ -45,6 +47,8 @@ TASK_TYPES: dict[str, TaskType] = {
         Dynamic(),
         ForkJoinDynamic(),
         ExclusiveJoin(),
+        SubWorkflow(),
+        StartWorkflow(),
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)

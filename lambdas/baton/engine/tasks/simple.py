@@ -81,7 +81,7 @@ class Simple(TaskType):
                 f"as {task_def.timeout_seconds} seconds. Timeout policy configured to "
                 f"{task_def.timeout_policy}"
             )
-            return _time_out(run, task, task_def.timeout_policy, reason)
+            return time_out(run, task, task_def.timeout_policy, reason)
         response = self._response_deadline(task)
         if response is not None and run.now >= response:
             run.complete(
@@ -104,13 +104,14 @@ class Simple(TaskType):
             f"{task_def.poll_timeout_seconds} seconds. Timeout policy configured to "
             f"{task_def.timeout_policy}"
         )
-        return _time_out(run, task, task_def.timeout_policy, reason)
+        return time_out(run, task, task_def.timeout_policy, reason)
 
 
-def _time_out(run: Run, task: Task, timeout_policy: str, reason: str) -> bool:
+def time_out(run: Run, task: Task, timeout_policy: str, reason: str) -> bool:
     """TIMED_OUT with `reason`; under TIME_OUT_WF the workflow times out with it (no retry)."""
     timed_out = run.complete(task, TaskStatus.TIMED_OUT, reason)
     if timeout_policy == "TIME_OUT_WF":
         timed_out.executed = True
+        run.workflow.failed_task_id = task.task_id
         run.end_workflow(WorkflowStatus.TIMED_OUT, reason=reason)
     return True

@@ -35,5 +35,7 @@ class Terminate(TaskType):
         reason = task.input_data.get("terminationReason") or (
             f"Workflow is {status} by TERMINATE task: {task.task_id}"
         )
+        if status != "COMPLETED":
+            run.workflow.failed_task_id = task.task_id  # Conductor's failedTaskId
         run.end_workflow(WorkflowStatus(status), reason=str(reason), output=task_output)
         return True
