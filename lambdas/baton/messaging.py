@@ -40,6 +40,9 @@ class Messaging:
     internal_event_queue_url: str = field(
         default_factory=lambda: os.environ.get(settings.INTERNAL_EVENT_QUEUE_URL, "")
     )
+    system_task_queue_url: str = field(
+        default_factory=lambda: os.environ.get(settings.SYSTEM_TASK_QUEUE_URL, "")
+    )
 
     @cached_property
     def sqs(self) -> Any:
@@ -81,3 +84,12 @@ class Messaging:
             DelaySeconds=delay,
         )
         return True
+
+    def dispatch_system_task(self, *, workflow_id: str, task_id: str, retry_count: int) -> None:
+        """Ask the system-task function to run a task's call (at least once: it claims first)."""
+        self.sqs.send_message(
+            QueueUrl=self.system_task_queue_url,
+            MessageBody=json.dumps(
+                {"workflowId": workflow_id, "taskId": task_id, "retryCount": retry_count}
+            ),
+        )

@@ -22,7 +22,7 @@ from baton import __version__, telemetry, wakeup
 from baton.engine import decider
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import JsonObject, WorkflowDef
-from baton.engine.effects import ArmTimer, PublishMessage
+from baton.engine.effects import CallSystemTask, Effect, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import DecisionBudget, live_pollers_of_this_decision
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
@@ -567,12 +567,19 @@ class Baton:
                 )
         wakeup.work_signal.notify(work)
 
-    def _carry_out(self, workflow: Workflow, effect: ArmTimer | PublishMessage, now: int) -> None:
+    def _carry_out(self, workflow: Workflow, effect: Effect, now: int) -> None:
         if isinstance(effect, PublishMessage):
             self.messaging.publish(effect)
             task = workflow.task_by_id(effect.task_id)
             if task is not None:
                 self.store.confirm_sent(workflow.workflow_id, task.store_key)
+        elif isinstance(effect, CallSystemTask):
+            # Lost, it is sent again when the task's dispatch deadline passes (engine.tasks.http).
+            self.messaging.dispatch_system_task(
+                workflow_id=workflow.workflow_id,
+                task_id=effect.task_id,
+                retry_count=effect.retry_count,
+            )
         else:
             self.messaging.arm_timer(
                 workflow_id=workflow.workflow_id,

@@ -31,6 +31,9 @@ TIMER_LATENESS_MS: Final = "TimerLatenessMs"
 COMMIT_RETRIES: Final = "CommitRetries"
 # Effects (messages, timers) left to the sweep because carrying them out after the commit failed.
 EFFECTS_DEFERRED: Final = "EffectsDeferred"
+# System tasks (HTTP calls) the system-task function carried out, and those that raised.
+SYSTEM_TASKS_RUN: Final = "SystemTasksRun"
+SYSTEM_TASKS_FAILED: Final = "SystemTasksFailed"
 
 # Each metric's unit, spelled as Powertools' `MetricUnit` values (`MetricUnit(UNITS[name])`).
 UNITS: Final[dict[str, str]] = {
@@ -42,4 +45,6 @@ UNITS: Final[dict[str, str]] = {
     TIMER_LATENESS_MS: "Milliseconds",
     COMMIT_RETRIES: "Count",
     EFFECTS_DEFERRED: "Count",
+    SYSTEM_TASKS_RUN: "Count",
+    SYSTEM_TASKS_FAILED: "Count",
 }

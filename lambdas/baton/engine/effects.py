@@ -36,7 +36,17 @@ class ArmTimer:
     carry_over: bool = False
 
 
-Effect = PublishMessage | ArmTimer
+@dataclass(frozen=True)
+class CallSystemTask:
+    """Carry out a system task's I/O (an HTTP call) outside the decision: the message goes to
+    the system-task queue, whose function claims the task before it calls. `retry_count` names
+    the attempt, so a message for an earlier attempt is recognised and dropped."""
+
+    task_id: str
+    retry_count: int
+
+
+Effect = PublishMessage | ArmTimer | CallSystemTask
 
 
 def message_from_output(task_id: str, output: JsonObject) -> PublishMessage:

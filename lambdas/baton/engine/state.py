@@ -136,6 +136,8 @@ class Task:
     store_key: str = ""
     # A decision ran out of budget here: the next decision is due at this time (epoch ms).
     continue_at: int = 0
+    # A system task (HTTP): when its call was last sent to the system-task queue (epoch ms).
+    dispatched_at: int = 0
 
     def pollable_from(self) -> int:
         """When a SCHEDULED worker task may be handed out: after its startDelay or a retry's
@@ -224,6 +226,7 @@ class Task:
             "pollCount": self.poll_count,
             "retriedTaskId": self.retried_task_id,
             "continueAt": self.continue_at,
+            "dispatchedAt": self.dispatched_at,
             "domain": self.domain,
         }
         return _without_defaults(data, keep=_TASK_REQUIRED)
@@ -264,6 +267,7 @@ class Task:
             poll_count=data.get("pollCount", 0),
             retried_task_id=data.get("retriedTaskId"),
             continue_at=data.get("continueAt", 0),
+            dispatched_at=data.get("dispatchedAt", 0),
             domain=data.get("domain"),
             version=version,
             created_revision=created_revision,

@@ -28,6 +28,7 @@ from baton.engine.durations import parse_duration, parse_until
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.params import names_whole_document
 from baton.engine.tasks import TASK_TYPES
+from baton.engine.tasks.http import METHODS as HTTP_METHODS
 from baton.engine.tasks.inline import INLINE_EVALUATORS
 
 JsonObject = dict[str, Any]
@@ -42,7 +43,6 @@ UNSUPPORTED_TASK_TYPES = frozenset(
         "SUB_WORKFLOW",
         "FORK_JOIN_DYNAMIC",
         "DYNAMIC",
-        "HTTP",
         "HUMAN",
         "KAFKA_PUBLISH",
         "START_WORKFLOW",
@@ -786,6 +786,44 @@ def _check_json_jq_transform(
     )
 
 
+def _check_http(task: JsonObject, path: str, context: _WorkflowContext, name: str) -> None:
+    """An HTTP task names its uri and method, in `http_request` or (as current Conductor also
+    reads them) directly in its inputs or its TaskDef's inputTemplate. Expressions are resolved
+    when the task runs; only what is known now is checked."""
+    inputs = _inputs(task)
+    definition = task.get("taskDefinition")
+    template = definition.get("inputTemplate") if isinstance(definition, dict) else None
+    request = inputs.get("http_request")
+    base = _child(path, "inputParameters")
+    if isinstance(request, str) and request.startswith(_EXPRESSION_START):
+        return  # the whole request is resolved at run time
+    if isinstance(request, dict):
+        found, base = request, _child(base, "http_request")
+    else:
+        found = {**(template if isinstance(template, dict) else {}), **inputs}
+    for key in ("uri", "method"):
+        value = found.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            context.report.add(
+                _child(base, key),
+                _required_for(f"inputParameters.http_request.{key}", "HTTP", name),
+                value,
+            )
+    method = found.get("method")
+    if (
+        isinstance(method, str)
+        and method.strip()
+        and not method.startswith(_EXPRESSION_START)
+        and method.strip().upper() not in HTTP_METHODS
+    ):
+        context.report.add(
+            _child(base, "method"),
+            f"method {method} is not an HTTP method Baton sends; use one of "
+            f"{', '.join(HTTP_METHODS)}",
+            method,
+        )
+
+
 _TYPE_CHECKS = {
     "FORK_JOIN": _check_fork_join,
     "JOIN": _check_join,
@@ -797,6 +835,7 @@ _TYPE_CHECKS = {
     "TERMINATE": _check_terminate,
     "INLINE": _check_inline,
     "JSON_JQ_TRANSFORM": _check_json_jq_transform,
+    "HTTP": _check_http,
 }
 
 

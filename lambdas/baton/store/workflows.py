@@ -36,7 +36,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from baton.engine.decider import Decision
-from baton.engine.effects import ArmTimer, PublishMessage, message_from_output
+from baton.engine.effects import ArmTimer, Effect, PublishMessage, message_from_output
 from baton.engine.run import definition_index
 from baton.engine.state import Task, TaskStatus, Workflow, WorkflowStatus
 from baton.engine.tasks import task_type_of
@@ -137,7 +137,7 @@ def _body(value: Any, what: str) -> str:
     return text
 
 
-Effects = dict[str, list[ArmTimer | PublishMessage]]
+Effects = dict[str, list[Effect]]
 # What marks a task as owing a message: the flag and its place in the due index.
 _OWED = ("pending_effect", "due_shard", "due_at")
 
@@ -493,7 +493,11 @@ class WorkflowStore:
                 fields["pending_effect"] = "1"
                 task.pending_effect = True
                 due_at = now + PENDING_EFFECT_GRACE_MS
-            elif not task.status.is_terminal and not effect.carry_over:
+            elif (
+                isinstance(effect, ArmTimer)
+                and not task.status.is_terminal
+                and not effect.carry_over
+            ):
                 due_at = effect.due_at
         if due_at is None and not task.status.is_terminal:
             due_at = task_type_of(task.workflow_task).deadline(task)

@@ -9,6 +9,7 @@ from baton.engine.tasks.base import TaskType
 from baton.engine.tasks.do_while import DoWhile
 from baton.engine.tasks.event import Event
 from baton.engine.tasks.fork_join import ForkJoin
+from baton.engine.tasks.http import Http
 from baton.engine.tasks.inline import Inline
 from baton.engine.tasks.join import Join
 from baton.engine.tasks.json_jq_transform import JsonJqTransform
@@ -37,12 +38,13 @@ TASK_TYPES: dict[str, TaskType] = {
         Lambda(),
         JsonJqTransform(),
         Noop(),
+        Http(),
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)
 # Types whose registered TaskDef (by the task's name) is snapshotted at start, so its retries
 # apply as in Conductor; the other types read only their definition's own `taskDefinition`.
-TASK_DEF_TYPES = frozenset({"SIMPLE", "INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "NOOP"})
+TASK_DEF_TYPES = frozenset({"SIMPLE", "INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "NOOP", "HTTP"})
 
 
 def task_type_of(definition: WorkflowTask) -> TaskType:
