@@ -1,4 +1,4 @@
-"""SQS: publishing EVENT messages and arming WAIT timers."""
+"""SQS: publishing EVENT messages, arming WAIT timers and dispatching system tasks."""
 
 from __future__ import annotations
 
