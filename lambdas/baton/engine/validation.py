@@ -283,6 +283,9 @@ def _check_stored_size(report: _Report, data: JsonObject) -> None:
         )
 
 
+_SECRET_REFERENCE = "${workflow.secrets."
+
+
 def _check_whole_document_expressions(report: _Report, data: JsonObject) -> None:
     """`${$}` would hand a task the whole workflow and every task in it."""
     pending: list[tuple[Any, str]] = [(data, "")]
@@ -298,6 +301,15 @@ def _check_whole_document_expressions(report: _Report, data: JsonObject) -> None
                 "${$} names the whole workflow and every task in it, which Baton does not "
                 "hand to a task; name the part you need, such as ${workflow.input} or "
                 "${some_task.output}",
+                node,
+            )
+        elif isinstance(node, str) and _SECRET_REFERENCE in node:
+            # Conductor resolves these from its secrets store at call time; Baton has none
+            # yet, and resolving them as plain parameters would send null in their place.
+            report.add(
+                path,
+                "${workflow.secrets.<name>} is not supported by Baton yet: pass the value in "
+                "the workflow input, or keep it in the called service",
                 node,
             )
 
