@@ -23,8 +23,9 @@ from typing import Any, Final
 # What one evaluation may take, as INLINE scripts may (baton.engine.js).
 TIME_LIMIT_SECONDS: Final = 1.0
 # The child's address space: the interpreter and jq need about 60 MB of it; the rest is the
-# room a program has to build values.
-MEMORY_LIMIT_BYTES: Final = 512 * 1024 * 1024
+# room a program has to build values. With the parent it fits in the functions' 512 MB
+# (infra/functions.py), so a runaway program fails here, not by Lambda's out-of-memory kill.
+MEMORY_LIMIT_BYTES: Final = 256 * 1024 * 1024
 # Starting the child (a fresh interpreter importing jq) is given this long.
 _START_SECONDS: Final = 30.0
 
