@@ -202,7 +202,9 @@ def _host_header(target: Target) -> str:
     return host if target.port == default else f"{host}:{target.port}"
 
 
-def _send(target: Target, request: Request, deadline: float) -> Response:
+def _send(
+    target: Target, request: Request, deadline: float, tls: ssl.SSLContext | None
+) -> Response:
     import urllib3
 
     timeout = urllib3.Timeout(
@@ -218,7 +220,7 @@ def _send(target: Target, request: Request, deadline: float) -> Response:
             maxsize=1,
             server_hostname=target.host,
             assert_hostname=target.host,
-            ssl_context=ssl.create_default_context(),
+            ssl_context=tls or ssl.create_default_context(),
         )
     else:
         pool = urllib3.HTTPConnectionPool(
@@ -276,16 +278,18 @@ def call(
     *,
     resolver: Resolver = system_resolver,
     total_seconds: float = 50.0,
+    tls: ssl.SSLContext | None = None,
 ) -> Response:
     """Make `request`, following up to MAX_REDIRECTS redirects, each location checked anew.
 
     `total_seconds` bounds the whole call, redirects and a slowly dripping body included.
+    `tls` is the trust for HTTPS (default: the system's certificate authorities).
     """
     deadline = time.monotonic() + total_seconds
     current = request
     for _ in range(MAX_REDIRECTS + 1):
         target = resolve_target(current.url, policy, resolver)
-        response = _send(target, current, deadline)
+        response = _send(target, current, deadline, tls)
         location = response.headers.get("Location") or response.headers.get("location")
         if response.status not in _REDIRECT_STATUSES or not location:
             return response

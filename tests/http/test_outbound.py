@@ -216,3 +216,76 @@ def test_an_unresolvable_name_fails_the_call():
 
     with pytest.raises(OutboundFailed, match="resolve"):
         call(Request("GET", "http://nowhere.test/"), LOCAL, resolver=fails)
+
+
+# -- HTTPS to the checked address ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for `service.test`, made with the openssl command."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = str(folder / "key.pem"), str(folder / "cert.pem")
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", key, "-out", cert, "-subj", "/CN=service.test",
+            "-addext", "subjectAltName=DNS:service.test",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return key, cert
+
+
+def _https_server(key: str, cert: str):
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            body = f"host={self.headers['Host']}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    return httpd, thread
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_name(certificate):
+    import ssl
+
+    key, cert = certificate
+    httpd, thread = _https_server(key, cert)
+    port = httpd.server_address[1]
+    trust = ssl.create_default_context(cafile=cert)
+    resolve = resolver_of({"service.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+    try:
+        response = call(
+            Request("GET", f"https://service.test:{port}/"), LOCAL, resolver=resolve, tls=trust
+        )
+        assert response.body == f"host=service.test:{port}".encode()
+        # The certificate names service.test: a name it does not cover fails, though the
+        # address is the same.
+        with pytest.raises(OutboundFailed, match=r"(?i)certificate|hostname"):
+            call(Request("GET", f"https://other.test:{port}/"), LOCAL, resolver=resolve, tls=trust)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
