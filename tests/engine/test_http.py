@@ -64,6 +64,12 @@ def test_an_unknown_method_is_refused():
     assert "FETCH" in errors["tasks[0].inputParameters.http_request.method"]
 
 
+def test_eureka_addressing_is_refused_rather_than_ignored():
+    request = {**REQUEST, "vipAddress": "orders-service"}
+    errors = _errors(http(inputParameters={"http_request": request}))
+    assert list(errors) == ["tasks[0].inputParameters.http_request.vipAddress"]
+
+
 def test_workflow_secrets_are_refused_rather_than_sent_as_null():
     request = {**REQUEST, "headers": {"X-Secret": "${workflow.secrets.HTTP_TOKEN}"}}
     errors = _errors(http(inputParameters={"http_request": request}))

@@ -821,6 +821,14 @@ def _check_http(task: JsonObject, path: str, context: _WorkflowContext, name: st
                 _required_for(f"inputParameters.http_request.{key}", "HTTP", name),
                 value,
             )
+    for key in ("vipAddress", "appName"):
+        if found.get(key) not in (None, ""):
+            context.report.add(
+                _child(base, key),
+                f"{key} (service discovery through Eureka) is not supported by Baton; give the "
+                "full uri",
+                found.get(key),
+            )
     method = found.get("method")
     if (
         isinstance(method, str)
