@@ -1,5 +1,4 @@
-"""JavaScript conditions under load: evaluations per second and failures, a long loop, and
-what running jq in its supervised child process costs per evaluation.
+"""JavaScript conditions under load, a long loop, and jq's cost in its supervised child.
 
 Run: `.venv/bin/python -m bench.scripts [evaluations] [iterations]` (defaults 1000 and 3000).
 
