@@ -1,4 +1,4 @@
-"""JavaScript conditions under load: evaluations per second and failures, and a long loop.
+"""JavaScript conditions under load, a long loop, and jq's cost in its supervised child.
 
 Run: `.venv/bin/python -m bench.scripts [evaluations] [iterations]` (defaults 1000 and 3000).
 
@@ -9,6 +9,10 @@ Run: `.venv/bin/python -m bench.scripts [evaluations] [iterations]` (defaults 10
   is `$.loop['iteration'] < iterations`, decided with the default decision budget as the
   timers function would decide it again (the clock is fake): how many decisions it took, the
   wall time, and how the loop ended.
+* jq per evaluation: `evaluations` runs of a small program over a small input, in this process
+  (as before the time limit) and through the supervised child (`baton.engine.jq_process`):
+  microseconds per evaluation each way, the difference being the limit's overhead, and how
+  long the child took to start.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-from baton.engine import decider, js
+from baton.engine import decider, jq_process, jq_program, js
 from baton.engine.definitions import WorkflowDef
 from baton.engine.effects import ArmTimer
 
@@ -106,10 +110,39 @@ def long_loop(iterations: int) -> dict[str, Any]:
     }
 
 
+def jq_overhead(count: int) -> dict[str, Any]:
+    query, text = ".items | map(.price * .qty) | add", '{"items": [{"price": 2, "qty": 3}]}'
+    jq_program.run_in_this_process(query, text, 10)  # compiled before timing
+    began = time.perf_counter()
+    for _ in range(count):
+        jq_program.run_in_this_process(query, text, 10)
+    in_process = (time.perf_counter() - began) / count
+    supervised = jq_process.JqProcess()
+    began = time.perf_counter()
+    supervised.evaluate(query, text, 10)  # starts the child and compiles there
+    start_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    for _ in range(count):
+        supervised.evaluate(query, text, 10)
+    in_child = (time.perf_counter() - began) / count
+    supervised.close()
+    return {
+        "evaluations": count,
+        "in_process_us": round(in_process * 1e6, 1),
+        "in_child_us": round(in_child * 1e6, 1),
+        "overhead_us": round((in_child - in_process) * 1e6, 1),
+        "child_start_ms": round(start_seconds * 1000, 1),
+    }
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     iterations = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
-    for name, figures in (("conditions", conditions(count)), ("loop", long_loop(iterations))):
+    for name, figures in (
+        ("conditions", conditions(count)),
+        ("loop", long_loop(iterations)),
+        ("jq", jq_overhead(count)),
+    ):
         print(f"{name}:")
         for key, value in figures.items():
             print(f"  {key}: {value}")

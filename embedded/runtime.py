@@ -79,8 +79,9 @@ def _optional_int(env: Mapping[str, str], name: str, *, minimum: int) -> int | N
 class Runtime:
     """Baton on this machine: `with Runtime(port=0) as rt: ...` or `start()` then `stop()`.
 
-    Handlers default to the real `baton.handlers.api|events|timers` modules, imported in
-    `start()`; pass `api_handler`, `events_handler` or `timers_handler` to run stand-ins.
+    Handlers default to the real `baton.handlers.api|events|timers|system_tasks` modules,
+    imported in `start()`; pass `api_handler`, `events_handler`, `timers_handler` or
+    `system_tasks_handler` to run stand-ins.
     `visibility_timeout_seconds` and `max_receive_count` override every queue's spec, so tests
     see a redelivery or a dead letter in seconds.
     """
@@ -96,6 +97,7 @@ class Runtime:
         api_handler: Handler | None = None,
         events_handler: Handler | None = None,
         timers_handler: Handler | None = None,
+        system_tasks_handler: Handler | None = None,
         seed: bool = True,
         queue_prefix: str = "baton",
         visibility_timeout_seconds: int | None = None,
@@ -117,6 +119,7 @@ class Runtime:
             "api": api_handler,
             "events": events_handler,
             "timers": timers_handler,
+            "system_tasks": system_tasks_handler,
         }
         self._given_endpoint_url = endpoint_url
 
@@ -400,6 +403,10 @@ class Runtime:
         )
         internal = topology.internal_event_queue(self.queue_prefix).name
         self._set(settings.INTERNAL_EVENT_QUEUE_URL, self.queues[internal].url)
+        system_tasks = topology.system_task_queue(self.queue_prefix).name
+        self._set(settings.SYSTEM_TASK_QUEUE_URL, self.queues[system_tasks].url)
+        # HTTP tasks may call this machine's own servers; private networks stay refused.
+        self._set_default(settings.HTTP_ALLOW_LOOPBACK, "true")
         self._set_default(settings.RETENTION_DAYS, "30")
         self._set(settings.PAYLOAD_BUCKET, DEFAULT_BUCKET)
         # Locally nothing stands in front of the API to check callers, so there is no token.

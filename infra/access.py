@@ -96,6 +96,13 @@ TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
         # (BatchGetItem) and writes its snapshot (PutItem).
         "Metadata": TableAccess(table=(GET, BATCH_GET, QUERY, PUT)),
     },
+    "system_tasks": {
+        # baton.system_tasks: the task's workflow is loaded (GetItem, Query), the task claimed
+        # (UpdateItem on its item), and the result applied as a task update, which decides.
+        "Workflows": TableAccess(table=(GET, UPDATE)),
+        "Tasks": TableAccess(table=_DECIDING_TASKS),
+        "Metadata": TableAccess(table=(GET,)),
+    },
     # baton.auth.tokens.verify_token: the key must still exist.
     "authorizer": {"Metadata": TableAccess(table=(GET,))},
 }

@@ -10,6 +10,7 @@ from typing import Any, cast
 from constructs import Node
 
 from baton.auth.modes import AUTH_MODES, IAM, AuthMode
+from baton.outbound import parse_networks
 from baton.topology import DEFAULT_EVENT_QUEUES
 from infra.bundling import (
     ARCHITECTURES,
@@ -83,6 +84,12 @@ class BatonConfig:
     api_gateway_cloudwatch_role: bool = False
     # The functions' processor; the bundled wheels and the Powertools layer follow it.
     architecture: ArchitectureName = DEFAULT_ARCHITECTURE
+    # Networks (CIDR blocks) HTTP tasks may call although they are private, loopback or
+    # link-local, which are refused otherwise (baton.outbound): say, a VPC's own services.
+    http_allowed_networks: tuple[str, ...] = ()
+    # The most system-task function instances the system-task queue runs at once (the event
+    # source mapping's maximum concurrency, 2 to 1000): a bound on concurrent HTTP calls.
+    system_task_concurrency: int = 10
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -110,6 +117,15 @@ class BatonConfig:
             raise ValueError(
                 f"Context 'authMode' {self.auth_mode!r} is not one of {', '.join(AUTH_MODES)}"
             )
+        try:
+            parse_networks(self.http_allowed_networks)
+        except ValueError as error:
+            raise ValueError(f"Context 'httpAllowedNetworks': {error}") from None
+        if not 2 <= self.system_task_concurrency <= 1000:
+            raise ValueError(
+                "Context 'systemTaskConcurrency' must be 2 to 1000 (SQS event source mappings' "
+                f"maximum concurrency), got {self.system_task_concurrency}"
+            )
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
                 f"Context 'architecture' {self.architecture!r} is not one of "
@@ -126,6 +142,7 @@ class BatonConfig:
         defaults = cls()
         event_queues = _string_list(node.try_get_context("eventQueues"), "eventQueues")
         accounts = _string_list(node.try_get_context("authorizedAccounts"), "authorizedAccounts")
+        allowed = _string_list(node.try_get_context("httpAllowedNetworks"), "httpAllowedNetworks")
         return cls(
             prefix=str(node.try_get_context("prefix") or defaults.prefix),
             event_queues=defaults.event_queues if event_queues is None else event_queues,
@@ -150,5 +167,11 @@ class BatonConfig:
             ),
             api_burst_limit=_positive_int(
                 node.try_get_context("apiBurstLimit"), "apiBurstLimit", defaults.api_burst_limit
+            ),
+            http_allowed_networks=allowed or (),
+            system_task_concurrency=_positive_int(
+                node.try_get_context("systemTaskConcurrency"),
+                "systemTaskConcurrency",
+                defaults.system_task_concurrency,
             ),
         )

@@ -1,4 +1,4 @@
-"""Baton's Lambda functions: the API, the events consumer and the timers sweep."""
+"""Baton's Lambda functions: the API, the events consumer, the timers sweep and system tasks."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ class BatonFunction(Construct):
 
 
 class Functions(Construct):
-    """The three functions that run the engine, all on the same code asset."""
+    """The four functions that run the engine, all on the same code asset."""
 
     def __init__(
         self,
@@ -175,6 +175,7 @@ class Functions(Construct):
         architecture: TargetArchitecture,
         environment: Mapping[str, str],
         api_environment: Mapping[str, str],
+        system_task_environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
         self.api = BatonFunction(
@@ -210,12 +211,33 @@ class Functions(Construct):
             timeout_seconds=FUNCTION_TIMEOUT_SECONDS["timers"],
             environment=environment,
         ).function
+        self.system_tasks = BatonFunction(
+            self,
+            "SystemTasks",
+            handler="baton.handlers.system_tasks.handler",
+            description="Runs system tasks' calls (HTTP) from the system-task queue",
+            code=code,
+            layer=layer,
+            architecture=architecture,
+            timeout_seconds=FUNCTION_TIMEOUT_SECONDS["system_tasks"],
+            environment={**environment, **system_task_environment},
+        ).function
 
     @property
     def all(self) -> dict[str, lambda_.Function]:
-        return {"Api": self.api, "Events": self.events, "Timers": self.timers}
+        return {
+            "Api": self.api,
+            "Events": self.events,
+            "Timers": self.timers,
+            "SystemTasks": self.system_tasks,
+        }
 
     @property
     def by_code_name(self) -> dict[str, lambda_.Function]:
         """Each function under its handler module's name, as infra/access.py names them."""
-        return {"api": self.api, "events": self.events, "timers": self.timers}
+        return {
+            "api": self.api,
+            "events": self.events,
+            "timers": self.timers,
+            "system_tasks": self.system_tasks,
+        }

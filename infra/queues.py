@@ -9,7 +9,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baton.topology import QueueSpec, event_queues, internal_event_queue, timer_queue
+from baton.topology import (
+    QueueSpec,
+    event_queues,
+    internal_event_queue,
+    system_task_queue,
+    timer_queue,
+)
 
 # A message that keeps failing waits in its DLQ for as long as SQS allows, to be inspected.
 DLQ_RETENTION = Duration.days(14)
@@ -57,6 +63,7 @@ class Queues(Construct):
         super().__init__(scope, id_)
         self.timers = BatonQueue(self, "Timers", spec=timer_queue(prefix))
         self.internal_events = BatonQueue(self, "InternalEvents", spec=internal_event_queue(prefix))
+        self.system_tasks = BatonQueue(self, "SystemTasks", spec=system_task_queue(prefix))
         self.events: dict[str, BatonQueue] = {
             spec.name: BatonQueue(self, f"Event-{spec.name}", spec=spec)
             for spec in event_queues(list(event_queue_names))
@@ -75,9 +82,10 @@ class Queues(Construct):
 
     @property
     def all(self) -> list[BatonQueue]:
-        return [self.timers, self.internal_events, *self.events.values()]
+        return [self.timers, self.internal_events, self.system_tasks, *self.events.values()]
 
     @property
     def publish_targets(self) -> list[sqs.Queue]:
-        """Every queue the engine publishes to: sinks, timers and `conductor:` events."""
+        """Every queue the engine publishes to: sinks, timers, `conductor:` events and system
+        tasks (any decision may dispatch an HTTP call)."""
         return [queue.queue for queue in self.all]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Names, Stack
@@ -78,6 +79,7 @@ class StatelessStack(Stack):
             ),
             settings.TIMER_QUEUE_URL: queues.timers.queue.queue_url,
             settings.INTERNAL_EVENT_QUEUE_URL: queues.internal_events.queue.queue_url,
+            settings.SYSTEM_TASK_QUEUE_URL: queues.system_tasks.queue.queue_url,
             settings.RETENTION_DAYS: str(config.retention_days),
             settings.PAYLOAD_BUCKET: payload_bucket.bucket_name,
             **observability,
@@ -93,6 +95,9 @@ class StatelessStack(Stack):
             architecture=architecture,
             environment=environment,
             api_environment={settings.AUTH_MODE: config.auth_mode},
+            system_task_environment={
+                settings.HTTP_ALLOWED_NETWORKS: json.dumps(list(config.http_allowed_networks))
+            },
         )
         monitored: dict[str, lambda_.IFunction] = dict(functions.all)
 
@@ -119,6 +124,13 @@ class StatelessStack(Stack):
         for queue in event_sources:
             self._consume(functions.events, queue)
         self._consume(functions.timers, queues.timers)
+        # One call per invocation, and at most `systemTaskConcurrency` at once: a bound on
+        # the HTTP calls Baton makes in parallel, without reserving account concurrency.
+        self._consume(
+            functions.system_tasks,
+            queues.system_tasks,
+            max_concurrency=config.system_task_concurrency,
+        )
 
         # A scheduled rule rather than EventBridge Scheduler: it needs no IAM role, costs
         # nothing, and Scheduler's extras (one-off schedules, time zones) are not needed here.
@@ -171,7 +183,7 @@ class StatelessStack(Stack):
             prefix=config.prefix,
             functions=monitored,
             queues=queues.all,
-            event_queues=event_sources,
+            event_queues=[*event_sources, queues.system_tasks],
         )
 
         CfnOutput(self, "ApiUrl", value=api.url, description="The API stage's base URL")
@@ -191,6 +203,7 @@ class StatelessStack(Stack):
         )
         CfnOutput(self, "TimerQueueUrl", value=queues.timers.queue.queue_url)
         CfnOutput(self, "InternalEventQueueUrl", value=queues.internal_events.queue.queue_url)
+        CfnOutput(self, "SystemTaskQueueUrl", value=queues.system_tasks.queue.queue_url)
         if auth is not None:
             CfnOutput(self, "TokenSecretArn", value=auth.token_secret.secret_arn)
             CfnOutput(
@@ -206,7 +219,9 @@ class StatelessStack(Stack):
         self.auth = auth
 
     @staticmethod
-    def _consume(function: lambda_.Function, queue: BatonQueue) -> None:
+    def _consume(
+        function: lambda_.Function, queue: BatonQueue, *, max_concurrency: int | None = None
+    ) -> None:
         """An event source mapping, and only the three actions the mapping calls on the queue
         (SqsEventSource would also grant ChangeMessageVisibility and GetQueueUrl)."""
         function.add_event_source_mapping(
@@ -214,6 +229,7 @@ class StatelessStack(Stack):
             event_source_arn=queue.queue.queue_arn,
             batch_size=queue.spec.batch_size,
             report_batch_item_failures=True,
+            max_concurrency=max_concurrency,
         )
         iam.Grant.add_to_principal(
             grantee=function, actions=list(CONSUME_ACTIONS), resource_arns=[queue.queue.queue_arn]

@@ -1,4 +1,4 @@
-"""SQS: publishing EVENT messages and arming WAIT timers."""
+"""SQS: publishing EVENT messages, arming WAIT timers and dispatching system tasks."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ class Messaging:
     )
     internal_event_queue_url: str = field(
         default_factory=lambda: os.environ.get(settings.INTERNAL_EVENT_QUEUE_URL, "")
+    )
+    system_task_queue_url: str = field(
+        default_factory=lambda: os.environ.get(settings.SYSTEM_TASK_QUEUE_URL, "")
     )
 
     @cached_property
@@ -81,3 +84,12 @@ class Messaging:
             DelaySeconds=delay,
         )
         return True
+
+    def dispatch_system_task(self, *, workflow_id: str, task_id: str, retry_count: int) -> None:
+        """Ask the system-task function to run a task's call (at least once: it claims first)."""
+        self.sqs.send_message(
+            QueueUrl=self.system_task_queue_url,
+            MessageBody=json.dumps(
+                {"workflowId": workflow_id, "taskId": task_id, "retryCount": retry_count}
+            ),
+        )

@@ -22,7 +22,7 @@ from baton import __version__, execution, telemetry, wakeup, workflow_links
 from baton.engine import decider, lifecycle
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import EventHandler, JsonObject, TaskDef, WorkflowDef
-from baton.engine.effects import ArmTimer, Effect, PublishMessage
+from baton.engine.effects import ArmTimer, CallSystemTask, Effect, PublishMessage
 from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import (
     DecisionBudget,
@@ -782,6 +782,13 @@ class Baton:
     def _carry_out(self, workflow: Workflow, effect: Effect, now: int) -> None:
         if isinstance(effect, PublishMessage):
             self.messaging.publish(effect)
+        elif isinstance(effect, CallSystemTask):
+            # Lost, it is sent again when the task's dispatch deadline passes (engine.tasks.http).
+            self.messaging.dispatch_system_task(
+                workflow_id=workflow.workflow_id,
+                task_id=effect.task_id,
+                retry_count=effect.retry_count,
+            )
         elif isinstance(effect, ArmTimer):
             self.messaging.arm_timer(
                 workflow_id=workflow.workflow_id,

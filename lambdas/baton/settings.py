@@ -26,3 +26,9 @@ AUTH_MODE = "BATON_AUTH_MODE"
 TOKEN_SECRET_ARN = "BATON_TOKEN_SECRET_ARN"
 # S3 bucket holding task and workflow payloads too large for their DynamoDB items.
 PAYLOAD_BUCKET = "BATON_PAYLOAD_BUCKET"
+# Queue that carries system-task calls (HTTP) from a decision to the system-task function.
+SYSTEM_TASK_QUEUE_URL = "BATON_SYSTEM_TASK_QUEUE_URL"
+# Outbound calls: "true" admits loopback (the embedded runtime); a JSON list of CIDR blocks
+# admits networks otherwise refused (the `httpAllowedNetworks` context). See baton.outbound.
+HTTP_ALLOW_LOOPBACK = "BATON_HTTP_ALLOW_LOOPBACK"
+HTTP_ALLOWED_NETWORKS = "BATON_HTTP_ALLOWED_NETWORKS"

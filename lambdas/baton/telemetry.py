@@ -33,6 +33,9 @@ COMMIT_RETRIES: Final = "CommitRetries"
 EFFECTS_DEFERRED: Final = "EffectsDeferred"
 # Workflows with timeoutPolicy ALERT_ONLY that ran past their timeoutSeconds (they run on).
 WORKFLOW_TIMEOUT_ALERTS: Final = "WorkflowTimeoutAlerts"
+# System tasks (HTTP calls) the system-task function carried out, and those that raised.
+SYSTEM_TASKS_RUN: Final = "SystemTasksRun"
+SYSTEM_TASKS_FAILED: Final = "SystemTasksFailed"
 
 # Each metric's unit, spelled as Powertools' `MetricUnit` values (`MetricUnit(UNITS[name])`).
 UNITS: Final[dict[str, str]] = {
@@ -45,4 +48,6 @@ UNITS: Final[dict[str, str]] = {
     COMMIT_RETRIES: "Count",
     EFFECTS_DEFERRED: "Count",
     WORKFLOW_TIMEOUT_ALERTS: "Count",
+    SYSTEM_TASKS_RUN: "Count",
+    SYSTEM_TASKS_FAILED: "Count",
 }

@@ -8,14 +8,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Consumer = Literal["events", "timers"]
+Consumer = Literal["events", "timers", "system_tasks"]
 
 # The tutorial's queue: provisioned unless the `eventQueues` context says otherwise.
 DEFAULT_EVENT_QUEUES: tuple[str, ...] = ("conductor_doug_testing",)
 
 # Function timeouts in seconds; each SQS queue's visibility timeout is six times its
 # consumer's timeout, as AWS advises for event source mappings.
-FUNCTION_TIMEOUT_SECONDS: dict[str, int] = {"api": 29, "events": 30, "timers": 60}
+# The system-task function's timeout is above an HTTP call's own limit (MAX_CALL_SECONDS in
+# baton.engine.tasks.http) and below the lease after which an unreported call times out.
+FUNCTION_TIMEOUT_SECONDS: dict[str, int] = {
+    "api": 29,
+    "events": 30,
+    "timers": 60,
+    "system_tasks": 60,
+}
 MAX_RECEIVE_COUNT = 5
 BATCH_SIZE = 10
 # SQS caps DelaySeconds at 15 minutes: longer waits are armed by the scheduled sweep.
@@ -51,6 +58,17 @@ def internal_event_queue(prefix: str) -> QueueSpec:
     return QueueSpec(name=f"{prefix}-internal-events", consumer="events", internal=True)
 
 
+def system_task_queue(prefix: str) -> QueueSpec:
+    """The internal queue whose messages ask the system-task function to run a task's call.
+
+    One message per batch: each HTTP call may take up to the function's timeout, and one slow
+    call must not delay the others behind it.
+    """
+    return QueueSpec(
+        name=f"{prefix}-system-tasks", consumer="system_tasks", internal=True, batch_size=1
+    )
+
+
 def event_queues(names: tuple[str, ...] | list[str]) -> list[QueueSpec]:
     """The event queues that `sqs:<name>` sinks and event handlers may use."""
     return [QueueSpec(name=name, consumer="events", internal=False) for name in names]
@@ -60,5 +78,6 @@ def all_queues(prefix: str, event_queue_names: tuple[str, ...] | list[str]) -> l
     return [
         timer_queue(prefix),
         internal_event_queue(prefix),
+        system_task_queue(prefix),
         *event_queues(event_queue_names),
     ]

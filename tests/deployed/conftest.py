@@ -42,6 +42,9 @@ def _synthesize(outdir: Path, overrides: dict[str, Any]) -> Path:
     context = {
         **json.loads((ROOT / "cdk.json").read_text())["context"],
         "architecture": HOST_ARCHITECTURE,
+        # The HTTP scenario calls a server on this machine: the allow-list admits loopback,
+        # which a deployment refuses otherwise.
+        "httpAllowedNetworks": ["127.0.0.1/32"],
         **overrides,
     }
     app = cdk.App(context=context, outdir=str(outdir))

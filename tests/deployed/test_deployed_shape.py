@@ -22,6 +22,7 @@ from infra.bundling import LAMBDA_PYTHON_VERSION
 from tests import seed
 from tests.deployed.lambdas import HOST_ARCHITECTURE, SANDBOX
 from tests.deployed.sandbox.iam_policy import decide
+from tests.http.server import Answer, local_server
 
 pytestmark = pytest.mark.slow
 
@@ -411,6 +412,58 @@ def test_a_message_that_keeps_failing_ends_in_its_dlq_with_no_call_refused(deplo
     (dead,) = sqs.receive_message(QueueUrl=dlq_url)["Messages"]
     assert dead["Body"] == "not json"
     sqs.purge_queue(QueueUrl=dlq_url)
+
+
+def test_an_http_task_completes_through_the_system_task_function_with_no_call_refused(deployed):
+    """The API dispatches, the system-task queue's mapping runs the system-task function in
+    its own process: it claims the task, calls a server on this machine (admitted by the
+    allow-list the deployment is synthesized with) and reports, all within its grants."""
+    since = mark(deployed)
+    client = Client(deployed)
+    name = f"deployed_http_{uuid.uuid4().hex[:8]}"
+    with local_server() as server:
+        server.routes["/orders"] = Answer(200, {"accepted": True})
+        definition = {
+            "name": name,
+            "tasks": [
+                {
+                    "name": "call_service",
+                    "taskReferenceName": "call",
+                    "type": "HTTP",
+                    "inputParameters": {
+                        "http_request": {
+                            "uri": server.url("/orders"),
+                            "method": "POST",
+                            "body": {"order": "${workflow.input.order}"},
+                        }
+                    },
+                },
+                {"name": "after", "taskReferenceName": "after", "type": "NOOP"},
+            ],
+        }
+        client.call("POST", "/api/metadata/workflow", definition)
+        workflow_id = client.call("POST", f"/api/workflow/{name}", {"order": "o-1"})
+        run_until(
+            deployed,
+            lambda: client.statuses(workflow_id)["workflow"] != "RUNNING",
+            since,
+            "the HTTP task",
+        )
+    assert client.statuses(workflow_id) == {
+        "call": "COMPLETED",
+        "after": "COMPLETED",
+        "workflow": "COMPLETED",
+    }
+    assert server.calls("/orders") == 1
+    assert json.loads(server.seen[0].body) == {"order": "o-1"}
+    sources = {o.source for o in deployed.cloud.outcomes[since[1] :]}
+    system_tasks = {
+        m.logical_id
+        for m in deployed.services.mappings
+        if m.function.spec.handler.endswith("system_tasks.handler")
+    }
+    assert len(system_tasks) == 1 and system_tasks <= sources, (system_tasks, sources)
+    assert_nothing_refused_or_failed(deployed, since)
 
 
 def test_lambda_may_write_each_functions_logs_and_traces_with_its_role(deployed):

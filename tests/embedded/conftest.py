@@ -28,6 +28,7 @@ class StandIns:
         self.api_events: list[dict[str, Any]] = []
         self.event_batches: list[list[dict[str, Any]]] = []
         self.timer_events: list[dict[str, Any]] = []
+        self.system_task_batches: list[list[dict[str, Any]]] = []
         # Bodies whose first delivery the events consumer reports as failed.
         self.fail_first_delivery: set[str] = set()
 
@@ -54,6 +55,11 @@ class StandIns:
     def timers(self, event: dict[str, Any], context: Any) -> None:
         with self.lock:
             self.timer_events.append(event)
+
+    def system_tasks(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with self.lock:
+            self.system_task_batches.append(event["Records"])
+        return {"batchItemFailures": []}
 
     def records(self, queue: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -87,6 +93,7 @@ def runtime(stand_ins: StandIns) -> Iterator[Runtime]:
         api_handler=stand_ins.api,
         events_handler=stand_ins.events,
         timers_handler=stand_ins.timers,
+        system_tasks_handler=stand_ins.system_tasks,
         visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
         max_receive_count=MAX_RECEIVE_COUNT,
     ) as started:

@@ -98,6 +98,7 @@ def test_the_spec_values_apply_without_overrides() -> None:
         api_handler=lambda event, context: None,
         events_handler=lambda event, context: None,
         timers_handler=lambda event, context: None,
+        system_tasks_handler=lambda event, context: None,
     ) as runtime:
         for spec in topology.all_queues("baton", ["embedded_plain"]):
             attributes = runtime.sqs.get_queue_attributes(

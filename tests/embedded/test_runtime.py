@@ -34,6 +34,7 @@ def stand_in_runtime(stand_ins: StandIns, **kwargs: Any) -> Runtime:
         api_handler=stand_ins.api,
         events_handler=stand_ins.events,
         timers_handler=stand_ins.timers,
+        system_tasks_handler=stand_ins.system_tasks,
         **kwargs,
     )
 
@@ -87,6 +88,7 @@ def test_a_tutorial_already_registered_is_fine(
             api_handler=api,
             events_handler=stand_ins.events,
             timers_handler=stand_ins.timers,
+            system_tasks_handler=stand_ins.system_tasks,
         ),
     ):
         pass

@@ -5,11 +5,13 @@ The scenario tests port Conductor's JsonJQTransformSpec on its workflow fixtures
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from baton.engine import jq_process, jq_program
 from baton.engine.run import DecisionBudget
 from baton.engine.state import TaskStatus, WorkflowStatus
 from baton.engine.tasks import json_jq_transform
@@ -156,12 +158,39 @@ def test_a_result_too_large_to_keep_fails_the_task():
 
 
 def test_each_program_is_compiled_once():
-    json_jq_transform._compile.cache_clear()
+    # In the child process that runs programs, by the same code as here.
+    jq_program._compile.cache_clear()
     for value in range(3):
-        json_jq_transform.transform(".v + 1", {"v": value})
-    info = json_jq_transform._compile.cache_info()
+        jq_program.run_in_this_process(".v + 1", json.dumps({"v": value}), 10)
+    info = jq_program._compile.cache_info()
     assert (info.misses, info.hits) == (1, 2)
     assert info.maxsize is not None  # bounded
+
+
+@pytest.mark.parametrize("program", ["[range(1e12)]", "def f: f; f", "last(range(1e15))"])
+def test_a_program_that_never_ends_is_stopped_at_its_time_limit(program):
+    _, failed = run_one(program)
+    assert failed.status == TaskStatus.FAILED
+    assert f"did not finish within {jq_process.TIME_LIMIT_SECONDS:g} s" in (
+        failed.reason_for_incompletion or ""
+    )
+    # The next program runs in a fresh child, and the one after reuses it.
+    started = jq_process._shared.started
+    assert json_jq_transform.transform(". + 1", 1) == [2]
+    assert json_jq_transform.transform(". + 2", 1) == [3]
+    assert jq_process._shared.started == started + 1
+
+
+def test_a_program_that_exhausts_memory_is_stopped():
+    limited = jq_process.JqProcess(time_limit_seconds=30)
+    try:
+        # A string that doubles 40 times: a terabyte, long before the time limit.
+        with pytest.raises(jq_process.JqLimitError, match="out of memory"):
+            limited.evaluate('reduce range(40) as $i ("x"; . + .) | length', "null", 10)
+        assert limited.evaluate(". * 2", "21", 10) == [42]
+        assert limited.started == 2
+    finally:
+        limited.close()
 
 
 def test_each_transform_counts_against_the_decision_budget():

@@ -138,7 +138,7 @@ def test_every_problem_is_reported_at_once() -> None:
             task("EVENT", "publish", sink="kafka:orders"),
             fork("split", [simple("a")]),
             simple("after_fork"),
-            task("HTTP", "call"),
+            task("HUMAN", "approve"),
             task("WAIT", "pause", inputParameters={"duration": "1.5h"}),
         ],
     }

@@ -32,6 +32,16 @@ def test_lists_come_from_json_lists_or_comma_separated_command_line_values():
     assert config.retention_days == 0
 
 
+def test_http_allowed_networks_and_system_task_concurrency():
+    assert config_from({}).http_allowed_networks == ()
+    assert config_from({}).system_task_concurrency == 10
+    config = config_from(
+        {"httpAllowedNetworks": "10.1.0.0/16,192.168.5.5", "systemTaskConcurrency": "50"}
+    )
+    assert config.http_allowed_networks == ("10.1.0.0/16", "192.168.5.5")
+    assert config.system_task_concurrency == 50
+
+
 def test_an_empty_event_queue_list_is_kept():
     assert config_from({"eventQueues": []}).event_queues == ()
 
@@ -47,6 +57,8 @@ def test_an_empty_event_queue_list_is_kept():
         ({"retentionDays": "soon"}, "whole number"),
         ({"apiRateLimit": 0}, "at least 1"),
         ({"architecture": "amd64"}, "'architecture' 'amd64' is not one of arm64, x86_64"),
+        ({"httpAllowedNetworks": ["10.0.0.0/33"]}, "httpAllowedNetworks.*not an IP network"),
+        ({"systemTaskConcurrency": 1}, "systemTaskConcurrency"),
     ],
 )
 def test_invalid_settings_say_what_to_fix(context, message):

@@ -18,6 +18,7 @@ HANDLERS = {
     "baton.handlers.api.handler": "api",
     "baton.handlers.events.handler": "events",
     "baton.handlers.timers.handler": "timers",
+    "baton.handlers.system_tasks.handler": "system_tasks",
 }
 
 
@@ -28,7 +29,7 @@ def functions_by_handler(synthesized):
     }
 
 
-def test_three_functions_in_iam_mode(iam_mode):
+def test_four_functions_in_iam_mode(iam_mode):
     assert set(functions_by_handler(iam_mode)) == set(HANDLERS)
 
 
@@ -86,7 +87,7 @@ def test_functions_run_python_313_on_arm_with_powertools_and_tracing(iam_mode):
 def test_the_architecture_setting_moves_every_function_and_the_layer(keys_mode):
     _assert_runtime_layer_and_tracing(keys_mode, "arm64")
     x86 = synthesize({"authMode": "conductor-keys", "architecture": "x86_64"})
-    assert len(functions_by_handler(x86)) == 4  # the authorizer too
+    assert len(functions_by_handler(x86)) == 5  # the authorizer too
     _assert_runtime_layer_and_tracing(x86, "x86_64")
 
 
@@ -101,6 +102,7 @@ def test_every_function_gets_tables_queues_and_observability_settings(iam_mode):
             settings.TIMER_QUEUE_URL,
             settings.INTERNAL_EVENT_QUEUE_URL,
             settings.PAYLOAD_BUCKET,
+            settings.SYSTEM_TASK_QUEUE_URL,
         ):
             assert name in variables, f"{handler} lacks {name}"
         assert variables[settings.RETENTION_DAYS] == "7"
@@ -125,11 +127,38 @@ def test_consumers_report_partial_batch_failures(iam_mode):
     }
     mappings = iam_mode.resources("AWS::Lambda::EventSourceMapping")
     consumers = [functions[m["Properties"]["FunctionName"]["Ref"]] for m in mappings.values()]
-    # events: every event queue and the internal event queue; timers: the timer queue.
-    assert sorted(consumers) == sorted(["events"] * (len(EVENT_QUEUES) + 1) + ["timers"])
-    for mapping in mappings.values():
+    # events: every event queue and the internal event queue; timers: the timer queue;
+    # system tasks: the system-task queue.
+    assert sorted(consumers) == sorted(
+        ["events"] * (len(EVENT_QUEUES) + 1) + ["timers", "system_tasks"]
+    )
+    for logical_id, mapping in mappings.items():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert mapping["Properties"]["BatchSize"] == BATCH_SIZE
+        consumer = functions[mapping["Properties"]["FunctionName"]["Ref"]]
+        if consumer == "system_tasks":
+            # One call per invocation, and a bound on the calls running at once.
+            assert mapping["Properties"]["BatchSize"] == 1, logical_id
+            assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 10}
+        else:
+            assert mapping["Properties"]["BatchSize"] == BATCH_SIZE
+            assert "ScalingConfig" not in mapping["Properties"]
+
+
+def test_only_the_system_task_function_reads_the_http_allow_list(iam_mode):
+    allowed = synthesize({"httpAllowedNetworks": ["10.20.0.0/16"]})
+    for synthesized, expected in ((iam_mode, []), (allowed, ["10.20.0.0/16"])):
+        for handler, (_, properties) in functions_by_handler(synthesized).items():
+            value = properties["Environment"]["Variables"].get(settings.HTTP_ALLOWED_NETWORKS)
+            if handler == "baton.handlers.system_tasks.handler":
+                assert json.loads(value) == expected
+            else:
+                assert value is None, handler
+
+
+def test_the_system_task_function_outlives_a_call_and_its_lease_outlives_the_function():
+    from baton.engine.tasks.http import CALL_LEASE_SECONDS, MAX_CALL_SECONDS
+
+    assert MAX_CALL_SECONDS < FUNCTION_TIMEOUT_SECONDS["system_tasks"] < CALL_LEASE_SECONDS
 
 
 def test_timers_also_run_every_minute_and_a_failed_sweep_is_not_retried(iam_mode):
@@ -217,6 +246,11 @@ EXPECTED_TABLE_GRANTS = {
         # definition and its task definitions and writes its snapshot.
         Metadata=["GetItem", "BatchGetItem", "Query", "PutItem"],
     ),
+    "system_tasks": _dynamodb(
+        Workflows=["GetItem", "UpdateItem"],
+        Tasks=["Query", "BatchWriteItem", "UpdateItem"],
+        Metadata=["GetItem"],
+    ),
     "authorizer": _dynamodb(Metadata=["GetItem"]),
 }
 # baton.store.payloads: its objects only (the `workflows/` prefix), never the bucket itself
@@ -299,16 +333,21 @@ def _queue_names(synthesized):
 def expected_grants(synthesized, *, key_mode):
     queues = _queue_names(synthesized)
     send = {("sqs:SendMessage", f"queue {name}") for name in queues}
-    event_queues = [name for name in queues if name != "baton-timers"]
+    event_queues = [name for name in queues if name not in ("baton-timers", "baton-system-tasks")]
     consumed = {
         "events": {p for name in event_queues for p in _pairs(CONSUME, f"queue {name}")},
         "timers": _pairs(CONSUME, "queue baton-timers"),
+        "system_tasks": _pairs(CONSUME, "queue baton-system-tasks"),
     }
     secret = {("secretsmanager:GetSecretValue", TOKEN_SECRET)} if key_mode else set()
     expected = {
         "api": RUNTIME | EXPECTED_TABLE_GRANTS["api"] | send | secret,
         "events": RUNTIME | EXPECTED_TABLE_GRANTS["events"] | send | consumed["events"],
         "timers": RUNTIME | EXPECTED_TABLE_GRANTS["timers"] | send | consumed["timers"],
+        "system_tasks": RUNTIME
+        | EXPECTED_TABLE_GRANTS["system_tasks"]
+        | send
+        | consumed["system_tasks"],
     }
     for name, pairs in EXPECTED_PAYLOAD_GRANTS.items():
         if name in expected:
@@ -339,7 +378,7 @@ def test_each_function_is_granted_exactly_what_its_code_calls(mode, iam_mode, ke
 
 def test_iam_mode_sends_to_both_event_queues(iam_mode):
     assert sorted(_queue_names(iam_mode)) == sorted(
-        ["baton-timers", "baton-internal-events", *EVENT_QUEUES]
+        ["baton-timers", "baton-internal-events", "baton-system-tasks", *EVENT_QUEUES]
     )
 
 

@@ -47,13 +47,13 @@ def test_every_function_alarms_on_errors_and_throttles(iam_mode, keys_mode):
             assert alarmed == functions, metric
 
 
-def test_every_event_queue_alarms_on_message_age(iam_mode):
+def test_every_event_queue_and_the_system_task_queue_alarm_on_message_age(iam_mode):
     alarmed = {
         queue_of(iam_mode, alarm["Dimensions"][0])
         for alarm in alarms(iam_mode)
         if alarm["MetricName"] == "ApproximateAgeOfOldestMessage"
     }
-    assert alarmed == {*EVENT_QUEUES, "baton-internal-events"}
+    assert alarmed == {*EVENT_QUEUES, "baton-internal-events", "baton-system-tasks"}
 
 
 def test_dashboard_draws_the_engine_metrics(iam_mode):

@@ -37,7 +37,7 @@ def test_every_spec_has_a_queue_and_a_dlq(iam_mode):
 
 def test_internal_queue_names_carry_the_prefix():
     queues = queues_by_name(synthesize(CUSTOM_CONTEXT))
-    assert {"staging-timers", "staging-internal-events"} <= set(queues)
+    assert {"staging-timers", "staging-internal-events", "staging-system-tasks"} <= set(queues)
 
 
 def test_every_queue_is_encrypted_and_refuses_plain_http(iam_mode):

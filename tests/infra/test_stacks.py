@@ -35,6 +35,7 @@ def test_outputs_give_the_api_and_queue_urls(iam_mode, keys_mode):
         "EventQueueUrls",
         "TimerQueueUrl",
         "InternalEventQueueUrl",
+        "SystemTaskQueueUrl",
     }
     assert set(keys_mode.stateless.find_outputs("*")) == outputs | {"TokenSecretArn"}
     server_url = iam_mode.stateless.find_outputs("ConductorServerUrl")["ConductorServerUrl"]

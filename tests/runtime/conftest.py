@@ -56,6 +56,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv(
             settings.INTERNAL_EVENT_QUEUE_URL, urls[topology.internal_event_queue("baton").name]
         )
+        monkeypatch.setenv(
+            settings.SYSTEM_TASK_QUEUE_URL, urls[topology.system_task_queue("baton").name]
+        )
         monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
         runtime.baton.cache_clear()

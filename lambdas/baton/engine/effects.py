@@ -96,9 +96,22 @@ class TimeoutAlert:
     owed = False
 
 
+@dataclass(frozen=True)
+class CallSystemTask:
+    """Carry out a system task's I/O (an HTTP call) outside the decision: the message goes to
+    the system-task queue, whose function claims the task before it calls. `retry_count` names
+    the attempt, so a message for an earlier attempt is recognised and dropped."""
+
+    task_id: str
+    retry_count: int
+    # A lost message is repaired by the task's redispatch timer, not by an owed record.
+    owed = False
+
+
 Effect = (
     PublishMessage
     | ArmTimer
+    | CallSystemTask
     | StartWorkflow
     | TerminateChild
     | ReportToParent

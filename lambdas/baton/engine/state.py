@@ -171,6 +171,8 @@ class Task:
     continue_at: int = 0
     # SUB_WORKFLOW: the child workflow this attempt started.
     sub_workflow_id: str | None = None
+    # A system task (HTTP): when its call was last sent to the system-task queue (epoch ms).
+    dispatched_at: int = 0
 
     def pollable_from(self) -> int:
         """When a SCHEDULED worker task may be handed out: after its startDelay or a retry's
@@ -260,6 +262,7 @@ class Task:
             "pollCount": self.poll_count,
             "retriedTaskId": self.retried_task_id,
             "continueAt": self.continue_at,
+            "dispatchedAt": self.dispatched_at,
             "domain": self.domain,
             "subWorkflowId": self.sub_workflow_id,
         }
@@ -303,6 +306,7 @@ class Task:
             poll_count=data.get("pollCount", 0),
             retried_task_id=data.get("retriedTaskId"),
             continue_at=data.get("continueAt", 0),
+            dispatched_at=data.get("dispatchedAt", 0),
             domain=data.get("domain"),
             sub_workflow_id=data.get("subWorkflowId"),
             version=version,

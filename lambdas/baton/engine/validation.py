@@ -29,6 +29,7 @@ from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.params import names_whole_document
 from baton.engine.tasks import TASK_TYPES
 from baton.engine.tasks.checking import TaskCheck
+from baton.engine.tasks.http import METHODS as HTTP_METHODS
 from baton.engine.tasks.inline import INLINE_EVALUATORS
 
 JsonObject = dict[str, Any]
@@ -42,7 +43,6 @@ UNSUPPORTED_TASK_TYPES = frozenset(
     {
         "FORK_JOIN_DYNAMIC",
         "DYNAMIC",
-        "HTTP",
         "HUMAN",
         "KAFKA_PUBLISH",
         "EXCLUSIVE_JOIN",
@@ -282,6 +282,9 @@ def _check_stored_size(report: _Report, data: JsonObject) -> None:
         )
 
 
+_SECRET_REFERENCE = "${workflow.secrets."
+
+
 def _check_whole_document_expressions(report: _Report, data: JsonObject) -> None:
     """`${$}` would hand a task the whole workflow and every task in it."""
     pending: list[tuple[Any, str]] = [(data, "")]
@@ -297,6 +300,15 @@ def _check_whole_document_expressions(report: _Report, data: JsonObject) -> None
                 "${$} names the whole workflow and every task in it, which Baton does not "
                 "hand to a task; name the part you need, such as ${workflow.input} or "
                 "${some_task.output}",
+                node,
+            )
+        elif isinstance(node, str) and _SECRET_REFERENCE in node:
+            # Conductor resolves these from its secrets store at call time; Baton has none
+            # yet, and resolving them as plain parameters would send null in their place.
+            report.add(
+                path,
+                "${workflow.secrets.<name>} is not supported by Baton yet: pass the value in "
+                "the workflow input, or keep it in the called service",
                 node,
             )
 
@@ -741,6 +753,52 @@ def _check_json_jq_transform(
     )
 
 
+def _check_http(task: JsonObject, path: str, context: _WorkflowContext, name: str) -> None:
+    """An HTTP task names its uri and method, in `http_request` or (as current Conductor also
+    reads them) directly in its inputs or its TaskDef's inputTemplate. Expressions are resolved
+    when the task runs; only what is known now is checked."""
+    inputs = _inputs(task)
+    definition = task.get("taskDefinition")
+    template = definition.get("inputTemplate") if isinstance(definition, dict) else None
+    request = inputs.get("http_request")
+    base = _child(path, "inputParameters")
+    if isinstance(request, str) and request.startswith(_EXPRESSION_START):
+        return  # the whole request is resolved at run time
+    if isinstance(request, dict):
+        found, base = request, _child(base, "http_request")
+    else:
+        found = {**(template if isinstance(template, dict) else {}), **inputs}
+    for key in ("uri", "method"):
+        value = found.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            context.report.add(
+                _child(base, key),
+                _required_for(f"inputParameters.http_request.{key}", "HTTP", name),
+                value,
+            )
+    for key in ("vipAddress", "appName"):
+        if found.get(key) not in (None, ""):
+            context.report.add(
+                _child(base, key),
+                f"{key} (service discovery through Eureka) is not supported by Baton; give the "
+                "full uri",
+                found.get(key),
+            )
+    method = found.get("method")
+    if (
+        isinstance(method, str)
+        and method.strip()
+        and not method.startswith(_EXPRESSION_START)
+        and method.strip().upper() not in HTTP_METHODS
+    ):
+        context.report.add(
+            _child(base, "method"),
+            f"method {method} is not an HTTP method Baton sends; use one of "
+            f"{', '.join(HTTP_METHODS)}",
+            method,
+        )
+
+
 def _is_expression(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(_EXPRESSION_START)
 
@@ -826,6 +884,7 @@ _TYPE_CHECKS = {
     "JSON_JQ_TRANSFORM": _check_json_jq_transform,
     "SUB_WORKFLOW": _check_sub_workflow,
     "START_WORKFLOW": _check_start_workflow,
+    "HTTP": _check_http,
 }
 
 

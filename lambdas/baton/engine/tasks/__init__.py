@@ -12,6 +12,7 @@ from baton.engine.tasks.event import Event
 from baton.engine.tasks.exclusive_join import ExclusiveJoin
 from baton.engine.tasks.fork_join import ForkJoin
 from baton.engine.tasks.fork_join_dynamic import ForkJoinDynamic
+from baton.engine.tasks.http import Http
 from baton.engine.tasks.human import Human
 from baton.engine.tasks.inline import Inline
 from baton.engine.tasks.join import Join
@@ -49,6 +50,7 @@ TASK_TYPES: dict[str, TaskType] = {
         ExclusiveJoin(),
         SubWorkflow(),
         StartWorkflow(),
+        Http(),
     )
 }
 SUPPORTED_TYPES = frozenset(TASK_TYPES)

@@ -8,45 +8,30 @@ the task FAILED (retried per its TaskDef) with the message as `reasonForIncomple
 jq runs through the `jq` package (the C jq library). What differs from Conductor, on purpose:
 jq's `$ENV` and `env` are empty (they would hand the function's environment, credentials
 included, to whoever writes a definition), modules can't be imported, `modulemeta` fails, and
-`debug` and `stderr` write nothing. The library has no way to stop a program that runs: a
-program that never ends holds the decision until the function's own timeout. A program that
-produces values without end is stopped once they could not fit in an output anyway.
+`debug` and `stderr` write nothing. Programs run in a supervised child process
+(`baton.engine.jq_process`): one that runs past its time limit (1 s, as INLINE's) or its
+memory limit fails the task, and the child is replaced. A program that produces values
+without end is stopped once they could not fit in an output anyway.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, Final
 
+from baton.engine import jq_process
 from baton.engine.definitions import WorkflowTask
+from baton.engine.jq_program import JqError
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
 from baton.engine.tasks.inline import MAX_OUTPUT_BYTES, output_problem
 
-# Put before every program, on a line of its own. Definitions shadow jq's builtins of the same
-# name; a program that starts with `import` or `include` no longer parses.
-_SANDBOX: Final = (
-    "def env: {}; def get_search_list: []; def input_filename: null; "
-    'def modulemeta: error("jq modules are not available in Baton"); '
-    "def debug: .; def debug(message): .; def stderr: .; "
-    "{} as $ENV |\n"
-)
-_SANDBOX_LINES: Final = _SANDBOX.count("\n")
-_LINE: Final = re.compile(r"\bline (\d+)\b")
-_MODULE_DIRECTIVE: Final = re.compile(r"^\s*(?:import|include)\b")
-_NO_MODULES: Final = "jq modules are not available in Baton"
-# Compiled programs kept per process: a workflow's expressions are a small, stable set.
-_CACHE_SIZE: Final = 512
+__all__ = ["JqError", "JsonJqTransform", "transform"]
+
 # Each value takes at least two bytes of the output's `resultList`.
 _MAX_RESULTS: Final = MAX_OUTPUT_BYTES // 2
-
-
-class JqError(Exception):
-    """A jq program did not compile or failed on its input."""
 
 
 class JsonJqTransform(TaskType):
@@ -82,42 +67,16 @@ class JsonJqTransform(TaskType):
 
 
 def transform(query: str, value: Any) -> list[Any]:
-    """Every value the jq program `query` produces from `value`; JqError if it fails."""
-    program = _compiled(query)
+    """Every value the jq program `query` produces from `value`; JqError if it fails, runs
+    past its time limit or out of memory (it runs in a supervised child: jq_process)."""
     try:
         text = json.dumps(value, default=_json_default, allow_nan=False)
-        results: list[Any] = []
-        for result in program.input_text(text):
-            if len(results) >= _MAX_RESULTS:
-                raise JqError(
-                    f"The jq program produced more than {_MAX_RESULTS} values; it may not end"
-                )
-            results.append(result)
     except (ValueError, TypeError, RecursionError) as error:
-        raise JqError(_message(error)) from error
-    return results
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def _compile(query: str) -> Any:  # the library's compiled program
-    import jq  # Imported here: only workflows that use jq pay for loading it.
-
-    return jq.compile(_SANDBOX + query)
-
-
-def _compiled(query: str) -> Any:
+        raise JqError(str(error) or type(error).__name__) from error
     try:
-        return _compile(query)
-    except ValueError as error:
-        if _MODULE_DIRECTIVE.match(query):
-            raise JqError(_NO_MODULES) from error
-        raise JqError(_message(error)) from error
-
-
-def _message(error: Exception) -> str:
-    """The library's message, its line numbers counted from the start of the user's program."""
-    message = str(error).strip() or type(error).__name__
-    return _LINE.sub(lambda m: f"line {max(1, int(m.group(1)) - _SANDBOX_LINES)}", message)
+        return jq_process.evaluate(query, text, _MAX_RESULTS)
+    except jq_process.JqProcessError as error:
+        raise JqError(str(error)) from error
 
 
 def _json_default(value: Any) -> Any:
