@@ -14,6 +14,7 @@ process) with the rest. Measured:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -213,6 +214,7 @@ def _idle(api: str, meter: Any, report: Callable[[str], None]) -> dict[str, Any]
 def run(report: Callable[[str], None] = print) -> dict[str, Any]:
     from embedded.runtime import Runtime
 
+    load_before = os.getloadavg()[0]
     with metering() as meter, Runtime(port=0, tick_seconds=3600) as runtime:
         for kind, function in runtime.functions.items():
             function.handler = timed_handler(meter, kind, function.handler)
@@ -223,11 +225,27 @@ def run(report: Callable[[str], None] = print) -> dict[str, Any]:
         latency = _latency(api, report)
         report("workers: an idle poller...")
         idle = _idle(api, meter, report)
-    return {"throughput": throughput, "latency": latency, "idle": idle}
+    load = {"before": load_before, "after": os.getloadavg()[0]}
+    return {"throughput": throughput, "latency": latency, "idle": idle, "load": load}
 
 
 def _usd(value: float) -> str:
     return f"${value:.8f}" if value < 0.01 else f"${value:,.4f}"
+
+
+def _load_note(load: dict[str, float] | None) -> str:
+    """Times and rates here are wall-clock: how busy the machine was says how far to trust
+    them (request counts and units do not depend on it)."""
+    if not load:
+        return ""
+    return (
+        f" The machine's load average (1 min) was {load['before']:.1f} before and "
+        f"{load['after']:.1f} after this run: well above its core count, times and rates "
+        "measure the neighbours as much as Baton; request counts and units do not."
+        if max(load.values()) > (os.cpu_count() or 1)
+        else f" The machine's load average (1 min): {load['before']:.1f} before, "
+        f"{load['after']:.1f} after."
+    )
 
 
 def section(result: dict[str, Any]) -> list[str]:
@@ -244,7 +262,8 @@ def section(result: dict[str, Any]) -> list[str]:
         "(every poll and update runs in it, one at a time, each a few requests to moto's "
         "server): more worker threads only queue for it. On AWS each waiting poll holds an "
         "environment of its own. Per task: the worker's batch polls and its update-v2 (which "
-        "commits the result, decides, and claims the next task); the start is not counted.",
+        "commits the result, decides, and claims the next task); the start is not counted."
+        + _load_note(result.get("load")),
         "",
         "| worker threads | tasks completed per second | API requests per task | "
         "DynamoDB queries / read units / write units per task | price per task |",

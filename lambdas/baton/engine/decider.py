@@ -185,11 +185,14 @@ def _one_pass(run: Run) -> bool:
     """Act once on every open task; True when something changed and another pass may help."""
     progressed = False
     # New tasks appended during the pass are handled in the next pass.
-    positions = list(run.open_positions)
+    tasks = run.workflow.tasks
+    # Tasks found done are left out of later passes (one acted on now is found so next pass).
+    done: list[int] = []
     try:
-        for position in positions:
-            task = run.workflow.tasks[position]
+        for position in list(run.open_positions):
+            task = tasks[position]
             if task.retried or (task.status.is_terminal and task.executed):
+                done.append(position)
                 continue
             if not run.take_step():
                 run.carry_over(task)
@@ -200,7 +203,8 @@ def _one_pass(run: Run) -> bool:
                 return False
         return progressed
     finally:
-        run.forget_done(positions)
+        if done:
+            run.forget(done)
 
 
 def _act_on(run: Run, current: Task) -> bool:

@@ -17,18 +17,32 @@ MAX_JSON_DEPTH: Final = 128
 def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when `value` nests objects and arrays more than `limit` levels deep.
 
-    Walked without recursion, so it is safe on any value the JSON parser could build.
+    The walk goes at most `limit` + 1 levels down whatever the value holds, so its recursion
+    is bounded and it is safe on any value the JSON parser could build.
     """
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        node, depth = pending.pop()
-        if isinstance(node, Mapping):
-            children: Any = node.values()
-        elif isinstance(node, (list, tuple)):
-            children = node
-        else:
-            continue
-        if depth > limit:
+    return _nests_deeper(value, limit)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _nests_deeper(node: Any, levels_left: int) -> bool:
+    kind = type(node)
+    if kind is dict:
+        children: Any = node.values()
+    elif kind is list or kind is tuple:
+        children = node
+    elif kind in _SCALARS:
+        return False
+    elif isinstance(node, Mapping):
+        children = node.values()
+    elif isinstance(node, (list, tuple)):
+        children = node
+    else:
+        return False
+    if levels_left <= 0:
+        return True
+    for child in children:
+        if type(child) not in _SCALARS and _nests_deeper(child, levels_left - 1):
             return True
-        pending.extend((child, depth + 1) for child in children)
     return False

@@ -63,13 +63,14 @@ class DecisionBudget:
 
     def spent(self, new_tasks: int) -> bool:
         """True when the decision must stop before its next step."""
-        elapsed = self.clock() - (self.started if self.started is not None else self.clock())
-        return (
+        if (
             self.steps >= self.max_steps
             or new_tasks >= self.max_new_tasks
             or self.evaluations >= self.max_evaluations
-            or elapsed >= self.max_seconds
-        )
+        ):
+            return True
+        now = self.clock()
+        return now - (self.started if self.started is not None else now) >= self.max_seconds
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,11 @@ class Run:
         self._position = {t.task_id: i for i, t in enumerate(self.workflow.tasks)}
         # Positions of the tasks the decider may still have to act on, in order: a long
         # loop's thousands of finished iterations are not looked at again on every pass.
-        self.open_positions = [i for i, t in enumerate(self.workflow.tasks) if not _done(t)]
+        self.open_positions = [
+            i
+            for i, t in enumerate(self.workflow.tasks)
+            if not (t.retried or (t.status.is_terminal and t.executed))
+        ]
         # Latest attempt of each task reference (`ref__2` separately from `ref__1`).
         self.latest_by_ref: dict[str, Task] = {}
         # Latest instance by definition reference: what `${ref...}` reads (loops: latest wins).
@@ -320,9 +325,10 @@ class Run:
         Steps are taken until one has changed something, so every decision moves the
         workflow on, however long the load before it took.
         """
-        if self.budget.progressed and self.budget.spent(len(self.new_ids)):
+        budget = self.budget
+        if budget.progressed and budget.spent(len(self.new_ids)):
             return False
-        self.budget.steps += 1
+        budget.steps += 1
         return True
 
     def evaluate(self, expression: str, bindings: Mapping[str, Any]) -> Any:
@@ -362,11 +368,10 @@ class Run:
         self._track(copy)
         return copy
 
-    def forget_done(self, positions: list[int]) -> None:
-        """Take the tasks at `positions` that are done out of the open positions."""
-        done = {p for p in positions if _done(self.workflow.tasks[p])}
-        if done:
-            self.open_positions = [p for p in self.open_positions if p not in done]
+    def forget(self, done: list[int]) -> None:
+        """Take the positions of tasks found done out of the open positions."""
+        gone = set(done)
+        self.open_positions = [p for p in self.open_positions if p not in gone]
 
     def add(self, task: Task) -> None:
         if len(self.workflow.tasks) >= MAX_TASKS_PER_WORKFLOW:
@@ -482,10 +487,6 @@ class Run:
             if not task.status.is_terminal:
                 self.complete(task, TaskStatus.CANCELED)
         self.touch_workflow()
-
-
-def _done(task: Task) -> bool:
-    return task.retried or (task.status.is_terminal and task.executed)
 
 
 class ValueTooDeep(Exception):

@@ -53,6 +53,7 @@ from baton.store import payloads
 from baton.store.clock import now_ms
 from baton.store.metadata import MetadataStore, snapshot_id
 from baton.store.models import DUE_SHARDS, POLL_SHARDS, RUNNING_SHARDS, TaskItem, WorkflowItem
+from baton.store.queues import WIDEN_BACKLOG, QueueWidths, is_mark, mark_end, poll_key
 from baton.store.search import workflow_search_keys
 
 _log = logging.getLogger(__name__)
@@ -109,11 +110,6 @@ def staged_key(task_id: str, attempt: str) -> str:
 
 def due_shard(task_id: str) -> str:
     return f"due#{zlib.crc32(task_id.encode()) % DUE_SHARDS}"
-
-
-def poll_key(task_type: str, domain: str | None, shard: int) -> str:
-    """The poll index partition of one shard of a (task type, domain) queue."""
-    return f"{task_type}#{domain or ''}#{shard}"
 
 
 def running_key(task_type: str, shard: int) -> str:
@@ -197,6 +193,8 @@ class WorkflowStore:
     metadata: MetadataStore = field(default_factory=MetadataStore)
     # Task and workflow payloads too large for their items (see baton.store.payloads).
     payloads: payloads.PayloadStore = field(default_factory=payloads.PayloadStore)
+    # Which worker-task queues are spread over every poll shard (baton.store.queues).
+    queues: QueueWidths = field(default_factory=QueueWidths)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -646,7 +644,10 @@ class WorkflowStore:
             task_type_of(task.workflow_task).polled_by_workers
             and task.status == TaskStatus.SCHEDULED
         ):
-            fields["poll_key"] = poll_key(task.task_type, task.domain, poll_shard(task.task_id))
+            shards = self.queues.shards_for_writing(task.task_type, task.domain, now)
+            fields["poll_key"] = poll_key(
+                task.task_type, task.domain, poll_shard(task.task_id) % shards
+            )
             fields["scheduled_at"] = task.pollable_from()
         elif task.status == TaskStatus.IN_PROGRESS and _is_limited(task):
             fields["poll_key"] = running_key(task.task_type, poll_shard(task.task_id))
@@ -718,29 +719,80 @@ class WorkflowStore:
         """(workflow id, task key) of up to `limit` SCHEDULED worker tasks of `task_type` in
         `domain` that may be handed out at `now`, oldest first within each shard.
 
-        Shards are read from a random one on, so pollers spread over them; an empty queue
-        costs one query per shard of a sparse, keys-only index.
+        A quiet queue lives in shard 0 alone: an empty poll is one query of a sparse,
+        keys-only index. A wide one (baton.store.queues) is read from a random shard on, so
+        its pollers spread over the shards; each read also tells whether there is a backlog.
         """
+        widths = self.queues
+        if widths.believed_wide(task_type, domain, now):
+            first = random.randrange(POLL_SHARDS)
+            order = [(first + step) % POLL_SHARDS for step in range(POLL_SHARDS)]
+        else:
+            order = [0]
         found: list[tuple[str, str]] = []
-        start = random.randrange(POLL_SHARDS)
-        for step in range(POLL_SHARDS):
-            shard = (start + step) % POLL_SHARDS
-            for item in TaskItem.by_poll_key.query(
-                poll_key(task_type, domain, shard),
-                TaskItem.scheduled_at <= now,
-                limit=limit - len(found),
-            ):
-                found.append((str(item.workflow_id), str(item.task_key)))
-            if len(found) >= limit:
-                break
+        end: int | None = None
+        backlogged = False
+        position = 0
+        while position < len(order) and len(found) < limit:
+            shard = order[position]
+            position += 1
+            # A backlog is WIDEN_BACKLOG ready tasks in all: in shard 0 while the queue is
+            # quiet, that share of it in any one shard while it is wide.
+            backlog = WIDEN_BACKLOG if len(order) == 1 else WIDEN_BACKLOG // POLL_SHARDS
+            entries = self._read_shard(
+                task_type, domain, shard, now, max(limit - len(found), backlog) + 1
+            )
+            if shard == 0:
+                marks = [scheduled_at for w, _, scheduled_at in entries if is_mark(w)]
+                end = mark_end(marks[0]) if marks else None
+                widths.learned(task_type, domain, end, now)
+                if end is not None and len(order) == 1:
+                    order += random.sample(range(1, POLL_SHARDS), POLL_SHARDS - 1)
+            tasks = [(w, k) for w, k, _ in entries if not is_mark(w)]
+            backlogged = backlogged or len(tasks) >= backlog
+            found += tasks[: limit - len(found)]
+        if backlogged:
+            widths.backlogged(task_type, domain, now)
+        elif (
+            end is not None
+            and widths.may_narrow(task_type, domain, end, now)
+            and not any(self._shard_holds_any(task_type, domain, s) for s in range(1, POLL_SHARDS))
+        ):
+            widths.narrow(task_type, domain, end, now)
         return found
+
+    def _read_shard(
+        self, task_type: str, domain: str | None, shard: int, now: int, limit: int
+    ) -> list[tuple[str, str, int]]:
+        return [
+            (str(item.workflow_id), str(item.task_key), int(item.scheduled_at or 0))
+            for item in TaskItem.by_poll_key.query(
+                poll_key(task_type, domain, shard), TaskItem.scheduled_at <= now, limit=limit
+            )
+        ]
+
+    def _shard_holds_any(self, task_type: str, domain: str | None, shard: int) -> bool:
+        """Whether a shard lists any task, delayed ones included."""
+        return any(
+            True for _ in TaskItem.by_poll_key.query(poll_key(task_type, domain, shard), limit=1)
+        )
 
     def queue_size(self, task_type: str, domain: str | None) -> int:
         """SCHEDULED tasks of a (task type, domain) queue, delayed ones included (as
-        Conductor's queue sizes count postponed messages): one count query per shard."""
-        return sum(
+        Conductor's queue sizes count postponed messages): one query of shard 0 for a quiet
+        queue (keys only), one per shard for a wide one."""
+        size = 0
+        wide = False
+        for item in TaskItem.by_poll_key.query(poll_key(task_type, domain, 0)):
+            if is_mark(str(item.workflow_id)):
+                wide = True
+            else:
+                size += 1
+        if not wide:
+            return size
+        return size + sum(
             TaskItem.by_poll_key.count(poll_key(task_type, domain, shard))
-            for shard in range(POLL_SHARDS)
+            for shard in range(1, POLL_SHARDS)
         )
 
     def running(self, task_type: str) -> int:
