@@ -1,4 +1,7 @@
-"""The UI as its users use it: find an execution, watch it, act on it, register a definition."""
+"""The UI as its users use it: find an execution, watch it, act on it, register a definition.
+
+The executions test comes last, so that its screenshot shows the executions of the others.
+"""
 
 from __future__ import annotations
 
@@ -73,21 +76,6 @@ def test_the_tutorial_in_the_diagram_from_in_progress_to_completed(
         for t in workflow(runtime, workflow_id)["tasks"]  # type: ignore[attr-defined]
         if t["referenceTaskName"] == "send_sqs_message_ref"
     )
-
-
-def test_the_executions_page_finds_the_tutorial_by_name_and_status(
-    runtime: RuntimeProcess, page: Page
-) -> None:
-    workflow_id = start(runtime, TUTORIAL_WORKFLOW)
-    page.goto(f"{base_url(runtime)}/executions")
-    page.get_by_label("Workflow name").select_option(TUTORIAL_WORKFLOW)
-    page.get_by_label("RUNNING").check()
-    page.get_by_role("button", name="Search").click()
-    link = page.get_by_role("link", name=workflow_id)
-    expect(link).to_be_visible()
-    screenshot(page, "executions.png")
-    link.click()
-    expect(page.get_by_test_id("workflow-id")).to_have_text(workflow_id)
 
 
 def test_terminate_a_running_workflow_from_its_page(runtime: RuntimeProcess, page: Page) -> None:
@@ -215,3 +203,22 @@ def test_a_ui_route_loads_from_a_link_and_an_unknown_api_path_stays_an_api_error
     )
     status, content_type, body = http_json("GET", f"{runtime.api_url}/no/such/route")
     assert status == 404 and content_type.startswith("application/json"), body
+
+
+def test_the_executions_page_finds_the_tutorial_by_name_and_status(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    workflow_id = start(runtime, TUTORIAL_WORKFLOW)
+    page.goto(f"{base_url(runtime)}/executions")
+    page.get_by_label("Workflow name").select_option(TUTORIAL_WORKFLOW)
+    page.get_by_label("RUNNING").check()
+    page.get_by_role("button", name="Search").click()
+    link = page.get_by_role("link", name=workflow_id)
+    expect(link).to_be_visible()
+    link.click()
+    expect(page.get_by_test_id("workflow-id")).to_have_text(workflow_id)
+
+    # Every execution this module ran, newest first, for the README.
+    page.goto(f"{base_url(runtime)}/executions")
+    expect(page.get_by_role("link", name=workflow_id)).to_be_visible()
+    screenshot(page, "executions.png")
