@@ -153,6 +153,49 @@ def test_retry_a_failed_workflow_from_its_page(runtime: RuntimeProcess, page: Pa
     assert [t["status"] for t in tasks] == ["FAILED", "SCHEDULED"]  # type: ignore[attr-defined]
 
 
+def test_a_wide_fork_draws_its_first_branches_and_one_node_for_the_rest(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    name = f"ui_wide_{uuid.uuid4().hex[:8]}"
+    branches = 30
+    register(
+        runtime,
+        {
+            "name": name,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [
+                {
+                    "name": "fork",
+                    "taskReferenceName": "fork",
+                    "type": "FORK_JOIN",
+                    "forkTasks": [
+                        [{"name": "hold", "taskReferenceName": f"hold_{i}", "type": "WAIT"}]
+                        for i in range(branches)
+                    ],
+                },
+                {
+                    "name": "join",
+                    "taskReferenceName": "join",
+                    "type": "JOIN",
+                    "joinOn": [f"hold_{i}" for i in range(branches)],
+                },
+            ],
+        },
+    )
+    workflow_id = start(runtime, name)
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    diagram = page.get_by_test_id("diagram")
+    # Eleven branches drawn, and one node standing for the other nineteen, by their status.
+    expect(diagram.locator("g[data-task='fork__19_more_branches']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    expect(diagram.locator("g[data-task='hold_10']")).to_have_count(1)
+    expect(diagram.locator("g[data-task='hold_11']")).to_have_count(0)
+    # The task list has every task.
+    expect(page.locator("tr[data-task^='hold_']")).to_have_count(branches)
+
+
 def test_a_definition_with_an_error_shows_the_error_next_to_the_text(
     runtime: RuntimeProcess, page: Page
 ) -> None:
