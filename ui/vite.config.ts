@@ -16,7 +16,13 @@ export default defineConfig({
       ),
     },
   },
-  build: { outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 2000 },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    // The diagram library's chunk is large and loads only where a diagram is drawn.
+    chunkSizeWarningLimit: 2000,
+    rolldownOptions: { checks: { pluginTimings: false } },
+  },
   server: {
     proxy: { "/api": process.env.BATON_URL ?? "http://127.0.0.1:8080" },
   },

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from tests.e2e.runtime_process import (
     REPOSITORY_ROOT,
@@ -33,6 +33,9 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = REPOSITORY_ROOT / "docs" / "screenshots"
+# How long an expectation waits for the page (a bound, never a measurement): the diagram's
+# layout runs in the browser, which a busy machine slows down.
+expect.set_options(timeout=30_000)
 
 
 def chromium_path() -> str:

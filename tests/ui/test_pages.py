@@ -1,4 +1,7 @@
-"""The UI as its users use it: find an execution, watch it, act on it, register a definition."""
+"""The UI as its users use it: find an execution, watch it, act on it, register a definition.
+
+The executions test comes last, so that its screenshot shows the executions of the others.
+"""
 
 from __future__ import annotations
 
@@ -73,21 +76,6 @@ def test_the_tutorial_in_the_diagram_from_in_progress_to_completed(
         for t in workflow(runtime, workflow_id)["tasks"]  # type: ignore[attr-defined]
         if t["referenceTaskName"] == "send_sqs_message_ref"
     )
-
-
-def test_the_executions_page_finds_the_tutorial_by_name_and_status(
-    runtime: RuntimeProcess, page: Page
-) -> None:
-    workflow_id = start(runtime, TUTORIAL_WORKFLOW)
-    page.goto(f"{base_url(runtime)}/executions")
-    page.get_by_label("Workflow name").select_option(TUTORIAL_WORKFLOW)
-    page.get_by_label("RUNNING").check()
-    page.get_by_role("button", name="Search").click()
-    link = page.get_by_role("link", name=workflow_id)
-    expect(link).to_be_visible()
-    screenshot(page, "executions.png")
-    link.click()
-    expect(page.get_by_test_id("workflow-id")).to_have_text(workflow_id)
 
 
 def test_terminate_a_running_workflow_from_its_page(runtime: RuntimeProcess, page: Page) -> None:
@@ -165,6 +153,49 @@ def test_retry_a_failed_workflow_from_its_page(runtime: RuntimeProcess, page: Pa
     assert [t["status"] for t in tasks] == ["FAILED", "SCHEDULED"]  # type: ignore[attr-defined]
 
 
+def test_a_wide_fork_draws_its_first_branches_and_one_node_for_the_rest(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    name = f"ui_wide_{uuid.uuid4().hex[:8]}"
+    branches = 30
+    register(
+        runtime,
+        {
+            "name": name,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [
+                {
+                    "name": "fork",
+                    "taskReferenceName": "fork",
+                    "type": "FORK_JOIN",
+                    "forkTasks": [
+                        [{"name": "hold", "taskReferenceName": f"hold_{i}", "type": "WAIT"}]
+                        for i in range(branches)
+                    ],
+                },
+                {
+                    "name": "join",
+                    "taskReferenceName": "join",
+                    "type": "JOIN",
+                    "joinOn": [f"hold_{i}" for i in range(branches)],
+                },
+            ],
+        },
+    )
+    workflow_id = start(runtime, name)
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    diagram = page.get_by_test_id("diagram")
+    # Eleven branches drawn, and one node standing for the other nineteen, by their status.
+    expect(diagram.locator("g[data-task='fork__19_more_branches']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    expect(diagram.locator("g[data-task='hold_10']")).to_have_count(1)
+    expect(diagram.locator("g[data-task='hold_11']")).to_have_count(0)
+    # The task list has every task.
+    expect(page.locator("tr[data-task^='hold_']")).to_have_count(branches)
+
+
 def test_a_definition_with_an_error_shows_the_error_next_to_the_text(
     runtime: RuntimeProcess, page: Page
 ) -> None:
@@ -215,3 +246,22 @@ def test_a_ui_route_loads_from_a_link_and_an_unknown_api_path_stays_an_api_error
     )
     status, content_type, body = http_json("GET", f"{runtime.api_url}/no/such/route")
     assert status == 404 and content_type.startswith("application/json"), body
+
+
+def test_the_executions_page_finds_the_tutorial_by_name_and_status(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    workflow_id = start(runtime, TUTORIAL_WORKFLOW)
+    page.goto(f"{base_url(runtime)}/executions")
+    page.get_by_label("Workflow name").select_option(TUTORIAL_WORKFLOW)
+    page.get_by_label("RUNNING").check()
+    page.get_by_role("button", name="Search").click()
+    link = page.get_by_role("link", name=workflow_id)
+    expect(link).to_be_visible()
+    link.click()
+    expect(page.get_by_test_id("workflow-id")).to_have_text(workflow_id)
+
+    # Every execution this module ran, newest first, for the README.
+    page.goto(f"{base_url(runtime)}/executions")
+    expect(page.get_by_role("link", name=workflow_id)).to_be_visible()
+    screenshot(page, "executions.png")

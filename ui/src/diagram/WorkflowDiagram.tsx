@@ -1,8 +1,9 @@
 // The one place the UI touches its diagram library (orkes-workflow-visualizer, Apache 2.0):
 // replacing the library means replacing this file only.
 import { WorkflowVisualizer } from "orkes-workflow-visualizer";
-import { useEffect, useRef } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import type { JsonObject, Workflow } from "../api";
+import { compactDefinition, compactExecution } from "./compact";
 
 export type DiagramProps =
   | { definition: JsonObject; execution?: undefined; onSelectTask?: undefined }
@@ -32,22 +33,30 @@ function markNodes(container: HTMLElement, execution: Workflow | undefined): voi
 }
 
 export default function WorkflowDiagram(props: DiagramProps) {
-  const data = (props.execution ?? props.definition) as unknown as Record<string, unknown>;
+  const { execution, definition } = props;
+  const data = useMemo(
+    () =>
+      (execution
+        ? compactExecution(execution)
+        : compactDefinition(definition as JsonObject).definition) as unknown as Record<string, unknown>,
+    [execution, definition],
+  );
   const container = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = container.current;
     if (!element) return;
-    markNodes(element, props.execution);
+    const drawn = execution ? (data as unknown as Workflow) : undefined;
+    markNodes(element, drawn);
     // The library lays out asynchronously: mark the nodes again whenever it redraws.
-    const observer = new MutationObserver(() => markNodes(element, props.execution));
+    const observer = new MutationObserver(() => markNodes(element, drawn));
     observer.observe(element, { childList: true, subtree: true });
     return () => observer.disconnect();
-  }, [props.execution]);
+  }, [execution, data]);
   return (
     <div className="diagram" data-testid="diagram" ref={container}>
       <WorkflowVisualizer
         data={data}
-        executionMode={props.execution !== undefined}
+        executionMode={execution !== undefined}
         pannable
         zoomable
         zoom={0.55}
