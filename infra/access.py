@@ -59,9 +59,11 @@ TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
                 "by_correlation_id": (QUERY,),
             },
         ),
-        # GET /api/tasks/{taskId} finds the workflow by task id; polls read the poll index.
+        # GET /api/tasks/{taskId} finds the workflow by task id; polls read the poll index,
+        # then each candidate task item (GetItem) before the conditional claim.
         "Tasks": TableAccess(
-            table=_DECIDING_TASKS, indexes={"by_task_id": (QUERY,), "by_poll_key": (QUERY,)}
+            table=(GET, *_DECIDING_TASKS),
+            indexes={"by_task_id": (QUERY,), "by_poll_key": (QUERY,)},
         ),
         # Definitions, task definitions, event handlers (a transaction of Puts and Deletes),
         # event executions, snapshots, the task definitions a start attaches (BatchGetItem),
@@ -125,5 +127,6 @@ PAYLOAD_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
     "api": ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
     "events": ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
     "timers": ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
+    "system_tasks": ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
     "authorizer": (),
 }

@@ -615,3 +615,40 @@ def test_a_large_payload_moves_through_the_functions_with_no_call_refused(deploy
         if process.spec.handler.endswith("timers.handler")
     }
     assert any(o.function in timers for o in deployed.cloud.outcomes[since[1] :])
+
+
+def test_a_worker_polls_and_completes_its_task_with_no_call_refused(deployed):
+    """Conductor's worker protocol through the API function: a single poll and a batch poll
+    (each claim reads the task item, then writes it on a condition), and the result."""
+    since = mark(deployed)
+    client = Client(deployed)
+    task_type = f"deployed_work_{uuid.uuid4().hex[:8]}"
+    definition = {
+        "name": task_type,
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {"name": task_type, "taskReferenceName": "first", "type": "SIMPLE"},
+            {"name": task_type, "taskReferenceName": "second", "type": "SIMPLE"},
+        ],
+    }
+    client.call("POST", "/api/metadata/workflow", definition)
+    workflow_id = client.call("POST", f"/api/workflow/{task_type}", {})
+
+    polled = client.call("GET", f"/api/tasks/poll/{task_type}?workerid=deployed-worker")
+    assert polled["referenceTaskName"] == "first" and polled["workerId"] == "deployed-worker"
+    result = {
+        "workflowInstanceId": workflow_id,
+        "taskId": polled["taskId"],
+        "status": "COMPLETED",
+        "outputData": {"done": 1},
+    }
+    client.call("POST", "/api/tasks", result)
+
+    (batch,) = client.call(
+        "GET", f"/api/tasks/poll/batch/{task_type}?workerid=deployed-worker&count=2&timeout=100"
+    )
+    assert batch["referenceTaskName"] == "second"
+    client.call("POST", "/api/tasks", {**result, "taskId": batch["taskId"]})
+    assert client.statuses(workflow_id)["workflow"] == "COMPLETED"
+    assert_nothing_refused_or_failed(deployed, since)

@@ -226,7 +226,7 @@ EXPECTED_TABLE_GRANTS = {
         Workflows__by_type_status=["Query"],
         Workflows__by_status=["Query"],
         Workflows__by_correlation_id=["Query"],
-        Tasks=["Query", "BatchWriteItem", "UpdateItem"],
+        Tasks=["GetItem", "Query", "BatchWriteItem", "UpdateItem"],
         Tasks__by_task_id=["Query"],
         Tasks__by_poll_key=["Query"],
         Metadata=["GetItem", "BatchGetItem", "Query", "PutItem", "DeleteItem", "BatchWriteItem"],
@@ -262,6 +262,7 @@ EXPECTED_PAYLOAD_GRANTS = {
     "api": PAYLOAD_OBJECTS,
     "events": PAYLOAD_OBJECTS,
     "timers": PAYLOAD_OBJECTS,
+    "system_tasks": PAYLOAD_OBJECTS,
     "authorizer": set(),
 }
 
