@@ -14,8 +14,9 @@ import pytest
 from baton.engine import decider
 from baton.engine.decider import TaskUpdate
 from baton.engine.definitions import TaskDef
+from baton.engine.effects import StartWorkflow
 from baton.engine.run import DecisionBudget, Run, task_defs_of_this_decision
-from baton.engine.state import TaskStatus, WorkflowStatus
+from baton.engine.state import TaskStatus, WorkflowStatus, child_workflow_id
 from baton.engine.validation import validate_workflow_def
 from tests.engine.support import (
     COMPLETED,
@@ -265,12 +266,28 @@ def test_a_dynamic_fork_must_be_followed_by_a_join():
     ]
 
 
-def test_fork_task_workflow_is_refused_until_sub_workflows_run():
-    fan = per_item()
-    fan["inputParameters"]["forkTaskWorkflow"] = "child"
-    [(path, message)] = _errors(fan, join("gather"))
-    assert path == "tasks[0].inputParameters.forkTaskWorkflow"
-    assert "SUB_WORKFLOW" in message
+def test_fork_task_workflow_runs_one_sub_workflow_per_item():
+    fan = task(
+        "FORK_JOIN_DYNAMIC",
+        "fan",
+        inputParameters={
+            "forkTaskWorkflow": "child",
+            "forkTaskWorkflowVersion": 2,
+            "forkTaskInputs": "${workflow.input.images}",
+        },
+    )
+    assert _errors(fan, join("gather")) == []
+    decision = start(workflow_def(fan, join("gather")), {"images": ["a", "b"]})
+    wf = decision.workflow
+    assert refs(wf) == ["fan", "_child_0", "_child_1", "gather"]
+    children = [by_ref(wf, "_child_0"), by_ref(wf, "_child_1")]
+    for child in children:
+        assert child.task_type == "SUB_WORKFLOW" and child.status == TaskStatus.IN_PROGRESS
+        assert child.input_data["subWorkflowName"] == "child"
+        assert child.input_data["subWorkflowVersion"] == 2
+        assert child.sub_workflow_id == child_workflow_id(child.task_id)
+    started = {e.task_id for e in decision.effects if isinstance(e, StartWorkflow)}
+    assert started == {c.task_id for c in children}
 
 
 def test_fork_task_inputs_must_be_a_list_or_an_expression():
