@@ -4,6 +4,8 @@
   back on failure; with Baton's tables that is the whole store per commit (a table of 2,000
   items grew from 88 MB to 631 MB over 200 two-item transactions, and each was slower than the
   last). Here a transaction keeps a copy of only the items it writes and puts those back.
+- A query on a table's own key sorts every item of the table to pick those of one partition:
+  each query slowed as the store grew. Here it looks at that partition only.
 - SQS's long poll waits for a message to arrive, but a delayed message (a timer) only becomes
   visible with time: moto notices it on its next one-second round, which costs its receive scan.
   Here a waiting receive sleeps until the earliest delayed or in-flight message is due, or a
@@ -114,6 +116,38 @@ def _patch_transactions() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+# -- Query on the table's key: one partition, not the whole table ----------------------------
+
+
+def _patch_query() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto's signature: (hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+        # scan_index_forward, projection_expressions, index_name, ...)
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return original(self, hash_key, *args, **kwargs)
+        stored = self.items.get(hash_key)
+        if stored is None:
+            partition = []
+        elif self.range_key_attr:
+            partition = sorted(stored.values(), key=lambda item: item.range_key)
+        else:
+            partition = [stored]
+        # moto's query filters all_items() by the hash key; DynamoDB requests are applied one
+        # at a time (embedded.moto_server), so the table's own method can stand aside meanwhile.
+        self.all_items = lambda: partition
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query  # type: ignore[method-assign]
+
+
 # -- SQS: a long poll that sleeps until the next message is due -------------------------------
 
 
@@ -143,6 +177,7 @@ def apply() -> None:
         if _applied:
             return
         _patch_transactions()
+        _patch_query()
         _patch_long_poll()
         _applied.append(True)
 

@@ -354,12 +354,9 @@ class MotoServer:
         access_key_id: str | None = None,
         data_dir: Path | None = None,
     ) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        from embedded.wsgi_server import KeepAliveWsgiServer
 
         moto_patches.apply()
         persistence = Persistence(data_dir) if data_dir is not None else None
@@ -368,27 +365,18 @@ class MotoServer:
         app: WsgiApp = (
             self.state if access_key_id is None else AccessGuard(self.state, access_key_id)
         )
-        self._server = make_server(
-            host, port, app, threaded=True, request_handler=MotoRequestHandler
-        )
-        # Many clients at once (the pollers, every API request's DynamoDB calls) must not be reset.
-        self._server.socket.listen(128)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="moto-server", daemon=True
-        )
+        self._server = KeepAliveWsgiServer(host, port, app)
 
     @property
     def url(self) -> str:
         return f"http://{self._server.host}:{self._server.port}"
 
     def start(self) -> MotoServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 class MotoProcess:

@@ -251,3 +251,37 @@ def test_state_survives_a_kill_and_a_torn_journal_tail(tmp_path: Path) -> None:
         assert ("p", "after") in keys(third.client("dynamodb"))
     finally:
         third.stop()
+
+
+def test_a_query_on_the_key_sees_its_partition_in_order(moto: Moto) -> None:
+    dynamodb = moto.client("dynamodb")
+    for pk in ("qa", "qb"):
+        for sk in ("3", "1", "2"):
+            dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": sk}})
+    answer = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk AND sk > :after",
+        ExpressionAttributeValues={":pk": {"S": "qa"}, ":after": {"S": "1"}},
+        ScanIndexForward=False,
+    )
+    assert [(i["pk"]["S"], i["sk"]["S"]) for i in answer["Items"]] == [("qa", "3"), ("qa", "2")]
+    page = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "qb"}},
+        Limit=2,
+    )
+    assert [i["sk"]["S"] for i in page["Items"]] == ["1", "2"]
+    rest = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "qb"}},
+        ExclusiveStartKey=page["LastEvaluatedKey"],
+    )
+    assert [i["sk"]["S"] for i in rest["Items"]] == ["3"]
+    missing = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "nothing"}},
+    )
+    assert missing["Items"] == []
