@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from embedded import moto_patches
-from embedded.persistence import COMPACT_AFTER_BYTES, Persistence, Record, Snapshot
+from embedded.persistence import COMPACT_AFTER_BYTES, Journal, Persistence, Record, Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # memory), how often expired items are deleted.
 ACCESS_KEY_VARIABLE = "BATON_LOCAL_ACCESS_KEY_ID"
 DATA_DIR_VARIABLE = "BATON_MOTO_DATA_DIR"
+# For tests: the journal size that starts a compaction.
+COMPACT_AFTER_VARIABLE = "BATON_JOURNAL_COMPACT_BYTES"
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
 _QUERY_CREDENTIAL = re.compile(r"(?:^|&)X-Amz-Credential=([^%/&]+)(?:%2F|/)", re.IGNORECASE)
@@ -131,10 +133,13 @@ class DurableApp:
         self._persistence = persistence
         # DynamoDB requests, one at a time.
         self._dynamodb_lock = threading.Lock()
-        # SQS sends and deletes, so a message's delete is never journalled before its send,
-        # and a snapshot sees no change half made.
+        # SQS sends and deletes (so a message's delete is never journalled before its send)
+        # and other changes (S3's), so that a snapshot sees no change half made.
         self._sqs_lock = threading.Lock()
         self._compacting = threading.Lock()
+        self._compact_after_bytes = int(
+            os.environ.get(COMPACT_AFTER_VARIABLE) or COMPACT_AFTER_BYTES
+        )
         # Requests journalled since the snapshot that a snapshot of tables and messages does
         # not cover (queues, S3 objects): the next snapshot keeps them.
         self._kept_requests: list[dict[str, Any]] = []
@@ -155,11 +160,14 @@ class DurableApp:
             return self._app(environ, start_response)
         # Anything else that changes state (S3's PUT, POST and DELETE): kept as the request.
         body = _read_body(environ)
-        status, response = self._call(environ, start_response)
-        if status < 300:
-            entry = self._request_entry(environ, body)
-            self._kept_requests.append(entry)
-            self._journal(Record("request", entry))
+        ticket = None
+        with self._sqs_lock:
+            status, response = self._call(environ, start_response)
+            if status < 300:
+                entry = self._request_entry(environ, body)
+                self._kept_requests.append(entry)
+                ticket = self._journal_only(Record("request", entry))
+        self._wait_durable(ticket)
         return response
 
     def _call(
@@ -186,10 +194,10 @@ class DurableApp:
         body = _read_body(environ)
         with self._dynamodb_lock:
             status, response = self._call(environ, start_response)
-            sequence = None
+            ticket = None
             if status < 300:
-                sequence = self._journal_only(Record("request", self._request_entry(environ, body)))
-        self._wait_durable(sequence)
+                ticket = self._journal_only(Record("request", self._request_entry(environ, body)))
+        self._wait_durable(ticket)
         return response
 
     def _sqs(
@@ -212,25 +220,25 @@ class DurableApp:
                 )
                 message_ids = moto_patches.message_ids_for(region, queue_name, handles)
             status, response = self._call(environ, start_response)
-            sequence = None
+            ticket = None
             if status < 300:
                 if operation in _SQS_QUEUE_CHANGES:
                     entry = self._request_entry(environ, body)
                     self._kept_requests.append(entry)
-                    sequence = self._journal_only(Record("request", entry))
+                    ticket = self._journal_only(Record("request", entry))
                 elif operation in _SQS_SENDS:
                     answer = json.loads(b"".join(response) or b"{}")
                     sent = [answer["MessageId"]] if "MessageId" in answer else []
                     sent += [entry["MessageId"] for entry in answer.get("Successful", [])]
                     messages = moto_patches.stored_messages(region, queue_name, sent)
                     record = {"region": region, "queue": queue_name, "messages": messages}
-                    sequence = self._journal_only(Record("send", record))
+                    ticket = self._journal_only(Record("send", record))
                 else:
                     gone = moto_patches.absent_message_ids(region, queue_name, message_ids)
                     if gone:
                         record = {"region": region, "queue": queue_name, "ids": sorted(gone)}
-                        sequence = self._journal_only(Record("delete", record))
-        self._wait_durable(sequence)
+                        ticket = self._journal_only(Record("delete", record))
+        self._wait_durable(ticket)
         return response
 
     # -- the journal ----------------------------------------------------------------------------
@@ -252,22 +260,32 @@ class DurableApp:
             "body": body,
         }
 
-    def _journal_only(self, record: Record) -> int | None:
+    def _journal_only(self, record: Record) -> tuple[Journal, int] | None:
+        """Append a record (callers hold the lock of its kind); the ticket to wait on."""
         if self._persistence is None or self._persistence.journal is None:
             return None
-        return self._persistence.journal.append(record)
+        journal = self._persistence.journal
+        return journal, journal.append(record)
 
-    def _journal(self, record: Record) -> None:
-        self._wait_durable(self._journal_only(record))
-
-    def _wait_durable(self, sequence: int | None) -> None:
-        """Wait until `sequence` (or, for a read, everything written so far) is on disk: an
-        answer never shows what a crash could still take back."""
-        journal = self._persistence.journal if self._persistence else None
-        if journal is None:
+    def _wait_durable(self, ticket: tuple[Journal, int] | None) -> None:
+        """Wait until the ticket's record (or, for a read, everything written so far) is on
+        disk: an answer never shows what a crash could still take back. A journal closed by
+        a compaction meanwhile was fsync'd when it closed."""
+        if self._persistence is None:
             return
-        journal.wait_durable(journal.written if sequence is None else sequence)
-        if journal.size > COMPACT_AFTER_BYTES and self._compacting.acquire(blocking=False):
+        if ticket is None:
+            journal = self._persistence.journal
+            if journal is None:
+                return
+            ticket = (journal, journal.written)
+        journal, sequence = ticket
+        journal.wait_durable(sequence)
+        current = self._persistence.journal
+        if (
+            current is not None
+            and current.size > self._compact_after_bytes
+            and self._compacting.acquire(blocking=False)
+        ):
             threading.Thread(target=self._compact_in_background, daemon=True).start()
 
     def _compact_in_background(self) -> None:

@@ -138,6 +138,7 @@ class Journal:
         self._written = 0
         self._durable = 0
         self._syncing = False
+        self._closed = False
 
     def append(self, record: Record) -> int:
         """Write a record (not yet fsync'd); its sequence number, for `wait_durable`."""
@@ -157,7 +158,7 @@ class Journal:
     def wait_durable(self, sequence: int) -> None:
         """Return once every record up to `sequence` is on disk."""
         with self._synced:
-            while self._durable < sequence:
+            while self._durable < sequence and not self._closed:
                 if self._syncing:
                     self._synced.wait()
                     continue
@@ -173,9 +174,16 @@ class Journal:
                 self._synced.notify_all()
 
     def close(self) -> None:
-        with self._lock:
-            os.fsync(self._descriptor)
-            os.close(self._descriptor)
+        """fsync and close; whoever still waits on this journal is then durable."""
+        with self._synced:
+            while self._syncing:
+                self._synced.wait()
+            with self._lock:
+                os.fsync(self._descriptor)
+                os.close(self._descriptor)
+                self._durable = self._written
+            self._closed = True
+            self._synced.notify_all()
 
 
 class Persistence:

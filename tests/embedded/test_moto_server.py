@@ -285,3 +285,47 @@ def test_a_query_on_the_key_sees_its_partition_in_order(moto: Moto) -> None:
         ExpressionAttributeValues={":pk": {"S": "nothing"}},
     )
     assert missing["Items"] == []
+
+
+def test_compactions_while_clients_write_lose_nothing(tmp_path: Path) -> None:
+    import threading
+
+    first = Moto(tmp_path, BATON_JOURNAL_COMPACT_BYTES="20000").start()
+    try:
+        create_table(first.client("dynamodb"))
+        sqs = first.client("sqs")
+        url = sqs.create_queue(QueueName="compacted")["QueueUrl"]
+
+        def writer(number: int) -> None:
+            dynamodb = first.client("dynamodb")
+            for i in range(60):
+                item = {"pk": {"S": f"w{number}"}, "sk": {"S": f"{i:03}"}, "pad": {"S": "x" * 200}}
+                dynamodb.put_item(TableName=TABLE, Item=item)
+            sqs.send_message(QueueUrl=url, MessageBody=f"w{number}")
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        # Compactions ran meanwhile: the journal was started again at least once.
+        wait_until(lambda: journal_generations(tmp_path)[-1] > 0)
+    finally:
+        first.stop()
+    second = Moto(tmp_path).start()
+    try:
+        expected = [(f"w{n}", f"{i:03}") for n in range(4) for i in range(60)]
+        assert keys(second.client("dynamodb")) == expected
+        sqs = second.client("sqs")
+        url = sqs.get_queue_url(QueueName="compacted")["QueueUrl"]
+        bodies: list[str] = []
+
+        def all_four() -> bool:
+            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            bodies.extend(m["Body"] for m in answer.get("Messages", []))
+            return len(bodies) >= 4
+
+        wait_until(all_four)
+        assert sorted(bodies) == ["w0", "w1", "w2", "w3"]
+    finally:
+        second.stop()
