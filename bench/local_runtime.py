@@ -282,11 +282,63 @@ def idle_cpu(runtime: LocalRuntime, seconds: float = 30.0) -> float:
     return (_cpu_seconds(pids) - before) / (time.monotonic() - began)
 
 
+# moto in process: a table of 2,000 items, then 200 two-item transactions; resident memory
+# before and after (garbage collected) and the time the transactions took.
+_TRANSACTIONS_SCRIPT = """
+import gc, json, sys, time, boto3
+from moto import mock_aws
+if sys.argv[1] == "patched":
+    from embedded import moto_patches
+    moto_patches.apply()
+def rss():
+    gc.collect()
+    return int(open("/proc/self/statm").read().split()[1]) * PAGE / 1e6
+def key(name):
+    return {"AttributeName": name, "KeyType": "HASH" if name == "pk" else "RANGE"}
+def string(name):
+    return {"AttributeName": name, "AttributeType": "S"}
+def put(pk, sk, **more):
+    item = {"pk": {"S": pk}, "sk": {"S": sk}} | {k: {"S": v} for k, v in more.items()}
+    return {"Put": {"TableName": "t", "Item": item}}
+with mock_aws():
+    db = boto3.client("dynamodb", region_name="us-east-1")
+    db.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[key("pk"), key("sk")], AttributeDefinitions=[string("pk"), string("sk")])
+    for i in range(2000):
+        db.put_item(**put(f"p{i % 100}", str(i), d="x" * 1000)["Put"])
+    before = rss()
+    began = time.perf_counter()
+    for i in range(200):
+        db.transact_write_items(TransactItems=[put("a", str(i)), put("b", str(i))])
+    seconds = time.perf_counter() - began
+    print(json.dumps({"before_mb": before, "after_mb": rss(), "seconds": seconds}))
+"""
+
+
+def transactions_memory() -> dict[str, Any]:
+    """moto's TransactWriteItems as shipped and as the runtime patches it."""
+    script = _TRANSACTIONS_SCRIPT.replace("PAGE", str(PAGE_BYTES))
+    results = {}
+    for variant in ("moto", "patched"):
+        output = subprocess.run(
+            [sys.executable, "-c", script, variant],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=dict(os.environ) | {"PYTHONPATH": str(ROOT)},
+        ).stdout
+        results[variant] = json.loads(output.strip().splitlines()[-1])
+    return results
+
+
 def run(report: Callable[[str], None] = print, *, quick: bool = False) -> dict[str, Any]:
     scale = 10 if quick else 1
     sustained = 10_000 // scale
     small, large = 1_000 // scale, 10_000 // scale
     results: dict[str, Any] = {}
+    report("moto's transactions, as shipped and patched...")
+    results["transactions"] = transactions_memory()
     data_dir = Path(tempfile.mkdtemp(prefix="baton-bench-"))
     # Finished workflows expire after a day: they are still stored for the whole run.
     runtime = LocalRuntime(data_dir).start()
@@ -377,6 +429,13 @@ def section(result: dict[str, Any]) -> list[str]:
         f"- Restart with {result['stored_workflows']} workflows stored "
         f"({result['data_dir_mb']:.0f} MB on disk): {result['restart_seconds']:.1f} s to answer "
         f"(first start {result['first_start_seconds']:.1f} s).",
+    ]
+    moto, patched = result["transactions"]["moto"], result["transactions"]["patched"]
+    lines += [
+        "- moto's TransactWriteItems, a table of 2,000 items then 200 two-item transactions,",
+        f"  in process: as shipped {moto['before_mb']:.0f} -> {moto['after_mb']:.0f} MB in "
+        f"{moto['seconds']:.1f} s; as the runtime patches it {patched['before_mb']:.0f} -> "
+        f"{patched['after_mb']:.0f} MB in {patched['seconds']:.1f} s.",
         "",
     ]
     return lines
