@@ -8,7 +8,7 @@
 - CPU used while idle;
 - restart time with everything above stored.
 
-Run alone: `python -m bench.local_runtime [--quick]`.
+Run alone: `python -m bench.local_runtime [--scale 10]` (a tenth of the workflows).
 """
 
 from __future__ import annotations
@@ -332,13 +332,21 @@ def transactions_memory() -> dict[str, Any]:
     return results
 
 
-def run(report: Callable[[str], None] = print, *, quick: bool = False) -> dict[str, Any]:
-    scale = 10 if quick else 1
+def run(
+    report: Callable[[str], None] = print,
+    *,
+    scale: int = 1,
+    idle_seconds: float = 30.0,
+    transactions: bool = True,
+) -> dict[str, Any]:
+    """Every figure; `scale` divides the numbers of workflows (a quicker, rougher run)."""
     sustained = 10_000 // scale
     small, large = 1_000 // scale, 10_000 // scale
     results: dict[str, Any] = {}
-    report("moto's transactions, as shipped and patched...")
-    results["transactions"] = transactions_memory()
+    if transactions:
+        report("moto's transactions, as shipped and patched...")
+        results["transactions"] = transactions_memory()
+        report(json.dumps(results["transactions"]))
     data_dir = Path(tempfile.mkdtemp(prefix="baton-bench-"))
     # Finished workflows expire after a day: they are still stored for the whole run.
     runtime = LocalRuntime(data_dir).start()
@@ -350,29 +358,35 @@ def run(report: Callable[[str], None] = print, *, quick: bool = False) -> dict[s
         setup.close()
         results["first_start_seconds"] = runtime.started_in
 
-        report(f"idle CPU (30 s, {data_dir} empty)...")
-        results["idle_cpu_empty"] = idle_cpu(runtime)
+        report(f"idle CPU ({idle_seconds:.0f} s, {data_dir} empty)...")
+        results["idle_cpu_empty"] = idle_cpu(runtime, idle_seconds)
+        report(json.dumps({"idle_cpu_empty": results["idle_cpu_empty"]}))
 
         for clients in (8, 32, 64):
             report(f"latency with {clients} clients...")
             results[f"latency_{clients}"] = start_and_complete(
                 runtime, 50 * clients // scale, clients
             )
+            report(json.dumps(results[f"latency_{clients}"]))
 
         report(f"sustained: {sustained} workflows started and completed by 16 clients...")
         results["sustained"] = start_and_complete(runtime, sustained, 16)
+        report(json.dumps(results["sustained"]))
 
         report(f"{small} seed-like workflows...")
         results["seed_small_seconds"] = seed_like_workflows(runtime, small)
         time.sleep(5)
         results["rss_small_mb"] = _rss_mb(runtime.pids())
+        report(json.dumps({"rss_small_mb": results["rss_small_mb"]}))
         report(f"{large - small} more seed-like workflows...")
         results["seed_large_seconds"] = seed_like_workflows(runtime, large - small)
         time.sleep(5)
         results["rss_large_mb"] = _rss_mb(runtime.pids())
+        report(json.dumps({"rss_large_mb": results["rss_large_mb"]}))
 
-        report("idle CPU (30 s, after the load)...")
-        results["idle_cpu_loaded"] = idle_cpu(runtime)
+        report(f"idle CPU ({idle_seconds:.0f} s, after the load)...")
+        results["idle_cpu_loaded"] = idle_cpu(runtime, idle_seconds)
+        report(json.dumps({"idle_cpu_loaded": results["idle_cpu_loaded"]}))
     finally:
         runtime.stop()
     results["data_dir_mb"] = sum(p.stat().st_size for p in data_dir.iterdir()) / 1e6
@@ -384,6 +398,7 @@ def run(report: Callable[[str], None] = print, *, quick: bool = False) -> dict[s
     finally:
         again.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+    results["seed_counts"] = [small, large]
     results["stored_workflows"] = (
         sustained + large + sum(results[f"latency_{c}"]["workflows"] for c in (8, 32, 64))
     )
@@ -422,14 +437,17 @@ def section(result: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        f"- Resident memory (runtime + moto): {small:.0f} MB after the first 1,000 seed-like",
-        f"  workflows, {large:.0f} MB after 10,000 ({large / small:.2f}x).",
+        f"- Resident memory (runtime + moto): {small:.0f} MB after the first "
+        f"{result['seed_counts'][0]:,} seed-like",
+        f"  workflows, {large:.0f} MB after {result['seed_counts'][1]:,} ({large / small:.2f}x).",
         f"- Idle CPU: {result['idle_cpu_empty'] * 100:.2f}% of a core empty, "
         f"{result['idle_cpu_loaded'] * 100:.2f}% with everything stored.",
         f"- Restart with {result['stored_workflows']} workflows stored "
         f"({result['data_dir_mb']:.0f} MB on disk): {result['restart_seconds']:.1f} s to answer "
         f"(first start {result['first_start_seconds']:.1f} s).",
     ]
+    if "transactions" not in result:
+        return [*lines, ""]
     moto, patched = result["transactions"]["moto"], result["transactions"]["patched"]
     lines += [
         "- moto's TransactWriteItems, a table of 2,000 items then 200 two-item transactions,",
@@ -443,9 +461,16 @@ def section(result: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a tenth of the workflows")
+    parser.add_argument("--scale", type=int, default=1, help="divide the workflows by this")
+    parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument("--no-transactions", action="store_true")
     arguments = parser.parse_args()
-    result = run(lambda line: print(line, file=sys.stderr, flush=True), quick=arguments.quick)
+    result = run(
+        lambda line: print(line, file=sys.stderr, flush=True),
+        scale=arguments.scale,
+        idle_seconds=arguments.idle_seconds,
+        transactions=not arguments.no_transactions,
+    )
     print(json.dumps(result, indent=2))
     print("\n".join(section(result)))
 
