@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -350,8 +351,9 @@ class Runtime:
             self.ticker.join(STOP_TIMEOUT_SECONDS)
         # A poller in a long poll ends when it is answered: a batch being handled is finished,
         # then moto's end answers the polls that still wait.
+        grace_ends = time.monotonic() + STOP_GRACE_SECONDS
         for poller in self.pollers:
-            poller.join(STOP_GRACE_SECONDS, warn=False)
+            poller.join(max(0.0, grace_ends - time.monotonic()), warn=False)
         if self._moto is not None:
             self._moto.stop()
             for poller in self.pollers:
