@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, end_to_end, machine, workers
+from bench import coldstart, cost, end_to_end, local_runtime, machine, workers
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,6 +209,8 @@ def main() -> None:
     concurrency = _concurrency()
     _report("workers (in a process of its own)...")
     worker_result = workers.run_in_subprocess(_report)
+    _report("local runtime (make run, durable; about 30 minutes)...")
+    local = local_runtime.run(_report)
     _report("cold start...")
     imports = coldstart.handler_import_times(tracing=False)
     traced = coldstart.handler_import_times(tracing=True)
@@ -235,6 +237,7 @@ def main() -> None:
             if worker_result is not None
             else [workers.SECTION_TITLE, "", "Not measured: the workers benchmark failed.", ""]
         ),
+        *local_runtime.section(local),
     ]
     RESULTS.write_text("\n".join(lines))
     _report(f"written to {RESULTS}")

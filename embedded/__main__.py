@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
@@ -16,12 +17,23 @@ LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 if str(LAMBDAS_DIR) not in sys.path:
     sys.path.insert(0, str(LAMBDAS_DIR))
 
-from embedded.runtime import Runtime  # noqa: E402 - needs lambdas/ on sys.path first
+from embedded.runtime import DATA_DIR_VARIABLE, Runtime  # noqa: E402 - lambdas/ on sys.path first
 
 logger = logging.getLogger("embedded")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m embedded", description="Baton on this machine (make run)."
+    )
+    parser.add_argument(
+        "--in-memory",
+        action="store_true",
+        help="keep nothing: start empty and forget everything on stop (as BATON_DATA_DIR=)",
+    )
+    arguments = parser.parse_args(argv)
+    if arguments.in_memory:
+        os.environ[DATA_DIR_VARIABLE] = ""
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

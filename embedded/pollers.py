@@ -21,10 +21,11 @@ from embedded.resources import ProvisionedQueue
 
 logger = logging.getLogger(__name__)
 
-# Short polls with a pause between empty answers. moto's long poll spins while a queue holds
-# messages that are not yet visible (delayed timers), which starves its other requests;
-# Lambda's own pollers long-poll SQS itself.
-DEFAULT_WAIT_TIME_SECONDS = 0
+# Long polls, as Lambda's own pollers make: an idle queue costs one request per 20 s, and a
+# message is delivered as soon as it is sent or due (moto's wait is patched to wake when the
+# earliest delayed message is due: see embedded.moto_patches). With 0 (short polls) a poller
+# pauses between empty answers instead.
+DEFAULT_WAIT_TIME_SECONDS = 20
 IDLE_PAUSE_SECONDS = 0.05
 # After an SQS error (moto restarting, a closed connection), wait before asking again.
 ERROR_BACKOFF_SECONDS = 1.0
@@ -104,10 +105,10 @@ class _Worker:
     def stop(self) -> None:
         self._stopping.set()
 
-    def join(self, timeout: float) -> None:
+    def join(self, timeout: float, *, warn: bool = True) -> None:
         if self.thread.is_alive():
             self.thread.join(timeout)
-            if self.thread.is_alive():
+            if warn and self.thread.is_alive():
                 logger.warning("%s did not stop within %.0f s", self.thread.name, timeout)
 
     def _run(self) -> None:
@@ -154,6 +155,9 @@ class QueuePoller(_Worker):
             MessageAttributeNames=["All"],
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
+        if self._stopping.is_set():
+            # Stopped during the poll: the messages come back after their visibility timeout.
+            return 0
         if messages:
             self._deliver(messages)
         return len(messages)

@@ -13,7 +13,9 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -39,11 +41,15 @@ LOCAL_METRICS_VARIABLE = "BATON_LOCAL_METRICS"
 # timeout and maxReceiveCount (unset: each queue's spec decides).
 VISIBILITY_TIMEOUT_VARIABLE = "BATON_VISIBILITY_TIMEOUT_SECONDS"
 MAX_RECEIVE_COUNT_VARIABLE = "BATON_MAX_RECEIVE_COUNT"
+# Where moto's state is kept (unset: .baton/ in the checkout; empty: in memory, nothing kept).
+DATA_DIR_VARIABLE = "BATON_DATA_DIR"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".baton"
 
 DEFAULT_PORT = 8080
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_REGION = "us-east-1"
 STOP_TIMEOUT_SECONDS = 10.0
+STOP_GRACE_SECONDS = 0.5
 
 
 def _import_handler(module_name: str) -> Handler:
@@ -83,7 +89,8 @@ class Runtime:
     imported in `start()`; pass `api_handler`, `events_handler`, `timers_handler` or
     `system_tasks_handler` to run stand-ins.
     `visibility_timeout_seconds` and `max_receive_count` override every queue's spec, so tests
-    see a redelivery or a dead letter in seconds.
+    see a redelivery or a dead letter in seconds. With a `data_dir`, moto's state is kept there
+    and rebuilt on the next start (see embedded.persistence); without, it is in memory only.
     """
 
     def __init__(
@@ -103,8 +110,10 @@ class Runtime:
         visibility_timeout_seconds: int | None = None,
         max_receive_count: int | None = None,
         wait_time_seconds: int = DEFAULT_WAIT_TIME_SECONDS,
+        data_dir: Path | None = None,
     ) -> None:
         self.host = host
+        self.data_dir = data_dir
         self.requested_port = port
         self.tick_seconds = tick_seconds
         self.requested_event_queue_names = (
@@ -122,6 +131,11 @@ class Runtime:
             "system_tasks": system_tasks_handler,
         }
         self._given_endpoint_url = endpoint_url
+        # The key moto's server accepts: random per run, unless set for tools that inspect it.
+        # (Imported here: `python -m embedded.moto_server` imports this package first.)
+        from embedded.moto_server import ACCESS_KEY_VARIABLE, new_access_key_id
+
+        self.access_key_id = os.environ.get(ACCESS_KEY_VARIABLE) or new_access_key_id()
 
         # Filled in by start().
         self.region = DEFAULT_REGION
@@ -143,9 +157,11 @@ class Runtime:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Runtime:
         """The runtime `python -m embedded` runs: PORT, BATON_TICK_SECONDS, BATON_EVENT_QUEUES,
-        AWS_ENDPOINT_URL (an endpoint to use instead of starting moto's server), and for tests
+        AWS_ENDPOINT_URL (an endpoint to use instead of starting moto's server), BATON_DATA_DIR
+        (unset: .baton/ in the checkout; empty: in memory), and for tests
         BATON_VISIBILITY_TIMEOUT_SECONDS and BATON_MAX_RECEIVE_COUNT (every queue's)."""
         env = os.environ if environ is None else environ
+        data_dir = env.get(DATA_DIR_VARIABLE)
         queues = env.get(EVENT_QUEUES_VARIABLE, "")
         names = [name.strip() for name in queues.split(",") if name.strip()]
         try:
@@ -163,6 +179,7 @@ class Runtime:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             visibility_timeout_seconds=_optional_int(env, VISIBILITY_TIMEOUT_VARIABLE, minimum=0),
             max_receive_count=_optional_int(env, MAX_RECEIVE_COUNT_VARIABLE, minimum=1),
+            data_dir=DEFAULT_DATA_DIR if data_dir is None else Path(data_dir) if data_dir else None,
         )
 
     # -- what callers read ---------------------------------------------------------------
@@ -202,6 +219,7 @@ class Runtime:
             f"  API           {self.api_url}",
             f"  DynamoDB/SQS  {self.endpoint_url}" + (" (moto)" if self._moto else ""),
             f"  Event queues  {', '.join(self.event_queue_names)}",
+            f"  State         {self.data_dir or 'in memory: nothing is kept after it stops'}",
         ]
         if self.seed:
             lines += [
@@ -247,10 +265,16 @@ class Runtime:
 
         import boto3
 
-        self.sqs = boto3.client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
-        self.dynamodb = boto3.client(
-            "dynamodb", region_name=self.region, endpoint_url=self.endpoint_url
-        )
+        # Credentials from the environment as set above (boto3's default session may have read
+        # others earlier in this process).
+        options = {
+            "region_name": self.region,
+            "endpoint_url": self.endpoint_url,
+            "aws_access_key_id": os.environ["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": os.environ["AWS_SECRET_ACCESS_KEY"],
+        }
+        self.sqs = boto3.client("sqs", **options)
+        self.dynamodb = boto3.client("dynamodb", **options)
 
         from baton import topology
         from baton.store.schema import table_specs
@@ -330,13 +354,22 @@ class Runtime:
         workers = [*self.pollers, *([self.ticker] if self.ticker else [])]
         for worker in workers:
             worker.stop()
-        for worker in workers:
-            worker.join(STOP_TIMEOUT_SECONDS)
+        if self.ticker:
+            self.ticker.join(STOP_TIMEOUT_SECONDS)
+        # A poller in a long poll ends when it is answered: a batch being handled is finished,
+        # then moto's end answers the polls that still wait.
+        grace_ends = time.monotonic() + STOP_GRACE_SECONDS
+        for poller in self.pollers:
+            poller.join(max(0.0, grace_ends - time.monotonic()), warn=False)
+        if self._moto is not None:
+            self._moto.stop()
+            for poller in self.pollers:
+                poller.join(STOP_TIMEOUT_SECONDS)
+        # A poll still waiting on an endpoint this runtime did not start ends on its own and
+        # hands nothing on (see QueuePoller.poll_once).
         for client in (self.sqs, self.dynamodb):
             if client is not None:
                 client.close()
-        if self._moto is not None:
-            self._moto.stop()
         self._restore_environment()
 
     # -- inside start() ----------------------------------------------------------------------
@@ -349,7 +382,9 @@ class Runtime:
     def _start_moto(self) -> str:
         from embedded.moto_server import MotoProcess
 
-        server = MotoProcess(self.host).start()
+        server = MotoProcess(
+            self.host, access_key_id=self.access_key_id, data_dir=self.data_dir
+        ).start()
         self._moto = server
         return server.url
 
@@ -376,9 +411,22 @@ class Runtime:
         )
         self._set_default("AWS_REGION", self.region)
         self._set_default("AWS_DEFAULT_REGION", self.region)
-        self._set_default("AWS_ACCESS_KEY_ID", "testing")
-        self._set_default("AWS_SECRET_ACCESS_KEY", "testing")
+        if self._moto is not None:
+            # moto's server answers only this run's key (see embedded.moto_server).
+            self._set("AWS_ACCESS_KEY_ID", self.access_key_id)
+            self._set("AWS_SECRET_ACCESS_KEY", self.access_key_id)
+            self._set_session_token_aside()
+        else:
+            self._set_default("AWS_ACCESS_KEY_ID", "testing")
+            self._set_default("AWS_SECRET_ACCESS_KEY", "testing")
         self._set("AWS_ENDPOINT_URL", self.endpoint_url)
+
+    def _set_session_token_aside(self) -> None:
+        """A session token from the caller's own AWS credentials does not go with this key."""
+        for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE"):
+            if name in os.environ:
+                self._saved_environment.setdefault(name, os.environ[name])
+                del os.environ[name]
 
     def _resolve_event_queue_names(self, defaults: Sequence[str]) -> tuple[str, ...]:
         names = list(self.requested_event_queue_names or defaults)

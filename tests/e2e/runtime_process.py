@@ -39,6 +39,8 @@ _MOTO_LINE = re.compile(r"^\s*DynamoDB/SQS\s+(?P<url>https?://\S+)")
 # Variables that would point the runtime at something other than its own moto server and
 # the tutorial's queue.
 _CLEARED_VARIABLES = ("AWS_ENDPOINT_URL", "BATON_EVENT_QUEUES", "PORT", "BATON_TICK_SECONDS")
+# The key the runtime's moto server accepts (random per run unless set): tests read its queues.
+ACCESS_KEY_ID = "BATONE2ETESTS"
 
 T = TypeVar("T")
 
@@ -89,8 +91,8 @@ class RuntimeProcess:
             "sqs",
             endpoint_url=self.moto_url,
             region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=ACCESS_KEY_ID,
         )
 
 
@@ -140,14 +142,28 @@ def _start(runtime: RuntimeProcess) -> None:
         time.sleep(0.2)
 
 
-def start_runtime(tick_seconds: str = TICK_SECONDS) -> RuntimeProcess:
-    """Start `python -m embedded` on a free port and wait until the tutorial is registered.
+def start_runtime(
+    tick_seconds: str = TICK_SECONDS,
+    *,
+    data_dir: Path | None = None,
+    port: int = 0,
+    extra_env: dict[str, str] | None = None,
+) -> RuntimeProcess:
+    """Start `python -m embedded` on a free port (or `port`) and wait until the tutorial is
+    registered; in memory unless given a `data_dir`.
 
     Raises RuntimeDidNotStart, with everything the process printed, if it does not come up;
     the process is stopped in that case.
     """
     env = {k: v for k, v in os.environ.items() if k not in _CLEARED_VARIABLES}
-    env |= {"PORT": "0", "BATON_TICK_SECONDS": tick_seconds, "PYTHONUNBUFFERED": "1"}
+    env |= {
+        "PORT": str(port),
+        "BATON_TICK_SECONDS": tick_seconds,
+        "PYTHONUNBUFFERED": "1",
+        "BATON_DATA_DIR": str(data_dir) if data_dir else "",
+        "BATON_LOCAL_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        **(extra_env or {}),
+    }
     env.setdefault("AWS_ACCESS_KEY_ID", "testing")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     env.setdefault("AWS_DEFAULT_REGION", REGION)

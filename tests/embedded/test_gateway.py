@@ -66,9 +66,13 @@ def request(
     headers: list[tuple[str, str]] | None = None,
 ) -> tuple[int, http.client.HTTPMessage, bytes]:
     connection = http.client.HTTPConnection(gateway.host, gateway.port, timeout=10)
+    headers = list(headers or [])
+    if body and not any(name.lower() == "content-type" for name, _ in headers):
+        # The gateway takes JSON bodies (see test_browser_guard for the others).
+        headers.append(("Content-Type", "application/json"))
     try:
         connection.putrequest(method, target)
-        for name, value in headers or []:
+        for name, value in headers:
             connection.putheader(name, value)
         connection.putheader("Content-Length", str(len(body or b"")))
         connection.endheaders(body)
@@ -171,13 +175,25 @@ def test_json_and_text_bodies_and_headers_are_passed_on(gateway: Gateway) -> Non
     assert event["headers"]["X-Probe"] == "second"
     assert event["multiValueHeaders"]["X-Probe"] == ["first", "second"]
 
-    text = echoed(gateway, "PUT", "/api/tasks/t1/log", body=b"a line of text")
-    assert text["httpMethod"] == "PUT"
+    text = echoed(
+        gateway,
+        "POST",
+        "/api/tasks/t1/log",
+        body=b"a line of text",
+        headers=[("Content-Type", "text/plain; charset=utf-8")],
+    )
+    assert text["httpMethod"] == "POST"
     assert text["body"] == "a line of text"
 
 
 def test_a_body_that_is_not_utf8_is_base64(gateway: Gateway) -> None:
-    event = echoed(gateway, "POST", "/api/blob", body=b"\xff\x00\xfe")
+    event = echoed(
+        gateway,
+        "POST",
+        "/api/blob",
+        body=b"\xff\x00\xfe",
+        headers=[("Content-Type", "application/json")],
+    )
 
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == b"\xff\x00\xfe"

@@ -1,0 +1,293 @@
+"""What the runtime changes in moto 5.2.5, and how it reads and puts back moto's state.
+
+- `TransactWriteItems` deep-copies every table a transaction touches, once per item, to roll
+  back on failure; with Baton's tables that is the whole store per commit (a table of 2,000
+  items grew from 88 MB to 631 MB over 200 two-item transactions, and each was slower than the
+  last). Here a transaction keeps a copy of only the items it writes and puts those back.
+- A query on a table's own key sorts every item of the table to pick those of one partition:
+  each query slowed as the store grew. Here it looks at that partition only.
+- SQS's long poll waits for a message to arrive, but a delayed message (a timer) only becomes
+  visible with time: moto notices it on its next one-second round, which costs its receive scan.
+  Here a waiting receive sleeps until the earliest delayed or in-flight message is due, or a
+  message arrives, whichever is first.
+
+The functions below read moto's tables and queues for a snapshot, and put them back on start.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+_applied: list[bool] = []
+_lock = threading.Lock()
+
+
+def _account() -> str:
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+
+    return str(DEFAULT_ACCOUNT_ID)
+
+
+# -- TransactWriteItems: roll back the items written, not copies of whole tables -------------
+
+
+def _table_key(table: Any, attributes: dict[str, Any]) -> tuple[Any, Any]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    hash_key = DynamoType(attributes[table.hash_key_attr])
+    range_attr = table.range_key_attr
+    range_key = DynamoType(attributes[range_attr]) if range_attr else None
+    return hash_key, range_key
+
+
+def _stored_item(table: Any, hash_key: Any, range_key: Any) -> Any:
+    if range_key is None:
+        return table.items.get(hash_key)
+    return table.items.get(hash_key, {}).get(range_key)
+
+
+def _put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+        return
+    if item is None:
+        table.items.get(hash_key, {}).pop(range_key, None)
+        if hash_key in table.items and not table.items[hash_key]:
+            del table.items[hash_key]
+    else:
+        table.items[hash_key][range_key] = item
+
+
+def _items_backup(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """(table, hash key, range key, a copy of the item or None) for every item written."""
+    backup: list[tuple[Any, ...]] = []
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            table = backend.tables.get(op.get("TableName"))
+            attributes = op.get("Item") if op_type == "Put" else op.get("Key")
+            if table is None or not isinstance(attributes, dict):
+                continue
+            try:
+                hash_key, range_key = _table_key(table, attributes)
+            except (KeyError, TypeError, ValueError):
+                continue  # moto refuses the request itself
+            item = _stored_item(table, hash_key, range_key)
+            backup.append((table, hash_key, range_key, copy.deepcopy(item)))
+    return backup
+
+
+class _TablesAsThey:
+    """Stands for `copy` in moto's DynamoDB models: a Table "copied" for a rollback is the table
+    itself (the rollback then writes back the same object), anything else is deep-copied."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _patch_transactions() -> None:
+    from moto.dynamodb import models
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backup = _items_backup(self, transact_items)
+        try:
+            original(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, item in reversed(backup):
+                _put_back(table, hash_key, range_key, item)
+            raise
+
+    setattr(models, "copy", _TablesAsThey())  # noqa: B010 - moto's module global
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+# -- Query on the table's key: one partition, not the whole table ----------------------------
+
+
+def _patch_query() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto's signature: (hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+        # scan_index_forward, projection_expressions, index_name, ...)
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return original(self, hash_key, *args, **kwargs)
+        stored = self.items.get(hash_key)
+        if stored is None:
+            partition = []
+        elif self.range_key_attr:
+            partition = sorted(stored.values(), key=lambda item: item.range_key)
+        else:
+            partition = [stored]
+        # moto's query filters all_items() by the hash key; DynamoDB requests are applied one
+        # at a time (embedded.moto_server), so the table's own method can stand aside meanwhile.
+        self.all_items = lambda: partition
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query  # type: ignore[method-assign]
+
+
+# -- SQS: a long poll that sleeps until the next message is due -------------------------------
+
+
+def _patch_long_poll() -> None:
+    from moto.core.utils import unix_time_millis
+    from moto.sqs.models import Queue
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        now = unix_time_millis()
+        due = [
+            m.delayed_until if m.delayed else m.visible_at
+            for m in self._messages
+            if m.delayed or not m.visible
+        ]
+        wait = float(timeout)
+        if due:
+            wait = min(wait, max(0.0, (min(due) - now) / 1000) + 0.001)
+        with self._messages_lock:
+            self._messages_lock.wait_for(lambda: self.messages, timeout=wait)
+
+    Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
+
+
+def apply() -> None:
+    """Patch moto once per process."""
+    with _lock:
+        if _applied:
+            return
+        _patch_transactions()
+        _patch_query()
+        _patch_long_poll()
+        _applied.append(True)
+
+
+# -- reading and restoring state ----------------------------------------------------------------
+
+
+def _dynamodb_regions() -> Iterable[tuple[str, Any]]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return list(dynamodb_backends[_account()].items())
+
+
+def _sqs_regions() -> Iterable[tuple[str, Any]]:
+    from moto.sqs.models import sqs_backends
+
+    return list(sqs_backends[_account()].items())
+
+
+def all_tables() -> dict[str, Any]:
+    """Every table by "region/name"."""
+    return {
+        f"{region}/{name}": table
+        for region, backend in _dynamodb_regions()
+        for name, table in backend.tables.items()
+    }
+
+
+def restore_tables(tables: dict[str, Any]) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    for key, table in tables.items():
+        region, _, name = key.partition("/")
+        dynamodb_backends[_account()][region].tables[name] = table
+
+
+def all_messages() -> dict[str, list[Any]]:
+    """Every queue's messages by "region/queue", as fresh copies visible at once (a message in
+    flight comes back, as after its visibility timeout)."""
+    messages: dict[str, list[Any]] = {}
+    for region, backend in _sqs_regions():
+        for name, queue in backend.queues.items():
+            stored = list(queue._messages)
+            if stored:
+                messages[f"{region}/{name}"] = [_as_sent(m) for m in stored]
+    return messages
+
+
+def _as_sent(message: Any) -> Any:
+    copied = copy.copy(message)
+    copied.visible_at = 0.0
+    copied.receipt_handle = None
+    copied._old_receipt_handles = []
+    return copied
+
+
+def _queue(region: str, name: str) -> Any:
+    from moto.sqs.models import sqs_backends
+
+    return sqs_backends[_account()][region].queues.get(name)
+
+
+def stored_messages(region: str, queue_name: str, message_ids: list[str]) -> list[Any]:
+    """The messages just sent, as moto stored them."""
+    queue = _queue(region, queue_name)
+    if queue is None or not message_ids:
+        return []
+    wanted = set(message_ids)
+    found = []
+    for message in reversed(list(queue._messages)):
+        if message.id in wanted:
+            found.append(_as_sent(message))
+            if len(found) == len(wanted):
+                break
+    return found
+
+
+def message_ids_for(region: str, queue_name: str, receipt_handles: list[str]) -> set[str]:
+    queue = _queue(region, queue_name)
+    if queue is None:
+        return set()
+    handles = set(receipt_handles)
+    return {
+        m.id
+        for m in list(queue._messages)
+        if m.receipt_handle in handles or handles.intersection(m._old_receipt_handles)
+    }
+
+
+def absent_message_ids(region: str, queue_name: str, message_ids: set[str]) -> set[str]:
+    queue = _queue(region, queue_name)
+    if queue is None:
+        return set(message_ids)
+    present = {m.id for m in list(queue._messages)}
+    return message_ids - present
+
+
+def add_messages(region: str, queue_name: str, messages: list[Any]) -> None:
+    queue = _queue(region, queue_name)
+    if queue is None:
+        return
+    with queue._messages_lock:
+        known = {m.id for m in queue._messages}
+        queue._messages.extend(m for m in messages if m.id not in known)
+        queue._messages_lock.notify_all()
+
+
+def remove_messages(region: str, queue_name: str, message_ids: set[str]) -> None:
+    queue = _queue(region, queue_name)
+    if queue is None:
+        return
+    with queue._messages_lock:
+        queue._messages = [m for m in queue._messages if m.id not in message_ids]
