@@ -283,7 +283,7 @@ class Runtime:
         create_tables(self.dynamodb, self.table_specs)
         from baton.store.payloads import DEFAULT_BUCKET
 
-        s3 = boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint_url)
+        s3 = boto3.client("s3", **options)
         create_bucket(s3, DEFAULT_BUCKET, self.region)
         self.event_queue_names = self._resolve_event_queue_names(topology.DEFAULT_EVENT_QUEUES)
         specs = topology.all_queues(self.queue_prefix, self.event_queue_names)
