@@ -1,5 +1,7 @@
-"""What keeps web pages out of the local API, which, as Conductor's local server, has no
-authentication: anything that can reach 127.0.0.1 could otherwise drive it.
+"""What keeps web pages out of the local API: its own Host names and Origin only, JSON bodies.
+
+The local API, as Conductor's local server, has no authentication: anything that can reach
+127.0.0.1 could otherwise drive it.
 
 - **Host.** A page on a domain that resolves to 127.0.0.1 (DNS rebinding) sends its own name as
   Host: only this server's own names (127.0.0.1, localhost, [::1], or the address it is bound

@@ -138,7 +138,7 @@ def test_every_problem_is_reported_at_once() -> None:
             task("EVENT", "publish", sink="kafka:orders"),
             fork("split", [simple("a")]),
             simple("after_fork"),
-            task("HUMAN", "approve"),
+            task("KAFKA_PUBLISH", "publish_to_kafka"),
             task("WAIT", "pause", inputParameters={"duration": "1.5h"}),
         ],
     }

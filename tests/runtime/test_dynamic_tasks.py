@@ -113,7 +113,14 @@ def test_dynamic_fork_branches_completed_by_workers_complete_the_join_once(aws: 
     }
 
 
-def test_forking_sub_workflows_is_refused_with_a_400_naming_sub_workflow(aws: Aws) -> None:
+def test_a_fork_of_sub_workflows_registers_and_starts_one_child_per_item(aws: Aws) -> None:
+    child = {
+        "name": "child",
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [{"name": "hold", "taskReferenceName": "hold", "type": "WAIT"}],
+    }
+    assert call_api("POST", "/api/metadata/workflow", child).status == 200
     definition = {**FAN_OUT, "name": "fan_out_children"}
     definition["tasks"] = [dict(t) for t in FAN_OUT["tasks"]]
     definition["tasks"][0]["inputParameters"] = {
@@ -121,10 +128,14 @@ def test_forking_sub_workflows_is_refused_with_a_400_naming_sub_workflow(aws: Aw
         "forkTaskInputs": "${workflow.input.items}",
     }
     response = call_api("POST", "/api/metadata/workflow", definition)
-    assert response.status == 400
-    (error,) = response.json()["validationErrors"]
-    assert error["path"] == "tasks[0].inputParameters.forkTaskWorkflow"
-    assert "SUB_WORKFLOW" in error["message"]
+    assert response.status == 200, response.body
+    started = call_api("POST", "/api/workflow/fan_out_children", {"items": [1, 2]})
+    assert started.status == 200, started.body
+    workflow = call_api("GET", f"/api/workflow/{started.body}").json()
+    children = [t for t in workflow["tasks"] if t["taskType"] == "SUB_WORKFLOW"]
+    assert len(children) == 2
+    for task in children:
+        assert call_api("GET", f"/api/workflow/{task['subWorkflowId']}").status == 200
 
 
 def test_a_dynamic_task_runs_the_worker_task_its_input_names(aws: Aws) -> None:

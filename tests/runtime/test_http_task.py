@@ -12,6 +12,7 @@ import pytest
 from baton import runtime, settings
 from baton.engine.tasks.http import CALL_LEASE_SECONDS
 from baton.handlers import system_tasks, timers
+from baton.outbound import MAX_RESPONSE_BODY_BYTES
 from baton.system_tasks import SystemTaskMessage, SystemTaskRunner
 from tests.http.server import Answer, LocalServer, local_server
 from tests.runtime.lambda_events import FakeContext, call_api, scheduled_event, sqs_event
@@ -191,15 +192,23 @@ def test_a_read_timeout_fails_the_task(aws, server):
     assert "timed out" in task["reasonForIncompletion"].lower()
 
 
-def test_a_response_too_large_for_a_task_output_fails_clearly(aws, server):
-    server.routes["/big"] = Answer(200, "x" * (300 * 1024))
+def test_a_response_too_large_for_an_item_is_kept_whole_in_the_payload_bucket(aws, server):
+    body = "x" * (300 * 1024)
+    server.routes["/big"] = Answer(200, body)
     workflow_id = _start(_flow({"uri": server.url("/big"), "method": "GET"}))
     _deliver(aws)
     task = _workflow(workflow_id)["tasks"][0]
+    assert task["status"] == "COMPLETED"
+    assert task["outputData"]["response"]["body"] == body
+
+
+def test_a_response_past_the_body_limit_fails_clearly(aws, server):
+    server.routes["/huge"] = Answer(200, "x" * (MAX_RESPONSE_BODY_BYTES + 1))
+    workflow_id = _start(_flow({"uri": server.url("/huge"), "method": "GET"}))
+    _deliver(aws)
+    task = _workflow(workflow_id)["tasks"][0]
     assert task["status"] == "FAILED"
-    assert "cannot be kept" in task["reasonForIncompletion"]
-    assert task["outputData"]["response"]["statusCode"] == 200
-    assert "body" not in task["outputData"]["response"]
+    assert str(MAX_RESPONSE_BODY_BYTES) in task["reasonForIncompletion"]
 
 
 def test_a_redelivered_message_calls_once(aws, server):

@@ -1,5 +1,7 @@
-"""Search routes: `/api/workflow/search[-v2]` (and, refused until tasks are indexed for it,
-the task searches), answered from DynamoDB indexes (see `baton.search.plan`)."""
+"""Search routes: `/api/workflow/search[-v2]`, answered from DynamoDB indexes.
+
+The task searches are refused until tasks are indexed for them (see `baton.search.plan`).
+"""
 
 from __future__ import annotations
 
