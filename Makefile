@@ -72,7 +72,7 @@ unit: $(STAMP) $(NODE_STAMP) $(UI_BUILD) $(BROWSER_STAMP)
 	$(VENV)/bin/pytest -q
 
 ## make synth: every stack synthesized offline with the CDK CLI from npm (cdk.json runs .venv's python)
-synth: $(STAMP) $(NODE_STAMP)
+synth: $(STAMP) $(NODE_STAMP) $(UI_BUILD)
 	npx --no-install cdk synth --quiet --no-notices
 
 ## cfn-lint on every template and cdk-nag's AwsSolutions pack (it runs inside synth and fails it on an unacknowledged finding),

@@ -37,7 +37,7 @@ def test_outputs_give_the_api_and_queue_urls(iam_mode, keys_mode):
         "InternalEventQueueUrl",
         "SystemTaskQueueUrl",
     }
-    assert set(keys_mode.stateless.find_outputs("*")) == outputs | {"TokenSecretArn"}
+    assert set(keys_mode.stateless.find_outputs("*")) == outputs | {"TokenSecretArn", "UiUrl"}
     server_url = iam_mode.stateless.find_outputs("ConductorServerUrl")["ConductorServerUrl"]
     assert server_url["Value"]["Fn::Join"][1][-1] == "/api"
 
