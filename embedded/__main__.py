@@ -9,15 +9,9 @@ import signal
 import sys
 import threading
 import warnings
-from pathlib import Path
 from types import FrameType
 
-# The Lambdas' code imports as `baton`, from lambdas/ (the Lambda asset root).
-LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
-if str(LAMBDAS_DIR) not in sys.path:
-    sys.path.insert(0, str(LAMBDAS_DIR))
-
-from embedded.runtime import DATA_DIR_VARIABLE, Runtime  # noqa: E402 - lambdas/ on sys.path first
+from embedded.runtime import DATA_DIR_VARIABLE, Runtime
 
 logger = logging.getLogger("embedded")
 

@@ -14,12 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
-from tests.e2e.runtime_process import (
-    REPOSITORY_ROOT,
-    RuntimeDidNotStart,
-    RuntimeProcess,
-    start_runtime,
-)
+# The runtime these tests drive is the end-to-end tests' own: one per module, on free ports.
+from tests.e2e.conftest import runtime  # noqa: F401
+from tests.e2e.runtime_process import REPOSITORY_ROOT, RuntimeProcess
 
 # The flags a headless Chromium needs here: no sandbox as root, and no calls to Google's
 # services, which this machine's closed network refuses.
@@ -49,18 +46,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[RuntimeProcess]:
+@pytest.fixture(scope="module", autouse=True)
+def ui_is_built() -> None:
     if not (REPOSITORY_ROOT / "ui" / "dist" / "index.html").is_file():
         pytest.fail("The UI is not built: `make ui` (make test builds it)", pytrace=False)
-    try:
-        started = start_runtime()
-    except RuntimeDidNotStart as error:
-        pytest.fail(str(error), pytrace=False)
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +80,8 @@ def page(browser: Browser) -> Iterator[Page]:
     assert not errors, f"the page raised: {errors}"
 
 
-def base_url(runtime: RuntimeProcess) -> str:
-    return runtime.api_url.removesuffix("/api")
+def base_url(started: RuntimeProcess) -> str:
+    return started.api_url.removesuffix("/api")
 
 
 def screenshot(page: Page, name: str) -> Path:
