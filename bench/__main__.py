@@ -1,22 +1,43 @@
 """`make bench`: every benchmark, written to bench/RESULTS.md with the machine and the command.
 
 Figures are medians and ratios: the machine is shared and noisy. Nothing in the results file
-is written by hand; run this again to refresh it.
+is written by hand; run this again to refresh it. Each section comes from one module and
+replaces only its own part of the file when that module runs alone (`bench.results`);
+`python -m bench --only cost,scale_day` refreshes the sections named, in place.
+`make bench BENCH_QUICK=1` (or `--quick`) makes the long runs shorter and says so in each
+section it shortened. A section whose module is missing (bench/fan_in.py, bench/ui.py) is
+written as not measured; such a module provides `SECTION_TITLE` and `section()`, which may
+take `report` and `quick`, and returns the section's lines.
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
 import datetime as dt
+import importlib
+import importlib.util
+import inspect
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, end_to_end, local_runtime, machine, workers
+from bench import coldstart, cost, end_to_end, local_runtime, machine, results, workers
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+RESULTS = results.RESULTS
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "make bench  (= .venv/bin/python -m bench)"
+QUICK_COMMAND = "make bench BENCH_QUICK=1  (= .venv/bin/python -m bench --quick)"
+
+
+ENGINE_TITLE = "## 1. Engine (pure decider, one core)"
+END_TO_END_TITLE = "## 2. End to end, against the embedded runtime"
+CONCURRENCY_TITLE = "## 2b. One workflow, many writers"
+COLD_START_TITLE = "## 4. Cold start"
 
 
 def _report(line: str) -> None:
@@ -56,14 +77,10 @@ def _concurrency() -> str:
     return lines[-1]
 
 
-def _money(value: float) -> str:
-    return f"${value:,.2f}"
-
-
 def _section_engine(engine: dict[str, Any] | None) -> list[str]:
     if engine is None:
-        return ["## 1. Engine", "", "Not measured (bench/engine.py is missing).", ""]
-    lines = ["## 1. Engine (pure decider, one core)", ""]
+        return [ENGINE_TITLE, "", "Not measured (bench/engine.py is missing).", ""]
+    lines = [ENGINE_TITLE, ""]
     lines += [f"- {key}: {value}" for key, value in engine.items()]
     return [*lines, ""]
 
@@ -73,7 +90,7 @@ def _section_end_to_end(result: dict[str, Any]) -> list[str]:
     throughput = result["throughput"]
     timers = result["timer_lateness"]
     lines = [
-        "## 2. End to end, against the embedded runtime",
+        END_TO_END_TITLE,
         "",
         "Each function has one execution environment here (invocations run one at a time, as "
         "in one Lambda container), and DynamoDB and SQS are moto's server: throughput is a "
@@ -116,66 +133,11 @@ def _section_end_to_end(result: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _section_cost(per_workflow: dict[str, Any]) -> list[str]:
-    baton = cost.baton_cost(per_workflow)
-    baton_total = sum(baton.values())
-    sfn = cost.step_functions_cost(per_workflow)
-    price = cost.prices()
-    lines = [
-        "## 3. AWS cost per seed workflow",
-        "",
-        f"Counted from the requests 20 seed-like workflows really made (prices: "
-        f"bench/prices.json, {price['region']}, as of {price['as_of']}; Lambda at "
-        f"{cost.lambda_memory_gb() * 1024:.0f} MB arm64, durations as measured here against "
-        "moto).",
-        "",
-        "Per workflow: "
-        f"{per_workflow['dynamodb_write_units']:.1f} write units, "
-        f"{per_workflow['dynamodb_read_units']:.1f} read units, "
-        f"{per_workflow['sqs_requests']:.1f} SQS requests, "
-        + ", ".join(
-            f"{count:.1f} {name} invocations "
-            f"({per_workflow['lambda_mean_seconds'].get(name, 0) * 1000:.0f} ms mean)"
-            for name, count in sorted(per_workflow["lambda_invocations"].items())
-        )
-        + f", {per_workflow['api_requests']:.1f} API requests.",
-        "",
-        "| Baton, per million workflows | dollars |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {_money(value)} |" for name, value in baton.items()]
-    lines += [f"| **total** | **{_money(baton_total)}** |", ""]
-    lines += [
-        f"| Step Functions Standard ({sfn['transitions_per_workflow']} transitions), per million "
-        "| dollars |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {_money(value)} |" for name, value in sfn["standard"].items()]
-    ratio = baton_total / sfn["standard_total"]
-    lines += [
-        f"| **total** | **{_money(sfn['standard_total'])}** |",
-        "",
-        f"- Express: {sfn['express']}.",
-        f"- Baton / Step Functions Standard: {ratio:.2f}; target at most 0.20: "
-        f"{'met' if ratio <= 0.2 else 'NOT met'}.",
-        "- Fixed costs, not per workflow: the timers function runs every minute "
-        "(43,200 invocations a month), each event source mapping long-polls its queue, "
-        "DynamoDB storage and point-in-time recovery are billed per GB-month, and the alarms "
-        "and dashboard per month; docs/DEPLOY.md lists what Baton costs at rest.",
-        "",
-        "Calls per workflow (receives that found no message are left out: Lambda's pollers "
-        "make those whatever the load):",
-        "",
-    ]
-    lines += [f"- {name}: {count:.2f}" for name, count in per_workflow["calls"].items()]
-    return [*lines, ""]
-
-
 def _section_cold_start(
     imports: dict[str, float], traced: dict[str, float], asset_mb: float | None
 ) -> list[str]:
     lines = [
-        "## 4. Cold start",
+        COLD_START_TITLE,
         "",
         "Import time of each handler module in a fresh interpreter (`python -X importtime`, "
         "median of 7 runs, this machine's Python and packages; target at most 300 ms). "
@@ -199,47 +161,290 @@ def _section_cold_start(
     return [*lines, ""]
 
 
-def main() -> None:
-    started = dt.datetime.now(dt.UTC)
-    _report("engine...")
-    engine = _engine()
-    _report("end to end...")
-    result = end_to_end.run(_report)
-    _report("concurrency...")
-    concurrency = _concurrency()
-    _report("workers (in a process of its own)...")
-    worker_result = workers.run_in_subprocess(_report)
-    _report("local runtime (make run, durable; about 30 minutes)...")
-    local = local_runtime.run(_report)
-    _report("cold start...")
-    imports = coldstart.handler_import_times(tracing=False)
-    traced = coldstart.handler_import_times(tracing=True)
-    info = machine.describe()
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Run {started:%Y-%m-%d %H:%M} UTC with `{COMMAND}` on {info['cores']} cores, "
-        f"{info['memory']}, {info['cpu']}, {info['system']}, Python {info['python']}.",
-        "",
-        *_section_engine(engine),
-        *_section_end_to_end(result),
-        "## 2b. One workflow, many writers",
+@dataclass
+class Run:
+    """What every section of one run shares: how to report, how long to take, and the
+    seed's measurement, which the cost and the day sections both read."""
+
+    report: Callable[[str], None]
+    quick: bool
+    against: str | None
+    _seed: dict[str, Any] | None = field(default=None, repr=False)
+
+    def seed(self) -> dict[str, Any]:
+        if self._seed is None:
+            runs = QUICK_SEED_RUNS if self.quick else cost.SEED_RUNS
+            self._seed = cost.measure_seed(self.report, runs)
+        return self._seed
+
+
+# Shorter runs for `BENCH_QUICK=1`.
+QUICK_SEED_RUNS = 5
+QUICK_SEARCH_COUNT = 2_000
+QUICK_END_TO_END = {"concurrent": 10, "waits": 20}
+QUICK_LOCAL = {"scale": 20, "idle_seconds": 10.0, "transactions": False}
+SEARCH_COUNT = 10_000
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of RESULTS.md: its name for `--only`, its title, and what writes it."""
+
+    name: str
+    title: str
+    write: Callable[[Run], list[str]]
+    # What `BENCH_QUICK=1` shortens here; None when the section always runs whole.
+    shortened: str | None = None
+
+
+def _engine_section(run: Run) -> list[str]:
+    return _section_engine(_engine())
+
+
+def _end_to_end_section(run: Run) -> list[str]:
+    sizes = QUICK_END_TO_END if run.quick else {}
+    return _section_end_to_end(end_to_end.run(run.report, **sizes))
+
+
+def _concurrency_section(run: Run) -> list[str]:
+    return [
+        CONCURRENCY_TITLE,
         "",
         "`tests/reliability/test_concurrency.py` (run by this command): a FORK of 100 WAITs "
         "whose tasks 8 processes complete at the same moment, against one moto server:",
         "",
-        f"- {concurrency}",
+        f"- {_concurrency()}",
         "",
-        *_section_cost(result["per_workflow"]),
-        *_section_cold_start(imports, traced, coldstart.asset_size_mb()),
-        *(
-            workers.section(worker_result)
-            if worker_result is not None
-            else [workers.SECTION_TITLE, "", "Not measured: the workers benchmark failed.", ""]
-        ),
-        *local_runtime.section(local),
     ]
-    RESULTS.write_text("\n".join(lines))
+
+
+def _cost_section(run: Run) -> list[str]:
+    return cost.section(run.seed())
+
+
+def _cold_start_section(run: Run) -> list[str]:
+    imports = coldstart.handler_import_times(tracing=False)
+    traced = coldstart.handler_import_times(tracing=True)
+    return _section_cold_start(imports, traced, coldstart.asset_size_mb())
+
+
+def _workers_section(run: Run) -> list[str]:
+    result = workers.run_in_subprocess(run.report)
+    if result is None:
+        return [workers.SECTION_TITLE, "", "Not measured: the workers benchmark failed.", ""]
+    return workers.section(result)
+
+
+def _search_section(run: Run) -> list[str]:
+    from bench import search
+
+    return search.run(run.report, QUICK_SEARCH_COUNT if run.quick else SEARCH_COUNT)
+
+
+def _instructions_section(run: Run) -> list[str]:
+    from bench import instructions
+
+    if shutil.which("valgrind") is None:
+        return [instructions.SECTION_TITLE, "", "Not measured: valgrind is not installed.", ""]
+    current = instructions.measure()
+    before = None
+    if run.against:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as temporary:
+            before = instructions.measure(instructions._sources_of(run.against, Path(temporary)))
+    return instructions.section(current, before, run.against or "")
+
+
+def _local_runtime_section(run: Run) -> list[str]:
+    options: dict[str, Any] = QUICK_LOCAL if run.quick else {}
+    return local_runtime.section(local_runtime.run(run.report, **options))
+
+
+def _scale_day_section(run: Run) -> list[str]:
+    from bench import scale_day
+
+    return scale_day.section(run.seed())
+
+
+def _declared_title(path: str) -> str | None:
+    """The module's `SECTION_TITLE`, read from its source: importing it could import Baton's
+    store before a runtime has set its tables up."""
+    for node in ast.parse(Path(path).read_text()).body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "SECTION_TITLE" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            return node.value.value
+    return None
+
+
+def _optional(module_name: str, default_title: str) -> Section:
+    """A section from a module that may not exist yet: its `section()` writes it."""
+    spec = importlib.util.find_spec(module_name)
+    path = spec.origin if spec is not None else None
+    title = (_declared_title(path) if path else None) or default_title
+
+    def write(run: Run) -> list[str]:
+        if path is None:
+            return [
+                title,
+                "",
+                f"Not measured: {module_name.replace('.', '/')}.py does not exist.",
+                "",
+            ]
+        produce = importlib.import_module(module_name).section
+        accepted = inspect.signature(produce).parameters
+        given = {"report": run.report, "quick": run.quick}
+        lines: list[str] = produce(**{k: v for k, v in given.items() if k in accepted})
+        return lines
+
+    return Section(module_name.rsplit(".", 1)[-1], title, write)
+
+
+def sections() -> list[Section]:
+    """Every section, in the file's order."""
+    from bench import instructions, scale_day, search
+
+    return [
+        Section("engine", ENGINE_TITLE, _engine_section),
+        Section(
+            "end_to_end",
+            END_TO_END_TITLE,
+            _end_to_end_section,
+            shortened=f"{QUICK_END_TO_END['concurrent']} concurrent workflows and "
+            f"{QUICK_END_TO_END['waits']} timed waits instead of 40 and 100",
+        ),
+        Section("concurrency", CONCURRENCY_TITLE, _concurrency_section),
+        Section(
+            "cost",
+            cost.SECTION_TITLE,
+            _cost_section,
+            shortened=f"{QUICK_SEED_RUNS} seed-like workflows measured instead of {cost.SEED_RUNS}",
+        ),
+        Section("cold_start", COLD_START_TITLE, _cold_start_section),
+        Section("workers", workers.SECTION_TITLE, _workers_section),
+        Section(
+            "search",
+            search.SECTION_TITLE,
+            _search_section,
+            shortened=f"{QUICK_SEARCH_COUNT:,} workflows searched instead of {SEARCH_COUNT:,}",
+        ),
+        Section("instructions", instructions.SECTION_TITLE, _instructions_section),
+        Section(
+            "local_runtime",
+            local_runtime.SECTION_TITLE,
+            _local_runtime_section,
+            shortened=f"`python -m bench.local_runtime --scale {QUICK_LOCAL['scale']} "
+            f"--idle-seconds {QUICK_LOCAL['idle_seconds']:.0f} --no-transactions` "
+            f"(a {QUICK_LOCAL['scale']}th of the workflows, shorter idle periods, no "
+            "transactions piece) instead of the full run of about 30 minutes",
+        ),
+        _optional("bench.fan_in", "## 9. Fan-in and the width sweep"),
+        Section(
+            "scale_day",
+            scale_day.SECTION_TITLE,
+            _scale_day_section,
+            shortened=f"the seed measured over {QUICK_SEED_RUNS} workflows instead of "
+            f"{cost.SEED_RUNS}",
+        ),
+        _optional("bench.ui", "## 11. The web UI with a thousand tasks"),
+    ]
+
+
+def _with_note(lines: list[str], note: str) -> list[str]:
+    """The section with a paragraph under its title."""
+    return [lines[0], "", note, *lines[1:]]
+
+
+def _write(section: Section, run: Run, previous: str) -> list[str]:
+    """The section's lines, said to be shortened if they were; when its module fails, the
+    section from the file before, said to be stale."""
+    try:
+        lines = section.write(run)
+    except Exception as error:  # one broken benchmark must not cost the others their figures
+        run.report(f"{section.name} failed: {type(error).__name__}: {error}")
+        kept = _section_text(previous, section.title)
+        note = (
+            f"**Not refreshed by the last `make bench`** ({type(error).__name__}: {error}); "
+            "these figures are from an earlier run."
+        )
+        return _with_note(kept or [section.title, ""], note)
+    if run.quick and section.shortened:
+        lines = _with_note(
+            lines,
+            f"**Shortened run** (`BENCH_QUICK=1`): {section.shortened}; the full run's "
+            "figures are not these.",
+        )
+    return lines
+
+
+def _section_text(text: str, title: str) -> list[str]:
+    start = text.find(f"{title}\n")
+    if start < 0:
+        return []
+    end = text.find("\n## ", start + len(title))
+    block = text[start : end if end >= 0 else len(text)]
+    return block.rstrip("\n").splitlines()
+
+
+def _header(started: dt.datetime, quick: bool) -> list[str]:
+    info = machine.describe()
+    return [
+        results.HEADING,
+        "",
+        f"Run {started:%Y-%m-%d %H:%M} UTC with `{QUICK_COMMAND if quick else COMMAND}` on "
+        f"{info['cores']} cores, {info['memory']}, {info['cpu']}, {info['system']}, Python "
+        f"{info['python']}. A section refreshed since by its own module (the command it "
+        "names) or by `python -m bench --only NAME` replaced only itself.",
+        "",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Every benchmark, into bench/RESULTS.md.")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=results.quick_from_environment(),
+        help=f"shorter runs (also {results.QUICK_VARIABLE}=1), said in each shortened section",
+    )
+    parser.add_argument("--only", default="", help="comma-separated section names to refresh")
+    parser.add_argument("--against", default=None, help="instructions: also measure this REV")
+    arguments = parser.parse_args()
+    run = Run(_report, arguments.quick, arguments.against)
+    chosen = sections()
+    wanted = {name.strip() for name in arguments.only.split(",") if name.strip()}
+    unknown = wanted - {section.name for section in chosen}
+    if unknown:
+        parser.error(
+            f"no such section: {', '.join(sorted(unknown))} "
+            f"(sections: {', '.join(s.name for s in chosen)})"
+        )
+    previous = RESULTS.read_text() if RESULTS.exists() else results.HEADING + "\n"
+    started = dt.datetime.now(dt.UTC)
+    if wanted:
+        text = previous
+        for section in chosen:
+            if section.name in wanted:
+                _report(f"{section.name}...")
+                lines = _write(section, run, previous)
+                lines = _with_note(
+                    lines,
+                    f"Refreshed alone on {started:%Y-%m-%d %H:%M} UTC with "
+                    f"`python -m bench --only {section.name}"
+                    f"{' --quick' if run.quick else ''}`.",
+                )
+                text = results.replace_section(text, section.title, lines)
+        RESULTS.write_text(text)
+    else:
+        lines = _header(started, run.quick)
+        for section in chosen:
+            _report(f"{section.name}...")
+            lines += _write(section, run, previous)
+        RESULTS.write_text("\n".join(lines).rstrip("\n") + "\n")
     _report(f"written to {RESULTS}")
 
 

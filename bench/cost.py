@@ -3,17 +3,35 @@
 Prices live in bench/prices.json (with their date and source). Lambda time is what the
 handlers took here, locally, against moto; on AWS it differs (DynamoDB answers faster than
 moto, a cold start adds time), so the Lambda line is the least certain one.
+
+`measure_seed` runs seed-like workflows through the embedded runtime under the meter and
+returns what one of them asked of AWS (bench/scale_day.py multiplies it out over a day).
+Run alone with `.venv/bin/python -m bench.cost [--runs N]`: it writes its section of
+bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench import results
 
 PRICES_FILE = Path(__file__).resolve().parent / "prices.json"
 STEP_FUNCTIONS_SEED = Path(__file__).resolve().parent / "stepfunctions_seed.json"
 MILLION = 1_000_000
+SECTION_TITLE = "## 3. AWS cost per seed workflow"
+SEED_RUNS = 20
+# DynamoDB bills 100 bytes of overhead per stored item, index entries included.
+ITEM_OVERHEAD_BYTES = 100
+# Tables whose items a workflow leaves behind until its retention ends.
+WORKFLOW_TABLES = ("Workflows", "Tasks")
 
 
 def prices() -> dict[str, Any]:
@@ -92,3 +110,260 @@ def step_functions_cost(per_workflow: dict[str, Any]) -> dict[str, Any]:
         "express": "does not apply: Express workflows cannot wait for a callback "
         "(.waitForTaskToken), which this workflow's task_1 needs",
     }
+
+
+# The seed as a Lambda durable function: the operations one run checkpoints, and why.
+DURABLE_OPERATIONS: tuple[tuple[str, int, str], ...] = (
+    ("execution start", 1, "the durable execution itself"),
+    ("parallel", 1, "the FORK (its two branches run side by side)"),
+    ("child contexts", 2, "one per branch of the parallel"),
+    ("callback", 1, "task_1 waits for the event message, as Step Functions' task token does"),
+    ("step: send the callback id", 1, "the callback's submitter puts its id on the queue"),
+    ("wait", 1, "task_2, 10 s: the function is suspended, not billed for time"),
+    ("step: send_sqs_message", 1, "the EVENT task's SQS send"),
+)
+# Invocations of the durable function: the first runs to both suspensions, then one resume
+# after the wait and one after the callback.
+DURABLE_INVOCATIONS = 3
+
+
+def durable_functions_cost(per_workflow: dict[str, Any]) -> dict[str, Any]:
+    """The same workflow as a Lambda durable function, from the published prices."""
+    price = prices()
+    gb = lambda_memory_gb()
+    operations = sum(count for _, count, _ in DURABLE_OPERATIONS)
+    # Each invocation replays the log and decides, about what Baton's API function does for a
+    # request; the callback consumer's work is the events function's (both as measured here).
+    replay_seconds = per_workflow["lambda_mean_seconds"].get("api", 0.03)
+    consumer_seconds = per_workflow["lambda_mean_seconds"].get("events", 0.05)
+    lines = {
+        f"durable operations ({operations})": operations
+        * price["lambda_durable_operation"]
+        * MILLION,
+        f"Lambda requests ({DURABLE_INVOCATIONS} invocations + the callback consumer)": (
+            DURABLE_INVOCATIONS + 1
+        )
+        * price["lambda_request"]
+        * MILLION,
+        "Lambda duration": (DURABLE_INVOCATIONS * replay_seconds + consumer_seconds)
+        * gb
+        * price["lambda_arm64_gb_second"]
+        * MILLION,
+        "SQS (2 messages: send, receive, delete)": 6 * price["sqs_request"] * MILLION,
+        "API Gateway (the start through it)": price["api_gateway_rest_request"] * MILLION,
+    }
+    return {
+        "operations_per_workflow": operations,
+        "lines": lines,
+        "total": sum(lines.values()),
+        "replay_seconds": replay_seconds,
+    }
+
+
+def storage_bytes(runtime: Any, workflows: int) -> dict[str, float]:
+    """Bytes one finished workflow keeps in the tables and their indexes until it expires,
+    from every item the run left (sizes as DynamoDB bills them, 100 bytes more per item)."""
+    from bench.metering import attribute_size, item_size
+
+    stored = {"table": 0.0, "indexes": 0.0}
+    for spec in runtime.table_specs:
+        if spec.logical_name not in WORKFLOW_TABLES:
+            continue
+        name = os.environ.get(spec.env_var) or spec.default_name
+        table_keys = [k.name for k in (spec.partition_key, spec.sort_key) if k]
+        paginator = runtime.dynamodb.get_paginator("scan")
+        for page in paginator.paginate(TableName=name):
+            for item in page["Items"]:
+                stored["table"] += item_size(item) + ITEM_OVERHEAD_BYTES
+                for index in spec.indexes:
+                    keys = [k.name for k in (index.partition_key, index.sort_key) if k]
+                    if all(key in item for key in keys):
+                        # Keys-only: the index's keys and the table's, nothing else.
+                        stored["indexes"] += ITEM_OVERHEAD_BYTES + sum(
+                            len(key) + attribute_size(item[key]) for key in {*keys, *table_keys}
+                        )
+    return {kind: value / workflows for kind, value in stored.items()}
+
+
+def measure_seed(report: Callable[[str], None], runs: int = SEED_RUNS) -> dict[str, Any]:
+    """What one seed-like workflow (the tutorial's, a 1 s WAIT) asks of AWS: requests, units,
+    invocations and their time, index writes, calls, and the bytes it leaves stored."""
+    from bench.end_to_end import Bench, _delta, _per_workflow, _request, _seed_like, _snapshot
+    from bench.metering import metering, timed_handler
+    from embedded.runtime import Runtime
+
+    with metering() as meter, Runtime(port=0, tick_seconds=3600) as runtime:
+        for kind, function in runtime.functions.items():
+            function.handler = timed_handler(meter, kind, function.handler)
+        bench = Bench(runtime, report)
+        _request("POST", f"{bench.api}/metadata/workflow", _seed_like("bench_seed"), observer=True)
+        report(f"cost of one seed-like workflow ({runs} workflows, 1 s wait)...")
+        before = _snapshot(meter)
+        by_table = _units_by_table(meter, runtime)
+        ids = [bench.start("bench_seed", {"wait": "1s"}) for _ in range(runs)]
+        bench.wait_all(ids, 120)
+        per_workflow = _per_workflow(_delta(meter, before), runs)
+        with meter.paused():
+            per_workflow["stored_bytes"] = storage_bytes(runtime, runs)
+    per_workflow["units_by_table"] = {
+        table: {kind: units / runs for kind, units in counted.items()}
+        for table, counted in sorted(by_table.items())
+    }
+    per_workflow["runs"] = runs
+    return per_workflow
+
+
+def _tables_of(operation: str, params: dict[str, Any]) -> list[str]:
+    """The table each item of a request goes to (one entry per item)."""
+    if operation == "TransactWriteItems":
+        return [next(iter(entry.values()))["TableName"] for entry in params["TransactItems"]]
+    if operation in ("BatchWriteItem", "BatchGetItem"):
+        return [name for name, items in params["RequestItems"].items() for _ in items]
+    return [str(params.get("TableName", ""))]
+
+
+def _units_by_table(meter: Any, runtime: Any) -> dict[str, dict[str, float]]:
+    """From now on, each request's units are also counted by table (by logical name), shared
+    among the tables its items go to when it spans several."""
+    names = {
+        os.environ.get(spec.env_var) or spec.default_name: spec.logical_name
+        for spec in runtime.table_specs
+    }
+    counted: dict[str, dict[str, float]] = {}
+    record = meter.record
+    # The runtime's threads record side by side: one request's units at a time.
+    lock = threading.Lock()
+
+    def split(service: str, operation: str, params: dict[str, Any], response: Any) -> None:
+        with lock:
+            before = (meter.write_units, meter.read_units)
+            record(service, operation, params, response)
+            written, read = meter.write_units - before[0], meter.read_units - before[1]
+            if service != "dynamodb" or not (written or read):
+                return
+            tables = _tables_of(operation, params)
+            for table in tables:
+                units = counted.setdefault(names.get(table, table), {"write": 0.0, "read": 0.0})
+                units["write"] += written / len(tables)
+                units["read"] += read / len(tables)
+
+    meter.record = split
+    return counted
+
+
+def storage_cost_per_month(per_workflow: dict[str, Any]) -> float:
+    """Dollars a month that a million finished workflows cost while they are kept."""
+    stored: dict[str, float] = per_workflow.get("stored_bytes") or {}
+    gigabytes: float = sum(stored.values()) * MILLION / 1024**3
+    return gigabytes * float(prices()["dynamodb_storage_gb_month"])
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def section(per_workflow: dict[str, Any]) -> list[str]:
+    """The cost section: Baton per million seed workflows beside Step Functions Standard and
+    Lambda durable functions."""
+    baton = baton_cost(per_workflow)
+    baton_total = sum(baton.values())
+    sfn = step_functions_cost(per_workflow)
+    durable = durable_functions_cost(per_workflow)
+    price = prices()
+    runs = per_workflow.get("runs", SEED_RUNS)
+    lines = [
+        SECTION_TITLE,
+        "",
+        f"Counted from the requests {runs} seed-like workflows really made "
+        f"(`bench.cost.measure_seed`; alone: `.venv/bin/python -m bench.cost`; prices: "
+        f"bench/prices.json, {price['region']}, as of {price['as_of']}; Lambda at "
+        f"{lambda_memory_gb() * 1024:.0f} MB arm64, durations as measured here against moto).",
+        "",
+        "Per workflow: "
+        f"{per_workflow['dynamodb_write_units']:.1f} write units, "
+        f"{sum(per_workflow.get('dynamodb_index_write_units', {}).values()):.1f} index write "
+        f"units, {per_workflow['dynamodb_read_units']:.1f} read units, "
+        f"{per_workflow['sqs_requests']:.1f} SQS requests, "
+        + ", ".join(
+            f"{count:.1f} {name} invocations "
+            f"({per_workflow['lambda_mean_seconds'].get(name, 0) * 1000:.0f} ms mean)"
+            for name, count in sorted(per_workflow["lambda_invocations"].items())
+        )
+        + f", {per_workflow['api_requests']:.1f} API requests.",
+        "",
+        "| Baton, per million workflows | dollars |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {_money(value)} |" for name, value in baton.items()]
+    lines += [f"| **total** | **{_money(baton_total)}** |", ""]
+    lines += [
+        f"| Step Functions Standard ({sfn['transitions_per_workflow']} transitions), per million "
+        "| dollars |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {_money(value)} |" for name, value in sfn["standard"].items()]
+    lines += [f"| **total** | **{_money(sfn['standard_total'])}** |", ""]
+    lines += [
+        f"| Lambda durable functions ({durable['operations_per_workflow']} durable operations), "
+        "per million | dollars |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {_money(value)} |" for name, value in durable["lines"].items()]
+    lines += [
+        f"| **total** | **{_money(durable['total'])}** |",
+        "",
+        "The durable operations the seed needs as a durable function (the SDK's `parallel`, "
+        "`wait_for_callback` and `wait`), as counted here; each of its "
+        f"{DURABLE_INVOCATIONS} invocations is taken to last as long as Baton's API function "
+        f"did here ({durable['replay_seconds'] * 1000:.0f} ms), and the callback consumer as "
+        "long as its events function. Data the checkpoints write and keep is billed per GB "
+        "too, not counted (a few KB per run).",
+        "",
+        "| durable operation | count | why |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {count} | {why} |" for name, count, why in DURABLE_OPERATIONS]
+    ratio = baton_total / sfn["standard_total"]
+    stored = per_workflow.get("stored_bytes")
+    lines += [
+        "",
+        f"- Express: {sfn['express']}.",
+        f"- Baton / Step Functions Standard: {ratio:.2f}; target at most 0.20: "
+        f"{'met' if ratio <= 0.2 else 'NOT met'}. Baton / durable functions: "
+        f"{baton_total / durable['total']:.2f}.",
+    ]
+    if stored:
+        lines.append(
+            f"- Kept after it ends, until its retention (`retentionDays`, 30 by default): "
+            f"{stored['table'] / 1024:.1f} KB of items and {stored['indexes'] / 1024:.1f} KB of "
+            f"index entries per workflow, {_money(storage_cost_per_month(per_workflow))} a "
+            "month per million workflows kept (point-in-time recovery adds its own per GB)."
+        )
+    lines += [
+        "- Fixed costs, not per workflow: the timers function runs every minute "
+        "(43,200 invocations a month), each event source mapping long-polls its queue, "
+        "DynamoDB storage and point-in-time recovery are billed per GB-month, and the alarms "
+        "and dashboard per month; docs/DEPLOY.md lists what Baton costs at rest.",
+        "",
+        "Calls per workflow (receives that found no message are left out: Lambda's pollers "
+        "make those whatever the load):",
+        "",
+    ]
+    lines += [f"- {name}: {count:.2f}" for name, count in per_workflow["calls"].items()]
+    return [*lines, ""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The seed workflow's cost, priced.")
+    parser.add_argument("--runs", type=int, default=SEED_RUNS, help="seed-like workflows run")
+    arguments = parser.parse_args()
+    per_workflow = measure_seed(
+        lambda line: print(line, file=sys.stderr, flush=True), arguments.runs
+    )
+    lines = section(per_workflow)
+    print("\n".join(lines))
+    results.write_section(SECTION_TITLE, lines)
+
+
+if __name__ == "__main__":
+    main()

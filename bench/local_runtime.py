@@ -8,7 +8,8 @@
 - CPU used while idle;
 - restart time with everything above stored.
 
-Run alone: `python -m bench.local_runtime [--scale 10]` (a tenth of the workflows).
+Run alone: `python -m bench.local_runtime [--scale 10]` (a tenth of the workflows); it writes
+its section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench.results import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "embedded" / "seed" / "event_testing.json"
@@ -472,7 +475,9 @@ def main() -> None:
         transactions=not arguments.no_transactions,
     )
     print(json.dumps(result, indent=2))
-    print("\n".join(section(result)))
+    lines = section(result)
+    print("\n".join(lines))
+    write_section(SECTION_TITLE, lines)
 
 
 if __name__ == "__main__":
