@@ -287,8 +287,13 @@ def section(
         f"({simulated['workflows'] / 1e6:,.1f} million workflows), priced with "
         f"bench/prices.json; quotas checked at a peak of {peak_factor:g} times the mean "
         f"({peak:,.0f} starts a second). Lambda time is as measured against moto here, so "
-        "concurrency and duration are the least certain figures. docs/SCALE.md gives the "
-        "source of every quota and what Baton does at each.",
+        "concurrency and duration are the least certain figures"
+        + cost.load_note(per_workflow)
+        + ". An index's write units per workflow are all counted on one set of its "
+        "partitions (one workflow type, one status): where an entry moves between two keys "
+        "(RUNNING to COMPLETED) the busier key takes two of its three units, so those rows "
+        "are upper bounds. docs/SCALE.md gives the source of every quota and what Baton does "
+        "at each.",
         "",
         "| line | per workflow | per day | dollars |",
         "|---|---|---|---|",
