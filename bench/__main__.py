@@ -427,7 +427,7 @@ def main() -> None:
     started = dt.datetime.now(dt.UTC)
     if wanted:
         text = previous
-        for section in chosen:
+        for position, section in enumerate(chosen):
             if section.name in wanted:
                 _report(f"{section.name}...")
                 lines = _write(section, run, previous)
@@ -437,7 +437,8 @@ def main() -> None:
                     f"`python -m bench --only {section.name}"
                     f"{' --quick' if run.quick else ''}`.",
                 )
-                text = results.replace_section(text, section.title, lines)
+                followers = tuple(later.title for later in chosen[position + 1 :])
+                text = results.replace_section(text, section.title, lines, followers)
         RESULTS.write_text(text)
     else:
         lines = _header(started, run.quick)

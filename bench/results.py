@@ -19,15 +19,26 @@ def quick_from_environment() -> bool:
     return os.environ.get(QUICK_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def replace_section(text: str, title: str, lines: list[str]) -> str:
-    """`text` with the section titled `title` replaced by `lines` (appended if absent)."""
+def _start_of(text: str, title: str) -> int:
+    """Where the section titled `title` starts in `text`, or -1."""
+    if text.startswith(f"{title}\n"):
+        return 0
+    found = text.find(f"\n{title}\n")
+    return found + 1 if found >= 0 else -1
+
+
+def replace_section(
+    text: str, title: str, lines: list[str], followers: tuple[str, ...] = ()
+) -> str:
+    """`text` with the section titled `title` replaced by `lines`. Absent, it goes before the
+    first of `followers` (the titles of the sections after it) that `text` has, else last."""
     block = "\n".join(lines).rstrip("\n") + "\n"
-    start = text.find(f"\n{title}\n")
+    start = _start_of(text, title)
     if start < 0:
-        start = 0 if text.startswith(f"{title}\n") else -1
-    else:
-        start += 1
-    if start < 0:
+        for follower in followers:
+            at = _start_of(text, follower)
+            if at >= 0:
+                return text[:at] + block + "\n" + text[at:]
         return text.rstrip("\n") + "\n\n" + block
     end = text.find("\n## ", start + len(title))
     rest = text[end + 1 :] if end >= 0 else ""

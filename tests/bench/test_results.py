@@ -28,6 +28,13 @@ def test_a_missing_section_is_appended() -> None:
     assert added == TEXT + "\n## 3. Three\n\nthird\n"
 
 
+def test_a_missing_section_goes_before_the_first_that_follows_it() -> None:
+    added = results.replace_section(
+        TEXT, "## 1b. Between", ["## 1b. Between", "", "b", ""], ("## 9. Gone", "## 2. Two")
+    )
+    assert added.endswith("## 1. One\n\nfirst\n\n## 1b. Between\n\nb\n\n## 2. Two\n\nsecond\n")
+
+
 def test_a_title_that_prefixes_another_is_not_mistaken_for_it() -> None:
     text = "# R\n\n## 2b. Many\n\nmany\n\n## 2. Two\n\ntwo\n"
     replaced = results.replace_section(text, "## 2. Two", ["## 2. Two", "", "2"])
@@ -134,3 +141,13 @@ def test_the_section_names_each_exceeded_bound() -> None:
     assert lines[0] == scale_day.SECTION_TITLE
     summary = next(line for line in lines if line.startswith("- Exceeded at the peak"))
     assert "apiRateLimit" in summary and "by_type_status" in summary
+
+
+def test_the_shortened_runs_pass_options_the_benchmarks_take() -> None:
+    import inspect
+
+    from bench import end_to_end, local_runtime
+
+    inspect.signature(end_to_end.run).bind(print, **bench_main.QUICK_END_TO_END)
+    inspect.signature(local_runtime.run).bind(print, **bench_main.QUICK_LOCAL)
+    inspect.signature(cost.measure_seed).bind(print, bench_main.QUICK_SEED_RUNS)
