@@ -151,3 +151,43 @@ def test_the_shortened_runs_pass_options_the_benchmarks_take() -> None:
     inspect.signature(end_to_end.run).bind(print, **bench_main.QUICK_END_TO_END)
     inspect.signature(local_runtime.run).bind(print, **bench_main.QUICK_LOCAL)
     inspect.signature(cost.measure_seed).bind(print, bench_main.QUICK_SEED_RUNS)
+
+
+def _fake_sections() -> list[bench_main.Section]:
+    return [
+        bench_main.Section("one", "## 1. One", lambda _: ["## 1. One", "", "fresh one", ""]),
+        bench_main.Section(
+            "two", "## 2. Two", lambda _: ["## 2. Two", "", "fresh two", ""], "fewer runs"
+        ),
+    ]
+
+
+def test_a_full_run_writes_the_header_and_every_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "RESULTS.md"
+    path.write_text(TEXT)
+    monkeypatch.setattr(bench_main, "RESULTS", path)
+    monkeypatch.setattr(bench_main, "sections", _fake_sections)
+    monkeypatch.setenv(results.QUICK_VARIABLE, "1")
+    monkeypatch.setattr("sys.argv", ["bench"])
+    bench_main.main()
+    written = path.read_text()
+    assert written.startswith("# Benchmark results\n\nRun ")
+    assert "BENCH_QUICK=1" in written.splitlines()[2]
+    assert "fresh one" in written and "fresh two" in written and "first" not in written
+    assert "**Shortened run** (`BENCH_QUICK=1`): fewer runs" in written
+
+
+def test_only_refreshes_the_sections_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "RESULTS.md"
+    path.write_text(TEXT)
+    monkeypatch.setattr(bench_main, "RESULTS", path)
+    monkeypatch.setattr(bench_main, "sections", _fake_sections)
+    monkeypatch.delenv(results.QUICK_VARIABLE, raising=False)
+    monkeypatch.setattr("sys.argv", ["bench", "--only", "two"])
+    bench_main.main()
+    written = path.read_text()
+    assert written.startswith(TEXT.split("## 2. Two", maxsplit=1)[0])
+    assert "fresh two" in written and "fresh one" not in written
+    assert "`python -m bench --only two`" in written
