@@ -184,11 +184,13 @@ class _Runner:
     ) -> tuple[Decision, int] | None:
         """The next mock (or child's end) applied, or None when none applies."""
         for task in workflow.tasks:
-            if task.status.is_terminal or task.task_type not in WAITING_TYPES:
+            # A SIMPLE task's taskType is its name: its definition says what kind it is.
+            kind = task.workflow_task.type
+            if task.status.is_terminal or kind not in WAITING_TYPES:
                 continue
             reference = task.reference_task_name
             child = children.get(reference)
-            if task.task_type == "SUB_WORKFLOW" and child is not None:
+            if kind == "SUB_WORKFLOW" and child is not None:
                 if task.status != TaskStatus.IN_PROGRESS or task.task_id in self.blocked_children:
                     continue
                 if depth >= MAX_DEPTH:
