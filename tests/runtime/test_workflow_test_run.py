@@ -224,3 +224,56 @@ def test_what_cannot_run_in_memory_or_is_malformed_is_refused(aws: Aws) -> None:
     )
     unknown = call_api("POST", "/api/workflow/test", {"name": "no_such_workflow"})
     assert unknown.status == 404, unknown.body
+
+
+def test_a_loop_and_a_fork_take_their_mocks_by_reference(aws: Aws) -> None:
+    definition = {
+        "name": "test_run_loop",
+        "version": 1,
+        "tasks": [
+            {
+                "name": "loop",
+                "taskReferenceName": "loop_ref",
+                "type": "DO_WHILE",
+                "loopCondition": "$.loop_ref['iteration'] < 3",
+                "loopOver": [{"name": "step", "taskReferenceName": "step_ref", "type": "SIMPLE"}],
+            },
+            {
+                "name": "fork",
+                "taskReferenceName": "fork_ref",
+                "type": "FORK_JOIN",
+                "forkTasks": [
+                    [{"name": "left", "taskReferenceName": "left_ref", "type": "SIMPLE"}],
+                    [{"name": "right", "taskReferenceName": "right_ref", "type": "SIMPLE"}],
+                ],
+            },
+            {
+                "name": "join",
+                "taskReferenceName": "join_ref",
+                "type": "JOIN",
+                "joinOn": ["left_ref", "right_ref"],
+            },
+        ],
+        "outputParameters": {"right": "${right_ref.output.side}"},
+    }
+    workflow = _test(
+        {
+            "name": "test_run_loop",
+            "workflowDef": definition,
+            "taskRefToMockOutput": {
+                # An iteration's own reference first, else the task's.
+                "step_ref__2": [{"status": "COMPLETED", "output": {"n": "second"}}],
+                "step_ref": [
+                    {"status": "COMPLETED", "output": {"n": "first"}},
+                    {"status": "COMPLETED", "output": {"n": "third"}},
+                ],
+                "left_ref": [{"status": "COMPLETED"}],
+                "right_ref": [{"status": "COMPLETED", "output": {"side": "r"}}],
+            },
+        }
+    )
+
+    assert workflow["status"] == "COMPLETED", workflow.get("reasonForIncompletion")
+    steps = [t for t in workflow["tasks"] if t["referenceTaskName"].startswith("step_ref")]
+    assert [t["outputData"]["n"] for t in steps] == ["first", "second", "third"]
+    assert workflow["output"] == {"right": "r"}
