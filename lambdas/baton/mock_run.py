@@ -1,8 +1,8 @@
 """`POST /api/workflow/test`: a workflow run in memory on mocked task outputs; nothing is stored.
 
 As Conductor's WorkflowTestService: the workflow starts, and while it runs, each task that
-waits for the outside world (a worker's SIMPLE task, WAIT, HUMAN, HTTP, EVENT,
-START_WORKFLOW) takes the next of its mocks from `taskRefToMockOutput` (a TaskResult's
+waits for the outside world (a worker's SIMPLE task, WAIT, HUMAN, HTTP, START_WORKFLOW, an
+EVENT with `asyncComplete`) takes the next of its mocks from `taskRefToMockOutput` (a TaskResult's
 `status` and `output`; a FAILED mock on a task with retries leaves the retry to the next
 mock). Operators (SWITCH, FORK, JOIN, DO_WHILE, INLINE, SET_VARIABLE, TERMINATE, ...) run as
 they always do, in the decisions. A SUB_WORKFLOW with a `subWorkflowTestRequest` under its
@@ -14,9 +14,10 @@ Baton's engine is pure, so the run needs no store, queue or worker: decisions ar
 after another on a clock that moves by itself (a mock's `queueWaitTime` and `executionTime`
 pass before it applies; a WAIT with a `duration` or `until` and no mock ends when its time
 comes), each decision within its own budget, and the whole run within `MAX_DECISIONS` and
-`MAX_SECONDS`. Nothing is called: no HTTP request is sent, no message published, no workflow
-started. A definition holding a task that would have to (HTTP, EVENT, START_WORKFLOW) without a
-mock for it is refused with a 400 before anything runs.
+`MAX_SECONDS`. Nothing is called: no HTTP request is sent, no message published (an EVENT
+task completes as it would, its message dropped), no workflow started. A definition holding
+an HTTP or START_WORKFLOW task without a mock for it is refused with a 400 before anything
+runs.
 """
 
 from __future__ import annotations
@@ -44,10 +45,12 @@ MAX_SECONDS = 10.0
 MAX_DEPTH = 8
 
 MOCK_STATUSES = ("IN_PROGRESS", "COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR")
-# The tasks that act on the outside world: without a mock, a test run cannot stand in for them.
-CALLING_TYPES = ("HTTP", "EVENT", "START_WORKFLOW")
+# The tasks that wait on a call to the outside world: without a mock, a test run cannot stand
+# in for them. (An EVENT task completes in its decision, its message not sent; with
+# `asyncComplete` it waits, as HUMAN does, for a mock.)
+CALLING_TYPES = ("HTTP", "START_WORKFLOW")
 # The tasks that wait for the outside world and take mocks.
-WAITING_TYPES = ("SIMPLE", "WAIT", "HUMAN", "SUB_WORKFLOW", *CALLING_TYPES)
+WAITING_TYPES = ("SIMPLE", "WAIT", "HUMAN", "EVENT", "SUB_WORKFLOW", *CALLING_TYPES)
 
 
 @dataclass
@@ -100,11 +103,15 @@ class _Limits:
 def refuse_unmocked_calls(definition: WorkflowDef, mocks: dict[str, list[TaskMock]]) -> None:
     """A 400 for a task that would act on the outside world and has no mock."""
     for task in definition.all_tasks():
-        if task.type in CALLING_TYPES and not mocks.get(task.task_reference_name):
+        reference = task.task_reference_name
+        mocked = any(
+            queue and (key == reference or key.startswith(reference + "__"))
+            for key, queue in mocks.items()
+        )
+        if task.type in CALLING_TYPES and not mocked:
             raise BadRequest(
-                f"Task {task.task_reference_name} ({task.type}) has no mock in "
-                "taskRefToMockOutput: a test run sends no HTTP request, publishes no message "
-                "and starts no workflow, so give it a mock output"
+                f"Task {reference} ({task.type}) has no mock in taskRefToMockOutput: a test "
+                "run sends no HTTP request and starts no workflow, so give it a mock output"
             )
 
 

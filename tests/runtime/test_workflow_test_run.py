@@ -277,3 +277,19 @@ def test_a_loop_and_a_fork_take_their_mocks_by_reference(aws: Aws) -> None:
     steps = [t for t in workflow["tasks"] if t["referenceTaskName"].startswith("step_ref")]
     assert [t["outputData"]["n"] for t in steps] == ["first", "second", "third"]
     assert workflow["output"] == {"right": "r"}
+
+
+def test_an_event_task_completes_and_sends_nothing(aws: Aws) -> None:
+    definition = {
+        "name": "test_run_event",
+        "version": 1,
+        "tasks": [
+            {"name": "tell", "taskReferenceName": "tell_ref", "type": "EVENT", "sink": "sqs:orders"}
+        ],
+    }
+    workflow = _test({"name": "test_run_event", "workflowDef": definition})
+
+    assert workflow["status"] == "COMPLETED"
+    assert workflow["tasks"][0]["outputData"]["event_produced"] == "sqs:orders"
+    sent = aws.sqs.receive_message(QueueUrl=aws.queue_urls["orders"], WaitTimeSeconds=0)
+    assert not sent.get("Messages")
