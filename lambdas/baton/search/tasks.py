@@ -60,7 +60,7 @@ TIME_FIELDS = ("scheduledTime", "startTime", "updateTime", "endTime")
 TASK_FIELDS = TEXT_FIELDS + TIME_FIELDS
 TASK_STATUSES = tuple(status.value for status in TaskStatus)
 _ADD_FILTERS = (
-    "task search reads the tasks of the workflows a query names: add workflowId, "
+    "Task search reads the tasks of the workflows a query names: add workflowId, "
     "correlationId or taskId (= or IN), or workflowType (= or IN, narrowed if need be by "
     "an upper bound on a task time such as startTime < x), to every alternative of the query"
 )
@@ -139,7 +139,7 @@ def plan_task_search(request: TaskSearchRequest) -> TaskSearchPlan:
         conjunctions = _and(conjunctions, alternatives)
     bounds = tuple(_bound(conjunction) for conjunction in conjunctions)
     if not all(bound.bounded for bound in bounds):
-        raise SearchRefused(_ADD_FILTERS[0].upper() + _ADD_FILTERS[1:])
+        raise SearchRefused(_ADD_FILTERS)
     return TaskSearchPlan(
         tree=tree,
         free_text=free_text,
@@ -389,7 +389,9 @@ def _candidates(bounds: tuple[Bound, ...], store: WorkflowStore) -> list[Workflo
         if found.empty:
             continue
         if partitions(found, TYPE_STATUS_SHARDS, STATUS_SHARDS) > MAX_PARTITIONS:
-            raise SearchRefused("The search reads too many index partitions: " + _ADD_FILTERS)
+            raise SearchRefused(
+                "The search reads too many index partitions: list fewer workflowType values"
+            )
         filters.append(found)
     if not filters:
         return []
