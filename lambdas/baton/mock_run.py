@@ -169,6 +169,8 @@ class _Runner:
             step = self._step(workflow, clock, remaining, children, depth)
             if step is not None:
                 decision, clock = step
+            elif self._waits_without_mock(workflow, remaining, children):
+                break  # as Conductor's run: a task no mock stands in for ends the run
             elif timers:
                 due = min(timers)
                 timers.discard(due)
@@ -180,6 +182,32 @@ class _Runner:
                 break  # waiting on a task no mock stands in for
             workflow = decision.workflow
         return workflow
+
+    def _waits_without_mock(
+        self,
+        workflow: Workflow,
+        remaining: dict[str, list[TaskMock]],
+        children: dict[str, ChildTest],
+    ) -> bool:
+        """Whether a task waits for the outside world with nothing left to stand in for it
+        (a WAIT with a duration or `until` waits for the clock instead)."""
+        for task in workflow.tasks:
+            kind = task.workflow_task.type
+            if task.status.is_terminal or kind not in WAITING_TYPES:
+                continue
+            if kind == "WAIT" and task.wait_timeout:
+                continue
+            reference = task.reference_task_name
+            if remaining.get(reference) or remaining.get(reference.split("__")[0]):
+                continue
+            if (
+                kind == "SUB_WORKFLOW"
+                and reference in children
+                and task.task_id not in self.blocked_children
+            ):
+                continue
+            return True
+        return False
 
     def _step(
         self,

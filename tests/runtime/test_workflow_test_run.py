@@ -293,3 +293,36 @@ def test_an_event_task_completes_and_sends_nothing(aws: Aws) -> None:
     assert workflow["tasks"][0]["outputData"]["event_produced"] == "sqs:orders"
     sent = aws.sqs.receive_message(QueueUrl=aws.queue_urls["orders"], WaitTimeSeconds=0)
     assert not sent.get("Messages")
+
+
+def test_a_task_without_a_mock_stops_the_clock_too(aws: Aws) -> None:
+    definition = {
+        "name": "test_run_stop",
+        "version": 1,
+        "tasks": [
+            {
+                "name": "fork",
+                "taskReferenceName": "fork_ref",
+                "type": "FORK_JOIN",
+                "forkTasks": [
+                    [{"name": "work", "taskReferenceName": "work_ref", "type": "SIMPLE"}],
+                    [
+                        {
+                            "name": "nap",
+                            "taskReferenceName": "nap_ref",
+                            "type": "WAIT",
+                            "inputParameters": {"duration": "1 hour"},
+                        }
+                    ],
+                ],
+            },
+            {"name": "join", "taskReferenceName": "join_ref", "type": "JOIN"},
+        ],
+    }
+    workflow = _test({"name": "test_run_stop", "workflowDef": definition})
+
+    assert workflow["status"] == "RUNNING"
+    tasks = _by_reference(workflow)
+    assert tasks["work_ref"][0]["status"] == "SCHEDULED"
+    # As in Conductor, the run ends at the unmocked task: the WAIT's hour never passes.
+    assert tasks["nap_ref"][0]["status"] == "IN_PROGRESS"
