@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from baton import __version__, execution, telemetry, wakeup, workflow_links
+from baton import __version__, admin, execution, mock_run, telemetry, wakeup, workflow_links
 from baton.engine import decider, lifecycle
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import EventHandler, JsonObject, TaskDef, WorkflowDef
@@ -41,6 +41,8 @@ from baton.errors import (
     PayloadTooLarge,
 )
 from baton.messaging import Messaging
+from baton.search import tasks as task_search
+from baton.search.tasks import TaskSearchRequest
 from baton.search.workflows import SearchRequest, search_workflows
 from baton.store import health as store_health
 from baton.store import workers
@@ -997,6 +999,46 @@ class Baton:
 
     def queue_size(self, task_type: str, domain: str | None) -> int:
         return self.store.queue_size(task_type, domain)
+
+    # -- task search, admin reads and the in-memory test run ---------------------------------
+
+    def search_tasks(self, request: TaskSearchRequest, *, full: bool) -> JsonObject:
+        """Conductor's task search: TaskSummary objects, or (`full`) Tasks (baton.search.tasks)."""
+        return task_search.search_tasks(request, full=full, store=self.store)
+
+    def search_workflows_by_tasks(self, request: TaskSearchRequest, *, full: bool) -> JsonObject:
+        """The workflows with a task matching a task search."""
+        return task_search.search_workflows_by_tasks(
+            request, full=full, store=self.store, metadata=self.metadata
+        )
+
+    def pending_tasks(self, task_type: str, *, start: int, count: int) -> list[JsonObject]:
+        """`GET /api/admin/task/{type}`: SCHEDULED tasks of the type, oldest first."""
+        return admin.pending_tasks(self.store, task_type, start=start, count=count)
+
+    def event_queues(self) -> dict[str, str]:
+        """`GET /api/admin/queues`: each event Baton listens on, and its queue."""
+        return admin.event_queues(self.messaging.event_queue_names)
+
+    def test_workflow(self, test: mock_run.TestRun) -> JsonObject:
+        """`POST /api/workflow/test`: the workflow run in memory on mocks, nothing stored."""
+        check_payload_size("workflow input", test.input)
+        self._attach_task_defs(test.definition)
+
+        def lookup(name: str, version: int | None) -> WorkflowDef:
+            definition = self.metadata.get_workflow_def(name, version)
+            self._attach_task_defs(definition)
+            return definition
+
+        with self._poll_data_for_domains():
+            workflow = mock_run.run(
+                test,
+                now=self.clock(),
+                lookup=lookup,
+                event_queues=self._queues(),
+                budget=self.budget,
+            )
+        return workflow.to_json(include_tasks=True)
 
 
 # What Conductor's WorkflowClassifier calls an untagged definition, and an agent's.

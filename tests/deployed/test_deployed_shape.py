@@ -652,3 +652,53 @@ def test_a_worker_polls_and_completes_its_task_with_no_call_refused(deployed):
     client.call("POST", "/api/tasks", {**result, "taskId": batch["taskId"]})
     assert client.statuses(workflow_id)["workflow"] == "COMPLETED"
     assert_nothing_refused_or_failed(deployed, since)
+
+
+def test_task_search_admin_reads_and_a_test_run_with_no_call_refused(deployed):
+    """Task search (the workflow indexes, each workflow's item and tasks, the task id index),
+    the admin reads (the poll index, poll data) and an in-memory test run (definitions and
+    TaskDefs read, nothing written) are within the API function's grants."""
+    since = mark(deployed)
+    client = Client(deployed)
+    task_type = f"deployed_find_{uuid.uuid4().hex[:8]}"
+    definition = {
+        "name": task_type,
+        "version": 1,
+        "tasks": [{"name": task_type, "taskReferenceName": "work", "type": "SIMPLE"}],
+    }
+    client.call("POST", "/api/metadata/workflow", definition)
+    client.call("POST", "/api/metadata/taskdefs", [{"name": task_type, "retryCount": 0}])
+    workflow_id = client.call(
+        "POST", "/api/workflow", {"name": task_type, "correlationId": task_type}
+    )
+
+    found = client.call(
+        "GET", f"/api/tasks/search?{urlencode({'query': f'workflowId = {workflow_id}'})}"
+    )
+    (task,) = found["results"]
+    # Index reads are eventually consistent: these check the reads are granted.
+    for path, query in (
+        ("/api/tasks/search-v2", {"query": f"taskId = '{task['taskId']}'"}),
+        ("/api/tasks/search", {"query": f"workflowType = {task_type} AND status = SCHEDULED"}),
+        ("/api/workflow/search-by-tasks", {"query": f"correlationId = {task_type}"}),
+        ("/api/workflow/search-by-tasks-v2", {"freeText": workflow_id}),
+    ):
+        answer = client.call("GET", f"{path}?{urlencode(query)}")
+        assert set(answer) == {"totalHits", "results"}, answer
+    pending = client.call("GET", f"/api/admin/task/{task_type}")
+    assert [t["taskId"] for t in pending] == [task["taskId"]]
+    assert isinstance(client.call("GET", "/api/admin/queues"), dict)
+
+    run = client.call(
+        "POST",
+        "/api/workflow/test",
+        {
+            "name": task_type,
+            "version": 1,
+            "taskRefToMockOutput": {"work": [{"status": "COMPLETED", "output": {"x": 1}}]},
+        },
+    )
+    assert run["status"] == "COMPLETED"
+    client.call("GET", f"/api/workflow/{run['workflowId']}", expect=404)
+    client.call("DELETE", f"/api/workflow/{workflow_id}")
+    assert_nothing_refused_or_failed(deployed, since)

@@ -44,14 +44,16 @@ def _r(
 
 # Why each operation that cannot apply to Baton does not.
 _INLINE_PAYLOADS = (
-    "Baton keeps every input and output inline (up to 256 KB) and has no external payload "
-    "storage to give a location in"
+    "Baton takes every payload inline (a workflow input up to 5 MB, a task output up to 3 MB) "
+    "and keeps what does not fit a DynamoDB item in its own payload bucket, returning it "
+    "inline; clients upload nothing, so there is no location to give (and "
+    "externalInputPayloadStoragePath is not read)"
 )
 _NO_MESSAGE_QUEUE = "Baton has no workflow message queue (WMQ is off by default in Conductor too)"
 _NO_STATUS_QUEUES = (
-    "Baton has no default event queue per task status: complete a waiting task with "
-    "POST /api/queue/update/... or /api/tasks/...; event queue depths are in CloudWatch "
-    "(ApproximateNumberOfMessagesVisible) and on the dashboard"
+    "Baton has no default event queue per task status (POST /api/queue/update/... applies "
+    "the update at once); its event queues are listed by GET /api/admin/queues, and their "
+    "depths are in CloudWatch (ApproximateNumberOfMessagesVisible) and on the dashboard"
 )
 _NO_ADMIN = (
     "Baton's scheduled sweep already re-decides every workflow with an overdue timer, and a "
@@ -86,8 +88,8 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("DELETE", "/workflow/{workflowId}/terminate-remove", S, "Terminate and remove"),
     _r("GET", "/workflow/search", S, "Search workflows"),
     _r("GET", "/workflow/search-v2", S, "Search workflows, returning Workflows"),
-    _r("GET", "/workflow/search-by-tasks", U, "Search workflows by task fields"),
-    _r("GET", "/workflow/search-by-tasks-v2", U, "Search workflows by tasks, returning Workflows"),
+    _r("GET", "/workflow/search-by-tasks", S, "Search workflows by task fields"),
+    _r("GET", "/workflow/search-by-tasks-v2", S, "Search workflows by tasks, returning Workflows"),
     _r(
         "GET",
         "/workflow/externalstoragelocation",
@@ -102,7 +104,7 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
         "External payload storage location",
         _INLINE_PAYLOADS,
     ),
-    _r("POST", "/workflow/test", U, "Test a workflow with mock data"),
+    _r("POST", "/workflow/test", S, "Test a workflow with mock data"),
     # WorkflowMessageQueueResource (off unless Conductor's workflow message queue is enabled)
     _r(
         "POST",
@@ -155,8 +157,8 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("GET", "/tasks/queue/polldata", S, "Last poll of a task type"),
     _r("GET", "/tasks/queue/polldata/all", S, "Last poll of every task type"),
     _r("POST", "/tasks/queue/requeue/{taskType}", S, "Requeue pending tasks"),
-    _r("GET", "/tasks/search", U, "Search tasks"),
-    _r("GET", "/tasks/search-v2", U, "Search tasks, returning Tasks"),
+    _r("GET", "/tasks/search", S, "Search tasks"),
+    _r("GET", "/tasks/search-v2", S, "Search tasks, returning Tasks"),
     _r(
         "GET",
         "/tasks/externalstoragelocation",
@@ -184,7 +186,7 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r("POST", "/queue/update/{workflowId}/task/{taskId}/{status}", S, "The same, by task id"),
     # AdminResource
     _r("GET", "/admin/config", U, "Server configuration", _NO_SERVER_CONFIG),
-    _r("GET", "/admin/task/{tasktype}", U, "Pending tasks of a type"),
+    _r("GET", "/admin/task/{tasktype}", S, "Pending tasks of a type"),
     _r(
         "POST",
         "/admin/sweep/requeue/{workflowId}",
@@ -195,7 +197,7 @@ CONDUCTOR_ROUTES: tuple[ConductorRoute, ...] = (
     _r(
         "POST", "/admin/consistency/verifyAndRepair/{workflowId}", U, "Verify and repair", _NO_ADMIN
     ),
-    _r("GET", "/admin/queues", U, "Registered queues"),
+    _r("GET", "/admin/queues", S, "Registered queues"),
     # HealthCheckResource (Conductor's is also at `/health`, which Baton's stack does not route
     # to the API function) and VersionResource
     _r("GET", "/health", S, "Health check"),

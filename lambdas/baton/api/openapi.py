@@ -279,6 +279,66 @@ SCHEMAS: dict[str, JsonSchema] = {
         {"totalHits": INT64, "results": _array(_ref("Workflow"))},
         ("totalHits", "results"),
     ),
+    "TaskSummary": _model(
+        {
+            "workflowId": TEXT,
+            "workflowType": TEXT,
+            "correlationId": TEXT,
+            "scheduledTime": TEXT,
+            "startTime": TEXT,
+            "updateTime": TEXT,
+            "endTime": TEXT,
+            "status": TEXT,
+            "reasonForIncompletion": TEXT,
+            "executionTime": INT64,
+            "queueWaitTime": INT64,
+            "taskDefName": TEXT,
+            "taskType": TEXT,
+            "input": TEXT,
+            "output": TEXT,
+            "taskId": TEXT,
+            "workflowPriority": INT32,
+            "domain": TEXT,
+        },
+        ("workflowId", "taskId", "status"),
+    ),
+    "SearchResultTaskSummary": _model(
+        {"totalHits": INT64, "results": _array(_ref("TaskSummary"))},
+        ("totalHits", "results"),
+    ),
+    "SearchResultTask": _model(
+        {"totalHits": INT64, "results": _array(_ref("Task"))},
+        ("totalHits", "results"),
+    ),
+    "TaskMock": _model(
+        {
+            "status": {
+                "type": "string",
+                "enum": ["IN_PROGRESS", "COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR"],
+            },
+            "output": OBJECT,
+            "executionTime": {"type": "integer", "minimum": 0, "maximum": 86_400_000},
+            "queueWaitTime": {"type": "integer", "minimum": 0, "maximum": 86_400_000},
+        },
+        ("status",),
+    ),
+    "WorkflowTestRequest": _model(
+        {
+            "name": TEXT,
+            "version": _VERSION,
+            "correlationId": TEXT,
+            "input": OBJECT,
+            "taskToDomain": {"type": "object", "additionalProperties": TEXT},
+            "workflowDef": _ref("WorkflowDef"),
+            "priority": _PRIORITY,
+            "taskRefToMockOutput": {
+                "type": "object",
+                "additionalProperties": _array(_ref("TaskMock")),
+            },
+            "subWorkflowTestRequest": {"type": "object", "additionalProperties": OBJECT},
+        },
+        ("name",),
+    ),
     "BulkResponse": _model(
         {
             "bulkErrorResults": {"type": "object", "additionalProperties": TEXT},
@@ -374,6 +434,18 @@ _SEARCH = (
         TEXT,
         "Conductor's query syntax on workflowType, status, startTime, correlationId and "
         "workflowId, e.g. workflowType IN (a,b) AND status = FAILED AND startTime > 1700000000000",
+    ),
+)
+_TASK_SEARCH = (
+    _query("start", {**INT32, "minimum": 0, "maximum": 10000}, "Matches to skip (default 0)"),
+    _query("size", {**INT32, "minimum": 0, "maximum": 5000}, "Page size (default 100)"),
+    _query("sort", TEXT, "field:ASC|DESC on a task field (default startTime:DESC)"),
+    _query("freeText", TEXT, "* for all, or a task id, workflow id or correlation id, exactly"),
+    _query(
+        "query",
+        TEXT,
+        "Conductor's query syntax on task fields; each alternative names workflowId, "
+        "correlationId, taskId or workflowType, e.g. workflowType = a AND status = FAILED",
     ),
 )
 _DOMAIN = _query("domain", TEXT, "The task domain; without it, tasks of no domain")
@@ -483,6 +555,44 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Search workflows, answered with Workflows (without their tasks)",
         query=_SEARCH,
         returns=_ref("SearchResultWorkflow"),
+    ),
+    ("GET", "/api/workflow/search-by-tasks"): Operation(
+        "Workflows with a task matching a task search (400 when the query names no workflows)",
+        query=_TASK_SEARCH,
+        returns=_ref("SearchResultWorkflowSummary"),
+    ),
+    ("GET", "/api/workflow/search-by-tasks-v2"): Operation(
+        "Workflows with a matching task, answered as Workflows (without their tasks)",
+        query=_TASK_SEARCH,
+        returns=_ref("SearchResultWorkflow"),
+    ),
+    ("GET", "/api/tasks/search"): Operation(
+        "Search the tasks of the workflows a query names (400 when it names none)",
+        query=_TASK_SEARCH,
+        returns=_ref("SearchResultTaskSummary"),
+    ),
+    ("GET", "/api/tasks/search-v2"): Operation(
+        "Search tasks, answered as Tasks",
+        query=_TASK_SEARCH,
+        returns=_ref("SearchResultTask"),
+    ),
+    ("POST", "/api/workflow/test"): Operation(
+        "Run a workflow in memory on mocked task outputs; nothing is stored or called",
+        body=_ref("WorkflowTestRequest"),
+        returns=_ref("Workflow"),
+    ),
+    ("GET", "/api/admin/task/<task_type>"): Operation(
+        "SCHEDULED tasks of a type, oldest first",
+        query=(
+            _query("start", {**INT32, "minimum": 0, "maximum": 10000}, "Tasks to skip"),
+            _query("count", {**INT32, "minimum": 0, "maximum": 1000}, "At most (default 100)"),
+        ),
+        returns=_array(_ref("Task")),
+    ),
+    ("GET", "/api/admin/queues"): Operation(
+        "Each event Baton listens on (sqs:<queue>) and its queue",
+        query=(_query("verbose", BOOLEAN, "Only false: sizes are CloudWatch's"),),
+        returns={"type": "object", "additionalProperties": TEXT},
     ),
     ("DELETE", "/api/workflow/<workflow_id>"): Operation(
         "Terminate a workflow",

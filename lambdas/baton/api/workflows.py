@@ -1,4 +1,4 @@
-"""`/api/workflow`: start, read, terminate, pause and resume workflows."""
+"""`/api/workflow`: start, read, terminate, pause and resume workflows, and test runs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from baton import execution
+from baton import execution, mock_run
 from baton.api.errors import bad_request, strict_json
 from baton.api.metadata import _checked_workflow_def
 from baton.api.requests import json_body, json_object, json_type, query, query_bool, query_int
+from baton.engine.state import TaskStatus
 from baton.engine.validation import MAX_VERSION
 from baton.runtime import baton
 from baton.service import IDEMPOTENCY_STRATEGIES, StartRequest
@@ -183,3 +184,85 @@ def execute(name: str, version: str) -> Response[str]:
     return Response(
         status_code=200, content_type=content_types.APPLICATION_JSON, body=strict_json(run)
     )
+
+
+def _task_mocks(value: Any, field: str) -> dict[str, list[mock_run.TaskMock]]:
+    """`taskRefToMockOutput`: task reference -> the TaskMocks it takes, in order."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise bad_request(f"{field} must be an object of task references to lists of mocks")
+    mocks: dict[str, list[mock_run.TaskMock]] = {}
+    for reference, entries in value.items():
+        if not isinstance(entries, list):
+            raise bad_request(f"{field}.{reference} must be a list of mocks")
+        mocks[str(reference)] = [
+            _task_mock(entry, f"{field}.{reference}[{n}]") for n, entry in enumerate(entries)
+        ]
+    return mocks
+
+
+def _task_mock(value: Any, field: str) -> mock_run.TaskMock:
+    if not isinstance(value, dict):
+        raise bad_request(f"{field} must be an object (status, output)")
+    status = value.get("status")
+    if not isinstance(status, str) or status.upper() not in mock_run.MOCK_STATUSES:
+        raise bad_request(f"{field}.status must be one of {', '.join(mock_run.MOCK_STATUSES)}")
+    output = value.get("output") or {}
+    if not isinstance(output, dict):
+        raise bad_request(f"{field}.output must be a JSON object")
+    day = 86_400_000
+    return mock_run.TaskMock(
+        status=TaskStatus(status.upper()),
+        output=output,
+        execution_time=_body_integer(value.get("executionTime"), f"{field}.executionTime", 0, day)
+        or 0,
+        queue_wait_time=_body_integer(value.get("queueWaitTime"), f"{field}.queueWaitTime", 0, day)
+        or 0,
+    )
+
+
+def _child_tests(value: Any, field: str, depth: int) -> dict[str, mock_run.ChildTest]:
+    """`subWorkflowTestRequest`: SUB_WORKFLOW reference -> the child's WorkflowTestRequest."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise bad_request(f"{field} must be an object of task references to test requests")
+    if depth >= mock_run.MAX_DEPTH:
+        raise bad_request(f"{field} nests more than {mock_run.MAX_DEPTH} levels deep")
+    children = {}
+    for reference, request in value.items():
+        where = f"{field}.{reference}"
+        if not isinstance(request, dict):
+            raise bad_request(f"{where} must be a WorkflowTestRequest")
+        children[str(reference)] = mock_run.ChildTest(
+            mocks=_task_mocks(request.get("taskRefToMockOutput"), f"{where}.taskRefToMockOutput"),
+            children=_child_tests(
+                request.get("subWorkflowTestRequest"), f"{where}.subWorkflowTestRequest", depth + 1
+            ),
+        )
+    return children
+
+
+@router.post("/api/workflow/test")
+def test_workflow() -> dict[str, Any]:
+    """Conductor's WorkflowTestRequest: the workflow run in memory on its mocks (nothing is
+    stored or called), answered as the Workflow it became."""
+    body = json_object(router, what="a WorkflowTestRequest")
+    request = start_request(body)
+    if request.idempotency_key:
+        raise bad_request("idempotencyKey: a test run is stored nowhere, so it has no key")
+    service = baton()
+    definition = request.workflow_def or service.metadata.get_workflow_def(
+        request.name, request.version
+    )
+    test = mock_run.TestRun(
+        definition=definition,
+        input=request.input,
+        correlation_id=request.correlation_id,
+        priority=request.priority,
+        task_to_domain=request.task_to_domain,
+        mocks=_task_mocks(body.get("taskRefToMockOutput"), "taskRefToMockOutput"),
+        children=_child_tests(body.get("subWorkflowTestRequest"), "subWorkflowTestRequest", 0),
+    )
+    return service.test_workflow(test)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton import web_ui
 from baton.api import (
+    admin,
     conductor_routes,
     events,
     lifecycle,
@@ -31,7 +32,7 @@ from baton.runtime import logger, metrics, tracer
 
 # Every JSON answer is strict JSON (no NaN or Infinity), which every client can read.
 app = ConductorResolver(serializer=strict_json)
-for area in (metadata, workflows, lifecycle, tasks, events, queue_admin, server, search):
+for area in (metadata, workflows, lifecycle, tasks, events, queue_admin, server, search, admin):
     app.include_router(area.router)
 
 
