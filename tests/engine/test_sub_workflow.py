@@ -194,3 +194,13 @@ def test_each_loop_iteration_gets_its_own_child() -> None:
     assert second.status == TaskStatus.IN_PROGRESS
     assert second.sub_workflow_id == child_workflow_id(second.task_id) != first.sub_workflow_id
     assert StartWorkflow(task_id=second.task_id) in after.effects
+
+
+def test_the_response_timeout_never_applies_to_a_sub_workflow() -> None:
+    # Conductor's SubWorkflow is asyncComplete: its child, not a worker, completes it.
+    definition = workflow_def(
+        {**sub("s"), "taskDefinition": {"name": "s", "responseTimeoutSeconds": 5}}
+    )
+    parent = start(definition, {"x": 1})
+    later = decider.decide(parent.workflow, T0 + 3600 * SECOND)
+    assert by_ref(later.workflow, "s").status == TaskStatus.IN_PROGRESS

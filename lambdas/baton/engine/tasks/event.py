@@ -1,4 +1,10 @@
-"""EVENT: publishes a message to a sink (`sqs:<queue>` or `conductor[:<name>]`)."""
+"""EVENT: publishes a message to a sink (`sqs:<queue>` or `conductor[:<name>]`).
+
+With `asyncComplete` the task stays IN_PROGRESS until an update from outside; then, as in
+Conductor, the TaskDef registered under its name applies its `timeoutSeconds` (from the
+publication) and `timeoutPolicy`, but not `responseTimeoutSeconds` (an asyncComplete system
+task is never response-timed out).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from baton.engine.effects import PublishMessage
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.simple import check_total_timeout, total_deadline
 
 
 class SinkError(ValueError):
@@ -30,6 +37,7 @@ def resolve_sink(
 
 class Event(TaskType):
     name = "EVENT"
+    uses_registered_task_def = True
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         task = run.new_task(
@@ -45,8 +53,10 @@ class Event(TaskType):
         return [task]
 
     def execute(self, run: Run, task: Task) -> bool:
+        if task.status == TaskStatus.IN_PROGRESS:
+            return check_total_timeout(run, task)  # asyncComplete: completed from outside
         if task.status != TaskStatus.SCHEDULED:
-            return False  # IN_PROGRESS with asyncComplete: completed from outside
+            return False
         wf = run.workflow
         sink = str(task.input_data.get("sink") or "")
         try:
@@ -87,3 +97,6 @@ class Event(TaskType):
         else:
             run.complete(edited)
         return True
+
+    def deadline(self, task: Task) -> int | None:
+        return total_deadline(task) if task.status == TaskStatus.IN_PROGRESS else None

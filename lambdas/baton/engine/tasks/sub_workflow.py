@@ -22,7 +22,7 @@ from baton.engine.effects import StartWorkflow
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus, WorkflowStatus, child_workflow_id
 from baton.engine.tasks.base import TaskType
-from baton.engine.tasks.simple import time_out
+from baton.engine.tasks.simple import check_total_timeout, total_deadline
 
 # What Conductor's SubWorkflowParams holds besides the inline definition; each may be `${}`.
 _PARAMS = ("name", "version", "taskToDomain", "priority", "idempotencyKey", "idempotencyStrategy")
@@ -86,24 +86,12 @@ class SubWorkflow(TaskType):
             started.output_data = {**started.output_data, "subWorkflowId": started.sub_workflow_id}
             run.effects.append(StartWorkflow(task_id=task.task_id))
             return True
-        deadline = self.deadline(task)
-        task_def = task.workflow_task.task_definition
-        if deadline is None or task_def is None or run.now < deadline:
-            return False
-        reason = (
-            f"Task timed out after {task_def.timeout_seconds} seconds. Timeout configured as "
-            f"{task_def.timeout_seconds} seconds. Timeout policy configured to "
-            f"{task_def.timeout_policy}"
-        )
-        return time_out(run, task, task_def.timeout_policy, reason)
+        return check_total_timeout(run, task)
 
     def deadline(self, task: Task) -> int | None:
-        task_def = task.workflow_task.task_definition
-        if task.status != TaskStatus.IN_PROGRESS or task_def is None or not task.start_time:
-            return None
-        if task_def.timeout_seconds <= 0 or task_def.timeout_policy == "ALERT_ONLY":
-            return None
-        return task.start_time + task_def.timeout_seconds * 1000
+        # Only timeoutSeconds: Conductor's SubWorkflow is asyncComplete, so its
+        # responseTimeoutSeconds never applies (the child, not a worker, completes it).
+        return total_deadline(task) if task.status == TaskStatus.IN_PROGRESS else None
 
 
 def _version(value: Any) -> int | None:
