@@ -37,6 +37,7 @@ from baton.engine.effects import CallSystemTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck, is_blank, is_expression
 from baton.engine.tasks.simple import check_total_timeout, earliest, total_deadline
 
 REQUEST_PARAMETER: Final = "http_request"
@@ -217,6 +218,46 @@ def reported(task: Task) -> bool:
 class Http(TaskType):
     name = "HTTP"
     uses_registered_task_def = True
+
+    def validate(self, check: TaskCheck) -> None:
+        """The uri and method, in `http_request` or (as current Conductor also reads them)
+        directly in the inputs or the inline TaskDef's inputTemplate. Expressions are resolved
+        when the task runs; only what is known now is checked."""
+        request = check.inputs.get(REQUEST_PARAMETER)
+        base: tuple[str, ...]
+        if is_expression(request):
+            return  # the whole request is resolved at run time
+        if isinstance(request, dict):
+            found, base = request, ("inputParameters", REQUEST_PARAMETER)
+        else:
+            found, base = {**check.template, **check.inputs}, ("inputParameters",)
+        for key in ("uri", "method"):
+            value = found.get(key)
+            if is_blank(value):
+                check.missing(f"inputParameters.http_request.{key}", value, *base, key)
+        for key in ("vipAddress", "appName"):
+            if found.get(key) not in (None, ""):
+                check.error(
+                    f"{key} (service discovery through Eureka) is not supported by Baton; give "
+                    "the full uri",
+                    found.get(key),
+                    *base,
+                    key,
+                )
+        method = found.get("method")
+        if (
+            isinstance(method, str)
+            and method.strip()
+            and not is_expression(method)
+            and method.strip().upper() not in METHODS
+        ):
+            check.error(
+                f"method {method} is not an HTTP method Baton sends; use one of "
+                f"{', '.join(METHODS)}",
+                method,
+                *base,
+                "method",
+            )
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         task = run.new_task(
