@@ -362,3 +362,31 @@ def test_a_registered_task_defs_response_timeout_is_the_calls_lease(aws, server)
     workflow = _workflow(workflow_id)
     assert workflow["status"] == "TIMED_OUT"
     assert "responseTimeout of 20s" in workflow["tasks"][0]["reasonForIncompletion"]
+
+
+def test_a_dynamic_task_named_http_calls_through_the_system_task_function(aws, server):
+    server.routes["/dyn"] = Answer(200, {"ok": True})
+    flow = {
+        "name": "http_flow",
+        "version": 1,
+        "tasks": [
+            {
+                "name": "pick",
+                "taskReferenceName": "call",
+                "type": "DYNAMIC",
+                "dynamicTaskNameParam": "taskToRun",
+                "inputParameters": {
+                    "taskToRun": "${workflow.input.kind}",
+                    "http_request": {"uri": server.url("/dyn"), "method": "GET"},
+                },
+            }
+        ],
+        "outputParameters": {"answer": "${call.output.response.body}"},
+    }
+    workflow_id = _start(flow, {"kind": "HTTP"})
+    assert _workflow(workflow_id)["tasks"][0]["taskType"] == "HTTP"
+    assert len(_deliver(aws)) == 1
+    done = _workflow(workflow_id)
+    assert done["status"] == "COMPLETED"
+    assert done["output"] == {"answer": {"ok": True}}
+    assert server.calls("/dyn") == 1

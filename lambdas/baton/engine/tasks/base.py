@@ -29,6 +29,9 @@ class TaskType:
     uses_registered_task_def: bool = False
     # Its SCHEDULED instances sit in the poll index for workers (and only those).
     polled_by_workers: bool = False
+    # A DYNAMIC task may name it, and then runs as it (Conductor's DynamicTaskMapper makes the
+    # named type the instance's type); not the types that run other tasks of the definition.
+    dynamic_may_name: bool = True
 
     def validate(self, check: TaskCheck) -> None:
         """Report what is wrong with one task of this type in a definition being registered.

@@ -49,6 +49,7 @@ def check_cases(check: TaskCheck) -> None:
 
 class Switch(TaskType):
     name = "SWITCH"
+    dynamic_may_name = False
     retriable = False
 
     def validate(self, check: TaskCheck) -> None:
