@@ -318,3 +318,22 @@ def test_timeout_seconds_under_alert_only_never_ends_the_task():
     assert TASK_TYPES["HTTP"].deadline(by_ref(reported, "call")) is None
     later = decider.decide(reported, T0 + 3600 * SECOND)
     assert by_ref(later.workflow, "call").status == TaskStatus.IN_PROGRESS
+
+
+def test_the_lease_is_left_to_the_sweep_and_costs_no_timer_message():
+    from baton.engine.effects import ArmTimer
+
+    decision = start(workflow_def(http()))
+    call = by_ref(decision.workflow, "call")
+    # Its end is in the due index (the sweep repairs from there), but no message is armed.
+    assert TASK_TYPES["HTTP"].deadline(call) == T0 + CALL_LEASE_SECONDS * SECOND
+    assert not [e for e in decision.effects if isinstance(e, ArmTimer)]
+    # A startDelay or a timeoutSeconds must fire on time: those are armed.
+    delayed = start(workflow_def(http(startDelay=30)))
+    assert [e.due_at for e in delayed.effects if isinstance(e, ArmTimer)] == [T0 + 30 * SECOND]
+    task_def = {"name": "call", "timeoutSeconds": 60}
+    waiting = _claimed(
+        start(workflow_def(http(asyncComplete=True, taskDefinition=task_def))).workflow, T0
+    )
+    reported = update(waiting, "call", T0 + SECOND, TaskStatus.IN_PROGRESS, output={"response": {}})
+    assert [e.due_at for e in reported.effects if isinstance(e, ArmTimer)] == [T0 + 60 * SECOND]

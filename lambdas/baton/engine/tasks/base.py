@@ -53,6 +53,12 @@ class TaskType:
         """When (epoch ms) a decision must look at this open task again, if ever."""
         return None
 
+    def deadline_is_repair(self, task: Task) -> bool:
+        """Whether `deadline` only repairs what a crash or a lost message left, so that the
+        minute sweep finds it in the due index instead of a timer message that would fire,
+        almost always for nothing, for every instance."""
+        return False
+
     def next_after_success(self, run: Run, task: Task) -> WorkflowTask | None:
         """What to schedule once `task` has succeeded."""
         return run.index.next_after(task.reference_task_name)

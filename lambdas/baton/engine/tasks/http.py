@@ -16,12 +16,13 @@ message never calls twice for one attempt, and reports the result as a task upda
 One lease, from the dispatch, repairs what a crash leaves (it plays Conductor's in-flight
 message timeout, which is the task's responseTimeoutSeconds): CALL_LEASE_SECONDS, or the
 TaskDef's `responseTimeoutSeconds` when that is shorter (at least MIN_LEASE_SECONDS). The
-claim keeps the same deadline, so one timer covers both cases: a task still SCHEDULED when
-the lease ends (its message was lost) is dispatched again; a claimed task whose result has
-not come (the function stopped between claim and report) is TIMED_OUT, and retried per its
-TaskDef. A call gets only what is left of the lease, and none is started with less than
-MIN_CALL_SECONDS left. The TaskDef's `timeoutSeconds` applies from the claim, as
-Conductor's checkTaskTimeout does, to a task waiting with `asyncComplete` too; an
+claim keeps the same deadline, which is in the due index only (no timer message: the minute
+sweep finds it, so a call costs no delayed message nor timer invocation): a task still
+SCHEDULED when the lease ends (its message was lost) is dispatched again; a claimed task
+whose result has not come (the function stopped between claim and report) is TIMED_OUT, and
+retried per its TaskDef. A call gets only what is left of the lease, and none is started
+with less than MIN_CALL_SECONDS left. The TaskDef's `timeoutSeconds` applies from the claim,
+as Conductor's checkTaskTimeout does, to a task waiting with `asyncComplete` too; an
 asyncComplete task is never response-timed out.
 """
 
@@ -277,6 +278,11 @@ class Http(TaskType):
         if reported(task):
             return total_deadline(task)
         return earliest(lease_end(task), total_deadline(task))
+
+    def deadline_is_repair(self, task: Task) -> bool:
+        # The lease's end repairs a lost message or an interrupted call: the minute sweep
+        # finds it, so a call costs no timer message (a startDelay or timeoutSeconds does).
+        return self.deadline(task) == lease_end(task) and bool(task.dispatched_at)
 
     def execute(self, run: Run, task: Task) -> bool:
         if task.status == TaskStatus.SCHEDULED:
