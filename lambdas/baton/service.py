@@ -346,11 +346,11 @@ class Baton:
         back to IN_PROGRESS and the parent to RUNNING (Conductor's updateAndPushParents).
 
         The children go first: a crash in between leaves the parent ended, and retrying it
-        again finds the children running and only resumes the parent. A child that ended
-        again before its parent waited for it is reported to the parent then."""
+        again finds the children running (or completed) and only resumes the parent. A child
+        that ended before its parent waited for it again is reported to the parent then."""
         for child_id in child_ids:
             child = self.store.require(child_id)
-            if child.status.is_terminal:
+            if child.status.is_terminal and not child.status.is_successful:
                 self.retry(child_id, resume_subworkflow_tasks=True)
         resumed = frozenset(child_ids)
         self._mutate(

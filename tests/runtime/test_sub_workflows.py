@@ -378,3 +378,41 @@ def test_retry_without_resuming_runs_a_new_attempt_with_a_new_child(aws: Aws) ->
     assert [t["status"] for t in attempts] == ["FAILED", "IN_PROGRESS"]
     assert attempts[1]["subWorkflowId"] != first_child
     assert workflow(first_child)["status"] == "FAILED"
+
+
+def test_a_retry_cut_short_after_the_child_is_finished_by_a_second_retry(aws: Aws) -> None:
+    register_workflow(_flaky_child())
+    register_workflow(parent("flaky_child"))
+    parent_id = call_api("POST", "/api/workflow", {"name": "parent_wf", "input": {}}).body
+    child_id = task(parent_id, "run_child")["subWorkflowId"]
+    _update_by_ref(child_id, "flaky", "FAILED")
+    # As a crash right after the child's retry leaves them: the child runs, the parent failed.
+    assert call_api("POST", f"/api/workflow/{child_id}/retry").status == 204
+    assert workflow(parent_id)["status"] == "FAILED"
+    response = call_api(
+        "POST", f"/api/workflow/{parent_id}/retry", query={"resumeSubworkflowTasks": "true"}
+    )
+    assert response.status == 204, response.body
+    # The running child is not retried again; the parent waits for it.
+    assert [t["status"] for t in workflow(child_id)["tasks"]] == ["FAILED", "SCHEDULED"]
+    assert task(parent_id, "run_child")["status"] == "IN_PROGRESS"
+    _update_by_ref(child_id, "flaky", "COMPLETED", answer=5)
+    assert workflow(parent_id)["status"] == "COMPLETED"
+
+
+def test_a_child_that_ended_before_its_parent_was_resumed_is_reported_then(aws: Aws) -> None:
+    register_workflow(_flaky_child())
+    register_workflow(parent("flaky_child"))
+    parent_id = call_api("POST", "/api/workflow", {"name": "parent_wf", "input": {}}).body
+    child_id = task(parent_id, "run_child")["subWorkflowId"]
+    _update_by_ref(child_id, "flaky", "FAILED")
+    assert call_api("POST", f"/api/workflow/{child_id}/retry").status == 204
+    _update_by_ref(child_id, "flaky", "COMPLETED", answer=9)
+    assert workflow(child_id)["status"] == "COMPLETED"
+    assert workflow(parent_id)["status"] == "FAILED"  # its report found the task ended
+    response = call_api(
+        "POST", f"/api/workflow/{parent_id}/retry", query={"resumeSubworkflowTasks": "true"}
+    )
+    assert response.status == 204, response.body
+    assert workflow(parent_id)["status"] == "COMPLETED"
+    assert task(parent_id, "run_child")["outputData"]["answer"] == 9
