@@ -6,7 +6,9 @@ The definitions are as published; one thing is adapted: the HTTP task's uri
 (`http://localhost:9200/conductor/_search?size=10`, Conductor's Elasticsearch) points at a
 local server answering a search result of the same shape. The workers answer as the docs'
 sample workers do (`mod`, `taskToExecute`, `oddEven`, and for `task_4` the dynamic fork's
-tasks and inputs); `oddEven` picks the DECISION's branch, so both branches run.
+tasks and inputs); `oddEven` picks the DECISION's branch, so both branches run. No event
+handler takes the EVENT task's message (`conductor:kitchensink:event_0`): Conductor drops it,
+Baton keeps it until it ends in the internal event queue's DLQ (the README says so).
 """
 
 from __future__ import annotations
