@@ -330,9 +330,10 @@ class Baton:
         """Run the failed tasks again (Conductor's retry). With `resume_subworkflow_tasks`, a
         failed SUB_WORKFLOW task's child is retried instead, and the task waits for it again."""
         if resume_subworkflow_tasks:
-            child = lifecycle.failed_subworkflow_id(self.store.require(workflow_id))
-            if child is not None:
-                self.resume_subworkflow(workflow_id, child)
+            workflow = self.store.require(workflow_id)
+            children = lifecycle.failed_subworkflow_ids(workflow)
+            if children and workflow.status.is_terminal:
+                self.resume_subworkflows(workflow_id, children)
                 return
         self._mutate(
             workflow_id,
@@ -341,11 +342,33 @@ class Baton:
             ),
         )
 
-    def resume_subworkflow(self, parent_id: str, child_id: str) -> None:
-        """The hook `retry(resume_subworkflow_tasks=True)` calls: retry the child workflow;
-        telling the parent (its SUB_WORKFLOW task IN_PROGRESS again, the parent RUNNING) is
-        the sub-workflow task's part, as it is when a child ends."""
-        self.retry(child_id, resume_subworkflow_tasks=True)
+    def resume_subworkflows(self, parent_id: str, child_ids: list[str]) -> None:
+        """Conductor's retry with resumeSubworkflowTasks: retry each failed child (its own
+        failed children first, all the way down), then put the parent's SUB_WORKFLOW tasks
+        back to IN_PROGRESS and the parent to RUNNING (Conductor's updateAndPushParents).
+
+        The children go first: a crash in between leaves the parent ended, and retrying it
+        again finds the children running (or completed) and only resumes the parent. A child
+        that ended before its parent waited for it again is reported to the parent then."""
+        for child_id in child_ids:
+            child = self.store.require(child_id)
+            if child.status.is_terminal and not child.status.is_successful:
+                self.retry(child_id, resume_subworkflow_tasks=True)
+        resumed = frozenset(child_ids)
+        self._mutate(
+            parent_id,
+            lambda wf: lifecycle.retry(
+                wf,
+                self.clock(),
+                event_queues=self._queues(),
+                budget=self.budget(),
+                resumed_children=resumed,
+            ),
+        )
+        for child_id in child_ids:
+            ended = self.store.load(child_id)
+            if ended is not None and ended.status.is_terminal:
+                workflow_links.report_to_parent(self, ended)
 
     def restart(self, workflow_id: str, *, use_latest_definitions: bool = False) -> None:
         """Start the workflow over with the same id and input (Conductor's restart)."""

@@ -6,7 +6,8 @@ a task), so of two deliveries of one message only one calls; the other finds the
 and does nothing. The result goes back through the service as a task update, like a worker's.
 A crash between the claim and the report leaves the task IN_PROGRESS with its lease in the due
 index: once the lease has passed, a decision times the task out and it is retried per its
-TaskDef (see `baton.engine.tasks.http`).
+TaskDef (see `baton.engine.tasks.http`). A call gets only what is left of the lease, and a
+message that comes too late to call within it is dropped (the lease's end dispatches again).
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from baton.engine.definitions import JsonObject
 from baton.engine.state import TaskStatus, WorkflowStatus
 from baton.engine.tasks import task_type_for
 from baton.engine.tasks.http import (
-    MAX_CALL_SECONDS,
+    MIN_CALL_SECONDS,
     SYSTEM_TASK_WORKER,
     InvalidRequest,
     Outcome,
     build_call,
+    call_seconds_left,
     failure,
     is_async_complete,
     outcome_of,
@@ -38,8 +40,9 @@ from baton.service import Baton
 
 _log = logging.getLogger(__name__)
 
-Result = Literal["called", "gone", "not-due", "claimed-elsewhere"]
-Call = Callable[[outbound.Request, outbound.OutboundPolicy], outbound.Response]
+Result = Literal["called", "gone", "not-due", "claimed-elsewhere", "lease-ended"]
+# Sends a request within a number of seconds.
+Call = Callable[[outbound.Request, outbound.OutboundPolicy, float], outbound.Response]
 
 
 class BadMessage(ValueError):
@@ -61,8 +64,10 @@ class SystemTaskMessage:
             raise BadMessage(f"Not a system-task message: {body[:200]!r}") from error
 
 
-def _call(request: outbound.Request, policy: outbound.OutboundPolicy) -> outbound.Response:
-    return outbound.call(request, policy, total_seconds=MAX_CALL_SECONDS)
+def _call(
+    request: outbound.Request, policy: outbound.OutboundPolicy, seconds: float
+) -> outbound.Response:
+    return outbound.call(request, policy, total_seconds=seconds)
 
 
 @dataclass
@@ -89,6 +94,9 @@ class SystemTaskRunner:
         if task_type_for(task).name != "HTTP":
             raise BadMessage(f"Task {task.task_id} is a {task.task_type} task, not a system task")
         now = self.baton.clock()
+        if task.dispatched_at and call_seconds_left(task, now) < MIN_CALL_SECONDS:
+            # Too late to call within the lease: its end dispatches the task again.
+            return "lease-ended"
         claim = store.claim(
             workflow.workflow_id,
             task.store_key,
@@ -98,11 +106,15 @@ class SystemTaskRunner:
         )
         if claim is None:
             return "claimed-elsewhere" if task.pollable_from() <= now else "not-due"
-        outcome = self._outcome(claim.task.input_data, async_complete=is_async_complete(task))
+        outcome = self._outcome(
+            claim.task.input_data,
+            async_complete=is_async_complete(task),
+            seconds=call_seconds_left(claim.task, now),
+        )
         self._report(message, outcome)
         return "called"
 
-    def _outcome(self, input_data: JsonObject, *, async_complete: bool) -> Outcome:
+    def _outcome(self, input_data: JsonObject, *, async_complete: bool, seconds: float) -> Outcome:
         try:
             spec = build_call(input_data)
         except InvalidRequest as error:
@@ -116,7 +128,7 @@ class SystemTaskRunner:
             read_timeout_seconds=spec.read_timeout_ms / 1000,
         )
         try:
-            response = self.call(request, self.policy)
+            response = self.call(request, self.policy, seconds)
         except (outbound.OutboundRefused, outbound.OutboundFailed) as error:
             return failure(str(error))
         return outcome_of(

@@ -278,6 +278,50 @@ def test_retry_restart_running_bulk_and_remove_with_no_call_refused(deployed):
     assert_nothing_refused_or_failed(deployed, since)
 
 
+def test_retry_resuming_a_failed_child_resumes_its_parent_with_no_call_refused(deployed):
+    """`retry?resumeSubworkflowTasks=true` retries the child and moves the parent's task, all
+    in the API function, within its grants."""
+    since = mark(deployed)
+    client = Client(deployed)
+    suffix = uuid.uuid4().hex[:8]
+    child = {
+        "name": f"deployed_resumed_child_{suffix}",
+        "tasks": [{"name": "hold", "taskReferenceName": "hold", "type": "WAIT"}],
+    }
+    parent = {
+        "name": f"deployed_resumed_parent_{suffix}",
+        "tasks": [
+            {
+                "name": "child",
+                "taskReferenceName": "child_ref",
+                "type": "SUB_WORKFLOW",
+                "subWorkflowParam": {"name": child["name"]},
+            }
+        ],
+    }
+    for definition in (child, parent):
+        client.call("POST", "/api/metadata/workflow", definition)
+    parent_id = client.call("POST", f"/api/workflow/{parent['name']}", {})
+    child_id = client.call("GET", f"/api/workflow/{parent_id}")["tasks"][0]["subWorkflowId"]
+    client.call("POST", f"/api/tasks/{child_id}/hold/FAILED", {})
+    run_until(
+        deployed,
+        lambda: client.statuses(parent_id)["workflow"] == "FAILED",
+        since,
+        "the child's failure to fail its parent",
+    )
+    client.call("POST", f"/api/workflow/{parent_id}/retry?resumeSubworkflowTasks=true", expect=204)
+    assert client.statuses(parent_id) == {"workflow": "RUNNING", "child_ref": "IN_PROGRESS"}
+    client.call("POST", f"/api/tasks/{child_id}/hold/COMPLETED", {})
+    run_until(
+        deployed,
+        lambda: client.statuses(parent_id)["workflow"] == "COMPLETED",
+        since,
+        "the resumed child to complete its parent",
+    )
+    assert_nothing_refused_or_failed(deployed, since)
+
+
 def test_the_minute_sweep_fires_an_overdue_wait_with_no_call_refused(deployed):
     since = mark(deployed)
     client = Client(deployed)

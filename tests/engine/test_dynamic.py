@@ -112,3 +112,57 @@ def test_dynamic_task_name_param_is_required():
             "dynamicTaskNameParam field is required for taskType: DYNAMIC taskName: ship",
         )
     ]
+
+
+# -- a name that is a system type runs as that type (Conductor's DynamicTaskMapper) ----------
+
+
+def _dynamic(**inputs):
+    return workflow_def(
+        task(
+            "DYNAMIC",
+            "step",
+            dynamicTaskNameParam="taskToRun",
+            inputParameters={"taskToRun": "${workflow.input.kind}", **inputs},
+        ),
+        simple("notify"),
+    )
+
+
+def test_a_name_that_is_http_runs_an_http_call():
+    from baton.engine.effects import CallSystemTask
+
+    definition = _dynamic(http_request={"uri": "http://service.test/x", "method": "GET"})
+    decision = start(definition, {"kind": "HTTP"})
+    step = by_ref(decision.workflow, "step")
+    assert (step.task_type, step.task_def_name, step.status) == ("HTTP", "HTTP", SCHEDULED)
+    assert step.workflow_task.type == "HTTP"
+    assert [e.task_id for e in decision.effects if isinstance(e, CallSystemTask)] == [step.task_id]
+    # Stored with its own definition, so it is read back as an HTTP task.
+    assert step.to_store()["workflowTask"]["type"] == "HTTP"
+
+
+def test_a_name_that_is_inline_runs_the_script_in_the_decision():
+    definition = _dynamic(evaluatorType="javascript", expression="$.a + 1", a=41)
+    wf = start(definition, {"kind": "INLINE"}).workflow
+    step = by_ref(wf, "step")
+    assert (step.task_type, step.status) == ("INLINE", COMPLETED)
+    assert step.output_data == {"result": 42}
+    assert by_ref(wf, "notify").status == SCHEDULED
+
+
+def test_a_name_that_is_wait_or_human_waits_for_an_update():
+    for kind in ("WAIT", "HUMAN"):
+        wf = start(_dynamic(), {"kind": kind}).workflow
+        step = by_ref(wf, "step")
+        assert (step.task_type, step.status) == (kind, TaskStatus.IN_PROGRESS)
+        assert complete(wf, "step", T0 + SECOND, ok=True).tasks[-1].reference_task_name == (
+            "notify"
+        )
+
+
+def test_a_name_that_is_a_type_holding_other_tasks_fails_the_workflow():
+    for kind in ("FORK_JOIN", "SWITCH", "DO_WHILE", "JOIN"):
+        wf = start(_dynamic(), {"kind": kind}).workflow
+        assert wf.status == WorkflowStatus.FAILED
+        assert f"names {kind}" in (wf.reason_for_incompletion or "")

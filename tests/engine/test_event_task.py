@@ -151,3 +151,24 @@ def test_an_unsupported_conductor_sink_fails_the_task_with_conductors_message():
     assert task.status == TaskStatus.FAILED
     assert task.reason_for_incompletion == "Invalid / Unsupported sink specified: conductorx"
     assert decision.effects == []
+
+
+def test_an_async_complete_event_times_out_per_its_task_def_but_never_for_its_response():
+    from baton.engine.tasks import TASK_TYPES
+
+    assert TASK_TYPES["EVENT"].uses_registered_task_def
+    task_def = {
+        "name": "publish",
+        "timeoutSeconds": 30,
+        "responseTimeoutSeconds": 5,
+        "timeoutPolicy": "TIME_OUT_WF",
+    }
+    decision = _publish(asyncComplete=True, taskDefinition=task_def)
+    published = by_ref(decision.workflow, "publish")
+    assert published.status == TaskStatus.IN_PROGRESS
+    assert TASK_TYPES["EVENT"].deadline(published) == T0 + 30 * SECOND
+    waiting = decider.decide(decision.workflow, T0 + 29 * SECOND).workflow
+    assert by_ref(waiting, "publish").status == TaskStatus.IN_PROGRESS
+    later = decider.decide(decision.workflow, T0 + 30 * SECOND).workflow
+    assert by_ref(later, "publish").status == TaskStatus.TIMED_OUT
+    assert later.status == WorkflowStatus.TIMED_OUT

@@ -10,11 +10,11 @@ import pytest
 from baton.engine import decider
 from baton.engine.effects import CallSystemTask
 from baton.engine.state import TaskStatus, WorkflowStatus
+from baton.engine.tasks import TASK_TYPES
 from baton.engine.tasks.http import (
     CALL_LEASE_SECONDS,
     MISSING_METHOD,
     MISSING_URI,
-    REDISPATCH_SECONDS,
     InvalidRequest,
     build_call,
     outcome_of,
@@ -97,7 +97,7 @@ def test_a_due_task_is_dispatched_once_and_stays_scheduled():
 def test_a_lost_dispatch_is_sent_again_after_its_deadline():
     decision = start(workflow_def(http()))
     call = by_ref(decision.workflow, "call")
-    later = T0 + REDISPATCH_SECONDS * SECOND
+    later = T0 + CALL_LEASE_SECONDS * SECOND
     assert decider.decide(decision.workflow, later - 1).effects == []
     again = decider.decide(decision.workflow, later)
     assert [e for e in again.effects if isinstance(e, CallSystemTask)] == [
@@ -136,12 +136,16 @@ def test_a_claim_whose_result_never_comes_times_out_and_is_retried():
     decision = start(workflow_def(http(taskDefinition=task_def)))
     workflow = _claimed(decision.workflow, T0 + SECOND)
     call = by_ref(workflow, "call")
-    due = T0 + SECOND + CALL_LEASE_SECONDS * SECOND
+    # The lease runs from the dispatch (T0), through the claim: one deadline for both.
+    due = T0 + CALL_LEASE_SECONDS * SECOND
+    assert TASK_TYPES["HTTP"].deadline(call) == due
     assert decider.decide(workflow, due - 1).changed_tasks == []
     after = decider.decide(workflow, due)
     attempts = [t for t in after.workflow.tasks if t.reference_task_name == "call"]
     assert [t.status for t in attempts] == [TaskStatus.TIMED_OUT, TaskStatus.SCHEDULED]
-    assert "did not come within" in (attempts[0].reason_for_incompletion or "")
+    assert "did not complete within its responseTimeout of 300s" in (
+        attempts[0].reason_for_incompletion or ""
+    )
     assert [e for e in after.effects if isinstance(e, CallSystemTask)] == [
         CallSystemTask(task_id=attempts[1].task_id, retry_count=1)
     ]
@@ -251,7 +255,85 @@ def test_two_hundreds_complete_and_other_statuses_fail():
 def test_a_redispatched_task_keeps_its_attempt():
     decision = start(workflow_def(http()))
     call = by_ref(decision.workflow, "call")
-    moved = replace(call, dispatched_at=T0 - REDISPATCH_SECONDS * SECOND)
+    moved = replace(call, dispatched_at=T0 - CALL_LEASE_SECONDS * SECOND)
     decision.workflow.tasks = [moved]
     again = decider.decide(decision.workflow, T0)
     assert [e.retry_count for e in again.effects if isinstance(e, CallSystemTask)] == [0]
+
+
+# -- TaskDef timeouts ----------------------------------------------------------------------
+
+
+def test_a_shorter_response_timeout_shortens_the_lease_and_the_call():
+    from baton.engine.tasks.http import MAX_CALL_SECONDS, MIN_LEASE_SECONDS, call_seconds_left
+
+    task_def = {"name": "call", "retryCount": 0, "responseTimeoutSeconds": 30}
+    decision = start(workflow_def(http(taskDefinition=task_def)))
+    workflow = _claimed(decision.workflow, T0 + SECOND)
+    call = by_ref(workflow, "call")
+    assert TASK_TYPES["HTTP"].deadline(call) == T0 + 30 * SECOND
+    # A claim gets what is left of the lease, never more than a call's own limit.
+    assert call_seconds_left(call, T0 + SECOND) == 29
+    assert call_seconds_left(call, T0 + 25 * SECOND) == 5
+    after = decider.decide(workflow, T0 + 30 * SECOND)
+    timed_out = by_ref(after.workflow, "call")
+    assert timed_out.status == TaskStatus.TIMED_OUT
+    assert "responseTimeout of 30s" in (timed_out.reason_for_incompletion or "")
+    assert after.workflow.status == WorkflowStatus.TIMED_OUT
+    # Never shorter than the floor; a long one leaves the lease at its default.
+    tiny = start(workflow_def(http(taskDefinition={**task_def, "responseTimeoutSeconds": 1})))
+    assert TASK_TYPES["HTTP"].deadline(by_ref(tiny.workflow, "call")) == (
+        T0 + MIN_LEASE_SECONDS * SECOND
+    )
+    plain = start(workflow_def(http()))
+    assert call_seconds_left(by_ref(plain.workflow, "call"), T0) == MAX_CALL_SECONDS
+
+
+def test_timeout_seconds_applies_from_the_claim_to_an_async_complete_task():
+    task_def = {"name": "call", "timeoutSeconds": 60, "timeoutPolicy": "TIME_OUT_WF"}
+    decision = start(workflow_def(http(asyncComplete=True, taskDefinition=task_def)))
+    workflow = _claimed(decision.workflow, T0 + SECOND)
+    reported = update(
+        workflow, "call", T0 + 2 * SECOND, TaskStatus.IN_PROGRESS, output={"response": {}}
+    ).workflow
+    call = by_ref(reported, "call")
+    # Waiting for its update, only timeoutSeconds counts (no lease, no response timeout).
+    assert TASK_TYPES["HTTP"].deadline(call) == T0 + 61 * SECOND
+    assert decider.decide(reported, T0 + 61 * SECOND - 1).changed_tasks == []
+    after = decider.decide(reported, T0 + 61 * SECOND)
+    assert by_ref(after.workflow, "call").status == TaskStatus.TIMED_OUT
+    assert after.workflow.status == WorkflowStatus.TIMED_OUT
+    assert "Timeout policy configured to TIME_OUT_WF" in (
+        after.workflow.reason_for_incompletion or ""
+    )
+
+
+def test_timeout_seconds_under_alert_only_never_ends_the_task():
+    task_def = {"name": "call", "timeoutSeconds": 5, "timeoutPolicy": "ALERT_ONLY"}
+    decision = start(workflow_def(http(asyncComplete=True, taskDefinition=task_def)))
+    workflow = _claimed(decision.workflow, T0 + SECOND)
+    reported = update(
+        workflow, "call", T0 + 2 * SECOND, TaskStatus.IN_PROGRESS, output={"response": {}}
+    ).workflow
+    assert TASK_TYPES["HTTP"].deadline(by_ref(reported, "call")) is None
+    later = decider.decide(reported, T0 + 3600 * SECOND)
+    assert by_ref(later.workflow, "call").status == TaskStatus.IN_PROGRESS
+
+
+def test_the_lease_is_left_to_the_sweep_and_costs_no_timer_message():
+    from baton.engine.effects import ArmTimer
+
+    decision = start(workflow_def(http()))
+    call = by_ref(decision.workflow, "call")
+    # Its end is in the due index (the sweep repairs from there), but no message is armed.
+    assert TASK_TYPES["HTTP"].deadline(call) == T0 + CALL_LEASE_SECONDS * SECOND
+    assert not [e for e in decision.effects if isinstance(e, ArmTimer)]
+    # A startDelay or a timeoutSeconds must fire on time: those are armed.
+    delayed = start(workflow_def(http(startDelay=30)))
+    assert [e.due_at for e in delayed.effects if isinstance(e, ArmTimer)] == [T0 + 30 * SECOND]
+    task_def = {"name": "call", "timeoutSeconds": 60}
+    waiting = _claimed(
+        start(workflow_def(http(asyncComplete=True, taskDefinition=task_def))).workflow, T0
+    )
+    reported = update(waiting, "call", T0 + SECOND, TaskStatus.IN_PROGRESS, output={"response": {}})
+    assert [e.due_at for e in reported.effects if isinstance(e, ArmTimer)] == [T0 + 60 * SECOND]

@@ -194,3 +194,54 @@ def test_each_loop_iteration_gets_its_own_child() -> None:
     assert second.status == TaskStatus.IN_PROGRESS
     assert second.sub_workflow_id == child_workflow_id(second.task_id) != first.sub_workflow_id
     assert StartWorkflow(task_id=second.task_id) in after.effects
+
+
+def test_the_response_timeout_never_applies_to_a_sub_workflow() -> None:
+    # Conductor's SubWorkflow is asyncComplete: its child, not a worker, completes it.
+    definition = workflow_def(
+        {**sub("s"), "taskDefinition": {"name": "s", "responseTimeoutSeconds": 5}}
+    )
+    parent = start(definition, {"x": 1})
+    later = decider.decide(parent.workflow, T0 + 3600 * SECOND)
+    assert by_ref(later.workflow, "s").status == TaskStatus.IN_PROGRESS
+
+
+def test_resuming_a_retried_child_puts_its_task_back_and_reruns_what_was_canceled() -> None:
+    import pytest
+
+    from baton.engine import lifecycle
+    from baton.errors import Conflict
+    from tests.engine.support import fork, join, simple
+
+    definition = workflow_def(fork("f", [sub("s")], [simple("other")]), join("j", "s", "other"))
+    parent = start(definition, {"x": 1}).workflow
+    s = by_ref(parent, "s")
+    failed = decider.update_task(
+        parent,
+        s.task_id,
+        TaskUpdate(status=TaskStatus.FAILED, reason_for_incompletion="child failed"),
+        T0 + SECOND,
+    ).workflow
+    assert failed.status == WorkflowStatus.FAILED
+    assert by_ref(failed, "other").status == TaskStatus.CANCELED
+    assert lifecycle.failed_subworkflow_ids(failed) == [s.sub_workflow_id]
+
+    resumed = lifecycle.retry(
+        failed, T0 + 2 * SECOND, resumed_children=frozenset({s.sub_workflow_id})
+    ).workflow
+    assert resumed.status == WorkflowStatus.RUNNING
+    assert resumed.failed_task_id is None
+    again = by_ref(resumed, "s")
+    assert (again.task_id, again.status, again.sub_workflow_id) == (
+        s.task_id,
+        TaskStatus.IN_PROGRESS,
+        s.sub_workflow_id,
+    )
+    assert again.reason_for_incompletion is None
+    # What the failure canceled runs again; the JOIN waits again.
+    others = [t for t in resumed.tasks if t.reference_task_name == "other"]
+    assert [t.status for t in others] == [TaskStatus.CANCELED, TaskStatus.SCHEDULED]
+    assert by_ref(resumed, "j").status == TaskStatus.IN_PROGRESS
+    # A child that none of the tasks waits for is refused.
+    with pytest.raises(Conflict):
+        lifecycle.retry(failed, T0 + 2 * SECOND, resumed_children=frozenset({"no-such-child"}))

@@ -29,8 +29,6 @@ def _module_of(task_type: TaskType) -> str:
 @pytest.mark.parametrize("name", sorted(TASK_TYPES))
 def test_every_registered_type_states_its_validation_rules(name: str) -> None:
     task_type = TASK_TYPES[name]
-    if name in validation._TYPE_CHECKS:  # not moved into its module yet
-        return
     errors: list[tuple[str, str, object]] = []
     check = TaskCheck(
         task={"name": "t", "taskReferenceName": "t", "type": name},
@@ -50,6 +48,14 @@ def test_every_registered_type_states_its_validation_rules(name: str) -> None:
 def test_every_registered_type_has_its_own_test_file(name: str) -> None:
     module = _module_of(TASK_TYPES[name])
     assert list(TESTS.glob(f"test_{module}*.py")), f"no tests/engine/test_{module}*.py for {name}"
+
+
+def test_the_validator_keeps_no_rules_of_its_own_per_type() -> None:
+    # Every type's rules live in its module's `validate`: the registry is the one place.
+    assert not hasattr(validation, "_TYPE_CHECKS")
+    source = Path(validation.__file__).read_text()
+    for name in TASK_TYPES:
+        assert f'"{name}": _check' not in source
 
 
 def test_the_validator_lists_exactly_the_registered_types() -> None:

@@ -298,15 +298,13 @@ def test_a_crash_between_claim_and_report_times_out_and_retries(aws, server, mon
 
 
 def test_a_lost_dispatch_is_sent_again_by_the_sweep(aws, server):
-    from baton.engine.tasks.http import REDISPATCH_SECONDS
-
     clock = Clock(runtime.baton().clock())
     runtime.baton().clock = clock
     server.routes["/x"] = Answer(200, "ok")
     workflow_id = _start(_flow({"uri": server.url("/x"), "method": "GET"}))
     assert len(aws.receive(QUEUE)) == 1  # received and lost: never handled, never deleted
     aws.sqs.purge_queue(QueueUrl=aws.queue_urls[QUEUE])
-    clock.now += REDISPATCH_SECONDS * 1000
+    clock.now += CALL_LEASE_SECONDS * 1000
     timers.handler(scheduled_event(), FakeContext())
     assert len(_deliver(aws)) == 1
     assert _workflow(workflow_id)["status"] == "COMPLETED"
@@ -319,3 +317,76 @@ def test_registering_a_request_without_uri_is_refused(aws):
     assert response.status == 400
     body = response.json()
     assert "uri" in json.dumps(body)
+
+
+def test_a_message_too_late_for_its_lease_does_not_call_and_the_lease_end_dispatches_again(
+    aws, server
+):
+    clock = Clock(runtime.baton().clock())
+    runtime.baton().clock = clock
+    server.routes["/late"] = Answer(200, "ok")
+    workflow_id = _start(_flow({"uri": server.url("/late"), "method": "GET"}))
+    message = SystemTaskMessage.parse(aws.receive(QUEUE)[0]["Body"])
+    aws.sqs.purge_queue(QueueUrl=aws.queue_urls[QUEUE])
+    # Delivered with less than a second of its lease left: no claim, no call.
+    clock.now += CALL_LEASE_SECONDS * 1000 - 500
+    assert SystemTaskRunner(runtime.baton()).run(message) == "lease-ended"
+    assert server.calls("/late") == 0
+    assert _workflow(workflow_id)["tasks"][0]["status"] == "SCHEDULED"
+    clock.now += 500
+    timers.handler(scheduled_event(), FakeContext())
+    assert len(_deliver(aws)) == 1
+    assert _workflow(workflow_id)["status"] == "COMPLETED"
+    assert server.calls("/late") == 1
+
+
+def test_a_registered_task_defs_response_timeout_is_the_calls_lease(aws, server):
+    clock = Clock(runtime.baton().clock())
+    runtime.baton().clock = clock
+    task_def = {"name": "call_service", "retryCount": 0, "responseTimeoutSeconds": 20}
+    assert call_api("POST", "/api/metadata/taskdefs", [task_def]).status == 200
+    seconds: list[float] = []
+
+    def record(request: Any, policy: Any, within: float) -> Any:
+        seconds.append(within)
+        raise SystemExit("the function's container died during the call")
+
+    workflow_id = _start(_flow({"uri": server.url("/x"), "method": "GET"}))
+    message = SystemTaskMessage.parse(aws.receive(QUEUE)[0]["Body"])
+    clock.now += 5_000
+    with pytest.raises(SystemExit):
+        SystemTaskRunner(runtime.baton(), call=record).run(message)
+    assert seconds == [15.0]  # what is left of the 20 s lease
+    clock.now += 15_000
+    timers.handler(scheduled_event(), FakeContext())
+    workflow = _workflow(workflow_id)
+    assert workflow["status"] == "TIMED_OUT"
+    assert "responseTimeout of 20s" in workflow["tasks"][0]["reasonForIncompletion"]
+
+
+def test_a_dynamic_task_named_http_calls_through_the_system_task_function(aws, server):
+    server.routes["/dyn"] = Answer(200, {"ok": True})
+    flow = {
+        "name": "http_flow",
+        "version": 1,
+        "tasks": [
+            {
+                "name": "pick",
+                "taskReferenceName": "call",
+                "type": "DYNAMIC",
+                "dynamicTaskNameParam": "taskToRun",
+                "inputParameters": {
+                    "taskToRun": "${workflow.input.kind}",
+                    "http_request": {"uri": server.url("/dyn"), "method": "GET"},
+                },
+            }
+        ],
+        "outputParameters": {"answer": "${call.output.response.body}"},
+    }
+    workflow_id = _start(flow, {"kind": "HTTP"})
+    assert _workflow(workflow_id)["tasks"][0]["taskType"] == "HTTP"
+    assert len(_deliver(aws)) == 1
+    done = _workflow(workflow_id)
+    assert done["status"] == "COMPLETED"
+    assert done["output"] == {"answer": {"ok": True}}
+    assert server.calls("/dyn") == 1

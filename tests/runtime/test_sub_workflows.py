@@ -294,3 +294,125 @@ def test_a_child_that_ends_at_once_leaves_no_timer_behind_on_its_parents_task(aw
     sweep()
     assert [e for e in store.due_entries(T0 * 2) if e.workflow_id == parent_id] == []
     assert statuses(parent_id) == {"run_child": "COMPLETED", "workflow": "COMPLETED"}
+
+
+def _flaky_child(name: str = "flaky_child") -> dict[str, Any]:
+    return definition(
+        name,
+        {"name": "flaky", "taskReferenceName": "flaky", "type": "SIMPLE", "retryCount": 0},
+        outputParameters={"answer": "${flaky.output.answer}"},
+    )
+
+
+def _update_by_ref(workflow_id: str, ref: str, status: str, **output: Any) -> None:
+    response = call_api("POST", f"/api/tasks/{workflow_id}/{ref}/{status}", output)
+    assert response.status == 200, response.body
+
+
+def test_retry_resuming_subworkflow_tasks_retries_the_child_and_the_parent_waits_again(
+    aws: Aws,
+) -> None:
+    register_workflow(_flaky_child())
+    register_workflow(parent("flaky_child"))
+    parent_id = call_api("POST", "/api/workflow", {"name": "parent_wf", "input": {}}).body
+    child_id = task(parent_id, "run_child")["subWorkflowId"]
+    _update_by_ref(child_id, "flaky", "FAILED")
+    assert workflow(child_id)["status"] == "FAILED"
+    assert workflow(parent_id)["status"] == "FAILED"
+
+    response = call_api(
+        "POST", f"/api/workflow/{parent_id}/retry", query={"resumeSubworkflowTasks": "true"}
+    )
+    assert response.status == 204, response.body
+    child = workflow(child_id)
+    assert child["status"] == "RUNNING"
+    assert [t["status"] for t in child["tasks"]] == ["FAILED", "SCHEDULED"]
+    resumed = workflow(parent_id)
+    assert resumed["status"] == "RUNNING"
+    assert resumed.get("reasonForIncompletion") is None
+    assert resumed["lastRetriedTime"] > 0
+    # The same task waits for the same child again: no new attempt, no second child.
+    (run_child,) = resumed["tasks"]
+    assert (run_child["status"], run_child["subWorkflowId"]) == ("IN_PROGRESS", child_id)
+    assert run_child["retryCount"] == 0
+    assert run_child.get("reasonForIncompletion") is None
+
+    _update_by_ref(child_id, "flaky", "COMPLETED", answer=42)
+    assert workflow(child_id)["status"] == "COMPLETED"
+    done = workflow(parent_id)
+    assert done["status"] == "COMPLETED"
+    assert task(parent_id, "run_child")["outputData"]["answer"] == 42
+
+
+def test_retry_resuming_subworkflow_tasks_goes_down_to_the_grandchild(aws: Aws) -> None:
+    register_workflow(_flaky_child("grandchild_wf"))
+    middle = parent("grandchild_wf")
+    middle["name"] = "middle_wf"
+    register_workflow(middle)
+    register_workflow(parent("middle_wf"))
+    top_id = call_api("POST", "/api/workflow", {"name": "parent_wf", "input": {}}).body
+    middle_id = task(top_id, "run_child")["subWorkflowId"]
+    grandchild_id = task(middle_id, "run_child")["subWorkflowId"]
+    _update_by_ref(grandchild_id, "flaky", "FAILED")
+    assert [workflow(w)["status"] for w in (grandchild_id, middle_id, top_id)] == ["FAILED"] * 3
+
+    response = call_api(
+        "POST", f"/api/workflow/{top_id}/retry", query={"resumeSubworkflowTasks": "true"}
+    )
+    assert response.status == 204, response.body
+    assert [workflow(w)["status"] for w in (grandchild_id, middle_id, top_id)] == ["RUNNING"] * 3
+    assert task(middle_id, "run_child")["status"] == "IN_PROGRESS"
+    assert task(top_id, "run_child")["status"] == "IN_PROGRESS"
+    _update_by_ref(grandchild_id, "flaky", "COMPLETED", answer=1)
+    assert [workflow(w)["status"] for w in (grandchild_id, middle_id, top_id)] == ["COMPLETED"] * 3
+
+
+def test_retry_without_resuming_runs_a_new_attempt_with_a_new_child(aws: Aws) -> None:
+    register_workflow(_flaky_child())
+    register_workflow(parent("flaky_child"))
+    parent_id = call_api("POST", "/api/workflow", {"name": "parent_wf", "input": {}}).body
+    first_child = task(parent_id, "run_child")["subWorkflowId"]
+    _update_by_ref(first_child, "flaky", "FAILED")
+    assert call_api("POST", f"/api/workflow/{parent_id}/retry").status == 204
+    attempts = workflow(parent_id)["tasks"]
+    assert [t["status"] for t in attempts] == ["FAILED", "IN_PROGRESS"]
+    assert attempts[1]["subWorkflowId"] != first_child
+    assert workflow(first_child)["status"] == "FAILED"
+
+
+def test_a_retry_cut_short_after_the_child_is_finished_by_a_second_retry(aws: Aws) -> None:
+    register_workflow(_flaky_child())
+    register_workflow(parent("flaky_child"))
+    parent_id = call_api("POST", "/api/workflow", {"name": "parent_wf", "input": {}}).body
+    child_id = task(parent_id, "run_child")["subWorkflowId"]
+    _update_by_ref(child_id, "flaky", "FAILED")
+    # As a crash right after the child's retry leaves them: the child runs, the parent failed.
+    assert call_api("POST", f"/api/workflow/{child_id}/retry").status == 204
+    assert workflow(parent_id)["status"] == "FAILED"
+    response = call_api(
+        "POST", f"/api/workflow/{parent_id}/retry", query={"resumeSubworkflowTasks": "true"}
+    )
+    assert response.status == 204, response.body
+    # The running child is not retried again; the parent waits for it.
+    assert [t["status"] for t in workflow(child_id)["tasks"]] == ["FAILED", "SCHEDULED"]
+    assert task(parent_id, "run_child")["status"] == "IN_PROGRESS"
+    _update_by_ref(child_id, "flaky", "COMPLETED", answer=5)
+    assert workflow(parent_id)["status"] == "COMPLETED"
+
+
+def test_a_child_that_ended_before_its_parent_was_resumed_is_reported_then(aws: Aws) -> None:
+    register_workflow(_flaky_child())
+    register_workflow(parent("flaky_child"))
+    parent_id = call_api("POST", "/api/workflow", {"name": "parent_wf", "input": {}}).body
+    child_id = task(parent_id, "run_child")["subWorkflowId"]
+    _update_by_ref(child_id, "flaky", "FAILED")
+    assert call_api("POST", f"/api/workflow/{child_id}/retry").status == 204
+    _update_by_ref(child_id, "flaky", "COMPLETED", answer=9)
+    assert workflow(child_id)["status"] == "COMPLETED"
+    assert workflow(parent_id)["status"] == "FAILED"  # its report found the task ended
+    response = call_api(
+        "POST", f"/api/workflow/{parent_id}/retry", query={"resumeSubworkflowTasks": "true"}
+    )
+    assert response.status == 204, response.body
+    assert workflow(parent_id)["status"] == "COMPLETED"
+    assert task(parent_id, "run_child")["outputData"]["answer"] == 9

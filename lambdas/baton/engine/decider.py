@@ -70,14 +70,16 @@ def _finish(run: Run) -> Decision:
     removed = run.take_out_removed()
     changed = sorted(run.changed.values(), key=lambda t: t.seq)
     # Every open task this decision touched that must be looked at again at some time (a
-    # WAIT's end, a worker task's timeouts) gets a timer.
+    # WAIT's end, a worker task's timeouts) gets a timer; a deadline that only repairs is
+    # left to the sweep (it is in the due index with the commit).
     armed = {e.task_id for e in run.effects if isinstance(e, ArmTimer) and not e.carry_over}
     if run.workflow.status == WorkflowStatus.RUNNING:
         for task in changed:
             if task.status.is_terminal or task.task_id in armed:
                 continue
-            deadline = task_type_for(task).deadline(task)
-            if deadline is not None:
+            kind = task_type_for(task)
+            deadline = kind.deadline(task)
+            if deadline is not None and not kind.deadline_is_repair(task):
                 run.effects.append(ArmTimer(task_id=task.task_id, due_at=deadline))
     return Decision(
         workflow=run.workflow,

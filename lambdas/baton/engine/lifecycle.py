@@ -61,9 +61,15 @@ def retry(
     *,
     event_queues: frozenset[str] | None = None,
     budget: DecisionBudget | None = None,
+    resumed_children: frozenset[str] = frozenset(),
 ) -> Decision:
     """Run again the last attempt of each task that failed, timed out or was canceled, as
-    Conductor's retry does; a JOIN or DO_WHILE canceled with the workflow is reopened."""
+    Conductor's retry does; a JOIN or DO_WHILE canceled with the workflow is reopened.
+
+    With `resumed_children` (the ids of children retried by `resumeSubworkflowTasks`), this is
+    Conductor's updateAndPushParents instead: each SUB_WORKFLOW task of one of those children
+    is IN_PROGRESS again, waiting for it, and of the other tasks only the canceled ones run
+    again."""
     if not workflow.status.is_terminal:
         # Conductor answers this with its NotFoundException (404), and so does Baton.
         raise NotFound(f"Workflow is still running.  status={workflow.status.value}")
@@ -72,26 +78,38 @@ def retry(
     run = Run(workflow, now, event_queues=event_queues, budget=budget)
     retriable: dict[str, Task] = {}
     reopened: list[Task] = []
+    resumed: list[Task] = []
     for task in workflow.tasks:
         if task.retried:
             continue
         container = task_type_for(task).name in _CONTAINERS
         unsuccessful = task.status.is_terminal and not task.status.is_successful
-        if container and unsuccessful:
+        if unsuccessful and task.sub_workflow_id in resumed_children:
+            resumed.append(task)
+            retriable.pop(task.reference_task_name, None)
+        elif container and unsuccessful:
             reopened.append(task)  # it waits again for the tasks it holds
+        elif resumed_children and task.status != TaskStatus.CANCELED:
+            retriable.pop(task.reference_task_name, None)
         elif task.status in _RETRIED_STATUSES or task.status == TaskStatus.CANCELED:
             retriable[task.reference_task_name] = task
         else:
             retriable.pop(task.reference_task_name, None)
-    if not retriable and workflow.status != WorkflowStatus.TIMED_OUT:
+    if resumed_children and not resumed:
+        raise Conflict("None of this workflow's SUB_WORKFLOW tasks waits for the retried child")
+    if not retriable and not resumed and workflow.status != WorkflowStatus.TIMED_OUT:
         raise Conflict(
             "There are no retryable tasks! Use restart if you want to attempt entire workflow "
             "execution again."
         )
     _running_again(run)
     run.workflow.last_retried_time = now
+    if resumed:
+        run.workflow.failed_task_id = None
     for task in reopened:
         _reopen(run, task)
+    for task in resumed:
+        _reopen(run, task)  # IN_PROGRESS again, waiting for its retried child
     for task in sorted(retriable.values(), key=lambda t: t.seq):
         _reschedule(run, task)
     _advance(run)
@@ -331,19 +349,24 @@ def reset_callbacks(workflow: Workflow, now: int) -> Decision:
     return _finish(run)
 
 
-def failed_subworkflow_id(workflow: Workflow) -> str | None:
-    """The child of the first SUB_WORKFLOW task that ended unsuccessfully, if any: what
-    `retry` with `resumeSubworkflowTasks` retries instead of the parent's task."""
-    for task in workflow.tasks:
-        if (
-            task.task_type == "SUB_WORKFLOW"
-            and not task.retried
-            and task.status.is_terminal
-            and not task.status.is_successful
-        ):
-            child = task.output_data.get("subWorkflowId")
-            return child if isinstance(child, str) and child else None
-    return None
+def failed_subworkflow_ids(workflow: Workflow) -> list[str]:
+    """What `retry` with `resumeSubworkflowTasks` retries instead of the workflow's own tasks,
+    as Conductor's: when the first task that ended unsuccessfully is a SUB_WORKFLOW, its child
+    and the children of the other SUB_WORKFLOW tasks that ended so; otherwise nothing."""
+    failed = [
+        task
+        for task in workflow.tasks
+        if not task.retried and task.status.is_terminal and not task.status.is_successful
+    ]
+    if not failed or failed[0].task_type != "SUB_WORKFLOW":
+        return []
+    return [
+        task.sub_workflow_id
+        for task in failed
+        if task.task_type == "SUB_WORKFLOW"
+        and task.sub_workflow_id
+        and task.status != TaskStatus.CANCELED
+    ]
 
 
 def terminate(workflow: Workflow, reason: str | None, now: int) -> Decision:

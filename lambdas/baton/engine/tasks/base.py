@@ -29,6 +29,9 @@ class TaskType:
     uses_registered_task_def: bool = False
     # Its SCHEDULED instances sit in the poll index for workers (and only those).
     polled_by_workers: bool = False
+    # A DYNAMIC task may name it, and then runs as it (Conductor's DynamicTaskMapper makes the
+    # named type the instance's type); not the types that run other tasks of the definition.
+    dynamic_may_name: bool = True
 
     def validate(self, check: TaskCheck) -> None:
         """Report what is wrong with one task of this type in a definition being registered.
@@ -49,6 +52,12 @@ class TaskType:
     def deadline(self, task: Task) -> int | None:
         """When (epoch ms) a decision must look at this open task again, if ever."""
         return None
+
+    def deadline_is_repair(self, task: Task) -> bool:
+        """Whether `deadline` only repairs what a crash or a lost message left, so that the
+        minute sweep finds it in the due index instead of a timer message that would fire,
+        almost always for nothing, for every instance."""
+        return False
 
     def next_after_success(self, run: Run, task: Task) -> WorkflowTask | None:
         """What to schedule once `task` has succeeded."""

@@ -22,6 +22,7 @@ from baton.engine.tasks.inline import MAX_OUTPUT_BYTES
 
 class DoWhile(TaskType):
     name = "DO_WHILE"
+    dynamic_may_name = False
     retriable = False
 
     def validate(self, check: TaskCheck) -> None:

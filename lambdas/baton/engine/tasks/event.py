@@ -1,7 +1,14 @@
-"""EVENT: publishes a message to a sink (`sqs:<queue>` or `conductor[:<name>]`)."""
+"""EVENT: publishes a message to a sink (`sqs:<queue>` or `conductor[:<name>]`).
+
+With `asyncComplete` the task stays IN_PROGRESS until an update from outside; then, as in
+Conductor, the TaskDef registered under its name applies its `timeoutSeconds` (from the
+publication) and `timeoutPolicy`, but not `responseTimeoutSeconds` (an asyncComplete system
+task is never response-timed out).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from baton.engine.definitions import JsonObject, WorkflowTask
@@ -9,6 +16,27 @@ from baton.engine.effects import PublishMessage
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import EXPRESSION_START, TaskCheck, is_blank
+from baton.engine.tasks.simple import check_total_timeout, total_deadline
+
+SQS_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+
+
+def sink_problem(sink: str) -> str | None:
+    """Why Baton cannot publish to `sink`, or None when it can."""
+    if sink.startswith(EXPRESSION_START) or sink == "conductor":
+        return None
+    provider, separator, queue = sink.partition(":")
+    if provider == "conductor":
+        return None if queue else "sink conductor: needs a name after 'conductor:'"
+    if provider == "sqs" and separator:
+        # `sqs:${workflow.input.queue}` is resolved when the task runs.
+        if EXPRESSION_START in queue or SQS_QUEUE_NAME.fullmatch(queue):
+            return None
+        return f"sink {sink}: an SQS queue name is 1 to 80 letters, digits, hyphens or underscores"
+    if separator and provider:
+        return f"sink provider {provider} is not supported by Baton; use sqs:<queue> or conductor"
+    return f"Invalid / Unsupported sink specified: {sink}; use sqs:<queue> or conductor"
 
 
 class SinkError(ValueError):
@@ -30,6 +58,19 @@ def resolve_sink(
 
 class Event(TaskType):
     name = "EVENT"
+    uses_registered_task_def = True
+
+    def validate(self, check: TaskCheck) -> None:
+        """A `sink` Baton can publish to (`sqs:${...}` is resolved when the task runs)."""
+        sink = check.task.get("sink")
+        if is_blank(sink):
+            check.missing("sink", sink, "sink")
+        elif not isinstance(sink, str):
+            check.error("sink must be a string", sink, "sink")
+        else:
+            problem = sink_problem(sink)
+            if problem is not None:
+                check.error(problem, sink, "sink")
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         task = run.new_task(
@@ -45,8 +86,10 @@ class Event(TaskType):
         return [task]
 
     def execute(self, run: Run, task: Task) -> bool:
+        if task.status == TaskStatus.IN_PROGRESS:
+            return check_total_timeout(run, task)  # asyncComplete: completed from outside
         if task.status != TaskStatus.SCHEDULED:
-            return False  # IN_PROGRESS with asyncComplete: completed from outside
+            return False
         wf = run.workflow
         sink = str(task.input_data.get("sink") or "")
         try:
@@ -87,3 +130,6 @@ class Event(TaskType):
         else:
             run.complete(edited)
         return True
+
+    def deadline(self, task: Task) -> int | None:
+        return total_deadline(task) if task.status == TaskStatus.IN_PROGRESS else None

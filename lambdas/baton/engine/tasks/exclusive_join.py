@@ -19,6 +19,7 @@ DEFAULT_TASKS = "defaultExclusiveJoinTask"
 
 class ExclusiveJoin(TaskType):
     name = "EXCLUSIVE_JOIN"
+    dynamic_may_name = False
     retriable = False
 
     def validate(self, check: TaskCheck) -> None:

@@ -17,6 +17,7 @@ class ForkNotFollowedByJoin(WorkflowFails):
 
 class ForkJoin(TaskType):
     name = "FORK_JOIN"
+    dynamic_may_name = False
     retriable = False
 
     def validate(self, check: TaskCheck) -> None:

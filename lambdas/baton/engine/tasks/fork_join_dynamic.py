@@ -41,6 +41,7 @@ SUB_WORKFLOW = "SUB_WORKFLOW"
 
 class ForkJoinDynamic(TaskType):
     name = "FORK_JOIN_DYNAMIC"
+    dynamic_may_name = False
     retriable = False
 
     def validate(self, check: TaskCheck) -> None:

@@ -11,11 +11,19 @@ retried per its TaskDef.
 A decision never calls. Once the task is due it records `CallSystemTask` and marks the task
 dispatched; after the commit the message goes to the system-task queue, whose function claims
 the task (SCHEDULED -> IN_PROGRESS, a conditional write) before calling, so a redelivered
-message never calls twice for one attempt, and reports the result as a task update. Two
-deadlines repair what a crash leaves: a task still SCHEDULED REDISPATCH_SECONDS after its
-dispatch (the message was lost) is dispatched again; a claimed task whose result has not come
-CALL_LEASE_SECONDS after the claim (the function stopped between claim and report) is
-TIMED_OUT, and retried per its TaskDef.
+message never calls twice for one attempt, and reports the result as a task update.
+
+One lease, from the dispatch, repairs what a crash leaves (it plays Conductor's in-flight
+message timeout, which is the task's responseTimeoutSeconds): CALL_LEASE_SECONDS, or the
+TaskDef's `responseTimeoutSeconds` when that is shorter (at least MIN_LEASE_SECONDS). The
+claim keeps the same deadline, which is in the due index only (no timer message: the minute
+sweep finds it, so a call costs no delayed message nor timer invocation): a task still
+SCHEDULED when the lease ends (its message was lost) is dispatched again; a claimed task
+whose result has not come (the function stopped between claim and report) is TIMED_OUT, and
+retried per its TaskDef. A call gets only what is left of the lease, and none is started
+with less than MIN_CALL_SECONDS left. The TaskDef's `timeoutSeconds` applies from the claim,
+as Conductor's checkTaskTimeout does, to a task waiting with `asyncComplete` too; an
+asyncComplete task is never response-timed out.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from baton.engine.effects import CallSystemTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck, is_blank, is_expression
+from baton.engine.tasks.simple import check_total_timeout, earliest, total_deadline
 
 REQUEST_PARAMETER: Final = "http_request"
 METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
@@ -42,10 +52,13 @@ DEFAULT_READ_TIMEOUT_MS: Final = 30_000
 # A whole call, redirects and body included, ends within this; it is below the system-task
 # function's timeout (baton.topology), so a call never outlives its function.
 MAX_CALL_SECONDS: Final = 50
-# After a claim, the result is due within this: more than the function's timeout.
-CALL_LEASE_SECONDS: Final = 120
-# A dispatched task nobody claimed within this is dispatched again.
-REDISPATCH_SECONDS: Final = 300
+# From its dispatch, a task's call is claimed, made and reported within this, else the
+# dispatch is repaired: more than the function's timeout, to leave room for the queue.
+CALL_LEASE_SECONDS: Final = 300
+# A TaskDef's responseTimeoutSeconds shortens the lease, never below this.
+MIN_LEASE_SECONDS: Final = 10
+# A claim with less of its lease left than this does not call (the lease's end repairs it).
+MIN_CALL_SECONDS: Final = 1
 # Who holds a claimed HTTP task (the task's workerId, as Conductor sets its server's id).
 SYSTEM_TASK_WORKER: Final = "baton-system-task"
 
@@ -207,6 +220,46 @@ class Http(TaskType):
     name = "HTTP"
     uses_registered_task_def = True
 
+    def validate(self, check: TaskCheck) -> None:
+        """The uri and method, in `http_request` or (as current Conductor also reads them)
+        directly in the inputs or the inline TaskDef's inputTemplate. Expressions are resolved
+        when the task runs; only what is known now is checked."""
+        request = check.inputs.get(REQUEST_PARAMETER)
+        base: tuple[str, ...]
+        if is_expression(request):
+            return  # the whole request is resolved at run time
+        if isinstance(request, dict):
+            found, base = request, ("inputParameters", REQUEST_PARAMETER)
+        else:
+            found, base = {**check.template, **check.inputs}, ("inputParameters",)
+        for key in ("uri", "method"):
+            value = found.get(key)
+            if is_blank(value):
+                check.missing(f"inputParameters.http_request.{key}", value, *base, key)
+        for key in ("vipAddress", "appName"):
+            if found.get(key) not in (None, ""):
+                check.error(
+                    f"{key} (service discovery through Eureka) is not supported by Baton; give "
+                    "the full uri",
+                    found.get(key),
+                    *base,
+                    key,
+                )
+        method = found.get("method")
+        if (
+            isinstance(method, str)
+            and method.strip()
+            and not is_expression(method)
+            and method.strip().upper() not in METHODS
+        ):
+            check.error(
+                f"method {method} is not an HTTP method Baton sends; use one of "
+                f"{', '.join(METHODS)}",
+                method,
+                *base,
+                "method",
+            )
+
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         task = run.new_task(
             definition,
@@ -219,12 +272,17 @@ class Http(TaskType):
 
     def deadline(self, task: Task) -> int | None:
         if task.status == TaskStatus.SCHEDULED:
-            if task.dispatched_at:
-                return task.dispatched_at + REDISPATCH_SECONDS * 1000
-            return task.pollable_from()
-        if task.status == TaskStatus.IN_PROGRESS and not reported(task) and task.start_time:
-            return task.start_time + CALL_LEASE_SECONDS * 1000
-        return None
+            return lease_end(task) if task.dispatched_at else task.pollable_from()
+        if task.status != TaskStatus.IN_PROGRESS:
+            return None
+        if reported(task):
+            return total_deadline(task)
+        return earliest(lease_end(task), total_deadline(task))
+
+    def deadline_is_repair(self, task: Task) -> bool:
+        # The lease's end repairs a lost message or an interrupted call: the minute sweep
+        # finds it, so a call costs no timer message (a startDelay or timeoutSeconds does).
+        return self.deadline(task) == lease_end(task) and bool(task.dispatched_at)
 
     def execute(self, run: Run, task: Task) -> bool:
         if task.status == TaskStatus.SCHEDULED:
@@ -240,14 +298,35 @@ class Http(TaskType):
             edited.dispatched_at = run.now
             run.effects.append(CallSystemTask(task_id=task.task_id, retry_count=task.retry_count))
             return True
-        if task.status == TaskStatus.IN_PROGRESS and not reported(task):
-            due = self.deadline(task)
-            if due is not None and run.now >= due:
-                run.complete(
-                    task,
-                    TaskStatus.TIMED_OUT,
-                    f"The HTTP call's result did not come within {CALL_LEASE_SECONDS} seconds of "
-                    "its start (the call was interrupted); retried per the task's TaskDef",
-                )
-                return True
+        if task.status != TaskStatus.IN_PROGRESS:
+            return False
+        if check_total_timeout(run, task):
+            return True
+        if not reported(task) and run.now >= lease_end(task):
+            run.complete(
+                task,
+                TaskStatus.TIMED_OUT,
+                f"Task did not complete within its responseTimeout of {lease_seconds(task)}s: "
+                "the HTTP call's result did not come (the call was interrupted); retried per "
+                "the task's TaskDef",
+            )
+            return True
         return False
+
+
+def lease_seconds(task: Task) -> int:
+    """How long from its dispatch a call has to be claimed, made and reported."""
+    task_def = task.workflow_task.task_definition
+    if task_def is None or task_def.response_timeout_seconds <= 0:
+        return CALL_LEASE_SECONDS
+    return max(MIN_LEASE_SECONDS, min(CALL_LEASE_SECONDS, task_def.response_timeout_seconds))
+
+
+def lease_end(task: Task) -> int:
+    # A task claimed before the lease existed (no dispatch time) counts from its claim.
+    return (task.dispatched_at or task.start_time) + lease_seconds(task) * 1000
+
+
+def call_seconds_left(task: Task, now: int) -> float:
+    """The time a call claimed at `now` may take, within its lease and MAX_CALL_SECONDS."""
+    return min(float(MAX_CALL_SECONDS), (lease_end(task) - now) / 1000)

@@ -21,6 +21,7 @@ from baton.engine.limits import MAX_JSON_DEPTH, json_depth_exceeds
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck, is_expression
 
 JAVASCRIPT_EVALUATORS: Final = ("javascript", "graaljs")
 INLINE_EVALUATORS: Final = ("value-param", *JAVASCRIPT_EVALUATORS)
@@ -31,6 +32,24 @@ MAX_OUTPUT_BYTES: Final = 256 * 1024
 class Inline(TaskType):
     name = "INLINE"
     uses_registered_task_def = True
+
+    def validate(self, check: TaskCheck) -> None:
+        """A literal evaluatorType must be one Baton runs (an expression is resolved when the
+        task runs)."""
+        evaluator = check.inputs.get("evaluatorType")
+        if (
+            isinstance(evaluator, str)
+            and evaluator.strip()
+            and not is_expression(evaluator)
+            and evaluator not in INLINE_EVALUATORS
+        ):
+            check.error(
+                f"evaluatorType {evaluator} is not supported by Baton; use javascript, graaljs or "
+                "value-param",
+                evaluator,
+                "inputParameters",
+                "evaluatorType",
+            )
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]

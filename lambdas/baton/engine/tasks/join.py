@@ -11,6 +11,7 @@ from baton.engine.tasks.checking import TaskCheck
 
 class Join(TaskType):
     name = "JOIN"
+    dynamic_may_name = False
     retriable = False
 
     def validate(self, check: TaskCheck) -> None:

@@ -26,6 +26,7 @@ from baton.engine.jq_program import JqError
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck
 from baton.engine.tasks.inline import MAX_OUTPUT_BYTES, output_problem
 
 __all__ = ["JqError", "JsonJqTransform", "transform"]
@@ -37,6 +38,12 @@ _MAX_RESULTS: Final = MAX_OUTPUT_BYTES // 2
 class JsonJqTransform(TaskType):
     name = "JSON_JQ_TRANSFORM"
     uses_registered_task_def = True
+
+    def validate(self, check: TaskCheck) -> None:
+        """A `queryExpression`, in the inputs or the inline TaskDef's inputTemplate."""
+        if "queryExpression" in check.inputs or "queryExpression" in check.template:
+            return
+        check.missing("inputParameters.queryExpression", None, "inputParameters", "queryExpression")
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]

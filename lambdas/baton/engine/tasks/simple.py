@@ -44,27 +44,12 @@ class Simple(TaskType):
             return None
         return task.pollable_from() + task_def.poll_timeout_seconds * 1000
 
-    def _response_deadline(self, task: Task) -> int | None:
-        task_def = task.workflow_task.task_definition
-        if task_def is None or task_def.response_timeout_seconds <= 0:
-            return None
-        return (task.update_time or task.start_time) + task_def.response_timeout_seconds * 1000
-
-    def _total_deadline(self, task: Task) -> int | None:
-        task_def = task.workflow_task.task_definition
-        if task_def is None or task_def.timeout_seconds <= 0 or not task.start_time:
-            return None
-        if task_def.timeout_policy == "ALERT_ONLY":
-            return None
-        return task.start_time + task_def.timeout_seconds * 1000
-
     def deadline(self, task: Task) -> int | None:
         if task.status == TaskStatus.SCHEDULED:
             return self._poll_deadline(task)
         if task.status != TaskStatus.IN_PROGRESS:
             return None
-        deadlines = [d for d in (self._response_deadline(task), self._total_deadline(task)) if d]
-        return min(deadlines) if deadlines else None
+        return earliest(response_deadline(task), total_deadline(task))
 
     def execute(self, run: Run, task: Task) -> bool:
         task_def = task.workflow_task.task_definition
@@ -74,24 +59,7 @@ class Simple(TaskType):
             return self._time_out_poll(run, task)
         if task.status != TaskStatus.IN_PROGRESS:
             return False
-        total = self._total_deadline(task)
-        if total is not None and run.now >= total:
-            reason = (
-                f"Task timed out after {task_def.timeout_seconds} seconds. Timeout configured "
-                f"as {task_def.timeout_seconds} seconds. Timeout policy configured to "
-                f"{task_def.timeout_policy}"
-            )
-            return time_out(run, task, task_def.timeout_policy, reason)
-        response = self._response_deadline(task)
-        if response is not None and run.now >= response:
-            run.complete(
-                task,
-                TaskStatus.TIMED_OUT,
-                f"responseTimeout: {task_def.response_timeout_seconds} exceeded for the taskId: "
-                f"{task.task_id} with Task Definition: {task_def.name}",
-            )
-            return True
-        return False
+        return check_total_timeout(run, task) or check_response_timeout(run, task)
 
     def _time_out_poll(self, run: Run, task: Task) -> bool:
         deadline = self._poll_deadline(task)
@@ -114,4 +82,64 @@ def time_out(run: Run, task: Task, timeout_policy: str, reason: str) -> bool:
         timed_out.executed = True
         run.workflow.failed_task_id = task.task_id
         run.end_workflow(WorkflowStatus.TIMED_OUT, reason=reason)
+    return True
+
+
+# The TaskDef timeouts Conductor's DeciderService applies to every open task that has a TaskDef
+# (checkTaskTimeout, isResponseTimedOut), shared by the types that can wait.
+
+
+def earliest(*deadlines: int | None) -> int | None:
+    found = [d for d in deadlines if d is not None]
+    return min(found) if found else None
+
+
+def total_deadline(task: Task) -> int | None:
+    """`timeoutSeconds` from the task's start (none under ALERT_ONLY, which only alerts)."""
+    task_def = task.workflow_task.task_definition
+    if task_def is None or task_def.timeout_seconds <= 0 or not task.start_time:
+        return None
+    if task.status.is_terminal or task_def.timeout_policy == "ALERT_ONLY":
+        return None
+    return task.start_time + task_def.timeout_seconds * 1000
+
+
+def response_deadline(task: Task) -> int | None:
+    """`responseTimeoutSeconds` since the last update of an IN_PROGRESS task (Conductor never
+    applies it to a system task that is completed from outside: asyncComplete, SUB_WORKFLOW)."""
+    task_def = task.workflow_task.task_definition
+    if task_def is None or task_def.response_timeout_seconds <= 0:
+        return None
+    if task.status != TaskStatus.IN_PROGRESS:
+        return None
+    return (task.update_time or task.start_time) + task_def.response_timeout_seconds * 1000
+
+
+def check_total_timeout(run: Run, task: Task) -> bool:
+    """Times `task` out as its TaskDef's timeoutPolicy says once `timeoutSeconds` have passed."""
+    deadline = total_deadline(task)
+    task_def = task.workflow_task.task_definition
+    if deadline is None or task_def is None or run.now < deadline:
+        return False
+    reason = (
+        f"Task timed out after {(run.now - task.start_time) // 1000} seconds. Timeout configured "
+        f"as {task_def.timeout_seconds} seconds. Timeout policy configured to "
+        f"{task_def.timeout_policy}"
+    )
+    return time_out(run, task, task_def.timeout_policy, reason)
+
+
+def check_response_timeout(run: Run, task: Task) -> bool:
+    """TIMED_OUT (then retried per the TaskDef) once nothing updated it for
+    `responseTimeoutSeconds`."""
+    deadline = response_deadline(task)
+    task_def = task.workflow_task.task_definition
+    if deadline is None or task_def is None or run.now < deadline:
+        return False
+    run.complete(
+        task,
+        TaskStatus.TIMED_OUT,
+        f"responseTimeout: {task_def.response_timeout_seconds} exceeded for the taskId: "
+        f"{task.task_id} with Task Definition: {task_def.name}",
+    )
     return True

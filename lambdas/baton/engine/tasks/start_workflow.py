@@ -16,6 +16,7 @@ from baton.engine.effects import StartWorkflow as StartWorkflowEffect
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck, is_expression
 
 REQUEST_PARAMETER = "startWorkflow"
 
@@ -42,6 +43,28 @@ def request_problem(task: Task) -> str | None:
 class StartWorkflow(TaskType):
     name = "START_WORKFLOW"
     uses_registered_task_def = True
+
+    def validate(self, check: TaskCheck) -> None:
+        """`inputParameters.startWorkflow`: a StartWorkflowRequest, or an expression (then a
+        bad request fails the task when it runs)."""
+        request = check.inputs.get(REQUEST_PARAMETER)
+        where = ("inputParameters", REQUEST_PARAMETER)
+        if request is None:
+            check.missing(f"inputParameters.{REQUEST_PARAMETER}", None, *where)
+            return
+        if is_expression(request):
+            return
+        if not isinstance(request, dict):
+            check.error("startWorkflow must be a StartWorkflowRequest object", request, *where)
+            return
+        fields, request_path = check.fields, check.at(*where)
+        if not is_expression(request.get("name")):
+            fields.required_text(request, request_path, "name", "Workflow name cannot be empty")
+        if not is_expression(request.get("version")):
+            fields.version(request, request_path, "version")
+        for key in ("input", "taskToDomain"):
+            if not is_expression(request.get(key)):
+                fields.object(request, request_path, key)
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]

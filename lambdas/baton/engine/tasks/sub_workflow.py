@@ -22,7 +22,8 @@ from baton.engine.effects import StartWorkflow
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus, WorkflowStatus, child_workflow_id
 from baton.engine.tasks.base import TaskType
-from baton.engine.tasks.simple import time_out
+from baton.engine.tasks.checking import TaskCheck, is_expression
+from baton.engine.tasks.simple import check_total_timeout, total_deadline
 
 # What Conductor's SubWorkflowParams holds besides the inline definition; each may be `${}`.
 _PARAMS = ("name", "version", "taskToDomain", "priority", "idempotencyKey", "idempotencyStrategy")
@@ -44,6 +45,49 @@ def sub_workflow_params(definition: WorkflowTask) -> JsonObject:
 class SubWorkflow(TaskType):
     name = "SUB_WORKFLOW"
     uses_registered_task_def = True
+
+    def validate(self, check: TaskCheck) -> None:
+        """`subWorkflowParam` with a name or an inline definition (checked as if registered),
+        and what is literal in it of the right type."""
+        params = check.task.get("subWorkflowParam")
+        if params is None:
+            check.missing("subWorkflowParam", None, "subWorkflowParam")
+            return
+        if not isinstance(params, dict):
+            check.error("subWorkflowParam must be a JSON object", params, "subWorkflowParam")
+            return
+        params_path = check.at("subWorkflowParam")
+        inline = params.get("workflowDefinition")
+        where = ("subWorkflowParam", "workflowDefinition")
+        if isinstance(inline, str):
+            if not (is_expression(inline) and inline.endswith("}")):
+                check.error(
+                    "workflowDefinition is a string, but not a valid DSL string", inline, *where
+                )
+        elif isinstance(inline, dict):
+            inline_path = check.at(*where)
+            for inner, message, value in check.workflow_def_problems(inline):
+                separator = "" if not inner or inner.startswith("[") else "."
+                check.report(f"{inline_path}{separator}{inner}", message, value)
+                check.errors += 1
+        elif inline is not None:
+            check.error(
+                "workflowDefinition must be either null, or WorkflowDef, or a valid DSL string",
+                inline,
+                *where,
+            )
+        fields = check.fields
+        if inline is None:
+            fields.required_text(
+                params, params_path, "name", "SubWorkflowParams name cannot be null or empty"
+            )
+        if not is_expression(params.get("version")):
+            fields.version(params, params_path, "version")
+        if not is_expression(params.get("taskToDomain")):
+            fields.object(params, params_path, "taskToDomain")
+        priority = params.get("priority")
+        if priority is not None and not is_expression(priority):
+            fields.integer(params, params_path, "priority", minimum=0)
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         task = run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)
@@ -86,24 +130,12 @@ class SubWorkflow(TaskType):
             started.output_data = {**started.output_data, "subWorkflowId": started.sub_workflow_id}
             run.effects.append(StartWorkflow(task_id=task.task_id))
             return True
-        deadline = self.deadline(task)
-        task_def = task.workflow_task.task_definition
-        if deadline is None or task_def is None or run.now < deadline:
-            return False
-        reason = (
-            f"Task timed out after {task_def.timeout_seconds} seconds. Timeout configured as "
-            f"{task_def.timeout_seconds} seconds. Timeout policy configured to "
-            f"{task_def.timeout_policy}"
-        )
-        return time_out(run, task, task_def.timeout_policy, reason)
+        return check_total_timeout(run, task)
 
     def deadline(self, task: Task) -> int | None:
-        task_def = task.workflow_task.task_definition
-        if task.status != TaskStatus.IN_PROGRESS or task_def is None or not task.start_time:
-            return None
-        if task_def.timeout_seconds <= 0 or task_def.timeout_policy == "ALERT_ONLY":
-            return None
-        return task.start_time + task_def.timeout_seconds * 1000
+        # Only timeoutSeconds: Conductor's SubWorkflow is asyncComplete, so its
+        # responseTimeoutSeconds never applies (the child, not a worker, completes it).
+        return total_deadline(task) if task.status == TaskStatus.IN_PROGRESS else None
 
 
 def _version(value: Any) -> int | None:

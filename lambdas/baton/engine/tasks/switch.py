@@ -14,11 +14,60 @@ from baton.engine.params import java_text
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck, is_blank
+
+# graaljs is Conductor's newer name for the same JavaScript evaluator.
+SWITCH_EVALUATORS = ("value-param", "javascript", "graaljs")
+
+
+def check_cases(check: TaskCheck) -> None:
+    """At least one decision case, each a list of tasks, and a defaultCase that is one."""
+    cases = check.task.get("decisionCases")
+    if cases is None or cases == {}:
+        check.error(
+            f"decisionCases should have atleast one task for taskType: {check.kind} "
+            f"taskName: {check.name}",
+            cases,
+            "decisionCases",
+        )
+    elif not isinstance(cases, dict):
+        check.error(
+            "decisionCases must be an object mapping each case to a list of tasks",
+            cases,
+            "decisionCases",
+        )
+    else:
+        for case, tasks in cases.items():
+            if not isinstance(tasks, list):
+                check.error(
+                    "a decision case must be a list of tasks", tasks, "decisionCases", str(case)
+                )
+    default = check.task.get("defaultCase")
+    if default is not None and not isinstance(default, list):
+        check.error("defaultCase must be a list of tasks", default, "defaultCase")
 
 
 class Switch(TaskType):
     name = "SWITCH"
+    dynamic_may_name = False
     retriable = False
+
+    def validate(self, check: TaskCheck) -> None:
+        """An evaluator Baton runs, an `expression`, and cases that are lists of tasks."""
+        evaluator = check.task.get("evaluatorType")
+        if is_blank(evaluator):
+            check.missing("evaluatorType", evaluator, "evaluatorType")
+        elif not isinstance(evaluator, str):
+            check.error("evaluatorType must be a string", evaluator, "evaluatorType")
+        elif evaluator.lower() not in SWITCH_EVALUATORS:
+            check.error(
+                f"evaluatorType {evaluator} is not supported by Baton; use value-param or "
+                "javascript (graaljs is accepted as javascript)",
+                evaluator,
+                "evaluatorType",
+            )
+        check.required_text("expression")
+        check_cases(check)
 
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         from baton.engine.tasks import schedule as schedule_definition
@@ -81,6 +130,16 @@ class Decision(Switch):
     """DECISION: SWITCH's predecessor, with `caseExpression` (JavaScript) or `caseValueParam`."""
 
     name = "DECISION"
+
+    def validate(self, check: TaskCheck) -> None:
+        """`caseValueParam` or `caseExpression`, and cases that are lists of tasks."""
+        value_param = check.task.get("caseValueParam")
+        expression = check.task.get("caseExpression")
+        if is_blank(value_param) and is_blank(expression):
+            check.missing("caseValueParam or caseExpression", value_param, "caseValueParam")
+        check.fields.optional_text(check.task, check.path, "caseValueParam")
+        check.fields.optional_text(check.task, check.path, "caseExpression")
+        check_cases(check)
 
     def evaluate(self, run: Run, definition: WorkflowTask, inputs: dict[str, Any]) -> str:
         if (definition.case_expression or "").strip():

@@ -6,20 +6,37 @@ from baton.engine.definitions import JsonObject, WorkflowTask
 from baton.engine.run import Run
 from baton.engine.state import Task, TaskStatus, WorkflowStatus
 from baton.engine.tasks.base import TaskType
+from baton.engine.tasks.checking import TaskCheck, boolean_value
 
-_ALLOWED = {"COMPLETED", "FAILED", "TERMINATED"}
+TERMINATION_STATUSES = ("COMPLETED", "FAILED", "TERMINATED")
 
 
 class Terminate(TaskType):
     name = "TERMINATE"
     retriable = False
 
+    def validate(self, check: TaskCheck) -> None:
+        """A literal terminationStatus, and never optional."""
+        status = check.inputs.get("terminationStatus")
+        if status not in TERMINATION_STATUSES:
+            check.error(
+                "terminate task must have a terminationStatus parameter set to COMPLETED, FAILED "
+                f"or TERMINATED, taskName: {check.name}",
+                status,
+                "inputParameters",
+                "terminationStatus",
+            )
+        if boolean_value(check.task.get("optional")):
+            check.error(
+                f"terminate task cannot be optional, taskName: {check.name}", True, "optional"
+            )
+
     def schedule(self, run: Run, definition: WorkflowTask, iteration: int) -> list[Task]:
         return [run.new_task(definition, iteration=iteration, status=TaskStatus.SCHEDULED)]
 
     def execute(self, run: Run, task: Task) -> bool:
         status = str(task.input_data.get("terminationStatus", "")).upper()
-        if status not in _ALLOWED:
+        if status not in TERMINATION_STATUSES:
             run.complete(task, TaskStatus.FAILED, "given termination status is not valid")
             return True
         output = task.input_data.get("workflowOutput")
