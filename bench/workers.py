@@ -102,7 +102,7 @@ def _costs(delta: dict[str, Any], count: float) -> dict[str, float]:
     read_units = delta["read_units"] / count
     sqs = delta["sqs_requests"] / count
     price = (
-        api_calls * (PRICES["api_gateway_rest_request"] + PRICES["lambda_request"])
+        api_calls * (PRICES["api_gateway_http_request"] + PRICES["lambda_request"])
         + api_seconds * API_MEMORY_GB * PRICES["lambda_arm64_gb_second"]
         + write_units * PRICES["dynamodb_write_request_unit"]
         + read_units * PRICES["dynamodb_read_request_unit"]
