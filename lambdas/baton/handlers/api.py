@@ -116,7 +116,11 @@ def _needs_a_key(event: dict[str, Any]) -> bool:
     if event.get("resource") == TOKEN_RESOURCE and event.get("httpMethod") == "POST":
         return False
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    return not authorizer.get(KEY_ID_CONTEXT)
+    # Payload 1.0 puts the authorizer's context beside principalId, as a REST API does; 2.0
+    # nests it under `lambda`. Read either, so the check never depends on which one arrives.
+    nested = authorizer.get("lambda")
+    nested_key = nested.get(KEY_ID_CONTEXT) if isinstance(nested, dict) else None
+    return not (authorizer.get(KEY_ID_CONTEXT) or nested_key)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
