@@ -82,7 +82,7 @@ def baton_cost(per_workflow: dict[str, Any]) -> dict[str, float]:
         "SQS": per_workflow["sqs_requests"] * price["sqs_request"],
         "Lambda requests": sum(invocations.values()) * price["lambda_request"],
         "Lambda duration": gb_seconds * price["lambda_arm64_gb_second"],
-        "API Gateway": per_workflow["api_requests"] * price["api_gateway_rest_request"],
+        "API Gateway (HTTP API)": per_workflow["api_requests"] * price["api_gateway_http_request"],
     }
     return {name: value * MILLION for name, value in lines.items()}
 
@@ -104,7 +104,8 @@ def step_functions_cost(per_workflow: dict[str, Any]) -> dict[str, Any]:
             price["lambda_request"] + events_seconds * gb * price["lambda_arm64_gb_second"]
         )
         * MILLION,
-        "API Gateway (StartExecution through it)": price["api_gateway_rest_request"] * MILLION,
+        "API Gateway HTTP API (StartExecution through it)": price["api_gateway_http_request"]
+        * MILLION,
     }
     return {
         "transitions_per_workflow": transitions,

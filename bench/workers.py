@@ -102,7 +102,7 @@ def _costs(delta: dict[str, Any], count: float) -> dict[str, float]:
     read_units = delta["read_units"] / count
     sqs = delta["sqs_requests"] / count
     price = (
-        api_calls * (PRICES["api_gateway_rest_request"] + PRICES["lambda_request"])
+        api_calls * (PRICES["api_gateway_http_request"] + PRICES["lambda_request"])
         + api_seconds * API_MEMORY_GB * PRICES["lambda_arm64_gb_second"]
         + write_units * PRICES["dynamodb_write_request_unit"]
         + read_units * PRICES["dynamodb_read_request_unit"]
@@ -256,7 +256,7 @@ def section(result: dict[str, Any]) -> list[str]:
         f"Run with `{COMMAND}` (also part of `make bench`). The SDK's TaskHandler runs the "
         "worker in a process of its own against the embedded runtime (moto's server for "
         "DynamoDB and SQS, one API environment that lets other requests in while a poll "
-        "waits). Prices: bench/prices.json (API Gateway REST, Lambda arm64 at 512 MB for the "
+        "waits). Prices: bench/prices.json (API Gateway HTTP API, Lambda arm64 at 512 MB for the "
         "whole time a poll waits, DynamoDB on demand); DynamoDB units as the meter computes "
         "them from item sizes. Tasks per second here are bounded by that one API environment "
         "(every poll and update runs in it, one at a time, each a few requests to moto's "

@@ -1,16 +1,17 @@
-"""API Gateway's part: HTTP requests become REST (v1) proxy events for the API function, and back.
+"""API Gateway's part: HTTP requests become HTTP API proxy events (payload format 1.0) for the
+API function, and back.
 
 Every error this server answers itself (a method it has no handler for, a malformed request
 line, header or body, a method other than GET or HEAD outside /api, a function that fails) is
 an HTTP answer with Conductor's error body, `{status, message, instance, retryable}`, as the
 API's own errors are.
 
-The event has the shape API Gateway gives the stack's resources with Lambda proxy
-integration: `/api/{proxy+}` for Conductor's API, `/` and `/{proxy+}` for the web UI
-(baton.web_ui). As on AWS, `path` and `pathParameters.proxy` keep the request's
-percent-encoding (`/api/event/sqs%3Aq` arrives as sent; Powertools' resolver matches `%` in a
-route parameter, so the handler sees `sqs%3Aq` and must unquote it), while query string values
-are decoded.
+The event has the shape an HTTP API gives the stack's routes with a payload format 1.0 Lambda
+integration: `ANY /api/{proxy+}` for Conductor's API, `GET /` and `GET /{proxy+}` for the web
+UI (baton.web_ui), on the `$default` stage. As on AWS, query string values are decoded, and so
+is the path, the way an HTTP API decodes it (`http_api_path`): `/api/event/sqs%3Aq` arrives as
+`/api/event/sqs:q`, a `%2F` becomes a `/`, the path ends at an encoded `?`, and what is left is
+decoded once more, so an escape that is not one then (from `%25`) is refused with a 400.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -27,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from embedded import browser_guard
 from embedded.functions import ACCOUNT_ID, LocalFunction
@@ -39,11 +41,14 @@ API_PREFIX = "/api"
 API_RESOURCE = "/api/{proxy+}"
 ROOT_RESOURCE = "/"
 UI_RESOURCE = "/{proxy+}"
-STAGE = "local"
+STAGE = "$default"
 API_ID = "local"
+PAYLOAD_FORMAT = "1.0"
+# A `%` that does not start an escape of two hex digits.
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Headers the HTTP server writes itself; a handler's values for them would be wrong here.
 _SERVER_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "date", "server"})
-# The methods API Gateway's REST APIs accept; the server answers any other with a 501.
+# The methods an HTTP API's ANY route takes; the server answers any other with a 501.
 GATEWAY_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -75,6 +80,25 @@ def _multi_value(pairs: Sequence[tuple[str, str]]) -> tuple[dict[str, str], dict
     return single, multi
 
 
+def _decoded(path: str) -> str:
+    if _BAD_ESCAPE.search(path):
+        raise MalformedRequest("The path holds a '%' that starts no percent-escape")
+    try:
+        return unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        raise MalformedRequest("The path holds percent-escapes that are not UTF-8") from None
+
+
+def http_api_path(raw_path: str) -> str:
+    """The path an HTTP API hands its integration for `raw_path` as the client sent it.
+
+    As measured on AWS: decoded, cut at the first `?` that decoding made, then decoded again
+    (`%253F` arrives as `?`, `%2525` as `%`, and `%25` followed by no escape is refused).
+    """
+    once = _decoded(raw_path).partition("?")[0]
+    return _decoded(once)
+
+
 def _path_parameters(resource: str, path: str) -> dict[str, str] | None:
     """What API Gateway puts in `pathParameters.proxy`: the path below the resource's prefix."""
     if not resource.endswith("{proxy+}"):
@@ -93,10 +117,13 @@ def proxy_event(
     request_id: str | None = None,
     resource: str = "/api/{proxy+}",
 ) -> dict[str, Any]:
-    """The REST API proxy event for one request; `target` is the raw request-target, and
-    `resource` the API Gateway resource it matched (the stack's: infra/api.py)."""
+    """The HTTP API proxy event for one request; `target` is the raw request-target, and
+    `resource` the path of the route it matched (the stack's: infra/api.py).
+
+    Raises MalformedRequest for a path an HTTP API refuses (see `http_api_path`).
+    """
     parts = urlsplit(target)
-    path = parts.path or "/"
+    path = http_api_path(parts.path or "/")
     request_id = request_id or str(uuid.uuid4())
     single_headers, multi_headers = _multi_value(headers)
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -115,6 +142,7 @@ def proxy_event(
     host = next((v for k, v in headers if k.lower() == "host"), "127.0.0.1")
     now = time.time()
     return {
+        "version": PAYLOAD_FORMAT,
         "resource": resource,
         "path": path,
         "httpMethod": method,
@@ -132,12 +160,12 @@ def proxy_event(
             "extendedRequestId": request_id,
             "httpMethod": method,
             "identity": {"sourceIp": source_ip, "userAgent": user_agent},
-            "path": f"/{STAGE}{path}",
+            "path": path,
             "protocol": "HTTP/1.1",
             "requestId": request_id,
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": int(now * 1000),
-            "resourceId": "proxy",
+            "resourceId": None,
             "resourcePath": resource,
             "stage": STAGE,
         },
@@ -321,6 +349,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except browser_guard.Refusal as refusal:
             self._send(error_reply(refusal.status, str(refusal)))
             return
+        try:
+            # Routes match the path as the HTTP API decodes it.
+            path = http_api_path(path)
+        except MalformedRequest as error:
+            self._send(error_reply(error.status, str(error)))
+            return
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             self._send(self._invoke(body, API_RESOURCE))
         elif self.command in ("GET", "HEAD"):
@@ -333,15 +367,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _invoke(self, body: bytes, resource: str) -> HttpReply:
         request_id = str(uuid.uuid4())
-        event = proxy_event(
-            method=self.command,
-            target=self.path,
-            headers=list(self.headers.items()),
-            body=body,
-            source_ip=self.client_address[0],
-            request_id=request_id,
-            resource=resource,
-        )
+        try:
+            event = proxy_event(
+                method=self.command,
+                target=self.path,
+                headers=list(self.headers.items()),
+                body=body,
+                source_ip=self.client_address[0],
+                request_id=request_id,
+                resource=resource,
+            )
+        except MalformedRequest as error:
+            return error_reply(error.status, str(error))
         try:
             reply = http_reply(self.server.function.invoke(event))
         except Exception:

@@ -7,7 +7,7 @@ proxy can do only what those credentials may. Because it signs whatever reaches 
 only its own pages: a request from another origin (Origin or Sec-Fetch-Site), or for another
 host name (DNS rebinding), is refused.
 
-    python -m embedded.ui_proxy https://<api id>.execute-api.<region>.amazonaws.com/prod
+    python -m embedded.ui_proxy https://<api id>.execute-api.<region>.amazonaws.com/
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m embedded.ui_proxy",
         description="Baton's web UI for an IAM-mode deployment, its API calls signed with SigV4",
     )
-    parser.add_argument("api_url", help="the stack's ApiUrl output (…/prod/)")
+    parser.add_argument("api_url", help="the stack's ApiUrl output (https://…amazonaws.com/)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--region", help="the API's region (read from its URL if not given)")
     parser.add_argument("--profile", help="the AWS profile whose credentials sign the calls")

@@ -1,4 +1,4 @@
-"""The REST API: every Conductor path under /api, proxied to the API function, none of it open.
+"""The HTTP API: every Conductor path under /api, proxied to the API function, none of it open.
 
 In the "conductor-keys" mode it also serves the web UI's files (`GET /`, `GET /{proxy+}`).
 """
@@ -9,32 +9,46 @@ import json
 from typing import Final
 
 from aws_cdk import Acknowledgment, RemovalPolicy, Validations
-from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.auth import TOKEN_HEADER
 from infra.functions import LOG_RETENTION
 
-STAGE_NAME: Final = "prod"
-
-# Conductor's SDKs renew their token when a 401 body carries this error code.
-_INVALID_TOKEN_BODY: Final = json.dumps(
+API_RESOURCE: Final = "/api/{proxy+}"
+TOKEN_PATH: Final = "/api/token"
+# One JSON line per request; `$context.authorizer.error` says why an authorizer refused.
+ACCESS_LOG_FORMAT: Final = json.dumps(
     {
-        "status": 401,
-        "error": "INVALID_TOKEN",
-        "message": f"Send a valid token from POST /api/token in the {TOKEN_HEADER} header",
-        "retryable": False,
-    }
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "caller": "$context.identity.caller",
+        "user": "$context.identity.user",
+        "principal": "$context.authorizer.principalId",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "routeKey": "$context.routeKey",
+        "path": "$context.path",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationError": "$context.integrationErrorMessage",
+        "authorizerError": "$context.authorizer.error",
+    },
+    separators=(",", ":"),
 )
 
 
 class Api(Construct):
-    """`/api/{proxy+}` (any method) in front of the API function.
+    """`ANY /api/{proxy+}` in front of the API function, on the `$default` stage.
 
-    With no authorizer every method requires IAM (SigV4). With one (the "conductor-keys" mode)
-    every method uses it, except `POST /api/token`, which is how callers get a token.
+    With no authorizer every route requires IAM (SigV4). With one (the "conductor-keys" mode)
+    every route uses it, except `POST /api/token`, which is how callers get a token. Payload
+    format 1.0: the function reads the REST-shaped proxy event (multi-value query strings and
+    headers kept apart, which 2.0 joins with commas).
     """
 
     def __init__(
@@ -44,153 +58,101 @@ class Api(Construct):
         *,
         name: str,
         handler: lambda_.IFunction,
-        authorizer: apigw.IAuthorizer | None,
+        authorizer: authorizers.HttpLambdaAuthorizer | None,
         rate_limit: int,
         burst_limit: int,
-        cloudwatch_role: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
         )
-        self.rest_api = apigw.RestApi(
+        self.http_api = apigw.HttpApi(
             self,
-            "RestApi",
-            rest_api_name=name,
+            "HttpApi",
+            api_name=name,
             description="Baton: Conductor's REST API",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Access and execution logs need API Gateway's CloudWatch role, one setting per
-            # account and region shared by every API there: Baton sets it only when asked
-            # (context apiGatewayCloudWatchRole; docs/DEPLOY.md), never over one in place.
-            cloud_watch_role=cloudwatch_role,
-            deploy_options=apigw.StageOptions(
-                stage_name=STAGE_NAME,
-                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                tracing_enabled=True,
-                throttling_rate_limit=rate_limit,
-                throttling_burst_limit=burst_limit,
-            ),
+            create_default_stage=False,
         )
-        # The stack outputs the URL under a stable name; drop RestApi's own generated output.
-        self.rest_api.node.try_remove_child("Endpoint")
-        Validations.of(self.rest_api).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-APIG2",
-                reason="Every request goes whole to the API function, which validates Conductor's "
-                "bodies and parameters and answers with Conductor's error body; gateway models "
-                "would duplicate Conductor's schemas and answer in another shape",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-APIG3",
-                reason="A WAF web ACL costs a monthly fee at rest, against Baton's pay-per-use "
-                "design; every method is authenticated (IAM or tokens) and the stage is "
-                "throttled. Associate a web ACL with the stage where policy requires one",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-COG4",
-                reason="Callers are services and Conductor SDKs, authenticated by IAM (SigV4) or "
-                "by Conductor's key-and-secret tokens; Conductor's SDKs do not speak Cognito",
-            ),
-        )
-        if cloudwatch_role:
-            Validations.of(self.rest_api).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
-                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-                    reason="API Gateway's account-wide logging role, which the access and "
-                    "execution logs need, is AWS's managed policy for exactly that purpose",
-                ),
-            )
-        # API Gateway writes execution logs to this group, creating it with no expiry if it
-        # does not exist: created here first, it has the same retention as every other log
-        # group and goes with the stack.
-        self.execution_logs = logs.LogGroup(
+        # `$default`: the URL has no stage segment, so the path the function sees is the
+        # request's (a named stage would prefix it).
+        self.stage = apigw.HttpStage(
             self,
-            "ExecutionLogs",
-            log_group_name=f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{STAGE_NAME}",
-            retention=LOG_RETENTION,
-            removal_policy=RemovalPolicy.DESTROY,
+            "DefaultStage",
+            http_api=self.http_api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigw.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
         )
-        self.rest_api.deployment_stage.node.add_dependency(self.execution_logs)
-        integration = apigw.LambdaIntegration(handler, allow_test_invoke=False)
-        if authorizer is None:
-            protected = apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM)
-        else:
-            protected = apigw.MethodOptions(
-                authorization_type=apigw.AuthorizationType.CUSTOM, authorizer=authorizer
-            )
-        # Options per resource, not API-wide: an API-wide authorizer would forbid the open token
-        # method below.
-        api_resource = self.rest_api.root.add_resource("api")
-        self.proxy = api_resource.add_proxy(
-            default_integration=integration, any_method=True, default_method_options=protected
+        stage = self.stage.node.default_child
+        assert isinstance(stage, apigw.CfnStage)
+        stage.access_log_settings = apigw.CfnStage.AccessLogSettingsProperty(
+            destination_arn=self.access_logs.log_group_arn, format=ACCESS_LOG_FORMAT
         )
-        self.token_method: apigw.Method | None = None
-        self.ui_methods: list[apigw.Method] = []
+        integration = integrations.HttpLambdaIntegration(
+            "ApiFunction", handler, payload_format_version=apigw.PayloadFormatVersion.VERSION_1_0
+        )
+        protected: apigw.IHttpRouteAuthorizer = (
+            authorizer if authorizer is not None else authorizers.HttpIamAuthorizer()
+        )
+        (self.proxy_route,) = self.http_api.add_routes(
+            path=API_RESOURCE,
+            methods=[apigw.HttpMethod.ANY],
+            integration=integration,
+            authorizer=protected,
+        )
+        self.open_routes: list[apigw.HttpRoute] = []
         if authorizer is not None:
-            self.token_method = api_resource.add_resource("token").add_method(
-                "POST", integration, authorization_type=apigw.AuthorizationType.NONE
+            (token_route,) = self.http_api.add_routes(
+                path=TOKEN_PATH,
+                methods=[apigw.HttpMethod.POST],
+                integration=integration,
+                authorizer=apigw.HttpNoneAuthorizer(),
             )
-            Validations.of(self.token_method).acknowledge(
+            Validations.of(token_route).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions-APIG4",
                     reason="POST /api/token authenticates by its body (a key id and secret "
                     "checked against a salted scrypt hash) and is the only way to obtain the "
-                    "token every other method requires, so it cannot require one itself",
+                    "token every other route requires, so it cannot require one itself",
                 ),
             )
-            self._serve_the_ui(integration)
-            # The authorizer's 401 (no token, bad or expired token), in a body the SDKs act on.
-            self.rest_api.add_gateway_response(
-                "UnauthorizedResponse",
-                type=apigw.ResponseType.UNAUTHORIZED,
-                status_code="401",
-                templates={"application/json": _INVALID_TOKEN_BODY},
-            )
+            self.open_routes = [token_route, *self._serve_the_ui(integration)]
 
-    def _serve_the_ui(self, integration: apigw.LambdaIntegration) -> None:
+    def _serve_the_ui(self, integration: apigw.HttpRouteIntegration) -> list[apigw.HttpRoute]:
         """`GET /` and `GET /{proxy+}`: the web UI's files, from the API function.
 
         Only in the "conductor-keys" mode, where a browser signs in with a key and sends its
         token to /api; a browser cannot sign IAM requests, so in the IAM mode the UI runs on the
         user's machine and signs for it (docs/DEPLOY.md).
         """
-        self.ui_methods = [
-            self.rest_api.root.add_method(
-                "GET", integration, authorization_type=apigw.AuthorizationType.NONE
-            ),
-            self.rest_api.root.add_resource("{proxy+}").add_method(
-                "GET", integration, authorization_type=apigw.AuthorizationType.NONE
-            ),
+        routes = [
+            route
+            for path in ("/", "/{proxy+}")
+            for route in self.http_api.add_routes(
+                path=path,
+                methods=[apigw.HttpMethod.GET],
+                integration=integration,
+                authorizer=apigw.HttpNoneAuthorizer(),
+            )
         ]
-        for method in self.ui_methods:
-            Validations.of(method).acknowledge(
+        for route in routes:
+            Validations.of(route).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions-APIG4",
                     reason="The web UI's files are the same for everyone and hold no data: the "
-                    "API function answers these resources with the UI's build only, never with "
+                    "API function answers these routes with the UI's build only, never with "
                     "the API (baton.web_ui), and every call the UI makes goes to /api with the "
                     "signed-in caller's token",
                 ),
             )
+        return routes
 
     @property
     def url(self) -> str:
-        return self.rest_api.url
+        """The stage's base URL, ending in `/`."""
+        return f"{self.http_api.api_endpoint}/"
 
     @property
     def conductor_server_url(self) -> str:
-        """What Conductor's SDKs take as CONDUCTOR_SERVER_URL: the stage URL plus `api`."""
-        return self.rest_api.url_for_path("/api")
+        """What Conductor's SDKs take as CONDUCTOR_SERVER_URL: the base URL plus `api`."""
+        return f"{self.http_api.api_endpoint}/api"

@@ -6,18 +6,18 @@ from collections.abc import Mapping
 from typing import Final
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
-from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from baton import settings
+from baton.auth import TOKEN_HEADER
 from infra.access import SECRET_ACTIONS
 from infra.bundling import TargetArchitecture
 from infra.functions import BatonFunction
 
-TOKEN_HEADER: Final = "X-Authorization"
 # How long API Gateway reuses an authorizer answer for the same token: the longest a revoked
 # key keeps working. Shorter costs an authorizer call (and a GetItem) more often.
 AUTHORIZER_CACHE = Duration.minutes(5)
@@ -26,7 +26,7 @@ AUTHORIZER_MEMORY_MB: Final = 256
 
 
 class Auth(Construct):
-    """The secret that signs tokens and a REQUEST authorizer that checks `X-Authorization`."""
+    """The secret that signs tokens and a Lambda authorizer that checks `X-Authorization`."""
 
     def __init__(
         self,
@@ -70,11 +70,13 @@ class Auth(Construct):
             environment={**environment, settings.TOKEN_SECRET_ARN: self.token_secret.secret_arn},
         ).function
         self.grant_read_signing_key(self.function)
-        self.authorizer = apigw.RequestAuthorizer(
-            self,
+        # IAM-policy answers (authorizer payload 1.0): the policy covers every route, so one
+        # cached answer serves all of a token's requests (baton.handlers.authorizer).
+        self.authorizer = authorizers.HttpLambdaAuthorizer(
             "RequestAuthorizer",
-            handler=self.function,
-            identity_sources=[apigw.IdentitySource.header(TOKEN_HEADER)],
+            self.function,
+            identity_source=[f"$request.header.{TOKEN_HEADER}"],
+            response_types=[authorizers.HttpLambdaResponseType.IAM],
             results_cache_ttl=AUTHORIZER_CACHE,
         )
 

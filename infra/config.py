@@ -50,16 +50,6 @@ def _positive_int(value: Any, key: str, default: int, *, minimum: int = 1) -> in
     return number
 
 
-def _flag(value: Any, key: str) -> bool:
-    """A yes/no setting: JSON true/false from cdk.json, or "true"/"false" from `-c`."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text not in ("true", "false"):
-        raise ValueError(f"Context {key!r} must be true or false, got {value!r}")
-    return text == "true"
-
-
 @dataclass(frozen=True)
 class BatonConfig:
     """One deployment's choices; every field has a default that deploys a working Baton."""
@@ -79,9 +69,6 @@ class BatonConfig:
     # Powertools' Tracer (subsegments for each AWS call). Lambda's own active tracing is on
     # either way; the X-Ray SDK the Tracer loads adds to every cold start, so it is opt-in.
     tracer: bool = False
-    # Set API Gateway's CloudWatch role for the account and region (replacing any there): only
-    # where none is set yet; the stage's logs need one (docs/DEPLOY.md).
-    api_gateway_cloudwatch_role: bool = False
     # The functions' processor; the bundled wheels and the Powertools layer follow it.
     architecture: ArchitectureName = DEFAULT_ARCHITECTURE
     # Networks (CIDR blocks) HTTP tasks may call although they are private, loopback or
@@ -140,6 +127,12 @@ class BatonConfig:
     def from_context(cls, node: Node) -> BatonConfig:
         """Read the settings from `node`'s context, falling back to the defaults above."""
         defaults = cls()
+        if node.try_get_context("apiGatewayCloudWatchRole") is not None:
+            # It set the REST API's account-wide logging role; an HTTP API logs without one.
+            raise ValueError(
+                "apiGatewayCloudWatchRole is no longer a setting: Baton's HTTP API writes its "
+                "access logs without API Gateway's account CloudWatch role; drop it"
+            )
         event_queues = _string_list(node.try_get_context("eventQueues"), "eventQueues")
         accounts = _string_list(node.try_get_context("authorizedAccounts"), "authorizedAccounts")
         allowed = _string_list(node.try_get_context("httpAllowedNetworks"), "httpAllowedNetworks")
@@ -155,9 +148,6 @@ class BatonConfig:
                 minimum=0,
             ),
             tracer=str(node.try_get_context("tracer") or "false").lower() == "true",
-            api_gateway_cloudwatch_role=_flag(
-                node.try_get_context("apiGatewayCloudWatchRole"), "apiGatewayCloudWatchRole"
-            ),
             architecture=cast(
                 ArchitectureName,
                 node.try_get_context("architecture") or defaults.architecture,

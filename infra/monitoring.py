@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from aws_cdk import Duration
+from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -20,7 +21,8 @@ QUEUE_AGE_ALARM_SECONDS: Final = 300
 
 
 class Monitoring(Construct):
-    """One alarm per DLQ, per function (errors, throttles) and per event queue (age)."""
+    """One alarm per DLQ, per function (errors, throttles), per event queue (age), and one on
+    the API's 5xx answers."""
 
     def __init__(
         self,
@@ -29,10 +31,12 @@ class Monitoring(Construct):
         *,
         prefix: str,
         functions: Mapping[str, lambda_.IFunction],
+        api: apigw.HttpApi,
         queues: Sequence[BatonQueue],
         event_queues: Sequence[BatonQueue],
     ) -> None:
         super().__init__(scope, id_)
+        self.api = api
         self.prefix = prefix
         self.alarms: list[cloudwatch.Alarm] = []
         for queue in queues:
@@ -58,6 +62,15 @@ class Monitoring(Construct):
                 threshold=0,
                 description=f"The {name} function was throttled: raise the account's concurrency",
             )
+        # A 5xx is Baton's fault or the gateway's (a failed or throttled function, a timeout):
+        # bad requests are 4xx, answered in Conductor's error body.
+        self._alarm(
+            "api-5xx",
+            api.metric_server_error(period=ALARM_PERIOD, statistic="Sum"),
+            threshold=0,
+            description="The API answered 5xx; see the API function's log group and the API's "
+            "access log",
+        )
         for queue in event_queues:
             self._alarm(
                 f"{queue.spec.name}-age",
@@ -154,6 +167,23 @@ class Monitoring(Construct):
                     for name, function in functions.items()
                 ],
                 right=[self._engine_metric(telemetry.COMMIT_RETRIES, label="commit retries")],
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="API requests per minute",
+                left=[
+                    self.api.metric_count(period=PERIOD, statistic="Sum", label="requests"),
+                    self.api.metric_client_error(period=PERIOD, statistic="Sum", label="4xx"),
+                    self.api.metric_server_error(period=PERIOD, statistic="Sum", label="5xx"),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency (ms)",
+                left=[
+                    self.api.metric_latency(period=PERIOD, statistic="p50", label="p50"),
+                    self.api.metric_latency(period=PERIOD, statistic="p99", label="p99"),
+                ],
             ),
         )
         dashboard.add_widgets(

@@ -174,7 +174,6 @@ class StatelessStack(Stack):
             authorizer=auth.authorizer if auth else None,
             rate_limit=config.api_rate_limit,
             burst_limit=config.api_burst_limit,
-            cloudwatch_role=config.api_gateway_cloudwatch_role,
         )
 
         Monitoring(
@@ -182,11 +181,12 @@ class StatelessStack(Stack):
             "Monitoring",
             prefix=config.prefix,
             functions=monitored,
+            api=api.http_api,
             queues=queues.all,
             event_queues=[*event_sources, queues.system_tasks],
         )
 
-        CfnOutput(self, "ApiUrl", value=api.url, description="The API stage's base URL")
+        CfnOutput(self, "ApiUrl", value=api.url, description="The HTTP API's base URL")
         CfnOutput(
             self,
             "ConductorServerUrl",

@@ -1,5 +1,5 @@
-"""The AWS services around the functions, played from the template: API Gateway (proxy
-methods, a REQUEST authorizer), the SQS event source mappings and the EventBridge schedules.
+"""The AWS services around the functions, played from the template: API Gateway (an HTTP API's
+proxy routes, a REQUEST authorizer), the SQS event source mappings and the EventBridge schedules.
 
 Every invocation and every call refused by a policy is recorded on the `Cloud`.
 """
@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 import boto3
 
+from embedded.gateway import MalformedRequest, http_api_path
 from embedded.pollers import failed_message_ids, sqs_record
 from tests.deployed.cloud import ACCOUNT, REGION, Deployment, Stack, arn
 from tests.deployed.lambdas import FunctionProcess, FunctionSpec, Invocation
@@ -241,8 +242,8 @@ class Response:
 
 
 @dataclass
-class _Method:
-    resource_path: str
+class _Route:
+    path: str
     http_method: str
     authorization: str
     authorizer: dict[str, Any] | None
@@ -253,7 +254,7 @@ class _Method:
         if self.http_method not in ("ANY", method):
             return None
         pattern = ""
-        for part in self.resource_path.strip("/").split("/"):
+        for part in self.path.strip("/").split("/"):
             if part.endswith("+}"):
                 pattern += f"/(?P<{part[1:-2]}>.+)"
             elif part.startswith("{"):
@@ -265,87 +266,83 @@ class _Method:
 
     @property
     def specificity(self) -> tuple[int, int, int]:
-        parts = self.resource_path.strip("/").split("/")
+        parts = self.path.strip("/").split("/")
         literal = sum(not p.startswith("{") for p in parts)
         return (literal, -sum(p.endswith("+}") for p in parts), self.http_method != "ANY")
 
 
 class ApiGateway:
-    """The template's REST API, its proxy methods and authorizers, on one stage."""
+    """The template's HTTP API, its routes, Lambda integrations and authorizers, on its stage."""
 
-    def __init__(self, cloud: Cloud, stack: Stack, rest_api_id: str) -> None:
+    def __init__(self, cloud: Cloud, stack: Stack, http_api_id: str) -> None:
         deployment = cloud.deployment
         self.cloud = cloud
-        self.api_id = deployment.ref(stack, rest_api_id)
+        self.api_id = deployment.ref(stack, http_api_id)
         stages = [
             deployment.resolve(stack, s["Properties"])
-            for s in stack.of_type("AWS::ApiGateway::Stage").values()
+            for s in stack.of_type("AWS::ApiGatewayV2::Stage").values()
         ]
-        (stage,) = [s for s in stages if s["RestApiId"] == self.api_id]
+        (stage,) = [s for s in stages if s["ApiId"] == self.api_id]
         self.stage = stage["StageName"]
-        root = deployment.get_att(stack, rest_api_id, "RootResourceId")
-        resources = stack.of_type("AWS::ApiGateway::Resource")
-
-        def path_of(resource_id: str) -> str:
-            if resource_id == root:
-                return ""
-            (logical_id,) = [k for k in resources if deployment.ref(stack, k) == resource_id]
-            properties = deployment.resolve(stack, resources[logical_id]["Properties"])
-            return f"{path_of(properties['ParentId'])}/{properties['PathPart']}"
-
+        integrations = {
+            deployment.ref(stack, k): deployment.resolve(stack, v["Properties"])
+            for k, v in stack.of_type("AWS::ApiGatewayV2::Integration").items()
+        }
         authorizers = {
             deployment.ref(stack, k): deployment.resolve(stack, v["Properties"])
-            for k, v in stack.of_type("AWS::ApiGateway::Authorizer").items()
+            for k, v in stack.of_type("AWS::ApiGatewayV2::Authorizer").items()
         }
-        self.methods: list[_Method] = []
-        for method in stack.of_type("AWS::ApiGateway::Method").values():
-            properties = deployment.resolve(stack, method["Properties"])
-            if properties["RestApiId"] != self.api_id:
+        self.routes: list[_Route] = []
+        for route in stack.of_type("AWS::ApiGatewayV2::Route").values():
+            properties = deployment.resolve(stack, route["Properties"])
+            if properties["ApiId"] != self.api_id:
                 continue
-            integration = properties.get("Integration", {})
-            if integration.get("Type") != "AWS_PROXY":
-                raise NotImplementedError(f"Integration {integration.get('Type')}")
+            integration = integrations[properties["Target"].removeprefix("integrations/")]
+            if integration.get("IntegrationType") != "AWS_PROXY":
+                raise NotImplementedError(f"Integration {integration.get('IntegrationType')}")
+            # The events below are payload format 1.0's.
+            if integration.get("PayloadFormatVersion") != "1.0":
+                raise NotImplementedError(f"Payload {integration.get('PayloadFormatVersion')}")
+            method, path = properties["RouteKey"].split(" ", 1)
             authorizer_id = properties.get("AuthorizerId")
-            self.methods.append(
-                _Method(
-                    resource_path=path_of(properties["ResourceId"]) or "/",
-                    http_method=properties["HttpMethod"],
+            self.routes.append(
+                _Route(
+                    path=path,
+                    http_method=method,
                     authorization=properties.get("AuthorizationType", "NONE"),
                     authorizer=authorizers.get(authorizer_id) if authorizer_id else None,
                     authorizer_id=authorizer_id,
-                    function=cloud.function(_function_of_uri(integration["Uri"])),
+                    function=cloud.function(integration["IntegrationUri"]),
                 )
             )
-        self.unauthorized = {"status": 401, "body": '{"message":"Unauthorized"}'}
-        for response in stack.of_type("AWS::ApiGateway::GatewayResponse").values():
-            properties = deployment.resolve(stack, response["Properties"])
-            if properties["ResponseType"] == "UNAUTHORIZED":
-                self.unauthorized = {
-                    "status": int(properties.get("StatusCode", 401)),
-                    "body": properties.get("ResponseTemplates", {}).get(
-                        "application/json", self.unauthorized["body"]
-                    ),
-                }
+        # An HTTP API's own answers, which it cannot be told to reshape.
+        self.unauthorized = Response(401, '{"message":"Unauthorized"}', {})
+        self.forbidden = Response(403, '{"message":"Forbidden"}', {})
         self._authorizer_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> Response:
-        # A query string, as API Gateway hands it over: apart from the path, decoded.
+        # A query string, as API Gateway hands it over: decoded; the path as an HTTP API
+        # decodes it.
         path, _, query_text = path.partition("?")
+        try:
+            path = http_api_path(path)
+        except MalformedRequest:
+            return Response(400, '{"message":"Bad Request"}', {})
         query = parse_qs(query_text, keep_blank_values=True)
         matching = [
-            (m, params) for m in self.methods if (params := m.matches(method, path)) is not None
+            (r, params) for r in self.routes if (params := r.matches(method, path)) is not None
         ]
         if not matching:
-            return Response(403, '{"message":"Missing Authentication Token"}', {})
+            return Response(404, '{"message":"Not Found"}', {})
         route, path_parameters = max(matching, key=lambda pair: pair[0].specificity)
         headers = {"Content-Type": "application/json", **(headers or {})}
         method_arn = arn("execute-api", f"{self.api_id}/{self.stage}/{method}{path}")
         context: dict[str, Any] = {
-            "resourcePath": route.resource_path,
+            "resourcePath": route.path,
             "httpMethod": method,
-            "path": f"/{self.stage}{path}",
+            "path": path,
             "stage": self.stage,
             "requestId": str(uuid.uuid4()),
             "accountId": ACCOUNT,
@@ -362,14 +359,15 @@ class ApiGateway:
             context["authorizer"] = allowed
         elif route.authorization != "NONE":
             raise NotImplementedError(f"AuthorizationType {route.authorization}")
-        source_arn = arn("execute-api", f"{self.api_id}/{self.stage}/{method}{route.resource_path}")
+        source_arn = arn("execute-api", f"{self.api_id}/{self.stage}/{method}{route.path}")
         if not self.cloud.service_may_invoke(
             route.function, "apigateway.amazonaws.com", source_arn
         ):
-            return Response(500, '{"message":"Internal server error"}', {})
+            return Response(500, '{"message":"Internal Server Error"}', {})
         text = body if isinstance(body, str) or body is None else json.dumps(body)
         event = {
-            "resource": route.resource_path,
+            "version": "1.0",
+            "resource": route.path,
             "path": path,
             "httpMethod": method,
             "headers": headers,
@@ -384,7 +382,7 @@ class ApiGateway:
         }
         invocation = self.cloud.invoke(route.function, event, f"api {method} {path}")
         if invocation.error is not None or not isinstance(invocation.result, dict):
-            return Response(502, '{"message":"Internal server error"}', {})
+            return Response(500, '{"message":"Internal Server Error"}', {})
         result = invocation.result
         answer_headers = {
             k: v[0] if isinstance(v, list) else v
@@ -393,19 +391,20 @@ class ApiGateway:
         return Response(int(result["statusCode"]), result.get("body") or "", answer_headers)
 
     def _authorize(
-        self, route: _Method, method: str, path: str, headers: dict[str, str], method_arn: str
+        self, route: _Route, method: str, path: str, headers: dict[str, str], method_arn: str
     ) -> dict[str, Any] | Response:
         authorizer = route.authorizer
         assert authorizer is not None
-        if authorizer["Type"] != "REQUEST":
-            raise NotImplementedError(f"Authorizer type {authorizer['Type']}")
-        sources = [s.strip() for s in str(authorizer.get("IdentitySource", "")).split(",") if s]
+        if authorizer["AuthorizerType"] != "REQUEST":
+            raise NotImplementedError(f"Authorizer type {authorizer['AuthorizerType']}")
+        if authorizer.get("AuthorizerPayloadFormatVersion") != "1.0":
+            raise NotImplementedError("Only IAM-policy (1.0) authorizers are played")
         values = []
-        for source in sources:
-            header = source.removeprefix("method.request.header.")
+        for source in authorizer.get("IdentitySource", []):
+            header = source.removeprefix("$request.header.")
             value = next((v for k, v in headers.items() if k.lower() == header.lower()), None)
-            if value is None:  # a missing identity source: 401 without calling the authorizer
-                return Response(self.unauthorized["status"], self.unauthorized["body"], {})
+            if not value:  # a missing identity source: 401 without calling the authorizer
+                return self.unauthorized
             values.append(value)
         key = (str(route.authorizer_id), "\0".join(values))
         cached = self._authorizer_cache.get(key)
@@ -413,22 +412,24 @@ class ApiGateway:
             process = self.cloud.function(_function_of_uri(authorizer["AuthorizerUri"]))
             source_arn = arn("execute-api", f"{self.api_id}/authorizers/{route.authorizer_id}")
             if not self.cloud.service_may_invoke(process, "apigateway.amazonaws.com", source_arn):
-                return Response(500, '{"message":"Internal server error"}', {})
+                return Response(500, '{"message":"Internal Server Error"}', {})
             event = {
+                "version": "1.0",
                 "type": "REQUEST",
                 "methodArn": method_arn,
-                "resource": route.resource_path,
+                "identitySource": ",".join(values),
+                "authorizationToken": ",".join(values),
+                "resource": route.path,
                 "path": path,
                 "httpMethod": method,
                 "headers": headers,
-                "multiValueHeaders": {k: [v] for k, v in headers.items()},
                 "queryStringParameters": {},
                 "pathParameters": {},
                 "stageVariables": {},
                 "requestContext": {
-                    "path": f"/{self.stage}{path}",
+                    "path": path,
                     "accountId": ACCOUNT,
-                    "resourcePath": route.resource_path,
+                    "resourcePath": route.path,
                     "stage": self.stage,
                     "requestId": str(uuid.uuid4()),
                     "apiId": self.api_id,
@@ -437,9 +438,7 @@ class ApiGateway:
             }
             invocation = self.cloud.invoke(process, event, "api authorizer")
             if invocation.error is not None:
-                if invocation.error.get("errorMessage") == "Unauthorized":
-                    return Response(self.unauthorized["status"], self.unauthorized["body"], {})
-                return Response(500, '{"message":"Internal server error"}', {})
+                return Response(500, '{"message":"Internal Server Error"}', {})
             ttl = int(authorizer.get("AuthorizerResultTtlInSeconds", 300))
             cached = (time.monotonic() + ttl, invocation.result)
             if ttl:
@@ -452,7 +451,7 @@ class ApiGateway:
             statements=answer["policyDocument"]["Statement"],
         )
         if decide(policy, Request("execute-api:Invoke", method_arn)) is not None:
-            return Response(403, '{"message":"User is not authorized to access this resource"}', {})
+            return self.forbidden
         return {"principalId": answer.get("principalId"), **(answer.get("context") or {})}
 
 
@@ -482,7 +481,7 @@ class Services:
             for logical_id, rule in stack.of_type("AWS::Events::Rule").items():
                 if "ScheduleExpression" in rule["Properties"]:
                     rules.append(ScheduledRule(cloud, stack, logical_id))
-            for logical_id in stack.of_type("AWS::ApiGateway::RestApi"):
+            for logical_id in stack.of_type("AWS::ApiGatewayV2::Api"):
                 apis.append(ApiGateway(cloud, stack, logical_id))
         return cls(cloud=cloud, mappings=mappings, rules=rules, apis=apis)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.deployed.cloud import ACCOUNT, Deployment, Physical, Stack, arn, physical_name
+from tests.deployed.cloud import ACCOUNT, REGION, Deployment, Physical, Stack, arn, physical_name
 
 _GENERATE_SECRET_KEYS = (
     "ExcludeCharacters",
@@ -62,10 +62,12 @@ class Provisioner:
         if type_ == "AWS::Events::Rule":
             name = resolve(stack, raw.get("Name")) or physical_name(stack, logical_id)
             return Physical(name, {"Arn": arn("events", f"rule/{name}")})
-        if type_ == "AWS::ApiGateway::RestApi":
+        if type_ == "AWS::ApiGatewayV2::Api":
             api_id = f"api{abs(hash(logical_id)) % 10**6:06d}"
-            return Physical(api_id, {"RootResourceId": f"{api_id}-root"})
-        if type_ == "AWS::ApiGateway::Stage":
+            return Physical(
+                api_id, {"ApiEndpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com"}
+            )
+        if type_ == "AWS::ApiGatewayV2::Stage":
             return Physical(resolve(stack, raw["StageName"]))
         # Anything else only needs a name to be referred to by.
         return Physical(physical_name(stack, logical_id))

@@ -535,7 +535,7 @@ def test_the_web_ui_is_served_from_the_asset_in_key_mode_only(deployed):
     page = deployed.api.request("GET", "/")
     deep_link = deployed.api.request("GET", "/execution/some-workflow-id")
     if deployed.mode != "conductor-keys":
-        assert page.status == deep_link.status == 403, page.body
+        assert page.status == deep_link.status == 404, page.body
         return
     assert page.status == 200, page.body
     assert page.headers["Content-Type"].startswith("text/html")
@@ -545,6 +545,10 @@ def test_the_web_ui_is_served_from_the_asset_in_key_mode_only(deployed):
     asset = deployed.api.request("GET", script)
     assert asset.status == 200 and "immutable" in asset.headers["Cache-Control"]
     assert deployed.api.request("GET", "/api/metadata/workflow").status == 401
+    # A token that is not valid: the 401 on which Conductor's SDKs fetch a new one.
+    forged = {"X-Authorization": "not-a-token"}
+    refused = deployed.api.request("GET", "/api/metadata/workflow", headers=forged)
+    assert refused.status == 401 and refused.json()["error"] == "INVALID_TOKEN", refused.body
     assert_nothing_refused_or_failed(deployed, since)
 
 

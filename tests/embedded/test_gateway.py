@@ -1,4 +1,4 @@
-"""HTTP requests become API Gateway REST proxy events, and proxy results become responses."""
+"""HTTP requests become HTTP API proxy events (payload 1.0), and proxy results become responses."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-from embedded.functions import LambdaContext, LocalFunction
-from embedded.gateway import Gateway, http_reply, proxy_event
+from embedded.functions import LocalFunction
+from embedded.gateway import Gateway, http_api_path, http_reply
 
 
 class Echo:
@@ -89,9 +88,10 @@ def echoed(gateway: Gateway, method: str, target: str, **kwargs: Any) -> dict[st
     return event
 
 
-def test_a_get_becomes_a_rest_proxy_event(gateway: Gateway, echo: Echo) -> None:
+def test_a_get_becomes_an_http_api_proxy_event(gateway: Gateway, echo: Echo) -> None:
     event = echoed(gateway, "GET", "/api/workflow/running/event_testing?version=1")
 
+    assert event["version"] == "1.0"
     assert event["resource"] == "/api/{proxy+}"
     assert event["httpMethod"] == "GET"
     assert event["path"] == "/api/workflow/running/event_testing"
@@ -99,10 +99,11 @@ def test_a_get_becomes_a_rest_proxy_event(gateway: Gateway, echo: Echo) -> None:
     assert event["body"] is None
     assert event["isBase64Encoded"] is False
     context = event["requestContext"]
-    assert context["stage"] == "local"
+    assert context["stage"] == "$default"
     assert context["requestId"]
     assert context["identity"]["sourceIp"] == "127.0.0.1"
-    assert context["path"] == "/local/api/workflow/running/event_testing"
+    # The `$default` stage adds no segment to the path.
+    assert context["path"] == "/api/workflow/running/event_testing"
     assert echo.contexts[0].function_name == "baton-api"
     assert echo.contexts[0].aws_request_id
     assert 0 < echo.contexts[0].get_remaining_time_in_millis() <= 29_000
@@ -128,32 +129,40 @@ def test_no_query_string_gives_nulls(gateway: Gateway) -> None:
     assert event["multiValueQueryStringParameters"] is None
 
 
-def test_percent_encoded_segments_arrive_as_sent(gateway: Gateway) -> None:
-    # As on AWS (REST APIs keep the path encoded): the handler decodes path parameters.
+def test_percent_encoded_segments_arrive_decoded(gateway: Gateway) -> None:
+    # As on AWS (an HTTP API decodes the path): the handler encodes it again for routing.
     event = echoed(gateway, "GET", "/api/event/sqs%3Aconductor_doug_testing?activeOnly=false")
 
-    assert event["path"] == "/api/event/sqs%3Aconductor_doug_testing"
-    assert event["pathParameters"] == {"proxy": "event/sqs%3Aconductor_doug_testing"}
+    assert event["path"] == "/api/event/sqs:conductor_doug_testing"
+    assert event["pathParameters"] == {"proxy": "event/sqs:conductor_doug_testing"}
 
 
-def test_a_powertools_route_matches_an_encoded_segment() -> None:
-    app = APIGatewayRestResolver()
+@pytest.mark.parametrize(
+    ("sent", "delivered"),
+    [
+        # An HTTP API's paths as captured on AWS for these requests.
+        ("/api/x/space%20value", "/api/x/space value"),
+        ("/api/x/question%3Fvalue", "/api/x/question"),
+        ("/api/x/hash%23value", "/api/x/hash#value"),
+        ("/api/x/slash%2Fvalue", "/api/x/slash/value"),
+        ("/api/x/unicode-%CE%BB-%E4%B8%96%E7%95%8C", "/api/x/unicode-λ-世界"),
+        ("/api/x/literal%252Fvalue", "/api/x/literal/value"),
+        ("/api/x/literal%253Fvalue", "/api/x/literal?value"),
+        ("/api/x/literal%2525value", "/api/x/literal%value"),
+    ],
+)
+def test_the_path_is_decoded_as_an_http_api_decodes_it(sent: str, delivered: str) -> None:
+    assert http_api_path(sent) == delivered
 
-    @app.get("/api/event/<event>")
-    def handlers_for(event: str) -> dict[str, str]:
-        return {"event": event}
 
-    raw = proxy_event(
-        method="GET",
-        target="/api/event/sqs%3Aq",
-        headers=[("Host", "127.0.0.1")],
-        body=b"",
-        source_ip="127.0.0.1",
-    )
-    context: Any = LambdaContext(function_name="baton-api", region="us-east-1", timeout_seconds=29)
-    result = app.resolve(raw, context)
-    assert result["statusCode"] == 200
-    assert json.loads(result["body"]) == {"event": "sqs%3Aq"}
+@pytest.mark.parametrize("sent", ["/api/x/percent%25done", "/api/x/%ZZ", "/api/x/%E2%82"])
+def test_paths_an_http_api_refuses_are_a_400_in_conductors_body(
+    gateway: Gateway, echo: Echo, sent: str
+) -> None:
+    status, _, body = request(gateway, "GET", sent)
+    assert status == 400
+    assert set(json.loads(body)) == {"status", "message", "instance", "retryable"}
+    assert echo.contexts == []
 
 
 def test_json_and_text_bodies_and_headers_are_passed_on(gateway: Gateway) -> None:

@@ -1,4 +1,4 @@
-"""The key-mode parts: the token-signing secret and the REQUEST authorizer."""
+"""The key-mode parts: the token-signing secret and the HTTP API's Lambda authorizer."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ from infra.auth import AUTHORIZER_CACHE, TOKEN_HEADER
 
 
 def test_iam_mode_has_no_authorizer_nor_secret(iam_mode):
-    assert not iam_mode.resources("AWS::ApiGateway::Authorizer")
+    assert not iam_mode.resources("AWS::ApiGatewayV2::Authorizer")
     assert not iam_mode.resources("AWS::SecretsManager::Secret")
 
 
 def test_authorizer_checks_the_x_authorization_header(keys_mode):
-    (authorizer,) = keys_mode.resources("AWS::ApiGateway::Authorizer").values()
+    (authorizer,) = keys_mode.resources("AWS::ApiGatewayV2::Authorizer").values()
     properties = authorizer["Properties"]
-    assert properties["Type"] == "REQUEST"
-    assert properties["IdentitySource"] == f"method.request.header.{TOKEN_HEADER}"
+    assert properties["AuthorizerType"] == "REQUEST"
+    # IAM-policy answers, which cover every route (baton.handlers.authorizer).
+    assert properties["AuthorizerPayloadFormatVersion"] == "1.0"
+    assert "EnableSimpleResponses" not in properties
+    assert properties["IdentitySource"] == [f"$request.header.{TOKEN_HEADER}"]
     assert properties["AuthorizerResultTtlInSeconds"] == AUTHORIZER_CACHE.to_seconds()
 
 

@@ -227,8 +227,52 @@ class TestAuthorizer:
         assert statement["Resource"] == [f"{API_ARN}/prod/*/*"]
 
     @pytest.mark.parametrize("token", [None, "", "garbage"])
-    def test_anything_else_is_unauthorized(self, signing_secret, token):
-        from baton.handlers.authorizer import Unauthorized, handler
+    def test_anything_else_passes_with_no_key_for_the_api_to_refuse(self, signing_secret, token):
+        # An HTTP API's own denial is a bare 403; the API function answers 401 INVALID_TOKEN.
+        from baton.handlers.authorizer import INVALID_TOKEN_PRINCIPAL, handler
 
-        with pytest.raises(Unauthorized, match=r"^Unauthorized$"):
-            handler(self.event(token), self.context())
+        response = handler(self.event(token), self.context())
+        assert response["principalId"] == INVALID_TOKEN_PRINCIPAL
+        assert "keyId" not in (response.get("context") or {})
+
+
+class TestApiRefusesRequestsWithoutAKey:
+    @staticmethod
+    def event(path: str, method: str = "GET", authorizer: dict[str, str] | None = None):
+        resource = "/api/token" if path == "/api/token" and method == "POST" else "/api/{proxy+}"
+        return {
+            "version": "1.0",
+            "resource": resource,
+            "path": path,
+            "httpMethod": method,
+            "headers": {"Content-Type": "application/json"},
+            "multiValueHeaders": {"Content-Type": ["application/json"]},
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "requestContext": {"requestId": "r", "authorizer": authorizer or {}},
+            "body": None,
+            "isBase64Encoded": False,
+        }
+
+    @pytest.fixture
+    def key_mode(self, monkeypatch):
+        monkeypatch.setenv(settings.AUTH_MODE, "conductor-keys")
+
+    @pytest.mark.parametrize("authorizer", [None, {"principalId": "invalid-token"}, {"keyId": ""}])
+    def test_without_a_key_id_the_answer_is_the_401_sdks_renew_on(self, key_mode, authorizer):
+        from baton.handlers.api import handler
+
+        answer = handler(
+            self.event("/api/metadata/workflow", authorizer=authorizer), TestAuthorizer.context()
+        )
+        assert answer["statusCode"] == 401
+        body = json.loads(answer["body"])
+        assert body["error"] == "INVALID_TOKEN" and body["status"] == 401
+        assert {"message", "instance", "retryable"} <= set(body)
+
+    def test_the_token_route_needs_no_key(self, key_mode):
+        from baton.handlers.api import handler
+
+        answer = handler(self.event("/api/token", "POST"), TestAuthorizer.context())
+        assert answer["statusCode"] == 400  # no body: a bad request, not a missing token

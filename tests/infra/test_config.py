@@ -66,13 +66,9 @@ def test_invalid_settings_say_what_to_fix(context, message):
         config_from(context)
 
 
-def test_the_api_gateway_cloudwatch_role_is_opt_in():
-    assert config_from({}).api_gateway_cloudwatch_role is False
-    assert config_from({"apiGatewayCloudWatchRole": True}).api_gateway_cloudwatch_role is True
-    assert config_from({"apiGatewayCloudWatchRole": "True"}).api_gateway_cloudwatch_role is True
-    assert config_from({"apiGatewayCloudWatchRole": "false"}).api_gateway_cloudwatch_role is False
-    with pytest.raises(ValueError, match=r"apiGatewayCloudWatchRole.*true or false"):
-        config_from({"apiGatewayCloudWatchRole": "yes"})
+def test_the_rest_apis_cloudwatch_role_setting_is_refused():
+    with pytest.raises(ValueError, match=r"apiGatewayCloudWatchRole is no longer a setting"):
+        config_from({"apiGatewayCloudWatchRole": "true"})
 
 
 def test_architecture_is_arm64_or_x86_64():

@@ -46,18 +46,8 @@ def test_every_function_logs_to_its_own_group_in_the_stack(mode, iam_mode, keys_
 def test_api_gateway_logs_go_to_groups_of_the_stack(mode, iam_mode, keys_mode):
     synthesized = _modes(iam_mode, keys_mode)[mode]
     log_groups = synthesized.resources("AWS::Logs::LogGroup")
-    ((stage_id, stage),) = synthesized.resources("AWS::ApiGateway::Stage").items()
-    (rest_api_id,) = synthesized.resources("AWS::ApiGateway::RestApi")
-    access_logs, _ = stage["Properties"]["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"]
+    (stage,) = synthesized.resources("AWS::ApiGatewayV2::Stage").values()
+    access_logs, _ = stage["Properties"]["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"]
     assert access_logs in log_groups
-    # Execution logs: API Gateway writes to this name and would create the group (kept
-    # forever) if the stack had not created it first.
-    (execution_logs,) = [
-        logical_id
-        for logical_id, group in log_groups.items()
-        if "LogGroupName" in group["Properties"]
-    ]
-    assert log_groups[execution_logs]["Properties"]["LogGroupName"] == {
-        "Fn::Join": ["", ["API-Gateway-Execution-Logs_", {"Ref": rest_api_id}, "/prod"]]
-    }
-    assert execution_logs in stage["DependsOn"], stage_id
+    # An HTTP API writes no execution logs: no group is named for API Gateway to write to.
+    assert not [group for group in log_groups.values() if "LogGroupName" in group["Properties"]]

@@ -71,3 +71,22 @@ def test_dashboard_draws_the_engine_metrics(iam_mode):
         assert name in body, name
     assert '\\"stat\\":\\"p99\\"' in body and '\\"stat\\":\\"p50\\"' in body
     assert telemetry.NAMESPACE in body
+
+
+def _http_api_id(synthesized):
+    (api_id,) = synthesized.resources("AWS::ApiGatewayV2::Api")
+    return api_id
+
+
+def test_the_api_alarms_on_5xx_answers(iam_mode):
+    (alarm,) = [a for a in alarms(iam_mode) if a["MetricName"] == "5xx"]
+    assert alarm["Namespace"] == "AWS/ApiGateway"
+    assert alarm["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": _http_api_id(iam_mode)}}]
+    assert alarm["Threshold"] == 0
+
+
+def test_dashboard_draws_the_apis_requests_errors_and_latency(iam_mode):
+    (dashboard,) = iam_mode.resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in ("Count", "4xx", "5xx", "Latency"):
+        assert f'\\"AWS/ApiGateway\\",\\"{metric}\\",\\"ApiId\\"' in body, metric

@@ -23,7 +23,7 @@ from schemathesis import GenerationMode
 from baton.api import openapi
 from baton.api.conductor_routes import CONDUCTOR_ROUTES, UNSUPPORTED
 from baton.api.routing import shape
-from embedded.gateway import http_reply, proxy_event
+from embedded.gateway import MalformedRequest, error_reply, http_reply, proxy_event
 from tests.reliability.support import register_workflow, start, wait_workflow
 from tests.runtime.conftest import Aws
 from tests.runtime.lambda_events import FakeContext, call_api
@@ -98,14 +98,19 @@ class LambdaBehindTheGateway:
         ]
         if environ.get("CONTENT_TYPE"):
             headers.append(("Content-Type", environ["CONTENT_TYPE"]))
-        event = proxy_event(
-            method=environ["REQUEST_METHOD"],
-            target=target,
-            headers=headers,
-            body=body,
-            source_ip="127.0.0.1",
-        )
-        reply = http_reply(api.handler(event, FakeContext()))
+        try:
+            event = proxy_event(
+                method=environ["REQUEST_METHOD"],
+                target=target,
+                headers=headers,
+                body=body,
+                source_ip="127.0.0.1",
+            )
+        except MalformedRequest as error:
+            # A path the HTTP API refuses is answered by the gateway, never by the function.
+            reply = error_reply(error.status, str(error))
+        else:
+            reply = http_reply(api.handler(event, FakeContext()))
         start_response(f"{reply.status} -", reply.headers)
         return [reply.body]
 

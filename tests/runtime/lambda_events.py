@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from embedded.gateway import MalformedRequest, error_reply, http_api_path
+
 
 @dataclass
 class FakeContext:
@@ -22,8 +24,11 @@ class FakeContext:
 def api_event(
     method: str, path: str, body: Any = None, query: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    """The HTTP API's event (payload 1.0) for a request to `path` as a client encoded it."""
     text = body if isinstance(body, str) or body is None else json.dumps(body)
+    path = http_api_path(path)
     return {
+        "version": "1.0",
         "resource": "/api/{proxy+}",
         "path": path,
         "httpMethod": method,
@@ -34,7 +39,7 @@ def api_event(
         "pathParameters": {"proxy": path.removeprefix("/")},
         "requestContext": {
             "requestId": str(uuid.uuid4()),
-            "stage": "test",
+            "stage": "$default",
             "path": path,
             "httpMethod": method,
             "identity": {"sourceIp": "127.0.0.1"},
@@ -96,7 +101,13 @@ def call_api(
 ) -> ApiResponse:
     from baton.handlers import api
 
-    result = api.handler(api_event(method, path, body, query), FakeContext())
+    try:
+        event = api_event(method, path, body, query)
+    except MalformedRequest as error:
+        # A path an HTTP API refuses never reaches the function: the gateway answers it.
+        reply = error_reply(error.status, str(error))
+        return ApiResponse(reply.status, reply.body.decode(), dict(reply.headers))
+    result = api.handler(event, FakeContext())
     headers = {
         k: v[0] if isinstance(v, list) else v
         for k, v in (result.get("multiValueHeaders") or result.get("headers") or {}).items()

@@ -6,8 +6,9 @@ could be registered and then never reached; and among routes with parameters the
 registered wins, so `/api/tasks/queue/requeue/{type}` could lose to
 `/api/tasks/{workflowId}/{ref}/{status}`. `ConductorResolver` changes both:
 
-- The handler gives it the path in one canonical encoding (`canonical_path`): each segment
-  decoded, then percent-encoded again but for unreserved characters. A parameter matches any
+- The handler gives it the path in one canonical encoding (`encoded_path`): each segment
+  (decoded, as an HTTP API passes the path) percent-encoded but for unreserved
+  characters. A parameter matches any
   segment (anything but `/`) and the route receives it decoded, so every name that holds no
   `/` is reachable however its client encoded it.
 - Routes are tried most specific first, as Spring orders Conductor's: at the first segment
@@ -37,7 +38,13 @@ _UNRESERVED = "-._~"
 
 def canonical_path(raw_path: str) -> str:
     """`raw_path` with each segment decoded, then encoded again the one way routes expect."""
-    return "/".join(quote(segment, safe=_UNRESERVED) for segment in path_segments(raw_path))
+    return encoded_path(path_segments(raw_path))
+
+
+def encoded_path(segments: list[str]) -> str:
+    """Decoded path segments, encoded the one way routes expect (as an HTTP API passes the
+    path decoded, the handler starts from its segments)."""
+    return "/".join(quote(segment, safe=_UNRESERVED) for segment in segments)
 
 
 def path_segments(raw_path: str) -> list[str]:

@@ -10,11 +10,19 @@ from __future__ import annotations
 from baton.auth.api import token_response
 from baton.auth.keys import ApiKey, create_key, list_keys, revoke_key
 from baton.auth.modes import CONDUCTOR_KEYS, IAM, AuthMode, current_mode
-from baton.auth.tokens import TOKEN_LIFETIME_SECONDS, issue_token, verify_token
+from baton.auth.tokens import (
+    KEY_ID_CONTEXT,
+    TOKEN_HEADER,
+    TOKEN_LIFETIME_SECONDS,
+    issue_token,
+    verify_token,
+)
 
 __all__ = [
     "CONDUCTOR_KEYS",
     "IAM",
+    "KEY_ID_CONTEXT",
+    "TOKEN_HEADER",
     "TOKEN_LIFETIME_SECONDS",
     "ApiKey",
     "AuthMode",

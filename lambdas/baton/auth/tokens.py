@@ -22,6 +22,9 @@ from baton import settings
 from baton.auth import keys
 
 TOKEN_LIFETIME_SECONDS: Final = 3600
+# The request header a token travels in, and the authorizer context key naming its API key.
+TOKEN_HEADER: Final = "X-Authorization"
+KEY_ID_CONTEXT: Final = "keyId"
 # Conductor's SDKs renew tokens after 45 minutes, well within the lifetime above.
 _SECRET_CACHE_SECONDS: Final = 300
 _HEADER: Final = {"alg": "HS256", "typ": "JWT"}

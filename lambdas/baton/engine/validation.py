@@ -221,10 +221,17 @@ def path_name_problem(name: str) -> str | None:
     are the ones without which a name would register and then never be reached: a `/` splits
     the segment, `.` and `..` are folded away by clients, and characters that are not printable
     (NUL and other controls, zero-width and other format characters, unassigned code points)
-    are invisible or refused on the way.
+    are invisible or refused on the way; and API Gateway's HTTP API ends a path at an encoded
+    `?` and decodes it twice, so no encoding of a `?` or a `%` reaches the API.
     """
     if "/" in name:
         return "A name cannot contain '/': it would not be one segment of a URL path"
+    for character in "?%":
+        if character in name:
+            return (
+                f"A name cannot contain {character!r}: API Gateway's HTTP API cuts or decodes "
+                "it out of URL paths"
+            )
     if name in (".", ".."):
         return f"A name cannot be {name!r}: clients fold it out of URL paths"
     if not name.isprintable():

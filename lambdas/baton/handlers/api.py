@@ -1,4 +1,4 @@
-"""The API function: Conductor's REST API behind API Gateway (REST, proxy integration)."""
+"""The API function: Conductor's REST API behind an API Gateway HTTP API (payload format 1.0)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,16 @@ from baton.api import (
     tasks,
     workflows,
 )
-from baton.api.errors import ApiError, error_response, proxy_error, strict_json
+from baton.api.errors import ApiError, error_body, error_response, proxy_error, strict_json
 from baton.api.requests import json_body
-from baton.api.routing import ConductorResolver, canonical_path, path_segments
-from baton.auth import modes
+from baton.api.routing import ConductorResolver, encoded_path
+from baton.auth import KEY_ID_CONTEXT, TOKEN_HEADER, modes
 from baton.errors import as_baton_error
 from baton.runtime import logger, metrics, tracer
+
+TOKEN_RESOURCE = "/api/token"
+# The error code on which Conductor's SDKs fetch a new token and try again.
+INVALID_TOKEN = "INVALID_TOKEN"
 
 # Every JSON answer is strict JSON (no NaN or Infinity), which every client can read.
 app = ConductorResolver(serializer=strict_json)
@@ -92,25 +96,52 @@ def error(error: Exception) -> Response[str]:
     return error_response(answer)
 
 
+def _invalid_token() -> dict[str, Any]:
+    """401 in Conductor's body plus the error code on which Conductor's SDKs renew a token."""
+    error = ApiError(401, f"Send a valid token from POST /api/token in the {TOKEN_HEADER} header")
+    return {
+        **proxy_error(error),
+        "body": strict_json({**error_body(error), "error": INVALID_TOKEN}),
+    }
+
+
+def _needs_a_key(event: dict[str, Any]) -> bool:
+    """In the key mode, whether the request is one the authorizer found no valid token on.
+
+    Every route but the token's and the UI's is behind the authorizer (infra/api.py), which
+    names the key of a valid token in its context; whatever lacks one is refused here, so a
+    route that somehow escaped the authorizer is closed too.
+    """
+    if modes.current_mode() != modes.CONDUCTOR_KEYS or web_ui.is_ui_request(event):
+        return False
+    if event.get("resource") == TOKEN_RESOURCE and event.get("httpMethod") == "POST":
+        return False
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    # Payload 1.0 puts the authorizer's context beside principalId, as a REST API does; 2.0
+    # nests it under `lambda`. Read either, so the check never depends on which one arrives.
+    nested = authorizer.get("lambda")
+    nested_key = nested.get(KEY_ID_CONTEXT) if isinstance(nested, dict) else None
+    return not (authorizer.get(KEY_ID_CONTEXT) or nested_key)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The UI's resources (`/`, `/{proxy+}`) serve its built files and never reach the API.
+    # The UI's routes (`/`, `/{proxy+}`) serve its built files and never reach the API.
     if web_ui.is_ui_request(event):
         return web_ui.answer(event)
-    # API Gateway passes the path as the client encoded it (Conductor's SDKs encode the `:` of
-    # event names, `sqs%3Aqueue`); the resolver routes one canonical encoding of it and hands
-    # each route its parameters decoded (baton.api.routing).
+    if _needs_a_key(event):
+        return _invalid_token()
+    # An HTTP API passes the path decoded (`sqs%3Aqueue` arrives as `sqs:queue`); the resolver
+    # routes one canonical encoding of it and hands each route its parameters decoded
+    # (baton.api.routing).
     if isinstance(event.get("path"), str):
-        try:
-            segments = path_segments(event["path"])
-        except UnicodeDecodeError:
-            return proxy_error(ApiError(400, "The path holds percent-escapes that are not UTF-8"))
+        segments = event["path"].split("/")
         # Segments become DynamoDB keys, which hold at most 1,024 bytes (sort keys).
         if any(len(part.encode("utf-8", "surrogatepass")) > 1024 for part in segments):
             return proxy_error(ApiError(400, "A path segment is longer than 1,024 bytes"))
-        event = {**event, "path": canonical_path(event["path"])}
+        event = {**event, "path": encoded_path(segments)}
     return response_limit.fit(
         app.resolve(event, context), str(event.get("httpMethod")), str(event.get("path"))
     )

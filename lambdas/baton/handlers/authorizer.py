@@ -1,14 +1,18 @@
-"""API Gateway REQUEST authorizer for the "conductor-keys" mode.
+"""API Gateway Lambda authorizer (HTTP API, payload 1.0) for the "conductor-keys" mode.
 
-It admits a request whose `X-Authorization` header holds a valid token from `POST /api/token`.
-The policy it returns covers every method of the stage, because API Gateway caches it per token
-and reuses it for the token's other requests.
+It names the key behind the `X-Authorization` token of a request. An HTTP API answers a denial
+with a bare 403 that Conductor's SDKs do not act on, and cannot reshape it; so a token that is
+not valid (forged, expired, of a revoked key) is let through with no key id, and the API
+function answers it with the 401 whose body (`"error": "INVALID_TOKEN"`) makes the SDKs fetch a
+new token (baton.handlers.api). A request without the header never gets here: the gateway
+answers it 401 itself. The policy covers every route of the stage, because API Gateway caches
+the answer per token and reuses it for the token's other requests.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Final
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -17,16 +21,11 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.auth import verify_token
+from baton.auth import KEY_ID_CONTEXT, TOKEN_HEADER, verify_token
 
-TOKEN_HEADER = "X-Authorization"
+INVALID_TOKEN_PRINCIPAL: Final = "invalid-token"
 
 logger = Logger()
-
-
-class Unauthorized(Exception):
-    def __init__(self) -> None:
-        super().__init__("Unauthorized")
 
 
 @logger.inject_lambda_context
@@ -35,16 +34,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token = request.headers.get(TOKEN_HEADER)  # Powertools matches header names case-insensitively
     key_id = verify_token(token, time.time_ns() // 1_000_000) if token else None
     if key_id is None:
-        logger.info("Rejected a request without a valid token", path=request.path)
-        raise Unauthorized()
+        logger.info("A request without a valid token", path=request.path)
     arn = request.parsed_arn
     response = APIGatewayAuthorizerResponse(
-        principal_id=key_id,
+        principal_id=key_id or INVALID_TOKEN_PRINCIPAL,
         region=arn.region,
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"keyId": key_id},
+        context={KEY_ID_CONTEXT: key_id} if key_id else {},
         partition=arn.partition,
     )
     response.allow_all_routes()
