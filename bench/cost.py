@@ -154,7 +154,7 @@ def durable_functions_cost(per_workflow: dict[str, Any]) -> dict[str, Any]:
         * price["lambda_arm64_gb_second"]
         * MILLION,
         "SQS (2 messages: send, receive, delete)": 6 * price["sqs_request"] * MILLION,
-        "API Gateway (the start through it)": price["api_gateway_rest_request"] * MILLION,
+        "API Gateway HTTP API (the start through it)": price["api_gateway_http_request"] * MILLION,
     }
     return {
         "operations_per_workflow": operations,
