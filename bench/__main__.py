@@ -116,61 +116,6 @@ def _section_end_to_end(result: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _section_cost(per_workflow: dict[str, Any]) -> list[str]:
-    baton = cost.baton_cost(per_workflow)
-    baton_total = sum(baton.values())
-    sfn = cost.step_functions_cost(per_workflow)
-    price = cost.prices()
-    lines = [
-        "## 3. AWS cost per seed workflow",
-        "",
-        f"Counted from the requests 20 seed-like workflows really made (prices: "
-        f"bench/prices.json, {price['region']}, as of {price['as_of']}; Lambda at "
-        f"{cost.lambda_memory_gb() * 1024:.0f} MB arm64, durations as measured here against "
-        "moto).",
-        "",
-        "Per workflow: "
-        f"{per_workflow['dynamodb_write_units']:.1f} write units, "
-        f"{per_workflow['dynamodb_read_units']:.1f} read units, "
-        f"{per_workflow['sqs_requests']:.1f} SQS requests, "
-        + ", ".join(
-            f"{count:.1f} {name} invocations "
-            f"({per_workflow['lambda_mean_seconds'].get(name, 0) * 1000:.0f} ms mean)"
-            for name, count in sorted(per_workflow["lambda_invocations"].items())
-        )
-        + f", {per_workflow['api_requests']:.1f} API requests.",
-        "",
-        "| Baton, per million workflows | dollars |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {_money(value)} |" for name, value in baton.items()]
-    lines += [f"| **total** | **{_money(baton_total)}** |", ""]
-    lines += [
-        f"| Step Functions Standard ({sfn['transitions_per_workflow']} transitions), per million "
-        "| dollars |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {_money(value)} |" for name, value in sfn["standard"].items()]
-    ratio = baton_total / sfn["standard_total"]
-    lines += [
-        f"| **total** | **{_money(sfn['standard_total'])}** |",
-        "",
-        f"- Express: {sfn['express']}.",
-        f"- Baton / Step Functions Standard: {ratio:.2f}; target at most 0.20: "
-        f"{'met' if ratio <= 0.2 else 'NOT met'}.",
-        "- Fixed costs, not per workflow: the timers function runs every minute "
-        "(43,200 invocations a month), each event source mapping long-polls its queue, "
-        "DynamoDB storage and point-in-time recovery are billed per GB-month, and the alarms "
-        "and dashboard per month; docs/DEPLOY.md lists what Baton costs at rest.",
-        "",
-        "Calls per workflow (receives that found no message are left out: Lambda's pollers "
-        "make those whatever the load):",
-        "",
-    ]
-    lines += [f"- {name}: {count:.2f}" for name, count in per_workflow["calls"].items()]
-    return [*lines, ""]
-
-
 def _section_cold_start(
     imports: dict[str, float], traced: dict[str, float], asset_mb: float | None
 ) -> list[str]:
@@ -230,7 +175,7 @@ def main() -> None:
         "",
         f"- {concurrency}",
         "",
-        *_section_cost(result["per_workflow"]),
+        *cost.section(result["per_workflow"]),
         *_section_cold_start(imports, traced, coldstart.asset_size_mb()),
         *(
             workers.section(worker_result)
