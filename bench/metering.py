@@ -18,6 +18,7 @@ import re
 import sys
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -268,6 +269,9 @@ class Meter:
         if "taskKey" in key:
             identity = f"{_plain(key.get('workflowId'))}/{_plain(key.get('taskKey'))}"
             body = _plain(item.get("body") or {})
+            packed = (item.get("packed_body") or {}).get("B")
+            if isinstance(packed, bytes):
+                body = zlib.decompress(packed).decode()
             if isinstance(body, str) and body.startswith("{"):
                 with suppress(ValueError):
                     self._task_types[identity] = str(json.loads(body).get("taskType", "?"))
