@@ -8,6 +8,7 @@ moto, a cold start adds time), so the Lambda line is the least certain one.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -102,6 +103,16 @@ def step_functions_cost(per_workflow: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _load_note(per_workflow: dict[str, Any]) -> str:
+    load = per_workflow.get("load_average")
+    if load is None:
+        return ""
+    return (
+        f" The machine's load average (1 min) was {load[0]:.1f} before and {load[1]:.1f} after "
+        "the run: Lambda durations measure the neighbours as well; units and counts do not."
+    )
+
+
 def _money(value: float) -> str:
     return f"${value:,.2f}"
 
@@ -120,7 +131,7 @@ def section(per_workflow: dict[str, Any]) -> list[str]:
         f"Counted from the requests {SEED_RUNS} seed-like workflows really made (prices: "
         f"bench/prices.json, {price['region']}, as of {price['as_of']}; Lambda at "
         f"{lambda_memory_gb() * 1024:.0f} MB arm64, durations as measured here against "
-        "moto).",
+        "moto)." + _load_note(per_workflow),
         "",
         "Per workflow: "
         f"{per_workflow['dynamodb_write_units']:.1f} table write units and "
@@ -178,8 +189,8 @@ def write_breakdown_lines(per_workflow: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "Where the write units go, per workflow (table rows: a unit per KB of the item, two "
-        "in a transaction; index rows: one per entry added or removed, two per entry moved; "
-        "an update's size is what it sets plus the keys):",
+        "in a transaction, an update billed on the larger of the item before and after; index "
+        "rows: one per entry added or removed, two per entry moved):",
         "",
         "| call site | write | item | writes | mean KB | units |",
         "|---|---|---|---|---|---|",
@@ -218,10 +229,13 @@ def measure(report: Callable[[str], None], runs: int = SEED_RUNS) -> dict[str, A
         bench = Bench(runtime, report)
         _request("POST", f"{bench.api}/metadata/workflow", _seed_like("bench_seed"), observer=True)
         report(f"{runs} seed-like workflows, metered...")
+        load_before = os.getloadavg()[0]
         before = _snapshot(meter)
         ids = [bench.start("bench_seed", {"wait": "1s"}) for _ in range(runs)]
         bench.wait_all(ids, 120)
-        return _per_workflow(_delta(meter, before), runs)
+        per_workflow = _per_workflow(_delta(meter, before), runs)
+        per_workflow["load_average"] = (load_before, os.getloadavg()[0])
+        return per_workflow
 
 
 def write_section(lines: list[str], title: str = SECTION_TITLE) -> None:
