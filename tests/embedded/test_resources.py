@@ -109,7 +109,9 @@ def test_the_spec_values_apply_without_overrides() -> None:
             assert int(redrive["maxReceiveCount"]) == spec.max_receive_count
 
 
-def test_a_table_kept_from_an_older_run_gets_the_indexes_it_lacks() -> None:
+def test_a_table_kept_from_an_older_run_gets_the_indexes_it_lacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import boto3
     from moto import mock_aws
 
@@ -117,6 +119,11 @@ def test_a_table_kept_from_an_older_run_gets_the_indexes_it_lacks() -> None:
     from embedded.resources import create_table
 
     (spec,) = [s for s in table_specs() if s.logical_name == "Workflows"]
+    # moto in this process, not a runtime another test started.
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", settings.ENDPOINT_URL):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         older = create_table_request(spec)

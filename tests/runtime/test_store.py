@@ -197,22 +197,31 @@ def test_a_workflow_ending_long_after_a_task_was_written_rewrites_its_expiry(aws
     assert all(_expiry(item) >= workflow_expiry for item in TaskItem.query("wf-1"))
 
 
-def test_the_sweep_keeps_the_tasks_of_a_workflow_running_past_their_expiry(aws):
-    now = [T0]
-    store = WorkflowStore(clock=lambda: now[0], retention_days=30)
+def _keep_for_an_hour(store: WorkflowStore, start: int) -> int:
+    """Sweeps a minute apart for 64 minutes: every long-running workflow's tasks read once."""
+    return sum(store.keep_long_running(start + minute * 60_000) for minute in range(64))
+
+
+def test_the_sweep_keeps_the_tasks_of_a_workflow_running_close_to_their_expiry(aws):
+    store = WorkflowStore(clock=lambda: T0, retention_days=30)
     _create(store, _two_waits())
     _create(store, _two_waits(), workflow_id="wf-2")
     for item in TaskItem.query("wf-1"):
-        item.update(actions=[TaskItem.expires_at.set(datetime.now(UTC))])  # about to expire
-    # Not yet near the expiry its tasks were written with: nothing to do.
-    assert store.keep_long_running(T0 + 30 * DAY * 1000) == 0
-    now[0] = T0 + 31 * DAY * 1000
-    assert store.keep_long_running(now[0]) == 2
+        # As written under a shorter retention: about to expire.
+        item.update(actions=[TaskItem.expires_at.set(datetime.now(UTC))])
+    # Started less than a day ago: no task of theirs can be close to its expiry.
+    assert _keep_for_an_hour(store, T0) == 0
+    # A day on: wf-1's tasks are pushed past the retention, wf-2's were far from expiring.
+    assert _keep_for_an_hour(store, T0 + DAY * 1000) == 1
     far = time.time() + 37 * DAY
     assert all(_expiry(item) > far for item in TaskItem.query("wf-1"))
-    # Kept once: the next sweeps leave them until they come close again.
-    assert store.keep_long_running(now[0] + 3_600_000) == 0
-    assert WorkflowItem.get("wf-1").tasks_kept_until > far
+    assert all(_expiry(item) < far for item in TaskItem.query("wf-2"))
+    assert _keep_for_an_hour(store, T0 + 2 * DAY * 1000) == 0
+    # An ended workflow is no longer looked at.
+    store.mutate("wf-2", lambda wf: decider.terminate(wf, "stop", T0))
+    for item in TaskItem.query("wf-2"):
+        item.update(actions=[TaskItem.expires_at.set(datetime.now(UTC))])
+    assert _keep_for_an_hour(store, T0 + 3 * DAY * 1000) == 0
 
 
 def test_no_retention_means_nothing_expires(aws):
@@ -272,3 +281,21 @@ def test_a_task_id_alone_finds_its_workflow_with_one_index_entry_per_workflow(aw
         task_id="0b0e4a4c-5a4f-5f7a-9d55-2f6b1e0c9a11",
     ).save()
     assert store.workflow_id_for_task("0b0e4a4c-5a4f-5f7a-9d55-2f6b1e0c9a11") == "wf-old"
+
+
+def test_an_ended_workflow_rewrites_only_tasks_that_would_expire_before_it(aws):
+    store = WorkflowStore(clock=lambda: T0, retention_days=30)
+    _create(store, _two_waits())
+    short = datetime.now(UTC)  # as written under a shorter retention
+    for item in TaskItem.query("wf-1"):
+        if json.loads(item.body)["taskType"] == "FORK":
+            item.update(actions=[TaskItem.expires_at.set(short)])
+    store.mutate("wf-1", lambda wf: _complete(wf, "a", T0 + 1))
+    store.mutate("wf-1", lambda wf: _complete(wf, "b", T0 + 2))
+    workflow_expiry = WorkflowItem.get("wf-1").expires_at.timestamp()
+    items = {item.task_key: item for item in TaskItem.query("wf-1")}
+    assert all(_expiry(item) >= workflow_expiry for item in items.values())
+    # The JOIN and `b` were written by the last commit, `a` by the one before: only the FORK
+    # (and nothing else) needed its expiry written again.
+    fork = next(k for k, i in items.items() if json.loads(i.body)["taskType"] == "FORK")
+    assert _expiry(items[fork]) > short.timestamp() + DAY

@@ -144,8 +144,6 @@ class WorkflowItem(Model):
     expires_at = TTLAttribute(null=True)
     running_key = UnicodeAttribute(null=True)
     task_prefix = UnicodeAttribute(null=True)
-    # Epoch seconds until which the sweep has kept this long-running workflow's tasks.
-    tasks_kept_until = NumberAttribute(null=True)
 
     by_correlation = CorrelationIndex()
     by_type_status = TypeStatusIndex()

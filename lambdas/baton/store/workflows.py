@@ -18,6 +18,7 @@ import random
 import time
 import uuid
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -79,8 +80,14 @@ PENDING_EFFECT_GRACE_MS = 30_000
 # needs no write to that task at its end; the sweep pushes the expiry of the tasks of a
 # workflow still running near it (`keep_long_running`).
 TASK_EXPIRY_SLACK = timedelta(days=1)
-# The sweep keeps the tasks of a running workflow once it is this close to their expiry.
+# The sweep keeps a running workflow's tasks that are this close to their expiry; the end of
+# a workflow rewrites the expiry of tasks written more than the slack less this before it.
 KEEP_MARGIN = timedelta(hours=12)
+# A task item expires at least this long after it was written (a retention of at least a
+# day and the slack), so the sweep looks only at workflows started before that.
+KEEP_AFTER = timedelta(hours=24)
+# How many workflows' task expiries a store remembers from its loads.
+LOADED_EXPIRIES_KEPT = 256
 # How far past the retention the sweep pushes the tasks of a long-running workflow.
 KEEP_EXTENSION = timedelta(days=7)
 
@@ -253,6 +260,12 @@ class WorkflowStore:
     payloads: payloads.PayloadStore = field(default_factory=payloads.PayloadStore)
     # Which worker-task queues are spread over every poll shard (baton.store.queues).
     queues: QueueWidths = field(default_factory=QueueWidths)
+    # The expiry of each task item as the last loads read it, by workflow: (revision,
+    # {task key: expiry}), so the commit that ends a workflow rewrites only the tasks that
+    # would expire before it.
+    _loaded_expiries: OrderedDict[str, tuple[int, dict[str, datetime | None]]] = field(
+        default_factory=OrderedDict, repr=False
+    )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -273,6 +286,7 @@ class WorkflowStore:
             if since <= task_item.created_revision <= item.revision
             and (task_item.attempt is None or task_item.attempt in staged)
         ]
+        self._remember_expiries(workflow_id, int(item.revision), task_items)
         # Payloads kept in S3 are put back before the engine sees a body.
         body, *task_bodies = self.payloads.join_all(
             [raw, *(json.loads(task_body_text(t)) for t in task_items)], workflow_id
@@ -291,6 +305,13 @@ class WorkflowStore:
             for task_item, task_body in zip(task_items, task_bodies, strict=True)
         ]
         return Workflow.from_store(body, definition, tasks, revision=int(item.revision))
+
+    def _remember_expiries(self, workflow_id: str, revision: int, items: list[TaskItem]) -> None:
+        expiries = self._loaded_expiries
+        expiries[workflow_id] = (revision, {str(i.task_key): i.expires_at for i in items})
+        expiries.move_to_end(workflow_id)
+        while len(expiries) > LOADED_EXPIRIES_KEPT:
+            expiries.popitem(last=False)
 
     def require(self, workflow_id: str) -> Workflow:
         workflow = self.load(workflow_id)
@@ -439,7 +460,7 @@ class WorkflowStore:
                 condition=TaskItem.version == task.version,
             )
         if ends_at is not None and expires_at is not None:
-            self._expire_untouched(decision, expires_at, now)
+            self._expire_untouched(decision, expires_at, ends_at, now, expected_revision)
             self.payloads.ended(workflow.workflow_id)
         if decision.fresh_task_set:
             self._delete_tasks(workflow.workflow_id, before_revision=revision)
@@ -467,20 +488,38 @@ class WorkflowStore:
             return None
         return datetime.now(UTC) + timedelta(days=self.retention_days) + TASK_EXPIRY_SLACK
 
-    def _expire_untouched(self, decision: Decision, expires_at: datetime, now: int) -> None:
+    def _expire_untouched(
+        self,
+        decision: Decision,
+        expires_at: datetime,
+        workflow_expiry: datetime,
+        now: int,
+        revision: int | None,
+    ) -> None:
         """The workflow has ended: its other tasks must outlive it. Each was given an expiry
-        when it was written, past this end unless it was written more than the slack ago;
-        those older ones are written again (best effort: a task left without a TTL costs
-        storage, nothing else)."""
+        when it was written; those the load read as expiring before this one (or without
+        one, written before task items had it) are written again. Without what the load
+        read, those written more than the slack before this end are (best effort: a task
+        left without a TTL costs storage, nothing else)."""
         touched = {t.task_id for t in decision.changed_tasks}
-        written_since = now - (TASK_EXPIRY_SLACK - KEEP_MARGIN) // timedelta(milliseconds=1)
-        keys = [
-            t.store_key
-            for t in decision.workflow.tasks
-            if t.task_id not in touched
-            and t.store_key
-            and max(t.scheduled_time, t.update_time) < written_since
-        ]
+        untouched = [t for t in decision.workflow.tasks if t.task_id not in touched and t.store_key]
+        loaded = self._loaded_expiries.get(decision.workflow.workflow_id)
+        if loaded is not None and loaded[0] == revision:
+            read = loaded[1]
+            keys = [
+                t.store_key
+                for t in untouched
+                if t.store_key not in read
+                or (found := read[t.store_key]) is None
+                or found < workflow_expiry
+            ]
+        else:
+            written_since = now - (TASK_EXPIRY_SLACK - KEEP_MARGIN) // timedelta(milliseconds=1)
+            keys = [
+                t.store_key
+                for t in untouched
+                if max(t.scheduled_time, t.update_time) < written_since
+            ]
         if not keys:
             return
 
@@ -497,46 +536,49 @@ class WorkflowStore:
             list(pool.map(expire, keys))
 
     def keep_long_running(self, now: int) -> int:
-        """Push the expiry of the tasks of every workflow still running (or paused) close to
-        the expiry its tasks were written with, so that no running workflow loses a task.
-        Every task expires at least the retention and the slack after its workflow started,
-        so the workflows to keep are those started before that, less a margin: one query per
-        partition of the status index, sorted by start time. Returns how many were kept."""
+        """Push the expiry of the tasks of workflows still running (or paused) that come
+        within KEEP_MARGIN of it, so that no running workflow loses a task. A task expires at
+        least two days after it was written (a retention of at least a day, and the slack),
+        so only workflows started more than KEEP_AFTER ago can hold one. Each sweep reads one
+        of the 16 RUNNING and PAUSED partitions of the status index (sorted by start time,
+        so only those workflows), and reads the tasks of a quarter of what it finds: every
+        such workflow's tasks are read once in 64 minutes. Whatever the retention was when a
+        task was written, its own expiry is what is checked. Returns how many workflows had
+        tasks kept."""
         if self.retention_days <= 0:
             return 0
-        keep_for = timedelta(days=self.retention_days) + TASK_EXPIRY_SLACK
-        started_by = now - (keep_for - KEEP_MARGIN) // timedelta(milliseconds=1)
+        started_by = now - KEEP_AFTER // timedelta(milliseconds=1)
+        minute = now // 60_000
+        partitions = [
+            status_key(status.value, shard)
+            for status in (WorkflowStatus.RUNNING, WorkflowStatus.PAUSED)
+            for shard in range(STATUS_SHARDS)
+        ]
+        partition = partitions[minute % len(partitions)]
+        quarter = minute // len(partitions) % 4
         kept = 0
-        for status in (WorkflowStatus.RUNNING, WorkflowStatus.PAUSED):
-            for shard in range(STATUS_SHARDS):
-                for entry in WorkflowItem.by_status.query(
-                    status_key(status.value, shard), WorkflowItem.create_time <= started_by
-                ):
-                    if self._keep_tasks(str(entry.workflow_id), keep_for):
-                        kept += 1
+        for entry in WorkflowItem.by_status.query(
+            partition, WorkflowItem.create_time <= started_by
+        ):
+            workflow_id = str(entry.workflow_id)
+            if zlib.crc32(workflow_id.encode()) % 4 == quarter and self._keep_tasks(workflow_id):
+                kept += 1
         return kept
 
-    def _keep_tasks(self, workflow_id: str, keep_for: timedelta) -> bool:
-        try:
-            item = WorkflowItem.get(workflow_id, consistent_read=True)
-        except DoesNotExist:
-            return False
+    def _keep_tasks(self, workflow_id: str) -> bool:
         wall = datetime.now(UTC)
-        if item.status in _ENDED_WORKFLOW or (
-            item.tasks_kept_until is not None
-            and item.tasks_kept_until > (wall + keep_for).timestamp()
-        ):
-            return False
-        until = wall + keep_for + KEEP_EXTENSION
-        for task_item in TaskItem.query(workflow_id, attributes_to_get=["workflowId", "taskKey"]):
-            TaskItem(workflow_id, task_item.task_key).update(
-                actions=[TaskItem.expires_at.set(until)]
+        soon = wall + KEEP_MARGIN
+        until = wall + timedelta(days=self.retention_days) + TASK_EXPIRY_SLACK + KEEP_EXTENSION
+        expiring = [
+            item.task_key
+            for item in TaskItem.query(
+                workflow_id, attributes_to_get=["workflowId", "taskKey", "expires_at"]
             )
-        WorkflowItem(workflow_id).update(
-            actions=[WorkflowItem.tasks_kept_until.set(int(until.timestamp()))],
-            condition=WorkflowItem.body.exists(),
-        )
-        return True
+            if item.expires_at is not None and item.expires_at < soon
+        ]
+        for task_key in expiring:
+            TaskItem(workflow_id, task_key).update(actions=[TaskItem.expires_at.set(until)])
+        return bool(expiring)
 
     def _delete_tasks(self, workflow_id: str, *, before_revision: int | None = None) -> None:
         """Delete the workflow's task items (those created before `before_revision`, if
