@@ -867,8 +867,8 @@ class Baton:
                 )
                 report["armed"] += 1
         try:
-            # Tasks of workflows running close to their tasks' expiry are kept (sixteen empty
-            # queries of a keys-only index on most sweeps).
+            # Tasks of running workflows close to their expiry are kept (on most sweeps, one
+            # empty query of a keys-only index).
             report["kept"] = self.store.keep_long_running(now)
         except Exception:
             _log.warning("Sweep could not keep the tasks of long-running workflows", exc_info=True)
