@@ -189,6 +189,37 @@ def storage_bytes(runtime: Any, workflows: int) -> dict[str, float]:
     return {kind: value / workflows for kind, value in stored.items()}
 
 
+def write_breakdown_lines(per_workflow: dict[str, Any]) -> list[str]:
+    """Where the write units go: each call site's writes, by item, with their size (a write
+    is a unit per KB of the item, twice inside a transaction), and the index entries the
+    same call site added, moved or removed."""
+    breakdown: dict[tuple[str, str, str], tuple[float, float, float]] = per_workflow.get(
+        "write_breakdown", {}
+    )
+    if not breakdown:
+        return []
+    lines = [
+        "Where the write units go, per workflow (table rows: a unit per KB of the item, two "
+        "in a transaction, an update billed on the larger of the item before and after; index "
+        "rows: one per entry added or removed, two per entry moved):",
+        "",
+        "| call site | write | item | writes | mean KB | units |",
+        "|---|---|---|---|---|---|",
+    ]
+    ordered = sorted(breakdown.items(), key=lambda entry: (entry[0][1] == "index", entry[0]))
+    for (site, operation, item), (writes, units, item_bytes) in ordered:
+        if operation == "index":
+            lines.append(f"| `{site}` | index entry | `{item}` | | | {units:.2f} |")
+        else:
+            lines.append(
+                f"| `{site}` | {operation} | {item} | {writes:.2f} | "
+                f"{item_bytes / 1024:.2f} | {units:.2f} |"
+            )
+    total = sum(units for _, units, _ in breakdown.values())
+    lines += [f"| **all** | | | | | **{total:.2f}** |", ""]
+    return lines
+
+
 def measure_seed(report: Callable[[str], None], runs: int = SEED_RUNS) -> dict[str, Any]:
     """What one seed-like workflow (the tutorial's, a 1 s WAIT) asks of AWS: requests, units,
     invocations and their time, index writes, calls, and the bytes it leaves stored."""
@@ -366,6 +397,7 @@ def section(per_workflow: dict[str, Any]) -> list[str]:
         "DynamoDB storage and point-in-time recovery are billed per GB-month, and the alarms "
         "and dashboard per month; docs/DEPLOY.md lists what Baton costs at rest.",
         "",
+        *write_breakdown_lines(per_workflow),
         "Calls per workflow (receives that found no message are left out: Lambda's pollers "
         "make those whatever the load):",
         "",

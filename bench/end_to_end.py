@@ -181,6 +181,10 @@ def _snapshot(meter: Meter) -> dict[str, Any]:
         "invocation_seconds": dict(meter.invocation_seconds),
         "calls": dict(meter.calls),
         "index_write_units": dict(meter.index_writes.by_index),
+        "write_breakdown": {
+            key: (line.writes, line.units, line.item_bytes)
+            for key, line in meter.write_breakdown().items()
+        },
     }
 
 
@@ -188,7 +192,13 @@ def _delta(meter: Meter, before: dict[str, Any]) -> dict[str, Any]:
     after = _snapshot(meter)
     delta: dict[str, Any] = {}
     for key, value in after.items():
-        if isinstance(value, dict):
+        if key == "write_breakdown":
+            zero = (0, 0.0, 0)
+            delta[key] = {
+                site: tuple(a - b for a, b in zip(line, before[key].get(site, zero), strict=True))
+                for site, line in value.items()
+            }
+        elif isinstance(value, dict):
             delta[key] = {k: v - before[key].get(k, 0) for k, v in value.items()}
         else:
             delta[key] = value - before[key]
@@ -213,4 +223,10 @@ def _per_workflow(delta: dict[str, Any], count: int) -> dict[str, Any]:
         "lambda_mean_seconds": durations,
         "api_requests": invocations.get("api", 0.0),
         "calls": {k: v / count for k, v in sorted(delta["calls"].items()) if v},
+        # (call site, operation, item) -> (writes, units, mean item bytes), per workflow.
+        "write_breakdown": {
+            site: (writes / count, units / count, item_bytes / writes if writes else 0.0)
+            for site, (writes, units, item_bytes) in sorted(delta["write_breakdown"].items())
+            if units
+        },
     }

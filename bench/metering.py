@@ -4,20 +4,24 @@ Every botocore call in the process is counted (boto3 clients and pynamodb both g
 `BaseClient._make_api_call`). DynamoDB capacity is computed from item sizes as DynamoDB bills
 it: a write costs one unit per KB of the item (two inside a transaction), a strongly
 consistent read one unit per 4 KB (half that when eventually consistent). An update is costed
-by the attributes it writes plus the keys, which is close for Baton, whose updates rewrite
-the item's body; the real charge is on the larger of the item before and after.
+as DynamoDB bills it, on the larger of the item before and after, from the items the meter
+saw written; an item it never saw written is costed by the attributes the update sets plus
+the keys.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
+import sys
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +115,9 @@ class IndexWrites:
     taken to have had no entries."""
 
     by_index: Counter[str] = field(default_factory=Counter)
+    # The same units by (call site, index).
+    by_site: Counter[tuple[str, str]] = field(default_factory=Counter)
+    site: str = ""
     # Read from the models at the first write, not before (the embedded runtime must be
     # started before baton.store is imported).
     _keys: dict[str, dict[str, tuple[str, ...]]] | None = None
@@ -147,7 +154,9 @@ class IndexWrites:
             old = repr([before[k] for k in keys]) if all(k in before for k in keys) else None
             new = repr([now[k] for k in keys]) if all(k in now for k in keys) else None
             if old != new:
-                self.by_index[index] += 2 if old is not None and new is not None else 1
+                units = 2 if old is not None and new is not None else 1
+                self.by_index[index] += units
+                self.by_site[(self.site, index)] += units
 
 
 _PRIMARY_KEYS: dict[str, tuple[str, ...]] = {}
@@ -166,6 +175,47 @@ def _primary_key(table: str, item: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
+class WriteLine:
+    """What one kind of write (a call site, an operation, an item) cost in all."""
+
+    writes: int = 0
+    units: float = 0.0
+    item_bytes: int = 0
+
+
+_THIS_FILE = os.path.abspath(__file__)
+
+
+def call_site() -> str:
+    """The innermost frame of Baton's own code that led to this call (`store/workflows.py:
+    _stage`), or the bench's or the runtime's when Baton's code is not on the stack."""
+    frame = sys._getframe(1)
+    fallback = ""
+    while frame is not None:
+        path = frame.f_code.co_filename.replace(os.sep, "/")
+        if "/baton/" in path and "/site-packages/" not in path:
+            relative = path.rsplit("/baton/", 1)[1]
+            return f"{relative}:{frame.f_code.co_name}"
+        if (
+            not fallback
+            and path != _THIS_FILE
+            and ("/embedded/" in path or "/bench/" in path)
+            and "/site-packages/" not in path
+        ):
+            fallback = f"{path.rsplit('/', 1)[1]}:{frame.f_code.co_name}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return fallback or "elsewhere"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, inner),) = value.items()
+        if kind in ("S", "N"):
+            return inner
+    return None
+
+
+@dataclass
 class Meter:
     """What the process asked of AWS while the meter ran."""
 
@@ -177,6 +227,11 @@ class Meter:
     index_writes: IndexWrites = field(default_factory=IndexWrites)
     invocations: Counter[str] = field(default_factory=Counter)
     invocation_seconds: dict[str, float] = field(default_factory=dict)
+    # Table writes by (call site, operation, item): see `write_breakdown`.
+    write_lines: dict[tuple[str, str, str], WriteLine] = field(default_factory=dict)
+    _task_types: dict[str, str] = field(default_factory=dict)
+    # Every item written while the meter ran, as last written (for the size of an update).
+    _items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
 
@@ -200,31 +255,152 @@ class Meter:
                 return
             self.calls[f"{service}.{operation}"] += 1
             if service == "dynamodb":
-                self._dynamodb(operation, params, response if isinstance(response, dict) else {})
+                site = call_site()
+                self.index_writes.site = site
+                self._dynamodb(
+                    operation, params, response if isinstance(response, dict) else {}, site
+                )
             elif service == "sqs":
                 self.sqs_requests += 1
 
-    def _dynamodb(self, operation: str, params: dict[str, Any], response: dict[str, Any]) -> None:
+    def _item_kind(self, table: str, key: dict[str, Any], item: dict[str, Any]) -> str:
+        """Which item a write is to: the table, and the task type or the metadata kind."""
+        short = table.removeprefix("baton-")
+        if "taskKey" in key:
+            identity = f"{_plain(key.get('workflowId'))}/{_plain(key.get('taskKey'))}"
+            body = _plain(item.get("body") or {})
+            packed = (item.get("packed_body") or {}).get("B")
+            if isinstance(packed, bytes):
+                body = zlib.decompress(packed).decode()
+            if isinstance(body, str) and body.startswith("{"):
+                with suppress(ValueError):
+                    self._task_types[identity] = str(json.loads(body).get("taskType", "?"))
+            return f"task ({self._task_types.get(identity, '?')})"
+        if "pk" in key:
+            return f"{short} {str(_plain(key['pk']) or '').split('#', 1)[0]}"
+        workflow_id = str(_plain(key.get("workflowId")) or "")
+        if workflow_id.startswith("idempotency#"):
+            return "idempotency record"
+        return "workflow" if "workflowId" in key else short
+
+    def _write(
+        self,
+        site: str,
+        operation: str,
+        table: str,
+        key: dict[str, Any],
+        item: dict[str, Any],
+        size: int,
+        transactional: bool,
+    ) -> None:
+        units = _write_units(size, transactional)
+        self.write_units += units
+        kind = self._item_kind(table, key, item)
+        line = self.write_lines.setdefault((site, operation, kind), WriteLine())
+        line.writes += 1
+        line.units += units
+        line.item_bytes += size
+
+    def write_breakdown(self) -> dict[tuple[str, str, str], WriteLine]:
+        """Table writes by (call site, operation, item), with index units folded in under
+        the same site as (site, "index", index name)."""
+        found = {
+            key: WriteLine(line.writes, line.units, line.item_bytes)
+            for key, line in self.write_lines.items()
+        }
+        for (site, index), units in self.index_writes.by_site.items():
+            line = found.setdefault((site, "index", index), WriteLine())
+            line.units += units
+        return found
+
+    def _put_size(self, table: str, item: dict[str, Any]) -> int:
+        identity = (table, repr(sorted(_primary_key(table, item).items())))
+        before = self._items.get(identity)
+        self._items[identity] = item
+        # Overwriting an item is billed on the larger of the two.
+        return max(item_size(item), item_size(before) if before else 0)
+
+    def _update_size(self, table: str, params: dict[str, Any]) -> int:
+        key = params.get("Key") or {}
+        identity = (table, repr(sorted(_primary_key(table, key).items())))
+        before = self._items.get(identity)
+        if before is None:
+            return _update_size(params)
+        sets, removed = _updated(params)
+        after = {k: v for k, v in {**before, **sets}.items() if k not in removed}
+        self._items[identity] = after
+        return max(item_size(before), item_size(after))
+
+    def _delete_size(self, table: str, key: dict[str, Any]) -> int:
+        identity = (table, repr(sorted(_primary_key(table, key).items())))
+        before = self._items.pop(identity, None)
+        return item_size(before) if before else UPDATE_OVERHEAD_BYTES
+
+    def _dynamodb(
+        self, operation: str, params: dict[str, Any], response: dict[str, Any], site: str
+    ) -> None:
         self._index_writes(operation, params)
+        table = str(params.get("TableName", ""))
         if operation == "PutItem":
-            self.write_units += _write_units(item_size(params.get("Item", {})), False)
+            item = params.get("Item", {})
+            self._write(site, operation, table, item, item, self._put_size(table, item), False)
         elif operation in ("UpdateItem", "DeleteItem"):
-            self.write_units += _write_units(_update_size(params), False)
+            values = {
+                k.lstrip(":"): v for k, v in (params.get("ExpressionAttributeValues") or {}).items()
+            }
+            key = params.get("Key", {})
+            size = (
+                self._update_size(table, params)
+                if operation == "UpdateItem"
+                else self._delete_size(table, key)
+            )
+            self._write(site, operation, table, key, values, size, False)
         elif operation == "TransactWriteItems":
             for entry in params.get("TransactItems", []):
                 if "Put" in entry:
-                    self.write_units += _write_units(item_size(entry["Put"]["Item"]), True)
+                    put = entry["Put"]
+                    item = put["Item"]
+                    size = self._put_size(put["TableName"], item)
+                    self._write(site, "Transact.Put", put["TableName"], item, item, size, True)
                 elif "Update" in entry:
-                    self.write_units += _write_units(_update_size(entry["Update"]), True)
+                    update = entry["Update"]
+                    values = {
+                        k.lstrip(":"): v
+                        for k, v in (update.get("ExpressionAttributeValues") or {}).items()
+                    }
+                    self._write(
+                        site,
+                        "Transact.Update",
+                        update["TableName"],
+                        update["Key"],
+                        values,
+                        self._update_size(update["TableName"], update),
+                        True,
+                    )
                 elif "Delete" in entry:
-                    self.write_units += _write_units(UPDATE_OVERHEAD_BYTES, True)
+                    delete = entry["Delete"]
+                    self._write(
+                        site,
+                        "Transact.Delete",
+                        delete["TableName"],
+                        delete["Key"],
+                        {},
+                        self._delete_size(delete["TableName"], delete["Key"]),
+                        True,
+                    )
                 elif "ConditionCheck" in entry:
                     self.read_units += 2
         elif operation == "BatchWriteItem":
-            for requests in params.get("RequestItems", {}).values():
+            for name, requests in params.get("RequestItems", {}).items():
                 for request in requests:
-                    item = request.get("PutRequest", {}).get("Item", {})
-                    self.write_units += _write_units(item_size(item), False)
+                    if "PutRequest" in request:
+                        item = request["PutRequest"]["Item"]
+                        size = self._put_size(name, item)
+                        self._write(site, operation, name, item, item, size, False)
+                    elif "DeleteRequest" in request:
+                        key = request["DeleteRequest"]["Key"]
+                        size = self._delete_size(name, key)
+                        self._write(site, "BatchWrite.Delete", name, key, {}, size, False)
         elif operation == "GetItem":
             item = response.get("Item") or {}
             self.read_units += _read_units(item_size(item), bool(params.get("ConsistentRead")))

@@ -9,7 +9,8 @@
    so its latencies grow with the table and say nothing of DynamoDB's; the read units, which
    are computed from what each query returned, are what DynamoDB would bill.
 
-Run alone with `.venv/bin/python -m bench.search` (it writes its section of RESULTS.md).
+Run alone with `.venv/bin/python -m bench.search` (it writes its section of RESULTS.md), or
+with `--index-writes` for the first part alone.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ BASE_TIME = 1_700_000_000_000
 TYPES = tuple(f"type_{n}" for n in range(10))
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION_TITLE = "## 6. Search"
+INDEX_WRITES_TITLE = "### Index writes per seed-like workflow"
 REPEATS = 3
 
 
@@ -171,7 +173,8 @@ def search_at_scale(report: Callable[[str], None], count: int = COUNT) -> dict[s
     return results
 
 
-def section(per_workflow: dict[str, Any], scale: dict[str, Any]) -> list[str]:
+def index_write_lines(per_workflow: dict[str, Any]) -> list[str]:
+    """The subsection on what the indexes add to each seed-like workflow's writes."""
     price = cost.prices()
     index_units: dict[str, float] = per_workflow.get("dynamodb_index_write_units", {})
     search_indexes = ("by_type_status", "by_status", "by_correlation_id")
@@ -181,15 +184,12 @@ def section(per_workflow: dict[str, Any], scale: dict[str, Any]) -> list[str]:
     search_units = sum(index_units.get(name, 0.0) for name in search_indexes)
     search_dollars = search_units * price["dynamodb_write_request_unit"] * cost.MILLION
     lines = [
-        SECTION_TITLE,
-        "",
-        "Run with `.venv/bin/python -m bench.search` (also part of `make bench`).",
-        "",
-        "### Index writes per seed-like workflow",
+        INDEX_WRITES_TITLE,
         "",
         "Every global secondary index entry a write adds or removes is one write unit, one "
         "whose key changes two (`bench.metering.IndexWrites`); 20 seed-like workflows through "
-        "the embedded runtime:",
+        "the embedded runtime (refreshed alone by `.venv/bin/python -m bench.search "
+        "--index-writes`):",
         "",
         "| index | write units per workflow | per million workflows |",
         "|---|---|---|",
@@ -208,6 +208,27 @@ def section(per_workflow: dict[str, Any], scale: dict[str, Any]) -> list[str]:
         f"{sum(index_units.values()):.1f} units per workflow): ${total:.2f}; Step Functions "
         f"Standard: ${sfn:.2f}; ratio {total / sfn:.3f}.",
         "",
+    ]
+    return lines
+
+
+def write_index_writes(lines: list[str]) -> None:
+    """Replace the index-writes subsection of section 6 alone."""
+    text = RESULTS.read_text()
+    pattern = re.compile(rf"^{re.escape(INDEX_WRITES_TITLE)}\n.*?(?=^#+ |\Z)", re.S | re.M)
+    block = "\n".join(lines) + "\n"
+    if not pattern.search(text):
+        raise SystemExit("section 6 has no index-writes subsection: run bench.search in full")
+    RESULTS.write_text(pattern.sub(lambda _: block, text))
+
+
+def section(per_workflow: dict[str, Any], scale: dict[str, Any]) -> list[str]:
+    lines = [
+        SECTION_TITLE,
+        "",
+        "Run with `.venv/bin/python -m bench.search` (also part of `make bench`).",
+        "",
+        *index_write_lines(per_workflow),
         f"### Search at {scale['count']:,} workflows",
         "",
         f"{scale['count']:,} workflows of {len(TYPES)} types (80% COMPLETED, 10% RUNNING, 5% "
@@ -276,6 +297,11 @@ _FAKE_AWS = {
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--index-writes":
+        lines = index_write_lines(index_write_cost(_report))
+        print("\n".join(lines))
+        write_index_writes(lines)
+        return
     if len(sys.argv) > 2 and sys.argv[1] == "--scale":
         print(json.dumps(search_at_scale(_report, int(sys.argv[2]))))
         return

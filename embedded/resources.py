@@ -19,16 +19,32 @@ if TYPE_CHECKING:
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 
+def _add_missing_indexes(dynamodb: Any, request: dict[str, Any]) -> None:
+    """Indexes a newer Baton declares that a table kept from an older run lacks (kept state
+    in `.baton/`): added one at a time, as DynamoDB takes them."""
+    table = dynamodb.describe_table(TableName=request["TableName"])["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in request.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in present:
+            dynamodb.update_table(
+                TableName=request["TableName"],
+                AttributeDefinitions=request["AttributeDefinitions"],
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
+            )
+
+
 def create_table(dynamodb: Any, spec: TableSpec) -> None:
     """Create one table (on demand, its GSIs, TTL on); a table that exists is left as it is."""
     from baton.store.schema import create_table_request
 
+    request = create_table_request(spec)
     try:
-        dynamodb.create_table(**create_table_request(spec))
+        dynamodb.create_table(**request)
     except ClientError as error:
         # A runtime pointed at a long-lived endpoint finds its tables from the last run.
         if error.response["Error"]["Code"] != "ResourceInUseException":
             raise
+        _add_missing_indexes(dynamodb, request)
     dynamodb.get_waiter("table_exists").wait(
         TableName=spec.default_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
     )

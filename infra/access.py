@@ -57,9 +57,12 @@ TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
                 "by_type_status": (QUERY,),
                 "by_status": (QUERY,),
                 "by_correlation_id": (QUERY,),
+                "by_task_prefix": (QUERY,),
             },
         ),
-        # GET /api/tasks/{taskId} finds the workflow by task id; polls read the poll index,
+        # GET /api/tasks/{taskId} finds the workflow by the prefix its task id begins with
+        # (the workflow index `by_task_prefix`, then a Query of the workflow's tasks), or,
+        # for tasks written before the prefix, by the task-id index; polls read the poll index,
         # then each candidate task item (GetItem) before the conditional claim.
         "Tasks": TableAccess(
             table=(GET, *_DECIDING_TASKS),
@@ -90,7 +93,9 @@ TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
         # failure workflow, or the sweep repairing one of those): the workflow item (PutItem),
         # with an idempotency claim in the same transaction (PutItem), a taken claim read
         # back (GetItem); the rest decides existing workflows.
-        "Workflows": TableAccess(table=(GET, PUT, UPDATE)),
+        # Every sweep reads the status index for workflows running long enough
+        # to need their tasks' expiry pushed (WorkflowStore.keep_long_running).
+        "Workflows": TableAccess(table=(GET, PUT, UPDATE), indexes={"by_status": (QUERY,)}),
         # The sweep reads the due index.
         "Tasks": TableAccess(table=_DECIDING_TASKS, indexes={"by_due_time": (QUERY,)}),
         # Every load reads the workflow's definition snapshot; a start reads the definition

@@ -692,6 +692,10 @@ def test_a_worker_polls_and_completes_its_task_with_no_call_refused(deployed):
         "outputData": {"done": 1},
     }
     client.call("POST", "/api/tasks", result)
+    # A task id alone finds its workflow (the task-prefix index, then the task-id index for
+    # ids it does not know).
+    assert client.call("GET", f"/api/tasks/{polled['taskId']}")["status"] == "COMPLETED"
+    client.call("GET", f"/api/tasks/{uuid.uuid4()}", expect=404)
 
     (batch,) = client.call(
         "GET", f"/api/tasks/poll/batch/{task_type}?workerid=deployed-worker&count=2&timeout=100"

@@ -107,3 +107,36 @@ def test_the_spec_values_apply_without_overrides() -> None:
             assert attributes["VisibilityTimeout"] == str(spec.visibility_timeout_seconds)
             redrive = json.loads(attributes["RedrivePolicy"])
             assert int(redrive["maxReceiveCount"]) == spec.max_receive_count
+
+
+def test_a_table_kept_from_an_older_run_gets_the_indexes_it_lacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from baton.store.schema import create_table_request
+    from embedded.resources import create_table
+
+    (spec,) = [s for s in table_specs() if s.logical_name == "Workflows"]
+    # moto in this process, not a runtime another test started.
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", settings.ENDPOINT_URL):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        older = create_table_request(spec)
+        indexes, attributes = older["GlobalSecondaryIndexes"], older["AttributeDefinitions"]
+        assert isinstance(indexes, list) and isinstance(attributes, list)
+        # As the table was before `by_task_prefix`.
+        older["GlobalSecondaryIndexes"] = [i for i in indexes if i["IndexName"] != "by_task_prefix"]
+        older["AttributeDefinitions"] = [
+            a for a in attributes if a["AttributeName"] != "task_prefix"
+        ]
+        dynamodb.create_table(**older)
+        create_table(dynamodb, spec)
+        table = dynamodb.describe_table(TableName=spec.default_name)["Table"]
+        assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
+            index.name for index in spec.indexes
+        }

@@ -226,6 +226,7 @@ EXPECTED_TABLE_GRANTS = {
         Workflows__by_type_status=["Query"],
         Workflows__by_status=["Query"],
         Workflows__by_correlation_id=["Query"],
+        Workflows__by_task_prefix=["Query"],
         Tasks=["GetItem", "Query", "BatchWriteItem", "UpdateItem"],
         Tasks__by_task_id=["Query"],
         Tasks__by_poll_key=["Query"],
@@ -240,6 +241,7 @@ EXPECTED_TABLE_GRANTS = {
     "timers": _dynamodb(
         # A decision here may start a child, a START_WORKFLOW's workflow or a failure workflow.
         Workflows=["GetItem", "PutItem", "UpdateItem"],
+        Workflows__by_status=["Query"],
         Tasks=["Query", "BatchWriteItem", "UpdateItem"],
         Tasks__by_due_time=["Query"],
         # Each timer load reads the workflow's definition snapshot; a start reads the

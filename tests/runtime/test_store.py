@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import time
+import zlib
+from datetime import UTC, datetime
+
 import pytest
 
 from baton.engine import decider
 from baton.engine.decider import TaskUpdate
 from baton.engine.definitions import WorkflowDef
-from baton.engine.state import TaskStatus, WorkflowStatus
+from baton.engine.state import TaskStatus, WorkflowStatus, task_prefix_of, workflow_task_prefix
 from baton.store.metadata import MetadataStore
-from baton.store.models import TaskItem
+from baton.store.models import TaskItem, WorkflowItem
 from baton.store.workflows import RevisionConflict, WorkflowExists, WorkflowStore
 from tests import seed
 
 T0 = 1_700_000_000_000
+DAY = 86_400
 
 
 def _two_waits() -> WorkflowDef:
@@ -156,17 +162,66 @@ def test_definition_snapshots_are_stored_once_by_content(aws):
     assert elsewhere.load_snapshot(first).to_json() == definition.to_json()
 
 
-def test_a_finished_workflow_and_all_its_tasks_expire_after_the_retention(aws):
+def _expiry(item) -> float:
+    return item.expires_at.timestamp()
+
+
+def test_tasks_expire_after_the_retention_and_outlive_their_workflow(aws):
     store = WorkflowStore(clock=lambda: T0, retention_days=30)
     _create(store, _two_waits())
-    assert all(item.expires_at is None for item in TaskItem.query("wf-1"))
-    # The last decision touches only `b` and the JOIN; the FORK and `a` expire all the same.
+    written = time.time()
+    # Written with their expiry: the retention and a day's slack from now.
+    assert all(
+        written + 31 * DAY - 60 < _expiry(item) < written + 31 * DAY + 60
+        for item in TaskItem.query("wf-1")
+    )
     store.mutate("wf-1", lambda wf: _complete(wf, "a", T0 + 1))
     store.mutate("wf-1", lambda wf: _complete(wf, "b", T0 + 2))
     assert store.require("wf-1").status == WorkflowStatus.COMPLETED
+    workflow_expiry = WorkflowItem.get("wf-1").expires_at.timestamp()
     items = list(TaskItem.query("wf-1"))
     assert len(items) == 4
-    assert all(item.expires_at is not None for item in items)
+    assert all(_expiry(item) >= workflow_expiry for item in items)
+
+
+def test_a_workflow_ending_long_after_a_task_was_written_rewrites_its_expiry(aws):
+    now = [T0]
+    store = WorkflowStore(clock=lambda: now[0], retention_days=30)
+    _create(store, _two_waits())
+    fork = next(i for i in TaskItem.query("wf-1") if json.loads(i.body)["taskType"] == "FORK")
+    fork.update(actions=[TaskItem.expires_at.set(datetime.now(UTC))])  # as if long ago
+    now[0] = T0 + 2 * DAY * 1000
+    store.mutate("wf-1", lambda wf: _complete(wf, "a", now[0]))
+    store.mutate("wf-1", lambda wf: _complete(wf, "b", now[0]))
+    workflow_expiry = WorkflowItem.get("wf-1").expires_at.timestamp()
+    assert all(_expiry(item) >= workflow_expiry for item in TaskItem.query("wf-1"))
+
+
+def _keep_for_an_hour(store: WorkflowStore, start: int) -> int:
+    """Sweeps a minute apart for 64 minutes: every long-running workflow's tasks read once."""
+    return sum(store.keep_long_running(start + minute * 60_000) for minute in range(64))
+
+
+def test_the_sweep_keeps_the_tasks_of_a_workflow_running_close_to_their_expiry(aws):
+    store = WorkflowStore(clock=lambda: T0, retention_days=30)
+    _create(store, _two_waits())
+    _create(store, _two_waits(), workflow_id="wf-2")
+    for item in TaskItem.query("wf-1"):
+        # As written under a shorter retention: about to expire.
+        item.update(actions=[TaskItem.expires_at.set(datetime.now(UTC))])
+    # Started less than a day ago: no task of theirs can be close to its expiry.
+    assert _keep_for_an_hour(store, T0) == 0
+    # A day on: wf-1's tasks are pushed past the retention, wf-2's were far from expiring.
+    assert _keep_for_an_hour(store, T0 + DAY * 1000) == 1
+    far = time.time() + 37 * DAY
+    assert all(_expiry(item) > far for item in TaskItem.query("wf-1"))
+    assert all(_expiry(item) < far for item in TaskItem.query("wf-2"))
+    assert _keep_for_an_hour(store, T0 + 2 * DAY * 1000) == 0
+    # An ended workflow is no longer looked at.
+    store.mutate("wf-2", lambda wf: decider.terminate(wf, "stop", T0))
+    for item in TaskItem.query("wf-2"):
+        item.update(actions=[TaskItem.expires_at.set(datetime.now(UTC))])
+    assert _keep_for_an_hour(store, T0 + 3 * DAY * 1000) == 0
 
 
 def test_no_retention_means_nothing_expires(aws):
@@ -174,3 +229,73 @@ def test_no_retention_means_nothing_expires(aws):
     _create(store, _two_waits())
     store.mutate("wf-1", lambda wf: decider.terminate(wf, "stop", T0 + 1))
     assert all(item.expires_at is None for item in TaskItem.query("wf-1"))
+
+
+def test_a_large_task_body_is_stored_compressed_and_both_forms_read_back(aws):
+    store = WorkflowStore(clock=lambda: T0)
+    _create(store, _two_waits())
+    workflow = store.require("wf-1")
+    task = decider.find_task(workflow, reference="a")
+    assert task is not None
+    # An output of repetitive JSON: past one KB as text, far under it compressed.
+    output = {"rows": [{"n": n, "label": "item"} for n in range(60)]}
+    store._commit(
+        decider.update_task(
+            workflow, task.task_id, TaskUpdate(status=TaskStatus.COMPLETED, output=output), T0 + 1
+        ),
+        expected_revision=workflow.revision,
+    )
+    item = TaskItem.get("wf-1", task.store_key)
+    assert item.body is None and item.packed_body is not None
+    assert len(item.packed_body) < 700
+    assert decider.find_task(store.require("wf-1"), reference="a").output_data == output
+    # A small body stays text, and an item written as text before compression is read as is.
+    other = decider.find_task(workflow, reference="b")
+    assert other is not None
+    plain = TaskItem.get("wf-1", other.store_key)
+    assert plain.body is not None and plain.packed_body is None
+    text = zlib.decompress(item.packed_body).decode()
+    item.update(actions=[TaskItem.body.set(text), TaskItem.packed_body.remove()])
+    assert decider.find_task(store.require("wf-1"), reference="a").output_data == output
+
+
+def test_a_task_id_alone_finds_its_workflow_with_one_index_entry_per_workflow(aws):
+    store = WorkflowStore(clock=lambda: T0)
+    _create(store, _two_waits())
+    _create(store, _two_waits(), workflow_id="wf-2")
+    workflow = store.require("wf-1")
+    items = list(TaskItem.query("wf-1"))
+    # No task-id index entry: the id's first twelve hex digits name the workflow.
+    assert all(item.task_id is None for item in items)
+    for task in workflow.tasks:
+        assert task_prefix_of(task.task_id) == workflow_task_prefix("wf-1")
+        assert store.workflow_id_for_task(task.task_id) == "wf-1"
+    # The prefix names the workflow; the rest of the id must name one of its tasks.
+    made_up = workflow.tasks[0].task_id[:14] + "5000-8000-000000000000"
+    assert store.workflow_id_for_task(made_up) is None
+    assert store.workflow_id_for_task("no-such-task") is None
+    # A task written before the prefix existed (a plain uuid5 id) is found by the task-id index.
+    TaskItem(
+        "wf-old",
+        "0b0e4a4c-5a4f-5f7a-9d55-2f6b1e0c9a11#x",
+        task_id="0b0e4a4c-5a4f-5f7a-9d55-2f6b1e0c9a11",
+    ).save()
+    assert store.workflow_id_for_task("0b0e4a4c-5a4f-5f7a-9d55-2f6b1e0c9a11") == "wf-old"
+
+
+def test_an_ended_workflow_rewrites_only_tasks_that_would_expire_before_it(aws):
+    store = WorkflowStore(clock=lambda: T0, retention_days=30)
+    _create(store, _two_waits())
+    short = datetime.now(UTC)  # as written under a shorter retention
+    for item in TaskItem.query("wf-1"):
+        if json.loads(item.body)["taskType"] == "FORK":
+            item.update(actions=[TaskItem.expires_at.set(short)])
+    store.mutate("wf-1", lambda wf: _complete(wf, "a", T0 + 1))
+    store.mutate("wf-1", lambda wf: _complete(wf, "b", T0 + 2))
+    workflow_expiry = WorkflowItem.get("wf-1").expires_at.timestamp()
+    items = {item.task_key: item for item in TaskItem.query("wf-1")}
+    assert all(_expiry(item) >= workflow_expiry for item in items.values())
+    # The JOIN and `b` were written by the last commit, `a` by the one before: only the FORK
+    # (and nothing else) needed its expiry written again.
+    fork = next(k for k, i in items.items() if json.loads(i.body)["taskType"] == "FORK")
+    assert _expiry(items[fork]) > short.timestamp() + DAY

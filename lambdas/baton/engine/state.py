@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,7 +94,28 @@ def task_id_for(
     where = f"{workflow_id}/{reference_task_name}/{retry_count}"
     if epoch:
         where = f"{where}/{epoch}"
-    return str(uuid.uuid5(_TASK_ID_NAMESPACE, where))
+    # Still a UUID in form, whose first 12 hex digits name the workflow: the store finds a
+    # task's workflow from its id alone through one index entry per workflow, not per task.
+    hashed = str(uuid.uuid5(_TASK_ID_NAMESPACE, where))
+    prefix = workflow_task_prefix(workflow_id)
+    return f"{prefix[:8]}-{prefix[8:]}{hashed[13:]}"
+
+
+TASK_PREFIX_LENGTH = 12
+
+
+def workflow_task_prefix(workflow_id: str) -> str:
+    """The 12 hex digits (48 bits of SHA-256) that begin the ids of a workflow's tasks."""
+    return hashlib.sha256(workflow_id.encode("utf-8", "surrogatepass")).hexdigest()[
+        :TASK_PREFIX_LENGTH
+    ]
+
+
+def task_prefix_of(task_id: str) -> str | None:
+    """The workflow prefix a task id begins with, or None for an id of another form."""
+    if len(task_id) != 36 or task_id[8] != "-" or task_id[13] != "-":
+        return None
+    return task_id[:8] + task_id[9:13]
 
 
 def child_workflow_id(task_id: str) -> str:

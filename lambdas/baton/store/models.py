@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -103,6 +104,17 @@ class RunningIndex(GlobalSecondaryIndex["WorkflowItem"]):
     create_time = NumberAttribute(range_key=True)
 
 
+class TaskPrefixIndex(GlobalSecondaryIndex["WorkflowItem"]):
+    """Workflows by the 12 hex digits their task ids begin with (`engine.state.task_id_for`):
+    how a task id alone finds its workflow, one entry per workflow, written once."""
+
+    class Meta:
+        index_name = "by_task_prefix"
+        projection = KeysOnlyProjection()
+
+    task_prefix = UnicodeAttribute(hash_key=True)
+
+
 class WorkflowItem(Model):
     """One workflow instance without its tasks; `revision` guards every decision's commit.
 
@@ -131,12 +143,14 @@ class WorkflowItem(Model):
     staged_attempts = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute(null=True)
     running_key = UnicodeAttribute(null=True)
+    task_prefix = UnicodeAttribute(null=True)
 
     by_correlation = CorrelationIndex()
     by_type_status = TypeStatusIndex()
     by_status = StatusIndex()
     by_correlation_id = CorrelationIdIndex()
     by_running = RunningIndex()
+    by_task_prefix = TaskPrefixIndex()
 
 
 class DueIndex(GlobalSecondaryIndex["TaskItem"]):
@@ -165,7 +179,9 @@ class PollIndex(GlobalSecondaryIndex["TaskItem"]):
 
 
 class TaskIdIndex(GlobalSecondaryIndex["TaskItem"]):
-    """Finds a task's workflow from the task id alone."""
+    """Finds a task's workflow from the task id alone, for tasks whose ids do not begin with
+    their workflow's prefix (written before `by_task_prefix` existed); new tasks have no
+    entry."""
 
     class Meta:
         index_name = "by_task_id"
@@ -189,12 +205,17 @@ class TaskItem(Model):
 
     workflow_id = UnicodeAttribute(hash_key=True, attr_name="workflowId")
     task_key = UnicodeAttribute(range_key=True, attr_name="taskKey")
-    task_id = UnicodeAttribute(attr_name="taskId")
+    # Only on items whose task id does not name its workflow (see TaskIdIndex); the task id
+    # is also the taskKey's first part.
+    task_id = UnicodeAttribute(null=True, attr_name="taskId")
     version = NumberAttribute(default=0)
     created_revision = NumberAttribute(default=0)
     attempt = UnicodeAttribute(null=True)
     status = UnicodeAttribute(null=True)
+    # The task's JSON: as text, or zlib-compressed in `packed_body` when that takes the item
+    # under a smaller number of KB (write units are per KB). An item holds one of the two.
     body = UnicodeAttribute(null=True)
+    packed_body = BinaryAttribute(null=True, legacy_encoding=False)
     due_shard = UnicodeAttribute(null=True)
     due_at = NumberAttribute(null=True)
     poll_key = UnicodeAttribute(null=True)

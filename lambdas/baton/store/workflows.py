@@ -18,6 +18,7 @@ import random
 import time
 import uuid
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,15 +47,24 @@ from baton.engine.state import (
     Workflow,
     WorkflowStatus,
     stored_workflow_task,
+    task_prefix_of,
+    workflow_task_prefix,
 )
 from baton.engine.tasks import task_type_of
 from baton.errors import CommitContention, ItemTooLarge, NotFound
 from baton.store import payloads
 from baton.store.clock import now_ms
 from baton.store.metadata import MetadataStore, snapshot_id
-from baton.store.models import DUE_SHARDS, POLL_SHARDS, RUNNING_SHARDS, TaskItem, WorkflowItem
+from baton.store.models import (
+    DUE_SHARDS,
+    POLL_SHARDS,
+    RUNNING_SHARDS,
+    STATUS_SHARDS,
+    TaskItem,
+    WorkflowItem,
+)
 from baton.store.queues import WIDEN_BACKLOG, QueueWidths, is_mark, mark_end, poll_key
-from baton.store.search import workflow_search_keys
+from baton.store.search import status_key, workflow_search_keys
 
 _log = logging.getLogger(__name__)
 
@@ -65,6 +75,21 @@ MAX_BODY_BYTES = 380 * 1024
 # A message recorded with a commit is sent right after it; if that send is not confirmed
 # within this long, the scheduled sweep sends it again.
 PENDING_EFFECT_GRACE_MS = 30_000
+# Every task item is written with an expiry: this long past the workflow's retention from the
+# write (or from the workflow's end). A workflow that ends within this long of a task's write
+# needs no write to that task at its end; the sweep pushes the expiry of the tasks of a
+# workflow still running near it (`keep_long_running`).
+TASK_EXPIRY_SLACK = timedelta(days=1)
+# The sweep keeps a running workflow's tasks that are this close to their expiry; the end of
+# a workflow rewrites the expiry of tasks written more than the slack less this before it.
+KEEP_MARGIN = timedelta(hours=12)
+# A task item expires at least this long after it was written (a retention of at least a
+# day and the slack), so the sweep looks only at workflows started before that.
+KEEP_AFTER = timedelta(hours=24)
+# How many workflows' task expiries a store remembers from its loads.
+LOADED_EXPIRIES_KEPT = 256
+# How far past the retention the sweep pushes the tasks of a long-running workflow.
+KEEP_EXTENSION = timedelta(days=7)
 
 
 @dataclass
@@ -149,6 +174,46 @@ def _body(value: Any, what: str) -> str:
     return text
 
 
+# A task item's bytes besides its body (keys, status, index attributes, TTL), and what
+# DynamoDB bills a write per.
+TASK_ITEM_OVERHEAD_BYTES = 200
+WRITE_UNIT_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class StoredBody:
+    """A task body as its item holds it: text, or compressed when that saves a write unit."""
+
+    text: str | None
+    packed: bytes | None
+
+    @classmethod
+    def of(cls, text: str) -> StoredBody:
+        size = len(text.encode("utf-8", "surrogatepass"))
+
+        def units(body_bytes: int) -> int:
+            return -(-(body_bytes + TASK_ITEM_OVERHEAD_BYTES) // WRITE_UNIT_BYTES)
+
+        if units(size) > 1:
+            packed = zlib.compress(text.encode("utf-8", "surrogatepass"), 6)
+            if units(len(packed)) < units(size):
+                return cls(None, packed)
+        return cls(text, None)
+
+    def actions(self) -> list[Action]:
+        """Set the body in its form and remove the other one."""
+        if self.packed is not None:
+            return [TaskItem.packed_body.set(self.packed), TaskItem.body.remove()]
+        return [TaskItem.body.set(self.text or "{}"), TaskItem.packed_body.remove()]
+
+
+def task_body_text(item: TaskItem) -> str:
+    """A task item's body, in whichever form it was stored."""
+    if item.packed_body is not None:
+        return zlib.decompress(item.packed_body).decode("utf-8", "surrogatepass")
+    return item.body or "{}"
+
+
 Effects = dict[str, list[Effect]]
 # What marks a task as owing a message: the flag and its place in the due index.
 _OWED = ("pending_effect", "due_shard", "due_at")
@@ -195,6 +260,12 @@ class WorkflowStore:
     payloads: payloads.PayloadStore = field(default_factory=payloads.PayloadStore)
     # Which worker-task queues are spread over every poll shard (baton.store.queues).
     queues: QueueWidths = field(default_factory=QueueWidths)
+    # The expiry of each task item as the last loads read it, by workflow: (revision,
+    # {task key: expiry}), so the commit that ends a workflow rewrites only the tasks that
+    # would expire before it.
+    _loaded_expiries: OrderedDict[str, tuple[int, dict[str, datetime | None]]] = field(
+        default_factory=OrderedDict, repr=False
+    )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -215,9 +286,10 @@ class WorkflowStore:
             if since <= task_item.created_revision <= item.revision
             and (task_item.attempt is None or task_item.attempt in staged)
         ]
+        self._remember_expiries(workflow_id, int(item.revision), task_items)
         # Payloads kept in S3 are put back before the engine sees a body.
         body, *task_bodies = self.payloads.join_all(
-            [raw, *(json.loads(t.body or "{}") for t in task_items)], workflow_id
+            [raw, *(json.loads(task_body_text(t)) for t in task_items)], workflow_id
         )
         definition = self.metadata.load_snapshot(body["definitionId"])
         index = definition_index(definition)
@@ -234,6 +306,13 @@ class WorkflowStore:
         ]
         return Workflow.from_store(body, definition, tasks, revision=int(item.revision))
 
+    def _remember_expiries(self, workflow_id: str, revision: int, items: list[TaskItem]) -> None:
+        expiries = self._loaded_expiries
+        expiries[workflow_id] = (revision, {str(i.task_key): i.expires_at for i in items})
+        expiries.move_to_end(workflow_id)
+        while len(expiries) > LOADED_EXPIRIES_KEPT:
+            expiries.popitem(last=False)
+
     def require(self, workflow_id: str) -> Workflow:
         workflow = self.load(workflow_id)
         if workflow is None:
@@ -241,6 +320,20 @@ class WorkflowStore:
         return workflow
 
     def workflow_id_for_task(self, task_id: str) -> str | None:
+        """The workflow of a task named by its id alone: the workflows whose task ids begin
+        as this one does (one, but for a 48-bit collision), checked for a task item of that
+        id; else the task-id index, for tasks written before the prefix existed."""
+        prefix = task_prefix_of(task_id)
+        if prefix is not None:
+            for candidate in WorkflowItem.by_task_prefix.query(prefix):
+                workflow_id = str(candidate.workflow_id)
+                for _ in TaskItem.query(
+                    workflow_id,
+                    TaskItem.task_key.startswith(f"{task_id}#"),
+                    limit=1,
+                    attributes_to_get=["workflowId", "taskKey"],
+                ):
+                    return workflow_id
         for item in TaskItem.by_task_id.query(task_id, limit=1):
             return str(item.workflow_id)
         return None
@@ -314,7 +407,9 @@ class WorkflowStore:
         # Every body once, and refused before anything is written if DynamoDB could not hold it.
         objects: dict[str, bytes] = {}
         fields = self._workflow_fields(workflow, objects)
-        expires_at = fields["expires_at"]
+        ends_at = fields["expires_at"]
+        # Every task written gets its expiry now (see TASK_EXPIRY_SLACK).
+        expires_at = self._task_expiry()
         bodies = {
             t.task_id: self._task_body(t, workflow.workflow_id, objects)
             for t in decision.changed_tasks
@@ -364,8 +459,8 @@ class WorkflowStore:
                 actions=self._task_actions(task, bodies[task.task_id], effects, now, expires_at),
                 condition=TaskItem.version == task.version,
             )
-        if expires_at is not None:
-            self._expire_untouched(decision, expires_at)
+        if ends_at is not None and expires_at is not None:
+            self._expire_untouched(decision, expires_at, ends_at, now, expected_revision)
             self.payloads.ended(workflow.workflow_id)
         if decision.fresh_task_set:
             self._delete_tasks(workflow.workflow_id, before_revision=revision)
@@ -387,13 +482,46 @@ class WorkflowStore:
                 exc_info=True,
             )
 
-    def _expire_untouched(self, decision: Decision, expires_at: datetime) -> None:
-        """The workflow has ended: its other tasks expire with it (best effort: a task left
-        without a TTL costs storage, nothing else)."""
+    def _task_expiry(self) -> datetime | None:
+        """The expiry a task item gets when it is written (None: workflows never expire)."""
+        if self.retention_days <= 0:
+            return None
+        return datetime.now(UTC) + timedelta(days=self.retention_days) + TASK_EXPIRY_SLACK
+
+    def _expire_untouched(
+        self,
+        decision: Decision,
+        expires_at: datetime,
+        workflow_expiry: datetime,
+        now: int,
+        revision: int | None,
+    ) -> None:
+        """The workflow has ended: its other tasks must outlive it. Each was given an expiry
+        when it was written; those the load read as expiring before this one (or without
+        one, written before task items had it) are written again. Without what the load
+        read, those written more than the slack before this end are (best effort: a task
+        left without a TTL costs storage, nothing else)."""
         touched = {t.task_id for t in decision.changed_tasks}
-        keys = [
-            t.store_key for t in decision.workflow.tasks if t.task_id not in touched and t.store_key
-        ]
+        untouched = [t for t in decision.workflow.tasks if t.task_id not in touched and t.store_key]
+        loaded = self._loaded_expiries.get(decision.workflow.workflow_id)
+        if loaded is not None and loaded[0] == revision:
+            read = loaded[1]
+            keys = [
+                t.store_key
+                for t in untouched
+                if t.store_key not in read
+                or (found := read[t.store_key]) is None
+                or found < workflow_expiry
+            ]
+        else:
+            written_since = now - (TASK_EXPIRY_SLACK - KEEP_MARGIN) // timedelta(milliseconds=1)
+            keys = [
+                t.store_key
+                for t in untouched
+                if max(t.scheduled_time, t.update_time) < written_since
+            ]
+        if not keys:
+            return
 
         def expire(task_key: str) -> None:
             try:
@@ -406,6 +534,51 @@ class WorkflowStore:
         # Side by side: these writes sit between the decision and the function's next record.
         with ThreadPoolExecutor(max_workers=min(8, len(keys) or 1)) as pool:
             list(pool.map(expire, keys))
+
+    def keep_long_running(self, now: int) -> int:
+        """Push the expiry of the tasks of workflows still running (or paused) that come
+        within KEEP_MARGIN of it, so that no running workflow loses a task. A task expires at
+        least two days after it was written (a retention of at least a day, and the slack),
+        so only workflows started more than KEEP_AFTER ago can hold one. Each sweep reads one
+        of the 16 RUNNING and PAUSED partitions of the status index (sorted by start time,
+        so only those workflows), and reads the tasks of a quarter of what it finds: every
+        such workflow's tasks are read once in 64 minutes. Whatever the retention was when a
+        task was written, its own expiry is what is checked. Returns how many workflows had
+        tasks kept."""
+        if self.retention_days <= 0:
+            return 0
+        started_by = now - KEEP_AFTER // timedelta(milliseconds=1)
+        minute = now // 60_000
+        partitions = [
+            status_key(status.value, shard)
+            for status in (WorkflowStatus.RUNNING, WorkflowStatus.PAUSED)
+            for shard in range(STATUS_SHARDS)
+        ]
+        partition = partitions[minute % len(partitions)]
+        quarter = minute // len(partitions) % 4
+        kept = 0
+        for entry in WorkflowItem.by_status.query(
+            partition, WorkflowItem.create_time <= started_by
+        ):
+            workflow_id = str(entry.workflow_id)
+            if zlib.crc32(workflow_id.encode()) % 4 == quarter and self._keep_tasks(workflow_id):
+                kept += 1
+        return kept
+
+    def _keep_tasks(self, workflow_id: str) -> bool:
+        wall = datetime.now(UTC)
+        soon = wall + KEEP_MARGIN
+        until = wall + timedelta(days=self.retention_days) + TASK_EXPIRY_SLACK + KEEP_EXTENSION
+        expiring = [
+            item.task_key
+            for item in TaskItem.query(
+                workflow_id, attributes_to_get=["workflowId", "taskKey", "expires_at"]
+            )
+            if item.expires_at is not None and item.expires_at < soon
+        ]
+        for task_key in expiring:
+            TaskItem(workflow_id, task_key).update(actions=[TaskItem.expires_at.set(until)])
+        return bool(expiring)
 
     def _delete_tasks(self, workflow_id: str, *, before_revision: int | None = None) -> None:
         """Delete the workflow's task items (those created before `before_revision`, if
@@ -474,6 +647,7 @@ class WorkflowStore:
             **workflow_search_keys(workflow),
             "running_key": None if workflow.status.is_terminal else running_index_key(workflow),
             "create_time": workflow.create_time,
+            "task_prefix": workflow_task_prefix(workflow.workflow_id),
         }
 
     def _task_body(self, task: Task, workflow_id: str, objects: dict[str, bytes]) -> str:
@@ -513,12 +687,18 @@ class WorkflowStore:
         ]
         if fields["expires_at"] is not None:
             actions.append(WorkflowItem.expires_at.set(fields["expires_at"]))
+        else:
+            # Running again (a retry, a restart): it must not expire while it runs.
+            actions.append(WorkflowItem.expires_at.remove())
         if fields["running_key"] is not None:
             actions.append(WorkflowItem.running_key.set(fields["running_key"]))
         else:
             actions.append(WorkflowItem.running_key.remove())
         # A restart starts the workflow anew: its start time is the index's sort key.
         actions.append(WorkflowItem.create_time.set(fields["create_time"]))
+        # Unchanged after the first commit (no index write); a workflow written before the
+        # prefix existed gets it here.
+        actions.append(WorkflowItem.task_prefix.set(fields["task_prefix"]))
         if attempt:
             actions.append(WorkflowItem.staged_attempts.add({attempt}))
         return actions
@@ -559,18 +739,22 @@ class WorkflowStore:
         now: int,
         expires_at: datetime | None,
     ) -> None:
+        prefix = workflow_task_prefix(workflow.workflow_id)
         with TaskItem.batch_write() as batch:
             for task in tasks:
                 task.store_key = staged_key(task.task_id, attempt)
+                stored = StoredBody.of(bodies[task.task_id])
                 item = TaskItem(
                     workflow.workflow_id,
                     task.store_key,
-                    task_id=task.task_id,
+                    # The task-id index only for an id its workflow's prefix does not find.
+                    task_id=None if task_prefix_of(task.task_id) == prefix else task.task_id,
                     version=1,
                     created_revision=revision,
                     attempt=attempt,
                     status=task.status.value,
-                    body=bodies[task.task_id],
+                    body=stored.text,
+                    packed_body=stored.packed,
                     expires_at=expires_at,
                 )
                 for name, value in self._index_fields(task, effects, now).items():
@@ -592,7 +776,7 @@ class WorkflowStore:
         actions: list[Action] = [
             TaskItem.version.set(task.version + 1),
             TaskItem.status.set(task.status.value),
-            TaskItem.body.set(body),
+            *StoredBody.of(body).actions(),
         ]
         if expires_at is not None:
             actions.append(TaskItem.expires_at.set(expires_at))
@@ -847,7 +1031,7 @@ class WorkflowStore:
         actions: list[Action] = [
             TaskItem.version.set(task.version + 1),
             TaskItem.status.set(claimed.status.value),
-            TaskItem.body.set(body),
+            *StoredBody.of(body).actions(),
         ]
         if _is_limited(claimed):
             running = running_key(claimed.task_type, poll_shard(claimed.task_id))
@@ -908,7 +1092,7 @@ class WorkflowStore:
         # A poll answers with the task alone: the workflow's own large payloads (its input,
         # output, variables) are not read, only the task's.
         body = json.loads(workflow_item.body)
-        (task_body,) = self.payloads.join_all([json.loads(item.body or "{}")], workflow_id)
+        (task_body,) = self.payloads.join_all([json.loads(task_body_text(item))], workflow_id)
         definition = self.metadata.load_snapshot(body["definitionId"])
         task = Task.from_store(
             task_body,
