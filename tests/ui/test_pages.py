@@ -6,6 +6,7 @@ The executions test comes last, so that its screenshot shows the executions of t
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -194,6 +195,171 @@ def test_a_wide_fork_draws_its_first_branches_and_one_node_for_the_rest(
     expect(diagram.locator("g[data-task='hold_11']")).to_have_count(0)
     # The task list has every task.
     expect(page.locator("tr[data-task^='hold_']")).to_have_count(branches)
+
+
+def test_a_dynamic_fork_draws_the_branches_it_started(runtime: RuntimeProcess, page: Page) -> None:
+    name = f"ui_dynamic_{uuid.uuid4().hex[:8]}"
+    branches = 20
+    register(
+        runtime,
+        {
+            "name": name,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [
+                {
+                    "name": "fan",
+                    "taskReferenceName": "fan",
+                    "type": "FORK_JOIN_DYNAMIC",
+                    "inputParameters": {
+                        "forkTaskName": "hold",
+                        "forkTaskType": "WAIT",
+                        "forkTaskInputs": "${workflow.input.items}",
+                    },
+                },
+                {"name": "gather", "taskReferenceName": "gather", "type": "JOIN"},
+            ],
+        },
+    )
+    workflow_id = start(runtime, name, {"items": list(range(branches))})
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    diagram = page.get_by_test_id("diagram")
+    # The branches the fork started, by status: the first eleven, and one node for the rest.
+    expect(diagram.locator("g[data-task='_hold_0']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    expect(diagram.locator("g[data-task='fan__9_more_branches']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    expect(diagram.locator("g[data-task='_hold_10']")).to_have_count(1)
+    expect(diagram.locator("g[data-task='_hold_11']")).to_have_count(0)
+    expect(diagram.locator("g[data-task='gather']")).to_have_attribute("data-status", "IN_PROGRESS")
+    expect(page.locator("tr[data-task^='_hold_']")).to_have_count(branches)
+
+
+def two_waits(runtime: RuntimeProcess, prefix: str) -> str:
+    """A workflow of two WAITs in a row, registered under a fresh name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    register(
+        runtime,
+        {
+            "name": name,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [
+                {"name": "first", "taskReferenceName": "first_ref", "type": "WAIT"},
+                {"name": "second", "taskReferenceName": "second_ref", "type": "WAIT"},
+            ],
+        },
+    )
+    return name
+
+
+def complete_open_task(runtime: RuntimeProcess, workflow_id: str, reference: str) -> None:
+    task = next(
+        t
+        for t in workflow(runtime, workflow_id)["tasks"]  # type: ignore[attr-defined]
+        if t["referenceTaskName"] == reference and t["status"] == "IN_PROGRESS"
+    )
+    status, _, body = http_json(
+        "POST",
+        f"{runtime.api_url}/tasks",
+        {"workflowInstanceId": workflow_id, "taskId": task["taskId"], "status": "COMPLETED"},
+    )
+    assert status == 200, body
+
+
+def test_rerun_a_completed_workflow_from_a_task_from_its_page(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    workflow_id = start(runtime, two_waits(runtime, "ui_rerun"))
+    complete_open_task(runtime, workflow_id, "first_ref")
+    complete_open_task(runtime, workflow_id, "second_ref")
+    assert workflow(runtime, workflow_id)["status"] == "COMPLETED"
+
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    expect(page.locator("h1 .status")).to_have_text("COMPLETED")
+    page.locator("tr[data-task='second_ref'] button").click()
+    panel = page.get_by_role("complementary", name="Task second_ref")
+    panel.get_by_role("button", name="Rerun from here").click()
+    panel.get_by_role("button", name="Yes, rerun from here").click()
+    expect(page.locator("h1 .status")).to_have_text("RUNNING")
+    expect(page.get_by_test_id("diagram").locator("g[data-task='second_ref']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    tasks = workflow(runtime, workflow_id)["tasks"]
+    # The task before it stays as it was; the task rerun is in progress again.
+    assert [(t["referenceTaskName"], t["status"]) for t in tasks] == [  # type: ignore[attr-defined]
+        ("first_ref", "COMPLETED"),
+        ("second_ref", "IN_PROGRESS"),
+    ]
+
+
+def test_skip_a_task_the_workflow_has_not_reached_from_the_diagram(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    workflow_id = start(runtime, two_waits(runtime, "ui_skip"))
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    diagram = page.get_by_test_id("diagram")
+    expect(diagram.locator("g[data-task='first_ref']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    # A task not reached yet is drawn without a status; clicking it offers to skip it.
+    second = diagram.locator("g[data-task='second_ref']")
+    expect(second).not_to_have_attribute("data-status", re.compile(".*"))
+    second.get_by_text("second_ref").click()
+    panel = page.get_by_role("complementary", name="Task second_ref")
+    expect(panel).to_contain_text("not reached yet")
+    panel.get_by_role("button", name="Skip").click()
+    panel.get_by_role("button", name="Yes, skip").click()
+    expect(page.locator("tr[data-task='second_ref']")).to_contain_text("SKIPPED")
+
+    complete_open_task(runtime, workflow_id, "first_ref")
+    expect(page.locator("h1 .status")).to_have_text("COMPLETED")
+    expect(second).to_have_attribute("data-status", "SKIPPED")
+
+
+def test_register_edit_and_delete_a_task_definition(runtime: RuntimeProcess, page: Page) -> None:
+    name = f"ui_taskdef_{uuid.uuid4().hex[:8]}"
+    page.goto(f"{base_url(runtime)}/definitions?kind=tasks")
+    page.get_by_role("link", name="New task definition").click()
+    editor = page.get_by_label("Task definition JSON")
+    editor.fill(
+        json.dumps(
+            {"name": name, "retryCount": -1, "timeoutSeconds": 60, "responseTimeoutSeconds": 30}
+        )
+    )
+    page.get_by_role("button", name="Register").click()
+    # Conductor's validation error, next to the text, naming the field.
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("retryCount")
+    expect(alert).not_to_contain_text("[0]")
+    status, _, _ = http_json("GET", f"{runtime.api_url}/metadata/taskdefs/{name}")
+    assert status == 404
+
+    editor.fill(
+        json.dumps(
+            {"name": name, "retryCount": 2, "timeoutSeconds": 60, "responseTimeoutSeconds": 30}
+        )
+    )
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    expect(page.get_by_label("Task definition JSON")).to_contain_text('"retryCount": 2')
+
+    page.get_by_role("button", name="Edit").click()
+    edited = json.loads(page.get_by_label("Task definition JSON").input_value())
+    page.get_by_label("Task definition JSON").fill(json.dumps({**edited, "retryCount": 5}))
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    status, _, stored = http_json("GET", f"{runtime.api_url}/metadata/taskdefs/{name}")
+    assert status == 200 and stored["retryCount"] == 5
+
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_role("table", name="Task definitions")).to_be_visible()
+    expect(page.get_by_role("link", name=name)).to_have_count(0)
+    status, _, _ = http_json("GET", f"{runtime.api_url}/metadata/taskdefs/{name}")
+    assert status == 404
 
 
 def test_a_definition_with_an_error_shows_the_error_next_to_the_text(

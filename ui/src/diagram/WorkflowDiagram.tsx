@@ -18,28 +18,38 @@ function referenceOf(node: unknown): string | undefined {
   return typeof id === "string" ? id : undefined;
 }
 
-/** Each task's node carries `data-task` and `data-status`, so pages and tests can find it. */
+/** Each task's node carries `data-task` and, in an execution, `data-status`, so that pages
+ * and tests can find it. */
 function markNodes(container: HTMLElement, execution: Workflow | undefined): void {
-  if (!execution) return;
   const latest = new Map<string, string>();
-  for (const task of execution.tasks) latest.set(task.referenceTaskName, task.status);
+  for (const task of execution?.tasks ?? []) latest.set(task.referenceTaskName, task.status);
   for (const node of container.querySelectorAll<SVGGElement>("g[id*='-node-']")) {
     const reference = node.id.slice(node.id.indexOf("-node-") + "-node-".length);
+    if (node.dataset.task !== reference) node.dataset.task = reference;
     const status = latest.get(reference);
-    if (status === undefined) continue;
-    node.dataset.task = reference;
-    node.dataset.status = status;
+    if (status !== undefined && node.dataset.status !== status) node.dataset.status = status;
   }
+}
+
+/** What the diagram shows of an execution changes only when this string does. */
+function executionChanges(execution: Workflow): string {
+  let changes = `${execution.status}|${execution.updateTime ?? ""}`;
+  for (const task of execution.tasks) changes += `|${task.taskId}:${task.status}:${task.updateTime ?? ""}`;
+  return changes;
 }
 
 export default function WorkflowDiagram(props: DiagramProps) {
   const { execution, definition } = props;
+  // A running execution is read again every few seconds: the diagram is laid out again only
+  // when a task has changed, not on every read.
+  const changes = execution ? executionChanges(execution) : "";
   const data = useMemo(
     () =>
       (execution
         ? compactExecution(execution)
         : compactDefinition(definition as JsonObject).definition) as unknown as Record<string, unknown>,
-    [execution, definition],
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [changes, execution?.workflowId, definition],
   );
   const container = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -51,7 +61,7 @@ export default function WorkflowDiagram(props: DiagramProps) {
     const observer = new MutationObserver(() => markNodes(element, drawn));
     observer.observe(element, { childList: true, subtree: true });
     return () => observer.disconnect();
-  }, [execution, data]);
+  }, [execution !== undefined, data]);
   return (
     <div className="diagram" data-testid="diagram" ref={container}>
       <WorkflowVisualizer
