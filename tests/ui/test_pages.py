@@ -237,6 +237,69 @@ def test_a_dynamic_fork_draws_the_branches_it_started(runtime: RuntimeProcess, p
     expect(page.locator("tr[data-task^='_hold_']")).to_have_count(branches)
 
 
+def test_a_sub_workflow_links_to_its_child_and_a_loop_shows_its_iterations(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    child = f"ui_child_{uuid.uuid4().hex[:8]}"
+    register(
+        runtime,
+        {
+            "name": child,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [{"name": "hold", "taskReferenceName": "hold_ref", "type": "WAIT"}],
+        },
+    )
+    parent = f"ui_parent_{uuid.uuid4().hex[:8]}"
+    register(
+        runtime,
+        {
+            "name": parent,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [
+                {
+                    "name": "loop",
+                    "taskReferenceName": "loop",
+                    "type": "DO_WHILE",
+                    "loopCondition": "$.loop['iteration'] < 2",
+                    "loopOver": [
+                        {
+                            "name": "count",
+                            "taskReferenceName": "count",
+                            "type": "SET_VARIABLE",
+                            "inputParameters": {"n": "${loop.output.iteration}"},
+                        }
+                    ],
+                },
+                {
+                    "name": "child",
+                    "taskReferenceName": "child_ref",
+                    "type": "SUB_WORKFLOW",
+                    "subWorkflowParam": {"name": child, "version": 1},
+                },
+            ],
+        },
+    )
+    workflow_id = start(runtime, parent)
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    diagram = page.get_by_test_id("diagram")
+    # Both iterations in the list; the loop's body drawn once, with its latest iteration's status.
+    expect(page.locator("tr[data-task='count__2']")).to_contain_text("COMPLETED")
+    expect(page.locator("tr[data-task='count__1']")).to_contain_text("COMPLETED")
+    expect(diagram.locator("g[data-task='count']")).to_have_attribute("data-status", "COMPLETED")
+    expect(diagram.locator("g[data-task='child_ref']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+
+    page.locator("tr[data-task='child_ref']").get_by_role("link", name="sub-workflow").click()
+    expect(page.get_by_role("heading", name=child)).to_be_visible()
+    expect(page.get_by_role("link", name=workflow_id)).to_be_visible()
+    expect(page.get_by_test_id("diagram").locator("g[data-task='hold_ref']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+
+
 def two_waits(runtime: RuntimeProcess, prefix: str) -> str:
     """A workflow of two WAITs in a row, registered under a fresh name."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"

@@ -24,7 +24,7 @@ interface Hidden {
   references: Set<string>;
 }
 
-function referencesIn(tasks: Json): string[] {
+export function referencesIn(tasks: Json): string[] {
   const found: string[] = [];
   const visit = (value: Json) => {
     if (Array.isArray(value)) value.forEach(visit);
@@ -79,13 +79,26 @@ function joinsOnlyDrawn(tasks: Json[], hidden: Hidden[]): Json[] {
   return tasks.map(visit);
 }
 
+/** The library lays a fork's branches out from right to left: handed over in reverse, the
+ * first branch is drawn on the left, as Conductor's UI draws it. */
+function forksLeftToRight(tasks: Json[]): Json[] {
+  const visit = (value: Json): Json => {
+    if (Array.isArray(value)) return value.map(visit);
+    if (!value || typeof value !== "object") return value;
+    const copy: JsonObject = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v)]));
+    if (Array.isArray(copy.forkTasks)) copy.forkTasks = [...copy.forkTasks].reverse();
+    return copy;
+  };
+  return tasks.map(visit);
+}
+
 export function compactDefinition(definition: JsonObject): { definition: JsonObject; hidden: Hidden[] } {
   const tasks = definition.tasks;
   if (!Array.isArray(tasks)) return { definition, hidden: [] };
   const hidden: Hidden[] = [];
   const compacted = compactTasks(tasks, hidden);
-  if (hidden.length === 0) return { definition, hidden };
-  return { definition: { ...definition, tasks: joinsOnlyDrawn(compacted, hidden) }, hidden };
+  const drawn = hidden.length === 0 ? compacted : joinsOnlyDrawn(compacted, hidden);
+  return { definition: { ...definition, tasks: forksLeftToRight(drawn) }, hidden };
 }
 
 function worstStatus(statuses: string[]): string {
@@ -128,7 +141,9 @@ function compactDynamicForks(tasks: Task[], hidden: Hidden[]): Task[] {
     } else {
       definitions.push(...drawn.map(definitionOf));
     }
-    rewritten.set(fork, { ...fork, inputData: { ...fork.inputData, forkedTasks: drawn, forkedTaskDefs: definitions } });
+    // In reverse, as static forks' branches (forksLeftToRight).
+    const forkedTaskDefs = definitions.reverse();
+    rewritten.set(fork, { ...fork, inputData: { ...fork.inputData, forkedTasks: drawn, forkedTaskDefs } });
   }
   return tasks.map((t) => rewritten.get(t) ?? t);
 }
@@ -159,7 +174,7 @@ export function compactExecution(execution: Workflow): Workflow {
   if (!definition) return execution;
   const { definition: drawn, hidden } = compactDefinition(definition);
   const tasks = compactDynamicForks(execution.tasks, hidden);
-  if (hidden.length === 0) return { ...execution, tasks: tasks.map(drawnTask) };
+  if (hidden.length === 0) return { ...execution, workflowDefinition: drawn, tasks: tasks.map(drawnTask) };
   const hiddenReferences = new Set(hidden.flatMap((h) => [...h.references]));
   const kept: Task[] = tasks.filter((t) => !hiddenReferences.has(t.referenceTaskName));
   const standIns: Task[] = hidden.map((h) => {

@@ -257,6 +257,14 @@ function TaskTable({ tasks, onSelect }: { tasks: Task[]; onSelect: (taskId: stri
               <button className="link" onClick={() => onSelect(t.taskId)}>
                 {t.referenceTaskName}
               </button>
+              {t.subWorkflowId && (
+                <>
+                  {" "}
+                  <Link to={`/execution/${encodeURIComponent(t.subWorkflowId)}`} title={t.subWorkflowId}>
+                    sub-workflow
+                  </Link>
+                </>
+              )}
             </td>
             <td>{t.taskType}</td>
             <td>
