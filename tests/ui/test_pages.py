@@ -10,7 +10,7 @@ import re
 import uuid
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.runtime_process import TUTORIAL_WORKFLOW, RuntimeProcess, http_json
 from tests.ui.conftest import base_url, screenshot
@@ -475,6 +475,32 @@ def test_a_ui_route_loads_from_a_link_and_an_unknown_api_path_stays_an_api_error
     )
     status, content_type, body = http_json("GET", f"{runtime.api_url}/no/such/route")
     assert status == 404 and content_type.startswith("application/json"), body
+
+
+def test_a_deployment_that_asks_for_a_key_brings_up_the_sign_in_then_the_page(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    # The key mode's API, played in front of the runtime: 401 without the token /api/token gave.
+    token = "ui-test-token"
+
+    def key_mode(route: Route) -> None:
+        if route.request.url.endswith("/api/token"):
+            route.fulfill(status=200, content_type="application/json", json={"token": token})
+        elif route.request.headers.get("x-authorization") != token:
+            route.fulfill(
+                status=401, content_type="application/json", json={"message": "Unauthorized"}
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/**", key_mode)
+    page.goto(f"{base_url(runtime)}/definitions")
+    page.get_by_label("Key id").fill("key-id")
+    page.get_by_label("Key secret").fill("key-secret")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("table", name="Workflow definitions")).to_contain_text(
+        TUTORIAL_WORKFLOW
+    )
 
 
 def test_the_executions_page_finds_the_tutorial_by_name_and_status(
