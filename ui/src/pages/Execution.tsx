@@ -232,8 +232,26 @@ function NotReachedPanel({
   );
 }
 
+// The task list shows this many tasks at a time: a wide fork's thousand rows would cost the
+// page more than its diagram.
+const TASKS_PER_PAGE = 100;
+
 function TaskTable({ tasks, onSelect }: { tasks: Task[]; onSelect: (taskId: string) => void }) {
+  const [first, setFirst] = useState(0);
+  const shown = tasks.slice(first, first + TASKS_PER_PAGE);
   return (
+    <>
+    {tasks.length > TASKS_PER_PAGE && (
+      <p className="pager">
+        {first + 1}–{first + shown.length} of {tasks.length}{" "}
+        <button disabled={first === 0} onClick={() => setFirst(Math.max(0, first - TASKS_PER_PAGE))}>
+          Previous tasks
+        </button>
+        <button disabled={first + TASKS_PER_PAGE >= tasks.length} onClick={() => setFirst(first + TASKS_PER_PAGE)}>
+          Next tasks
+        </button>
+      </p>
+    )}
     <table className="grid" aria-label="Tasks">
       <thead>
         <tr>
@@ -250,7 +268,7 @@ function TaskTable({ tasks, onSelect }: { tasks: Task[]; onSelect: (taskId: stri
         </tr>
       </thead>
       <tbody>
-        {tasks.map((t) => (
+        {shown.map((t) => (
           <tr key={t.taskId} data-task={t.referenceTaskName}>
             <td>{t.seq}</td>
             <td>
@@ -280,6 +298,7 @@ function TaskTable({ tasks, onSelect }: { tasks: Task[]; onSelect: (taskId: stri
         ))}
       </tbody>
     </table>
+    </>
   );
 }
 
