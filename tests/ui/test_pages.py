@@ -6,10 +6,11 @@ The executions test comes last, so that its screenshot shows the executions of t
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.runtime_process import TUTORIAL_WORKFLOW, RuntimeProcess, http_json
 from tests.ui.conftest import base_url, screenshot
@@ -196,6 +197,240 @@ def test_a_wide_fork_draws_its_first_branches_and_one_node_for_the_rest(
     expect(page.locator("tr[data-task^='hold_']")).to_have_count(branches)
 
 
+def test_a_dynamic_fork_draws_the_branches_it_started(runtime: RuntimeProcess, page: Page) -> None:
+    name = f"ui_dynamic_{uuid.uuid4().hex[:8]}"
+    branches = 105
+    register(
+        runtime,
+        {
+            "name": name,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [
+                {
+                    "name": "fan",
+                    "taskReferenceName": "fan",
+                    "type": "FORK_JOIN_DYNAMIC",
+                    "inputParameters": {
+                        "forkTaskName": "hold",
+                        "forkTaskType": "WAIT",
+                        "forkTaskInputs": "${workflow.input.items}",
+                    },
+                },
+                {"name": "gather", "taskReferenceName": "gather", "type": "JOIN"},
+            ],
+        },
+    )
+    workflow_id = start(runtime, name, {"items": list(range(branches))})
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    diagram = page.get_by_test_id("diagram")
+    # The branches the fork started, by status: the first eleven, and one node for the rest.
+    expect(diagram.locator("g[data-task='_hold_0']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    expect(diagram.locator("g[data-task='fan__94_more_branches']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    expect(diagram.locator("g[data-task='_hold_10']")).to_have_count(1)
+    expect(diagram.locator("g[data-task='_hold_11']")).to_have_count(0)
+    expect(diagram.locator("g[data-task='gather']")).to_have_attribute("data-status", "IN_PROGRESS")
+    # The task list, 100 tasks a page: the fork and 99 branches, then the rest and the JOIN.
+    rows = page.locator("tr[data-task^='_hold_']")
+    expect(rows).to_have_count(99)
+    expect(page.get_by_text(f"1\u2013100 of {branches + 2}")).to_be_visible()
+    page.get_by_role("button", name="Next tasks").click()
+    expect(rows).to_have_count(branches - 99)
+    expect(page.locator("tr[data-task='gather']")).to_be_visible()
+
+
+def test_a_sub_workflow_links_to_its_child_and_a_loop_shows_its_iterations(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    child = f"ui_child_{uuid.uuid4().hex[:8]}"
+    register(
+        runtime,
+        {
+            "name": child,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [{"name": "hold", "taskReferenceName": "hold_ref", "type": "WAIT"}],
+        },
+    )
+    parent = f"ui_parent_{uuid.uuid4().hex[:8]}"
+    register(
+        runtime,
+        {
+            "name": parent,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [
+                {
+                    "name": "loop",
+                    "taskReferenceName": "loop",
+                    "type": "DO_WHILE",
+                    "loopCondition": "$.loop['iteration'] < 2",
+                    "loopOver": [
+                        {
+                            "name": "count",
+                            "taskReferenceName": "count",
+                            "type": "SET_VARIABLE",
+                            "inputParameters": {"n": "${loop.output.iteration}"},
+                        }
+                    ],
+                },
+                {
+                    "name": "child",
+                    "taskReferenceName": "child_ref",
+                    "type": "SUB_WORKFLOW",
+                    "subWorkflowParam": {"name": child, "version": 1},
+                },
+            ],
+        },
+    )
+    workflow_id = start(runtime, parent)
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    diagram = page.get_by_test_id("diagram")
+    # Both iterations in the list; the loop's body drawn once, with its latest iteration's status.
+    expect(page.locator("tr[data-task='count__2']")).to_contain_text("COMPLETED")
+    expect(page.locator("tr[data-task='count__1']")).to_contain_text("COMPLETED")
+    expect(diagram.locator("g[data-task='count']")).to_have_attribute("data-status", "COMPLETED")
+    expect(diagram.locator("g[data-task='child_ref']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+
+    page.locator("tr[data-task='child_ref']").get_by_role("link", name="sub-workflow").click()
+    expect(page.get_by_role("heading", name=child)).to_be_visible()
+    expect(page.get_by_role("link", name=workflow_id)).to_be_visible()
+    expect(page.get_by_test_id("diagram").locator("g[data-task='hold_ref']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+
+
+def two_waits(runtime: RuntimeProcess, prefix: str) -> str:
+    """A workflow of two WAITs in a row, registered under a fresh name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    register(
+        runtime,
+        {
+            "name": name,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [
+                {"name": "first", "taskReferenceName": "first_ref", "type": "WAIT"},
+                {"name": "second", "taskReferenceName": "second_ref", "type": "WAIT"},
+            ],
+        },
+    )
+    return name
+
+
+def complete_open_task(runtime: RuntimeProcess, workflow_id: str, reference: str) -> None:
+    task = next(
+        t
+        for t in workflow(runtime, workflow_id)["tasks"]  # type: ignore[attr-defined]
+        if t["referenceTaskName"] == reference and t["status"] == "IN_PROGRESS"
+    )
+    status, _, body = http_json(
+        "POST",
+        f"{runtime.api_url}/tasks",
+        {"workflowInstanceId": workflow_id, "taskId": task["taskId"], "status": "COMPLETED"},
+    )
+    assert status == 200, body
+
+
+def test_rerun_a_completed_workflow_from_a_task_from_its_page(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    workflow_id = start(runtime, two_waits(runtime, "ui_rerun"))
+    complete_open_task(runtime, workflow_id, "first_ref")
+    complete_open_task(runtime, workflow_id, "second_ref")
+    assert workflow(runtime, workflow_id)["status"] == "COMPLETED"
+
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    expect(page.locator("h1 .status")).to_have_text("COMPLETED")
+    page.locator("tr[data-task='second_ref'] button").click()
+    panel = page.get_by_role("complementary", name="Task second_ref")
+    panel.get_by_role("button", name="Rerun from here").click()
+    panel.get_by_role("button", name="Yes, rerun from here").click()
+    expect(page.locator("h1 .status")).to_have_text("RUNNING")
+    expect(page.get_by_test_id("diagram").locator("g[data-task='second_ref']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    tasks = workflow(runtime, workflow_id)["tasks"]
+    # The task before it stays as it was; the task rerun is in progress again.
+    assert [(t["referenceTaskName"], t["status"]) for t in tasks] == [  # type: ignore[attr-defined]
+        ("first_ref", "COMPLETED"),
+        ("second_ref", "IN_PROGRESS"),
+    ]
+
+
+def test_skip_a_task_the_workflow_has_not_reached_from_the_diagram(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    workflow_id = start(runtime, two_waits(runtime, "ui_skip"))
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    diagram = page.get_by_test_id("diagram")
+    expect(diagram.locator("g[data-task='first_ref']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    # A task not reached yet is drawn without a status; clicking it offers to skip it.
+    second = diagram.locator("g[data-task='second_ref']")
+    expect(second).not_to_have_attribute("data-status", re.compile(".*"))
+    second.get_by_text("second_ref").click()
+    panel = page.get_by_role("complementary", name="Task second_ref")
+    expect(panel).to_contain_text("not reached yet")
+    panel.get_by_role("button", name="Skip").click()
+    panel.get_by_role("button", name="Yes, skip").click()
+    expect(page.locator("tr[data-task='second_ref']")).to_contain_text("SKIPPED")
+
+    complete_open_task(runtime, workflow_id, "first_ref")
+    expect(page.locator("h1 .status")).to_have_text("COMPLETED")
+    expect(second).to_have_attribute("data-status", "SKIPPED")
+
+
+def test_register_edit_and_delete_a_task_definition(runtime: RuntimeProcess, page: Page) -> None:
+    name = f"ui_taskdef_{uuid.uuid4().hex[:8]}"
+    page.goto(f"{base_url(runtime)}/definitions?kind=tasks")
+    page.get_by_role("link", name="New task definition").click()
+    editor = page.get_by_label("Task definition JSON")
+    editor.fill(
+        json.dumps(
+            {"name": name, "retryCount": -1, "timeoutSeconds": 60, "responseTimeoutSeconds": 30}
+        )
+    )
+    page.get_by_role("button", name="Register").click()
+    # Conductor's validation error, next to the text, naming the field.
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("retryCount")
+    expect(alert).not_to_contain_text("[0]")
+    status, _, _ = http_json("GET", f"{runtime.api_url}/metadata/taskdefs/{name}")
+    assert status == 404
+
+    editor.fill(
+        json.dumps(
+            {"name": name, "retryCount": 2, "timeoutSeconds": 60, "responseTimeoutSeconds": 30}
+        )
+    )
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    expect(page.get_by_label("Task definition JSON")).to_contain_text('"retryCount": 2')
+
+    page.get_by_role("button", name="Edit").click()
+    edited = json.loads(page.get_by_label("Task definition JSON").input_value())
+    page.get_by_label("Task definition JSON").fill(json.dumps({**edited, "retryCount": 5}))
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    status, _, stored = http_json("GET", f"{runtime.api_url}/metadata/taskdefs/{name}")
+    assert status == 200 and stored["retryCount"] == 5
+
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_role("table", name="Task definitions")).to_be_visible()
+    expect(page.get_by_role("link", name=name)).to_have_count(0)
+    status, _, _ = http_json("GET", f"{runtime.api_url}/metadata/taskdefs/{name}")
+    assert status == 404
+
+
 def test_a_definition_with_an_error_shows_the_error_next_to_the_text(
     runtime: RuntimeProcess, page: Page
 ) -> None:
@@ -246,6 +481,32 @@ def test_a_ui_route_loads_from_a_link_and_an_unknown_api_path_stays_an_api_error
     )
     status, content_type, body = http_json("GET", f"{runtime.api_url}/no/such/route")
     assert status == 404 and content_type.startswith("application/json"), body
+
+
+def test_a_deployment_that_asks_for_a_key_brings_up_the_sign_in_then_the_page(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    # The key mode's API, played in front of the runtime: 401 without the token /api/token gave.
+    token = "ui-test-token"
+
+    def key_mode(route: Route) -> None:
+        if route.request.url.endswith("/api/token"):
+            route.fulfill(status=200, content_type="application/json", json={"token": token})
+        elif route.request.headers.get("x-authorization") != token:
+            route.fulfill(
+                status=401, content_type="application/json", json={"message": "Unauthorized"}
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/**", key_mode)
+    page.goto(f"{base_url(runtime)}/definitions")
+    page.get_by_label("Key id").fill("key-id")
+    page.get_by_label("Key secret").fill("key-secret")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("table", name="Workflow definitions")).to_contain_text(
+        TUTORIAL_WORKFLOW
+    )
 
 
 def test_the_executions_page_finds_the_tutorial_by_name_and_status(

@@ -26,6 +26,14 @@ export function hasToken(): boolean {
   return token !== null;
 }
 
+// The pages call the API at once; the first answer that asks for credentials (and none are
+// held) brings up the sign-in, rather than a probe that every page would wait on.
+let onSignInNeeded: () => void = () => {};
+
+export function whenSignInNeeded(listener: () => void): void {
+  onSignInNeeded = listener;
+}
+
 type Body = Json | string | undefined;
 
 async function call(method: string, path: string, body?: Body): Promise<Response> {
@@ -40,6 +48,7 @@ async function call(method: string, path: string, body?: Body): Promise<Response
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   if (!response.ok) {
+    if ((response.status === 401 || response.status === 403) && !hasToken()) onSignInNeeded();
     const text = await response.text();
     let message = `${method} /api${path}: ${response.status} ${response.statusText}`;
     let validation: ApiError["validationErrors"] = [];
@@ -181,6 +190,10 @@ export const api = {
       `/metadata/workflow/${q(name)}` + (version !== undefined ? `?version=${version}` : ""),
     ),
   taskDefs: () => json<JsonObject[]>("GET", "/metadata/taskdefs"),
+  taskDef: (name: string) => json<JsonObject>("GET", `/metadata/taskdefs/${q(name)}`),
+  registerTaskDefs: (definitions: Json[]) => json<void>("POST", "/metadata/taskdefs", definitions),
+  updateTaskDef: (definition: Json) => json<void>("PUT", "/metadata/taskdefs", definition),
+  deleteTaskDef: (name: string) => json<void>("DELETE", `/metadata/taskdefs/${q(name)}`),
   registerWorkflowDef: (definition: Json) => json<void>("POST", "/metadata/workflow", definition),
   updateWorkflowDefs: (definitions: Json[]) => json<void>("PUT", "/metadata/workflow", definitions),
   startWorkflow: (name: string, version: number | undefined, input: Json) =>

@@ -2,7 +2,13 @@
 import { lazy, Suspense } from "react";
 import type { DiagramProps } from "./WorkflowDiagram";
 
-const Diagram = lazy(() => import("./WorkflowDiagram"));
+const load = () => import("./WorkflowDiagram");
+const Diagram = lazy(load);
+
+/** Starts fetching the diagram's code before a page asks for it. */
+export function preloadDiagram(): void {
+  void load();
+}
 
 export function WorkflowDiagram(props: DiagramProps) {
   return (

@@ -75,33 +75,41 @@ export function Definitions() {
         </>
       )}
       {kind === "tasks" && (
-        <table className="grid" aria-label="Task definitions">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Retries</th>
-              <th>Timeout (s)</th>
-              <th>Response timeout (s)</th>
-              <th>Definition</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(tasks ?? []).map((t) => (
-              <tr key={String(t.name)}>
-                <td>{String(t.name)}</td>
-                <td>{String(t.retryCount ?? "")}</td>
-                <td>{String(t.timeoutSeconds ?? "")}</td>
-                <td>{String(t.responseTimeoutSeconds ?? "")}</td>
-                <td>
-                  <details>
-                    <summary>JSON</summary>
-                    <JsonView value={t} />
-                  </details>
-                </td>
+        <>
+          <p>
+            <Link className="button primary" to="/definitions/new-task">
+              New task definition
+            </Link>
+          </p>
+          <table className="grid" aria-label="Task definitions">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Description</th>
+                <th>Retries</th>
+                <th>Timeout (s)</th>
+                <th>Response timeout (s)</th>
+                <th>Updated</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {[...(tasks ?? [])]
+                .sort((a, b) => String(a.name).localeCompare(String(b.name)))
+                .map((t) => (
+                  <tr key={String(t.name)}>
+                    <td>
+                      <Link to={`/definitions/task/${encodeURIComponent(String(t.name))}`}>{String(t.name)}</Link>
+                    </td>
+                    <td>{String(t.description ?? "")}</td>
+                    <td>{String(t.retryCount ?? "")}</td>
+                    <td>{String(t.timeoutSeconds ?? "")}</td>
+                    <td>{String(t.responseTimeoutSeconds ?? "")}</td>
+                    <td>{time((t.updateTime ?? t.createTime) as number | undefined)}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        </>
       )}
     </section>
   );

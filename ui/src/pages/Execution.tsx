@@ -41,6 +41,8 @@ export function Execution() {
     ? [...workflow.tasks].reverse().find((t) => t.referenceTaskName === selected || t.taskId === selected)
     : undefined;
 
+  const notReached = selected && !task ? definitionTask(workflow.workflowDefinition, selected) : undefined;
+
   return (
     <section>
       <h1>
@@ -139,6 +141,15 @@ export function Execution() {
       )}
       {tab === "variables" && <JsonView value={workflow.variables ?? {}} label="Variables" />}
       {tab === "json" && <JsonView value={workflow as unknown as Json} label="Workflow JSON" />}
+      {!task && notReached && (
+        <NotReachedPanel
+          key={notReached.taskReferenceName as string}
+          workflow={workflow}
+          definition={notReached}
+          onClose={() => setSelected(null)}
+          onChanged={reload}
+        />
+      )}
       {task && (
         <TaskPanel
           key={task.taskId}
@@ -153,8 +164,94 @@ export function Execution() {
   );
 }
 
-function TaskTable({ tasks, onSelect }: { tasks: Task[]; onSelect: (taskId: string) => void }) {
+/** The task of the definition with this reference, wherever it sits (forks, cases, loops). */
+function definitionTask(definition: JsonObject | undefined, reference: string): JsonObject | undefined {
+  const search = (value: Json | undefined): JsonObject | undefined => {
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        const found = search(item);
+        if (found) return found;
+      }
+    } else if (value && typeof value === "object") {
+      if (value.taskReferenceName === reference) return value;
+      for (const key of ["forkTasks", "loopOver", "defaultCase", "decisionCases"]) {
+        const nested = value[key];
+        const found = search(nested && typeof nested === "object" && !Array.isArray(nested) ? Object.values(nested) : nested);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return search(definition?.tasks);
+}
+
+/** A task the workflow has not reached: Conductor skips only such a task, so that the
+ * workflow passes over it when it gets there. */
+function NotReachedPanel({
+  workflow,
+  definition,
+  onClose,
+  onChanged,
+}: {
+  workflow: Workflow;
+  definition: JsonObject;
+  onClose: () => void;
+  onChanged: () => void;
+}) {
+  const reference = String(definition.taskReferenceName);
   return (
+    <aside className="panel" aria-label={`Task ${reference}`}>
+      <header>
+        <h2>
+          {reference} <span className="muted">not reached yet</span>
+        </h2>
+        <button onClick={onClose} aria-label="Close">
+          ×
+        </button>
+      </header>
+      <dl className="facts">
+        <dt>Name</dt>
+        <dd>{String(definition.name ?? "")}</dd>
+        <dt>Type</dt>
+        <dd>{String(definition.type ?? "SIMPLE")}</dd>
+      </dl>
+      <JsonView value={definition} label="Task definition in the workflow" />
+      {workflow.status === "RUNNING" && (
+        <div className="actions">
+          <ConfirmButton
+            label="Skip"
+            question={`Skip ${reference} when the workflow reaches it?`}
+            action={async () => {
+              await api.skipTask(workflow.workflowId, reference);
+              onChanged();
+            }}
+          />
+        </div>
+      )}
+    </aside>
+  );
+}
+
+// The task list shows this many tasks at a time: a wide fork's thousand rows would cost the
+// page more than its diagram.
+const TASKS_PER_PAGE = 100;
+
+function TaskTable({ tasks, onSelect }: { tasks: Task[]; onSelect: (taskId: string) => void }) {
+  const [first, setFirst] = useState(0);
+  const shown = tasks.slice(first, first + TASKS_PER_PAGE);
+  return (
+    <>
+    {tasks.length > TASKS_PER_PAGE && (
+      <p className="pager">
+        {first + 1}–{first + shown.length} of {tasks.length}{" "}
+        <button disabled={first === 0} onClick={() => setFirst(Math.max(0, first - TASKS_PER_PAGE))}>
+          Previous tasks
+        </button>
+        <button disabled={first + TASKS_PER_PAGE >= tasks.length} onClick={() => setFirst(first + TASKS_PER_PAGE)}>
+          Next tasks
+        </button>
+      </p>
+    )}
     <table className="grid" aria-label="Tasks">
       <thead>
         <tr>
@@ -171,13 +268,21 @@ function TaskTable({ tasks, onSelect }: { tasks: Task[]; onSelect: (taskId: stri
         </tr>
       </thead>
       <tbody>
-        {tasks.map((t) => (
+        {shown.map((t) => (
           <tr key={t.taskId} data-task={t.referenceTaskName}>
             <td>{t.seq}</td>
             <td>
               <button className="link" onClick={() => onSelect(t.taskId)}>
                 {t.referenceTaskName}
               </button>
+              {t.subWorkflowId && (
+                <>
+                  {" "}
+                  <Link to={`/execution/${encodeURIComponent(t.subWorkflowId)}`} title={t.subWorkflowId}>
+                    sub-workflow
+                  </Link>
+                </>
+              )}
             </td>
             <td>{t.taskType}</td>
             <td>
@@ -193,6 +298,7 @@ function TaskTable({ tasks, onSelect }: { tasks: Task[]; onSelect: (taskId: stri
         ))}
       </tbody>
     </table>
+    </>
   );
 }
 
@@ -333,16 +439,6 @@ function TaskPanel({
             <ConfirmButton label="Complete" question={`Complete ${task.referenceTaskName} with this output?`} action={update("COMPLETED")} />
             <ConfirmButton label="Fail" danger question={`Fail ${task.referenceTaskName}?`} action={update("FAILED")} />
           </>
-        )}
-        {open && !terminal && (
-          <ConfirmButton
-            label="Skip"
-            question={`Skip ${task.referenceTaskName}?`}
-            action={async () => {
-              await api.skipTask(workflow.workflowId, task.referenceTaskName);
-              onChanged();
-            }}
-          />
         )}
         {terminal && (
           <ConfirmButton
