@@ -267,6 +267,17 @@ def _scale_day_section(run: Run) -> list[str]:
     return scale_day.section(run.seed())
 
 
+UI_TITLE = "## 11. The web UI"
+
+
+def _ui_section(run: Run) -> list[str]:
+    from bench import ui
+
+    if not (ROOT / "ui" / "dist" / "index.html").is_file():
+        return [UI_TITLE, "", "Not measured: the UI is not built (`make ui`).", ""]
+    return ui.run(run.report)
+
+
 def _declared_title(path: str) -> str | None:
     """The module's `SECTION_TITLE`, read from its source: importing it could import Baton's
     store before a runtime has set its tables up."""
@@ -350,7 +361,7 @@ def sections() -> list[Section]:
             shortened=f"the seed measured over {QUICK_SEED_RUNS} workflows instead of "
             f"{cost.SEED_RUNS}",
         ),
-        _optional("bench.ui", "## 11. The web UI with a thousand tasks"),
+        Section("ui", UI_TITLE, _ui_section),
     ]
 
 

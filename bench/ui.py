@@ -42,7 +42,7 @@ BRANCHES = 1_000
 LOADS = 10
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ROOT = Path(__file__).resolve().parent.parent
-SECTION_TITLE = "## 9. The web UI"
+SECTION_TITLE = "## 11. The web UI"
 WORKFLOW = "bench_ui_wide"
 TARGET_SECONDS = 1.0
 # The flags a headless Chromium needs on a closed network, as the browser tests use them.
