@@ -160,13 +160,14 @@ class Environment:
             unanswered = list(self._pending.values())
             self._pending.clear()
         self.process.wait()
+        self.ready.set()
+        # Replaced before its callers hear of it, so none of them finds the pool one short.
+        self.pool._ended(self)
         for call in unanswered:
             call.error = EnvironmentCrashed(
                 f"{self.member} ended (exit status {self.process.returncode}) before it answered"
             )
             call.done.set()
-        self.ready.set()
-        self.pool._ended(self)
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):

@@ -1,4 +1,4 @@
-"""The whole of Baton in one process: moto for DynamoDB and SQS, and the Lambdas' own handlers.
+"""The whole of Baton on this machine: moto for DynamoDB and SQS, and the Lambdas' own handlers.
 
 Nothing from `baton` is imported before `start()` has set the environment, because the
 pynamodb models read their table names and endpoint when they are first imported. For the
@@ -154,7 +154,9 @@ class Runtime:
         self.table_specs: list[TableSpec] = []
         self.queues: dict[str, ProvisionedQueue] = {}
         self.event_queue_names: tuple[str, ...] = ()
-        self.functions: dict[str, Function] = {}
+        # The functions run in this process; the API's, when it runs in environments of its
+        # own, is `api_pool` instead.
+        self.functions: dict[str, LocalFunction] = {}
         self.api_pool: FunctionPool | None = None
         self.broadcast: Broadcast | None = None
         self._broadcast_dir: Path | None = None
@@ -310,9 +312,11 @@ class Runtime:
         )
         self._set_baton_environment()
 
+        pooled = self.environments > 0 and self._injected.get("api") is None
         handlers = {
             kind: injected or _import_handler(f"baton.handlers.{kind}")
             for kind, injected in self._injected.items()
+            if not (pooled and kind == "api")
         }
         if None in self._injected.values():
             self._warn_if_models_point_elsewhere()
@@ -330,12 +334,13 @@ class Runtime:
             )
             for kind, handler in handlers.items()
         }
-        if self.environments > 0 and self._injected.get("api") is None:
-            self.functions["api"] = self._start_api_pool(topology.FUNCTION_TIMEOUT_SECONDS["api"])
-
-        self.gateway = Gateway(
-            function=self.functions["api"], host=self.host, port=self.requested_port
+        api: Function = (
+            self._start_api_pool(topology.FUNCTION_TIMEOUT_SECONDS["api"])
+            if pooled
+            else self.functions["api"]
         )
+
+        self.gateway = Gateway(function=api, host=self.host, port=self.requested_port)
         self.gateway.start()
         self.pollers = [
             QueuePoller(
