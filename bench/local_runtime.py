@@ -108,6 +108,24 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / CLOCK_TICKS
 
 
+def _process_kind(pid: int) -> str:
+    """Which of the runtime's processes `pid` is: moto, an API environment, or the runtime."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    if "embedded.moto_server" in command:
+        return "moto"
+    if "embedded.environments" in command:
+        return "environments"
+    return "runtime"
+
+
+def _cpu_by_kind(pids: list[int]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for pid in pids:
+        kind = _process_kind(pid)
+        totals[kind] = totals.get(kind, 0.0) + _cpu_seconds([pid])
+    return totals
+
+
 def _rss_mb(pids: list[int]) -> dict[int, float]:
     return {
         pid: int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES / 1e6
@@ -226,10 +244,18 @@ def start_and_complete(runtime: LocalRuntime, count: int, clients: int) -> dict[
                 with lock:
                     errors.append(type(error).__name__)
 
+    pids = runtime.pids()
+    cpu_before = _cpu_by_kind(pids)
     began = time.monotonic()
     _pool(runtime, clients, work)
     seconds = time.monotonic() - began
+    cpu_after = _cpu_by_kind(pids)
     return {
+        # CPU per workflow by process, which the machine's load moves least.
+        "cpu_ms_per_workflow": {
+            kind: (cpu_after[kind] - cpu_before.get(kind, 0.0)) * 1000 / count for kind in cpu_after
+        },
+        "load_average": os.getloadavg()[0],
         "workflows": count,
         "clients": clients,
         "seconds": seconds,
@@ -424,7 +450,13 @@ def section(result: dict[str, Any]) -> list[str]:
         f"- Sustained: {sustained['workflows']} one-WAIT workflows started and completed (two",
         f"  requests each) by {sustained['clients']} clients in {sustained['seconds']:.0f} s:",
         f"  **{sustained['per_second']:.0f} workflows/s**, p50 {sustained['p50_ms']:.0f} ms, p99",
-        f"  {sustained['p99_ms']:.0f} ms, {sustained['connection_errors']} connection errors.",
+        f"  {sustained['p99_ms']:.0f} ms, {sustained['connection_errors']} connection errors",
+        f"  (load average {sustained['load_average']:.1f} at its end).",
+        "- CPU per workflow, by process: "
+        + ", ".join(
+            f"{kind} {ms:.1f} ms" for kind, ms in sorted(sustained["cpu_ms_per_workflow"].items())
+        )
+        + f" ({sum(sustained['cpu_ms_per_workflow'].values()):.1f} ms in all).",
         "",
         "| clients | workflows | workflows/s | p50 ms | p99 ms | connection errors | non-200 |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -437,7 +469,7 @@ def section(result: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        f"- Resident memory (runtime + moto): {small:.0f} MB after the first "
+        f"- Resident memory (every process): {small:.0f} MB after the first "
         f"{result['seed_counts'][0]:,} seed-like",
         f"  workflows, {large:.0f} MB after {result['seed_counts'][1]:,} ({large / small:.2f}x).",
         f"- Idle CPU: {result['idle_cpu_empty'] * 100:.2f}% of a core empty, "

@@ -10,6 +10,9 @@
   visible with time: moto notices it on its next one-second round, which costs its receive scan.
   Here a waiting receive sleeps until the earliest delayed or in-flight message is due, or a
   message arrives, whichever is first.
+- A DynamoDB request went through moto's Flask app (its host dispatch, routing, request and
+  response objects: a quarter of moto's time per request). `serve_dynamodb` hands it to moto's
+  DynamoDB handler directly, as the Flask view does.
 
 The functions below read moto's tables and queues for a snapshot, and put them back on start.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 _applied: list[bool] = []
@@ -169,6 +172,31 @@ def _patch_long_poll() -> None:
             self._messages_lock.wait_for(lambda: self.messages, timeout=wait)
 
     Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
+
+
+# -- DynamoDB without Flask ---------------------------------------------------------------------
+
+
+def serve_dynamodb(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """A WSGI app for DynamoDB's JSON requests: what moto's Flask view does, without Flask."""
+    from botocore.exceptions import ClientError
+    from moto.core.request import Request
+    from moto.dynamodb.responses import DynamoHandler
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    request = Request(environ)
+    request.from_wsgi_server = True  # as moto's Flask app marks its requests
+    try:
+        result = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
+    except ClientError as error:
+        result = 400, {}, error.response["Error"]["Message"]
+    status, headers, content = result if len(result) == 3 else (200, {}, result)
+    body = content.encode("utf-8") if isinstance(content, str) else bytes(content or b"")
+    start_response(
+        f"{int(status)} {HTTP_STATUS_CODES.get(int(status), '')}",
+        [(str(name), str(value)) for name, value in dict(headers).items()],
+    )
+    return [body]
 
 
 def apply() -> None:
