@@ -13,6 +13,9 @@
 - A DynamoDB request went through moto's Flask app (its host dispatch, routing, request and
   response objects: a quarter of moto's time per request). `serve_dynamodb` hands it to moto's
   DynamoDB handler directly, as the Flask view does.
+- An update expression was parsed twice per request (once to check its names, once to apply
+  it). Parsed trees are kept by expression, a few hundred of them: moto only reads them, and its
+  validator works on a copy.
 
 The functions below read moto's tables and queues for a snapshot, and put them back on start.
 """
@@ -199,6 +202,26 @@ def serve_dynamodb(environ: dict[str, Any], start_response: Callable[..., Any]) 
     return [body]
 
 
+# -- update expressions, parsed once ----------------------------------------------------------
+
+PARSED_EXPRESSIONS = 512
+
+
+def _patch_expression_parsing() -> None:
+    import functools
+
+    from moto.dynamodb import models, responses
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    class _ParsedOnce:
+        make = staticmethod(
+            functools.lru_cache(maxsize=PARSED_EXPRESSIONS)(UpdateExpressionParser.make)
+        )
+
+    setattr(models, "UpdateExpressionParser", _ParsedOnce)  # noqa: B010 - moto's module global
+    setattr(responses, "UpdateExpressionParser", _ParsedOnce)  # noqa: B010
+
+
 def apply() -> None:
     """Patch moto once per process."""
     with _lock:
@@ -207,6 +230,7 @@ def apply() -> None:
         _patch_transactions()
         _patch_query()
         _patch_long_poll()
+        _patch_expression_parsing()
         _applied.append(True)
 
 
