@@ -417,10 +417,13 @@ def run(
         runtime.stop()
     results["data_dir_mb"] = sum(p.stat().st_size for p in data_dir.iterdir()) / 1e6
     report("restart with everything stored...")
-    again = LocalRuntime(data_dir).start()
+    # With `make run`'s own sweep interval, for the idle figure a user sees.
+    again = LocalRuntime(data_dir, {"BATON_TICK_SECONDS": "60"}).start()
     try:
         results["restart_seconds"] = again.started_in
         results["rss_after_restart_mb"] = _rss_mb(again.pids())
+        report(f"idle CPU ({idle_seconds:.0f} s, restarted, sweeping every 60 s)...")
+        results["idle_cpu_restarted"] = idle_cpu(again, idle_seconds)
     finally:
         again.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -473,7 +476,9 @@ def section(result: dict[str, Any]) -> list[str]:
         f"{result['seed_counts'][0]:,} seed-like",
         f"  workflows, {large:.0f} MB after {result['seed_counts'][1]:,} ({large / small:.2f}x).",
         f"- Idle CPU: {result['idle_cpu_empty'] * 100:.2f}% of a core empty, "
-        f"{result['idle_cpu_loaded'] * 100:.2f}% with everything stored.",
+        f"{result['idle_cpu_loaded'] * 100:.2f}% with everything stored (both sweeping every 5 s),",
+        f"  {result['idle_cpu_restarted'] * 100:.2f}% restarted with everything stored and"
+        " `make run`'s sweep every 60 s.",
         f"- Restart with {result['stored_workflows']} workflows stored "
         f"({result['data_dir_mb']:.0f} MB on disk): {result['restart_seconds']:.1f} s to answer "
         f"(first start {result['first_start_seconds']:.1f} s).",

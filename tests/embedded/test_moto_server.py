@@ -32,6 +32,9 @@ def client(url: str, service: str, key: str) -> Any:
     )
 
 
+INDEX = "by_due"
+
+
 def create_table(dynamodb: Any, ttl: bool = False) -> None:
     dynamodb.create_table(
         TableName=TABLE,
@@ -42,6 +45,19 @@ def create_table(dynamodb: Any, ttl: bool = False) -> None:
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "due_pk", "AttributeType": "S"},
+            {"AttributeName": "due_at", "AttributeType": "S"},
+        ],
+        # Sparse, as Baton's sweep index: only items with a due_pk are in it.
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": INDEX,
+                "KeySchema": [
+                    {"AttributeName": "due_pk", "KeyType": "HASH"},
+                    {"AttributeName": "due_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
         BillingMode="PAY_PER_REQUEST",
     )
@@ -285,6 +301,40 @@ def test_a_query_on_the_key_sees_its_partition_in_order(moto: Moto) -> None:
         ExpressionAttributeValues={":pk": {"S": "nothing"}},
     )
     assert missing["Items"] == []
+
+
+def test_a_query_on_an_index_sees_the_items_it_holds_in_order(moto: Moto) -> None:
+    dynamodb = moto.client("dynamodb")
+    for pk, sk, due_pk, due_at in [
+        ("ia", "1", "due", "30"),
+        ("ia", "2", None, None),
+        ("ib", "1", "due", "10"),
+        ("ib", "2", "other", "05"),
+        ("ic", "1", "due", "20"),
+    ]:
+        item = {"pk": {"S": pk}, "sk": {"S": sk}}
+        if due_pk:
+            item |= {"due_pk": {"S": due_pk}, "due_at": {"S": str(due_at)}}
+        dynamodb.put_item(TableName=TABLE, Item=item)
+
+    def query(**more: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = dynamodb.query(
+            TableName=TABLE,
+            IndexName=INDEX,
+            KeyConditionExpression="due_pk = :due AND due_at < :before",
+            ExpressionAttributeValues={":due": {"S": "due"}, ":before": {"S": "25"}},
+            **more,
+        )
+        return answer
+
+    def found(answer: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(i["pk"]["S"], i["due_at"]["S"]) for i in answer["Items"]]
+
+    assert found(query()) == [("ib", "10"), ("ic", "20")]
+    assert found(query(ScanIndexForward=False)) == [("ic", "20"), ("ib", "10")]
+    page = query(Limit=1)
+    assert found(page) == [("ib", "10")]
+    assert found(query(ExclusiveStartKey=page["LastEvaluatedKey"])) == [("ic", "20")]
 
 
 def test_compactions_while_clients_write_lose_nothing(tmp_path: Path) -> None:
