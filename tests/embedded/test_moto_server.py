@@ -379,3 +379,29 @@ def test_compactions_while_clients_write_lose_nothing(tmp_path: Path) -> None:
         assert sorted(bodies) == ["w0", "w1", "w2", "w3"]
     finally:
         second.stop()
+
+
+def test_a_message_past_its_queues_retention_is_not_handed_out() -> None:
+    import boto3
+    from moto import mock_aws
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    from embedded import moto_patches
+
+    with mock_aws():
+        moto_patches.apply()
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        backend = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        bodies = {}
+        for name in ("expired", "kept"):
+            url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "60"})[
+                "QueueUrl"
+            ]
+            sqs.send_message(QueueUrl=url, MessageBody=name)
+            if name == "expired":
+                # Sent 61 s earlier than it was: past the queue's retention.
+                backend.queues[name]._messages[0].sent_timestamp -= 61_000
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+            bodies[name] = [m["Body"] for m in received.get("Messages", [])]
+        assert bodies == {"expired": [], "kept": ["kept"]}
