@@ -7,10 +7,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 # A Lambda handler as the runtime calls it: `handler(event, context)`.
 Handler: TypeAlias = Callable[[dict[str, Any], Any], Any]
+
+
+class Function(Protocol):
+    """What the gateway and the pollers invoke: a function in this process, or a pool of
+    environment processes (embedded.environments)."""
+
+    name: str
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
+
 
 # The function whose invocation the current thread is running, if any.
 _current = threading.local()

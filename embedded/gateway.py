@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from embedded import browser_guard
-from embedded.functions import ACCOUNT_ID, LocalFunction
+from embedded.functions import ACCOUNT_ID, Function
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ class _GatewayServer(ThreadingHTTPServer):
     # The listen backlog: many clients connecting at once wait to be accepted instead of being
     # reset (the standard library's default is 5).
     request_queue_size = 1024
-    function: LocalFunction
+    function: Function
     hosts: frozenset[str]
 
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -406,7 +406,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class Gateway:
     """An HTTP server in a thread of its own that hands /api requests to the API function."""
 
-    def __init__(self, *, function: LocalFunction, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, *, function: Function, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = _GatewayServer((host, port), _RequestHandler)
         self._server.function = function
         self._server.hosts = browser_guard.own_hosts(self.host, self.port)

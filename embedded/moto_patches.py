@@ -5,11 +5,24 @@
   items grew from 88 MB to 631 MB over 200 two-item transactions, and each was slower than the
   last). Here a transaction keeps a copy of only the items it writes and puts those back.
 - A query on a table's own key sorts every item of the table to pick those of one partition:
-  each query slowed as the store grew. Here it looks at that partition only.
+  each query slowed as the store grew. Here it looks at that partition only. A query on an
+  index sorted every item of the table too (the sweep's, every tick: a third of a core idle
+  with 2,500 workflows stored); here only the items the index holds (those with its partition
+  key attributes) are sorted, in the same order, before moto reads them.
 - SQS's long poll waits for a message to arrive, but a delayed message (a timer) only becomes
   visible with time: moto notices it on its next one-second round, which costs its receive scan.
   Here a waiting receive sleeps until the earliest delayed or in-flight message is due, or a
   message arrives, whichever is first.
+- Every message a receive hands out is checked against its queue's retention period, which moto
+  read through the queue's whole attributes, counting every message of the queue (twice) each
+  time: a receive cost the square of the queue's length (with a thousand timers queued, a
+  quarter of a core while nothing else ran). Here the check reads the retention period itself.
+- A DynamoDB request went through moto's Flask app (its host dispatch, routing, request and
+  response objects: a quarter of moto's time per request). `serve_dynamodb` hands it to moto's
+  DynamoDB handler directly, as the Flask view does.
+- An update expression was parsed twice per request (once to check its names, once to apply
+  it). Parsed trees are kept by expression, a few hundred of them: moto only reads them, and its
+  validator works on a copy.
 
 The functions below read moto's tables and queues for a snapshot, and put them back on start.
 """
@@ -18,7 +31,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 _applied: list[bool] = []
@@ -119,6 +132,24 @@ def _patch_transactions() -> None:
 # -- Query on the table's key: one partition, not the whole table ----------------------------
 
 
+def _indexed_items(table: Any, index_name: str) -> list[Any] | None:
+    """The items an index holds (all its partition key attributes set), in the order moto's
+    `all_items` gives them; None for an index this does not know."""
+    index = table.get_index(index_name)
+    schema = getattr(index, "schema", None) if index is not None else None
+    if not schema:
+        return None
+    hash_attributes = [k["AttributeName"] for k in schema if k.get("KeyType") == "HASH"]
+    if not hash_attributes:
+        return None
+    items: list[Any] = []
+    for stored in table.items.values():
+        for item in stored.values() if table.range_key_attr else [stored]:
+            if all(item.attrs.get(name) for name in hash_attributes):
+                items.append(item)
+    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
 def _patch_query() -> None:
     from moto.dynamodb.models.table import Table
 
@@ -128,15 +159,20 @@ def _patch_query() -> None:
         # moto's signature: (hash_key, range_comparison, range_objs, limit, exclusive_start_key,
         # scan_index_forward, projection_expressions, index_name, ...)
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-        if index_name or hash_key is None:
+        if index_name:
+            partition = _indexed_items(self, index_name)
+            if partition is None:
+                return original(self, hash_key, *args, **kwargs)
+        elif hash_key is None:
             return original(self, hash_key, *args, **kwargs)
-        stored = self.items.get(hash_key)
-        if stored is None:
-            partition = []
-        elif self.range_key_attr:
-            partition = sorted(stored.values(), key=lambda item: item.range_key)
         else:
-            partition = [stored]
+            stored = self.items.get(hash_key)
+            if stored is None:
+                partition = []
+            elif self.range_key_attr:
+                partition = sorted(stored.values(), key=lambda item: item.range_key)
+            else:
+                partition = [stored]
         # moto's query filters all_items() by the hash key; DynamoDB requests are applied one
         # at a time (embedded.moto_server), so the table's own method can stand aside meanwhile.
         self.all_items = lambda: partition
@@ -146,6 +182,24 @@ def _patch_query() -> None:
             del self.all_items
 
     Table.query = query  # type: ignore[method-assign]
+
+
+# -- SQS: the retention check reads the retention period, not every attribute -----------------
+
+
+def _patch_retention_check() -> None:
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    def is_message_valid_based_on_retention_period(
+        self: Any, queue_name: str, message: Any
+    ) -> bool:
+        retention_seconds = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
 
 
 # -- SQS: a long poll that sleeps until the next message is due -------------------------------
@@ -171,6 +225,51 @@ def _patch_long_poll() -> None:
     Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
 
 
+# -- DynamoDB without Flask ---------------------------------------------------------------------
+
+
+def serve_dynamodb(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """A WSGI app for DynamoDB's JSON requests: what moto's Flask view does, without Flask."""
+    from botocore.exceptions import ClientError
+    from moto.core.request import Request
+    from moto.dynamodb.responses import DynamoHandler
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    request = Request(environ)
+    request.from_wsgi_server = True  # as moto's Flask app marks its requests
+    try:
+        result = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
+    except ClientError as error:
+        result = 400, {}, error.response["Error"]["Message"]
+    status, headers, content = result if len(result) == 3 else (200, {}, result)
+    body = content.encode("utf-8") if isinstance(content, str) else bytes(content or b"")
+    start_response(
+        f"{int(status)} {HTTP_STATUS_CODES.get(int(status), '')}",
+        [(str(name), str(value)) for name, value in dict(headers).items()],
+    )
+    return [body]
+
+
+# -- update expressions, parsed once ----------------------------------------------------------
+
+PARSED_EXPRESSIONS = 512
+
+
+def _patch_expression_parsing() -> None:
+    import functools
+
+    from moto.dynamodb import models, responses
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    class _ParsedOnce:
+        make = staticmethod(
+            functools.lru_cache(maxsize=PARSED_EXPRESSIONS)(UpdateExpressionParser.make)
+        )
+
+    setattr(models, "UpdateExpressionParser", _ParsedOnce)  # noqa: B010 - moto's module global
+    setattr(responses, "UpdateExpressionParser", _ParsedOnce)  # noqa: B010
+
+
 def apply() -> None:
     """Patch moto once per process."""
     with _lock:
@@ -179,6 +278,8 @@ def apply() -> None:
         _patch_transactions()
         _patch_query()
         _patch_long_poll()
+        _patch_retention_check()
+        _patch_expression_parsing()
         _applied.append(True)
 
 

@@ -130,8 +130,16 @@ class DurableApp:
     """WSGI middleware over moto's app: DynamoDB one request at a time, and with a
     `Persistence`, every change journalled and fsync'd before it is answered."""
 
-    def __init__(self, app: WsgiApp, persistence: Persistence | None = None) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        persistence: Persistence | None = None,
+        *,
+        dynamodb_app: WsgiApp | None = None,
+    ) -> None:
         self._app = app
+        # What serves DynamoDB's requests (unset: `app`).
+        self._dynamodb_app = dynamodb_app or app
         self._persistence = persistence
         # DynamoDB requests, one at a time.
         self._dynamodb_lock = threading.Lock()
@@ -173,16 +181,20 @@ class DurableApp:
         return response
 
     def _call(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        app: WsgiApp | None = None,
     ) -> tuple[int, list[bytes]]:
-        """Run moto's app to the end (moto may build its answer lazily); the status code."""
+        """Run moto's app (or `app`) to the end (moto may build its answer lazily); the status
+        code."""
         seen: list[int] = []
 
         def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
             seen.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, exc_info)
 
-        response = list(self._app(environ, capture))
+        response = list((app or self._app)(environ, capture))
         return (seen[0] if seen else 500), response
 
     def _dynamodb(
@@ -190,12 +202,12 @@ class DurableApp:
     ) -> list[bytes]:
         if self._persistence is None or operation not in _DYNAMODB_WRITES:
             with self._dynamodb_lock:
-                _, response = self._call(environ, start_response)
+                _, response = self._call(environ, start_response, self._dynamodb_app)
             self._wait_durable(None)
             return response
         body = _read_body(environ)
         with self._dynamodb_lock:
-            status, response = self._call(environ, start_response)
+            status, response = self._call(environ, start_response, self._dynamodb_app)
             ticket = None
             if status < 300:
                 ticket = self._journal_only(Record("request", self._request_entry(environ, body)))
@@ -356,7 +368,9 @@ class DurableApp:
             environ = builder.get_environ()
         finally:
             builder.close()
-        status, _ = self._call(environ, lambda *_args: None)
+        dynamodb = str(entry["headers"].get("X-Amz-Target", "")).startswith("DynamoDB")
+        app = self._dynamodb_app if dynamodb else self._app
+        status, _ = self._call(environ, lambda *_args: None, app)
         if status >= 300:
             # A request that succeeded once fails again only if the state already has its effect
             # (a queue created by an earlier run); nothing else depends on it.
@@ -380,7 +394,11 @@ class MotoServer:
 
         moto_patches.apply()
         persistence = Persistence(data_dir) if data_dir is not None else None
-        self.state = DurableApp(DomainDispatcherApplication(create_backend_app), persistence)
+        self.state = DurableApp(
+            DomainDispatcherApplication(create_backend_app),
+            persistence,
+            dynamodb_app=moto_patches.serve_dynamodb,
+        )
         self.replayed = self.state.restore()
         app: WsgiApp = (
             self.state if access_key_id is None else AccessGuard(self.state, access_key_id)

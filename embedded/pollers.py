@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from embedded.functions import ACCOUNT_ID, LocalFunction
+from embedded.functions import ACCOUNT_ID, Function
 from embedded.resources import ProvisionedQueue
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class QueuePoller(_Worker):
         *,
         sqs: Any,
         queue: ProvisionedQueue,
-        function: LocalFunction,
+        function: Function,
         region: str,
         wait_time_seconds: int = DEFAULT_WAIT_TIME_SECONDS,
     ) -> None:
@@ -219,7 +219,7 @@ class Ticker(_Worker):
     def __init__(
         self,
         *,
-        function: LocalFunction,
+        function: Function,
         interval_seconds: float,
         region: str,
         rule_name: str = SWEEP_RULE_NAME,

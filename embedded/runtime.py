@@ -1,4 +1,4 @@
-"""The whole of Baton in one process: moto for DynamoDB and SQS, and the Lambdas' own handlers.
+"""The whole of Baton on this machine: moto for DynamoDB and SQS, and the Lambdas' own handlers.
 
 Nothing from `baton` is imported before `start()` has set the environment, because the
 pynamodb models read their table names and endpoint when they are first imported. For the
@@ -12,7 +12,9 @@ import importlib
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 from embedded import tutorial
-from embedded.functions import Handler, LocalFunction, released_while_idle
+from embedded.functions import Function, Handler, LocalFunction, released_while_idle
 from embedded.gateway import Gateway
 from embedded.pollers import DEFAULT_WAIT_TIME_SECONDS, QueuePoller, Ticker
 from embedded.resources import ProvisionedQueue, create_bucket, create_queues, create_tables
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     import threading
 
     from baton.store.schema import TableSpec
+    from embedded.broadcast import Broadcast
+    from embedded.environments import FunctionPool
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,9 @@ MAX_RECEIVE_COUNT_VARIABLE = "BATON_MAX_RECEIVE_COUNT"
 # Where moto's state is kept (unset: .baton/ in the checkout; empty: in memory, nothing kept).
 DATA_DIR_VARIABLE = "BATON_DATA_DIR"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".baton"
+# How many execution environments (processes) serve the API function; 0 runs every handler in
+# the runtime's own process. Unset: one per core.
+ENVIRONMENTS_VARIABLE = "BATON_ENVIRONMENTS"
 
 DEFAULT_PORT = 8080
 DEFAULT_TICK_SECONDS = 60.0
@@ -111,8 +118,10 @@ class Runtime:
         max_receive_count: int | None = None,
         wait_time_seconds: int = DEFAULT_WAIT_TIME_SECONDS,
         data_dir: Path | None = None,
+        environments: int = 0,
     ) -> None:
         self.host = host
+        self.environments = environments
         self.data_dir = data_dir
         self.requested_port = port
         self.tick_seconds = tick_seconds
@@ -145,7 +154,12 @@ class Runtime:
         self.table_specs: list[TableSpec] = []
         self.queues: dict[str, ProvisionedQueue] = {}
         self.event_queue_names: tuple[str, ...] = ()
+        # The functions run in this process; the API's, when it runs in environments of its
+        # own, is `api_pool` instead.
         self.functions: dict[str, LocalFunction] = {}
+        self.api_pool: FunctionPool | None = None
+        self.broadcast: Broadcast | None = None
+        self._broadcast_dir: Path | None = None
         self.gateway: Gateway | None = None
         self.pollers: list[QueuePoller] = []
         self.ticker: Ticker | None = None
@@ -158,7 +172,8 @@ class Runtime:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Runtime:
         """The runtime `python -m embedded` runs: PORT, BATON_TICK_SECONDS, BATON_EVENT_QUEUES,
         AWS_ENDPOINT_URL (an endpoint to use instead of starting moto's server), BATON_DATA_DIR
-        (unset: .baton/ in the checkout; empty: in memory), and for tests
+        (unset: .baton/ in the checkout; empty: in memory), BATON_ENVIRONMENTS (the API's
+        environment processes; unset: one per core; 0: in this process), and for tests
         BATON_VISIBILITY_TIMEOUT_SECONDS and BATON_MAX_RECEIVE_COUNT (every queue's)."""
         env = os.environ if environ is None else environ
         data_dir = env.get(DATA_DIR_VARIABLE)
@@ -172,7 +187,9 @@ class Runtime:
                 f"{PORT_VARIABLE} must be an integer and {TICK_SECONDS_VARIABLE} a number of "
                 f"seconds: {error}"
             ) from None
+        environments = _optional_int(env, ENVIRONMENTS_VARIABLE, minimum=0)
         return cls(
+            environments=(os.cpu_count() or 1) if environments is None else environments,
             port=port,
             tick_seconds=tick_seconds,
             event_queue_names=names or None,
@@ -295,9 +312,11 @@ class Runtime:
         )
         self._set_baton_environment()
 
+        pooled = self.environments > 0 and self._injected.get("api") is None
         handlers = {
             kind: injected or _import_handler(f"baton.handlers.{kind}")
             for kind, injected in self._injected.items()
+            if not (pooled and kind == "api")
         }
         if None in self._injected.values():
             self._warn_if_models_point_elsewhere()
@@ -315,10 +334,13 @@ class Runtime:
             )
             for kind, handler in handlers.items()
         }
-
-        self.gateway = Gateway(
-            function=self.functions["api"], host=self.host, port=self.requested_port
+        api: Function = (
+            self._start_api_pool(topology.FUNCTION_TIMEOUT_SECONDS["api"])
+            if pooled
+            else self.functions["api"]
         )
+
+        self.gateway = Gateway(function=api, host=self.host, port=self.requested_port)
         self.gateway.start()
         self.pollers = [
             QueuePoller(
@@ -361,6 +383,12 @@ class Runtime:
         grace_ends = time.monotonic() + STOP_GRACE_SECONDS
         for poller in self.pollers:
             poller.join(max(0.0, grace_ends - time.monotonic()), warn=False)
+        if self.api_pool is not None:
+            self.api_pool.stop()
+        if self.broadcast is not None:
+            self.broadcast.close()
+        if self._broadcast_dir is not None:
+            shutil.rmtree(self._broadcast_dir, ignore_errors=True)
         if self._moto is not None:
             self._moto.stop()
             for poller in self.pollers:
@@ -378,6 +406,25 @@ class Runtime:
         if self.gateway is None:
             raise RuntimeError("The runtime has not started: call start() or use `with`")
         return self.gateway
+
+    def _start_api_pool(self, timeout_seconds: float) -> FunctionPool:
+        """The API's environments, and the wake-up group they share with this process (whose
+        functions commit work the API's long polls wait for)."""
+        from baton import wakeup
+        from embedded.broadcast import Broadcast
+        from embedded.environments import FunctionPool
+
+        self._broadcast_dir = Path(tempfile.mkdtemp(prefix="baton-wakeup-"))
+        self.broadcast = Broadcast(self._broadcast_dir, "runtime").attach(wakeup.work_signal)
+        self.api_pool = FunctionPool(
+            name=f"{self.queue_prefix}-api",
+            module="baton.handlers.api",
+            region=self.region,
+            timeout_seconds=timeout_seconds,
+            size=self.environments,
+            broadcast_dir=self._broadcast_dir,
+        ).start()
+        return self.api_pool
 
     def _start_moto(self) -> str:
         from embedded.moto_server import MotoProcess

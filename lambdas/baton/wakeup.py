@@ -2,9 +2,11 @@
 
 A poll that finds nothing waits on a generation counter per (task type, domain) instead of
 querying DynamoDB in a loop. A commit that schedules a worker task in this process bumps the
-counter and wakes the waiters at once. Work committed by another process (another Lambda
-execution environment) is not signalled here, so a waiting poll also looks again every
-`RECHECK_SECONDS`: one query round per second at most, whatever the poll's timeout.
+counter and wakes the waiters at once. On AWS work committed by another process (another
+Lambda execution environment) is not signalled here, so a waiting poll also looks again every
+`RECHECK_SECONDS`: one query round per second at most, whatever the poll's timeout. Where the
+processes can reach each other (the embedded runtime's environments), `publish` hands each
+notification to the others, which `deliver` it to their own waiters.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class WorkSignal:
 
     def __init__(self) -> None:
         self.idle_hook: IdleHook = contextlib.nullcontext
+        # Tells the other processes of a notification (none on AWS).
+        self.publish: Callable[[dict[SignalKey, list[Candidate]]], None] | None = None
         self._condition = threading.Condition()
         self._generations: dict[SignalKey, int] = {}
         self._recent: dict[SignalKey, deque[tuple[int, Candidate]]] = {}
@@ -65,6 +69,12 @@ class WorkSignal:
         """New work under each key: the tasks a commit made pollable."""
         if not work:
             return
+        self.deliver(work)
+        if self.publish is not None:
+            self.publish(work)
+
+    def deliver(self, work: dict[SignalKey, list[Candidate]]) -> None:
+        """Wake this process's waiters on `work` (committed here or in another process)."""
         with self._condition:
             for key, candidates in work.items():
                 generation = self._generations.get(key, 0) + 1

@@ -83,11 +83,11 @@ class Burst:
                     self.answered += 1
 
 
-def _moto_pid(runtime: RuntimeProcess) -> int:
-    children = Path(f"/proc/{runtime.process.pid}/task/{runtime.process.pid}/children")
-    pids = [int(p) for p in children.read_text().split()]
-    assert len(pids) == 1, f"expected moto's server as the one child, found {pids}"
-    return pids[0]
+def _children(runtime: RuntimeProcess) -> dict[int, str]:
+    """The runtime's child processes (moto's server, the API's environments): their commands."""
+    pid = runtime.process.pid
+    pids = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return {p: Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode() for p in pids}
 
 
 def _alive(pid: int) -> bool:
@@ -108,16 +108,22 @@ def _workflow(api: str, workflow_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc for the children")
-def test_moto_ends_when_the_runtime_is_killed() -> None:
-    runtime = start_runtime()
+def test_moto_and_the_environments_end_when_the_runtime_is_killed() -> None:
+    runtime = start_runtime(extra_env={"BATON_ENVIRONMENTS": "2"})
     try:
-        moto = _moto_pid(runtime)
+        children = _children(runtime)
+        kinds = sorted(
+            "moto" if "embedded.moto_server" in command else "environment"
+            for command in children.values()
+            if "embedded.moto_server" in command or "embedded.environments" in command
+        )
+        assert kinds == ["environment", "environment", "moto"], children
         os.kill(runtime.process.pid, signal.SIGKILL)
         runtime.process.wait(20)
         wait_until(
-            lambda: True if not _alive(moto) else None,
+            lambda: True if not any(_alive(pid) for pid in children) else None,
             timeout=20,
-            what="moto's server to end with the runtime",
+            what="moto's server and the environments to end with the runtime",
             interval=0.1,
         )
     finally:

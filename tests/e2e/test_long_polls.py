@@ -1,8 +1,9 @@
 """Long polls against `python -m embedded`: waiting polls woken by one commit share its task once.
 
-The runtime plays Lambda with one API environment that lets other requests in while a poll
-waits, and moto's server applies DynamoDB requests one at a time, as DynamoDB applies writes
-to one item: the claims race on their condition as they would on AWS.
+The runtime plays Lambda with several API environments (processes), each letting other requests
+in while a poll waits, and the commit wakes the polls waiting in every one; moto's server
+applies DynamoDB requests one at a time, as DynamoDB applies writes to one item: the claims
+race on their condition as they would on AWS.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ tables, long polls that wake for delayed messages, expired items deleted, state 
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 import urllib.error
@@ -32,6 +33,9 @@ def client(url: str, service: str, key: str) -> Any:
     )
 
 
+INDEX = "by_due"
+
+
 def create_table(dynamodb: Any, ttl: bool = False) -> None:
     dynamodb.create_table(
         TableName=TABLE,
@@ -42,6 +46,19 @@ def create_table(dynamodb: Any, ttl: bool = False) -> None:
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "due_pk", "AttributeType": "S"},
+            {"AttributeName": "due_at", "AttributeType": "S"},
+        ],
+        # Sparse, as Baton's sweep index: only items with a due_pk are in it.
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": INDEX,
+                "KeySchema": [
+                    {"AttributeName": "due_pk", "KeyType": "HASH"},
+                    {"AttributeName": "due_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
         BillingMode="PAY_PER_REQUEST",
     )
@@ -287,6 +304,40 @@ def test_a_query_on_the_key_sees_its_partition_in_order(moto: Moto) -> None:
     assert missing["Items"] == []
 
 
+def test_a_query_on_an_index_sees_the_items_it_holds_in_order(moto: Moto) -> None:
+    dynamodb = moto.client("dynamodb")
+    for pk, sk, due_pk, due_at in [
+        ("ia", "1", "due", "30"),
+        ("ia", "2", None, None),
+        ("ib", "1", "due", "10"),
+        ("ib", "2", "other", "05"),
+        ("ic", "1", "due", "20"),
+    ]:
+        item = {"pk": {"S": pk}, "sk": {"S": sk}}
+        if due_pk:
+            item |= {"due_pk": {"S": due_pk}, "due_at": {"S": str(due_at)}}
+        dynamodb.put_item(TableName=TABLE, Item=item)
+
+    def query(**more: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = dynamodb.query(
+            TableName=TABLE,
+            IndexName=INDEX,
+            KeyConditionExpression="due_pk = :due AND due_at < :before",
+            ExpressionAttributeValues={":due": {"S": "due"}, ":before": {"S": "25"}},
+            **more,
+        )
+        return answer
+
+    def found(answer: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(i["pk"]["S"], i["due_at"]["S"]) for i in answer["Items"]]
+
+    assert found(query()) == [("ib", "10"), ("ic", "20")]
+    assert found(query(ScanIndexForward=False)) == [("ic", "20"), ("ib", "10")]
+    page = query(Limit=1)
+    assert found(page) == [("ib", "10")]
+    assert found(query(ExclusiveStartKey=page["LastEvaluatedKey"])) == [("ic", "20")]
+
+
 def test_compactions_while_clients_write_lose_nothing(tmp_path: Path) -> None:
     import threading
 
@@ -329,3 +380,50 @@ def test_compactions_while_clients_write_lose_nothing(tmp_path: Path) -> None:
         assert sorted(bodies) == ["w0", "w1", "w2", "w3"]
     finally:
         second.stop()
+
+
+# In a process of its own: the patches apply to every later moto of the process that applies them.
+_RETENTION_SCRIPT = """
+import json, boto3
+from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sqs.models import sqs_backends
+from embedded import moto_patches
+
+with mock_aws():
+    moto_patches.apply()
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    backend = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    bodies = {}
+    for name in ("expired", "kept"):
+        url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "60"})[
+            "QueueUrl"
+        ]
+        sqs.send_message(QueueUrl=url, MessageBody=name)
+        if name == "expired":
+            # Sent 61 s earlier than it was: past the queue's retention.
+            backend.queues[name]._messages[0].sent_timestamp -= 61_000
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        bodies[name] = [m["Body"] for m in received.get("Messages", [])]
+    print(json.dumps(bodies))
+"""
+
+
+def test_a_message_past_its_queues_retention_is_not_handed_out() -> None:
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    done = subprocess.run(
+        [sys.executable, "-c", _RETENTION_SCRIPT],
+        cwd=root,
+        env=env | {"PYTHONPATH": str(root / "lambdas")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"expired": [], "kept": ["kept"]}
