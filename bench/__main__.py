@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, end_to_end, local_runtime, machine, workers
+from bench import coldstart, cost, end_to_end, fan_in, local_runtime, machine, workers
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,6 +207,8 @@ def main() -> None:
     result = end_to_end.run(_report)
     _report("concurrency...")
     concurrency = _concurrency()
+    _report("fan-in (one FORK of 1,000 branches, 100 writers; then the width sweep)...")
+    fanned_in = fan_in.measure(_report)
     _report("workers (in a process of its own)...")
     worker_result = workers.run_in_subprocess(_report)
     _report("local runtime (make run, durable; about 30 minutes)...")
@@ -238,6 +240,7 @@ def main() -> None:
             else [workers.SECTION_TITLE, "", "Not measured: the workers benchmark failed.", ""]
         ),
         *local_runtime.section(local),
+        *fan_in.section(fanned_in),
     ]
     RESULTS.write_text("\n".join(lines))
     _report(f"written to {RESULTS}")

@@ -405,14 +405,19 @@ def measure(
         report(f"fan-in: {width} branches, {writers} writers...")
         main = fan_in(environment, timer_url, width=width, writers=writers)
     load = os.getloadavg()
+    report(json.dumps({**_summary(main), "loadAverage": load}))
     sweep = []
     for sweep_width in SWEEP_WIDTHS:
         with moto_endpoint() as (environment, timer_url):
             report(f"width sweep: {sweep_width} branches, {SWEEP_WRITERS} writers...")
             sweep.append(fan_in(environment, timer_url, width=sweep_width, writers=SWEEP_WRITERS))
-    for result in (main, *sweep):
-        result.pop("workflow")
+        report(json.dumps(_summary(sweep[-1])))
     return {"fanIn": main, "loadAfterFanIn": load, "sweep": sweep}
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    """A result without the workflow it read back and the sizes of its batches."""
+    return {k: v for k, v in result.items() if k not in ("workflow", "decideBatches")}
 
 
 def section(result: dict[str, Any]) -> list[str]:
@@ -493,9 +498,7 @@ def main() -> None:
             result = fan_in(
                 environment, timer_url, width=int(sys.argv[1]), writers=int(sys.argv[2])
             )
-        result.pop("workflow")
-        result["loadAverage"] = os.getloadavg()
-        print(json.dumps(result, indent=2))
+        print(json.dumps({**_summary(result), "loadAverage": os.getloadavg()}, indent=2))
         return
     lines = section(measure(_report))
     print("\n".join(lines))
