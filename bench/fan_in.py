@@ -11,7 +11,8 @@ store's commits; the report sums them.
 
 Run alone with `.venv/bin/python -m bench.fan_in` (the 1,000 x 100 fan-in and the width
 sweep; it writes its section of RESULTS.md), or `... -m bench.fan_in WIDTH WRITERS` for one
-smaller fan-in, printed only.
+fan-in, printed as JSON; `... -m bench.fan_in --section FAN_IN.json SWEEP.json...` writes the
+section from such printed runs.
 """
 
 from __future__ import annotations
@@ -333,7 +334,8 @@ def fan_in(
         "writerAttempts": sum(r["commits"] + r["retries"] for r in written),
         "deciderAttempts": sum(r["commits"] + r["retries"] for r in decided),
         "writtenAlone": sum(r["writtenAlone"] for r in written),
-        "decideBatches": [size for r in decided for size in r["batches"]],
+        "decideMessages": sum(size for r in decided for size in r["batches"]),
+        "decideBatches": sum(len(r["batches"]) for r in decided),
         "decideFailures": sum(r["failed"] for r in decided),
         "workflowCompletions": len([d for d in decisions if d["status"] == "COMPLETED"]),
         "joinCompletions": sum(len(d["joinsCompleted"]) for d in decisions),
@@ -416,14 +418,13 @@ def measure(
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
-    """A result without the workflow it read back and the sizes of its batches."""
-    return {k: v for k, v in result.items() if k not in ("workflow", "decideBatches")}
+    """A result without the workflow it read back."""
+    return {k: v for k, v in result.items() if k != "workflow"}
 
 
 def section(result: dict[str, Any]) -> list[str]:
     main = result["fanIn"]
     load = result["loadAfterFanIn"]
-    batches = main["decideBatches"]
     update = main["updateSeconds"]
     lines = [
         SECTION_TITLE,
@@ -441,7 +442,8 @@ def section(result: dict[str, Any]) -> list[str]:
         f"most 1.5: {'met' if main['attemptsPerCompletion'] <= 1.5 else 'NOT met'}); by the "
         f"writers {main['writerAttempts']}, by the timers handler {main['deciderAttempts']}",
         f"- Updates written onto their task alone after a lost race: {main['writtenAlone']} of "
-        f"{main['width']}; decision messages: {sum(batches)} in {len(batches)} batches",
+        f"{main['width']}; decision messages: {main['decideMessages']} in "
+        f"{main['decideBatches']} batches",
         f"- JOIN completed {main['joinCompletions']} time(s), workflow completed "
         f"{main['workflowCompletions']} time(s)",
         f"- A task update's answer: median {update['median'] * 1000:.0f} ms, p99 "
@@ -493,12 +495,23 @@ def _report(line: str) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--section":
+        # Results saved by runs of `WIDTH WRITERS` (the fan-in, then the sweep's widths).
+        main_run, *sweep = [json.loads(Path(name).read_text()) for name in sys.argv[2:]]
+        lines = section(
+            {"fanIn": main_run, "loadAfterFanIn": main_run["loadAverage"], "sweep": sweep}
+        )
+        print("\n".join(lines))
+        write_section(lines)
+        return
     if len(sys.argv) == 3:
+        before = os.getloadavg()
         with moto_endpoint() as (environment, timer_url):
             result = fan_in(
                 environment, timer_url, width=int(sys.argv[1]), writers=int(sys.argv[2])
             )
-        print(json.dumps({**_summary(result), "loadAverage": os.getloadavg()}, indent=2))
+        loads = {"loadAverageBefore": before, "loadAverage": os.getloadavg()}
+        print(json.dumps({**_summary(result), **loads}, indent=2))
         return
     lines = section(measure(_report))
     print("\n".join(lines))
