@@ -43,6 +43,9 @@ COMMAND = ".venv/bin/python -m bench.fan_in"
 # Only so that a broken run fails instead of hanging; nothing is timed against it.
 PROCESS_DEADLINE_SECONDS = 1800.0
 REGION = "us-east-1"
+# A decider stops once the writers are done and this many receives in a row found nothing.
+EMPTY_RECEIVES_TO_STOP = 10
+EMPTY_RECEIVE_PAUSE_SECONDS = 0.2
 TIMER_QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:baton-timers"
 
 
@@ -225,7 +228,7 @@ def _write_completions(
 def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str, Any]:
     """One timers environment: batches from the timer queue through the timers handler (as
     Lambda's event source mapping delivers them), until the writers are done and the queue
-    has been found empty twice in a row."""
+    has been found empty EMPTY_RECEIVES_TO_STOP times in a row."""
     import boto3
 
     from baton import runtime
@@ -241,16 +244,19 @@ def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str
     failed = 0
     empty = 0
     with metering() as meter:
-        while empty < 2:
+        while empty < EMPTY_RECEIVES_TO_STOP:
             with meter.paused():  # Lambda's pollers receive, not the function
+                # Short polls: moto's server can hold a long poll past the client's timeout
+                # while many receives wait on one queue.
                 messages = sqs.receive_message(
                     QueueUrl=timer_queue_url,
                     MaxNumberOfMessages=10,
-                    WaitTimeSeconds=1,
+                    WaitTimeSeconds=0,
                     MessageSystemAttributeNames=["All"],
                 ).get("Messages", [])
             if not messages:
                 empty = empty + 1 if writers_done.is_set() else 0
+                time.sleep(EMPTY_RECEIVE_PAUSE_SECONDS)
                 continue
             empty = 0
             records = [sqs_record(m, queue_arn=TIMER_QUEUE_ARN, region=REGION) for m in messages]
