@@ -46,6 +46,7 @@ REGION = "us-east-1"
 # A decider stops once the writers are done and this many receives in a row found nothing.
 EMPTY_RECEIVES_TO_STOP = 10
 EMPTY_RECEIVE_PAUSE_SECONDS = 0.2
+MOTO_READ_TIMEOUT_SECONDS = 900
 TIMER_QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:baton-timers"
 
 
@@ -78,6 +79,12 @@ def _in_process(
     results: Any, index: int, environment: dict[str, str], function: Callable[..., Any], args: Any
 ) -> None:
     os.environ.update(environment)
+    # One moto server answers every process one DynamoDB request at a time: under a hundred
+    # writers a request can wait longer than pynamodb's 30 s before it is served (DynamoDB
+    # answers in milliseconds), and a timed-out request retried would count as an error.
+    from pynamodb import settings
+
+    settings.default_settings_dict["read_timeout_seconds"] = MOTO_READ_TIMEOUT_SECONDS
     try:
         results.put((index, "ok", function(*args)))
     except BaseException as error:
@@ -178,6 +185,7 @@ def write_completions(
     except BaseException:
         released.abort()
         finished.abort()
+        writers_done.set()  # the deciders stop too: the run has failed
         raise
 
 

@@ -121,6 +121,8 @@ def complete_fork_branches(
         return _complete_fork_branches(workflow_id, branches, barrier, definition, writers_done)
     except BaseException:
         barrier.abort()  # the other environments stop waiting for this one
+        if writers_done is not None:
+            writers_done.set()
         raise
 
 
