@@ -446,8 +446,9 @@ def section(result: dict[str, Any]) -> list[str]:
         f"`{COMMAND}`: a FORK of {main['width']} WAITs whose tasks {main['writers']} writer "
         f"processes complete at the same moment through `Baton.update_task`, {main['deciders']} "
         "processes taking the timer queue's batches through the timers handler, one moto "
-        "server (load average after the run: "
-        f"{load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} on this machine's cores).",
+        "server, which applies DynamoDB requests one at a time: times are moto's, not "
+        "DynamoDB's (load average after the run: "
+        f"{load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}; the machine is shared).",
         "",
         f"- Errors returned to callers: {len(main['errors'])}; decision messages that failed: "
         f"{main['decideFailures']}",
@@ -462,11 +463,16 @@ def section(result: dict[str, Any]) -> list[str]:
         f"{main['workflowCompletions']} time(s)",
         f"- A task update's answer: median {update['median'] * 1000:.0f} ms, p99 "
         f"{update['p99'] * 1000:.0f} ms, max {update['max'] * 1000:.0f} ms",
-        f"- Wall time from the writers' release to the workflow's end: {main['wallSeconds']:.1f} s",
+        "- Wall time from the writers' release to the workflow's end: "
+        + (f"{main['wallSeconds']:.1f} s" if main["wallSeconds"] is not None else "not ended"),
         f"- DynamoDB: {main['writeUnits']:.0f} write units, {main['readUnits']:.0f} read units "
         f"({main['writeUnits'] / main['width']:.1f} and {main['readUnits'] / main['width']:.1f} "
         "per branch)",
         "",
+    ]
+    if not result["sweep"]:
+        return [*lines, "Width sweep: not measured in this run.", ""]
+    lines += [
         f"Width sweep ({SWEEP_WRITERS} writers, the same deciders; units of the completions "
         "and their decisions, not of the start):",
         "",
