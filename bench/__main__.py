@@ -13,11 +13,7 @@ take `report` and `quick`, and returns the section's lines.
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime as dt
-import importlib
-import importlib.util
-import inspect
 import shutil
 import subprocess
 import sys
@@ -26,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, end_to_end, local_runtime, machine, results, workers
+from bench import coldstart, cost, end_to_end, fan_in, local_runtime, machine, results, workers
 
 RESULTS = results.RESULTS
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,6 +263,15 @@ def _scale_day_section(run: Run) -> list[str]:
     return scale_day.section(run.seed())
 
 
+# Shorter fan-in for `BENCH_QUICK=1`: the full one takes about 20 minutes against moto.
+QUICK_FAN_IN = {"width": 200, "writers": 20}
+
+
+def _fan_in_section(run: Run) -> list[str]:
+    sizes = QUICK_FAN_IN if run.quick else {}
+    return fan_in.section(fan_in.measure(run.report, **sizes))
+
+
 UI_TITLE = "## 11. The web UI"
 
 
@@ -276,43 +281,6 @@ def _ui_section(run: Run) -> list[str]:
     if not (ROOT / "ui" / "dist" / "index.html").is_file():
         return [UI_TITLE, "", "Not measured: the UI is not built (`make ui`).", ""]
     return ui.run(run.report)
-
-
-def _declared_title(path: str) -> str | None:
-    """The module's `SECTION_TITLE`, read from its source: importing it could import Baton's
-    store before a runtime has set its tables up."""
-    for node in ast.parse(Path(path).read_text()).body:
-        if (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "SECTION_TITLE" for t in node.targets)
-            and isinstance(node.value, ast.Constant)
-            and isinstance(node.value.value, str)
-        ):
-            return node.value.value
-    return None
-
-
-def _optional(module_name: str, default_title: str) -> Section:
-    """A section from a module that may not exist yet: its `section()` writes it."""
-    spec = importlib.util.find_spec(module_name)
-    path = spec.origin if spec is not None else None
-    title = (_declared_title(path) if path else None) or default_title
-
-    def write(run: Run) -> list[str]:
-        if path is None:
-            return [
-                title,
-                "",
-                f"Not measured: {module_name.replace('.', '/')}.py does not exist.",
-                "",
-            ]
-        produce = importlib.import_module(module_name).section
-        accepted = inspect.signature(produce).parameters
-        given = {"report": run.report, "quick": run.quick}
-        lines: list[str] = produce(**{k: v for k, v in given.items() if k in accepted})
-        return lines
-
-    return Section(module_name.rsplit(".", 1)[-1], title, write)
 
 
 def sections() -> list[Section]:
@@ -353,7 +321,13 @@ def sections() -> list[Section]:
             f"(a {QUICK_LOCAL['scale']}th of the workflows, shorter idle periods, no "
             "transactions piece) instead of the full run of about 30 minutes",
         ),
-        _optional("bench.fan_in", "## 9. Fan-in and the width sweep"),
+        Section(
+            "fan_in",
+            fan_in.SECTION_TITLE,
+            _fan_in_section,
+            shortened=f"{QUICK_FAN_IN['width']} branches and {QUICK_FAN_IN['writers']} writers "
+            "instead of 1,000 and 100",
+        ),
         Section(
             "scale_day",
             scale_day.SECTION_TITLE,

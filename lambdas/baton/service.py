@@ -54,6 +54,7 @@ from baton.store.workflows import (
     IdempotencyKeyTaken,
     WorkflowExists,
     WorkflowStore,
+    WrittenAlone,
 )
 from baton.topology import MAX_TIMER_DELAY_SECONDS
 
@@ -531,7 +532,10 @@ class Baton:
                 budget=self.budget(),
             )
 
-        decision = self._mutate(workflow_id, change)
+        def updated(workflow: Workflow) -> Task | None:
+            return decider.updated_task(workflow, task_id, update, self.clock())
+
+        decision = self._mutate(workflow_id, change, updated=updated)
         if update.logs:
             workers.append_logs(task_id, list(update.logs), self.clock())
         return decision
@@ -540,7 +544,8 @@ class Baton:
         self, workflow_id: str, task_id: str, update: TaskUpdate
     ) -> JsonObject | None:
         """update-v2: apply a TaskResult; if that ended the task, hand the same worker the next
-        task of its type and domain (None when there is none, or the task goes on)."""
+        task of its type and domain (None when there is none, or the task goes on). A result
+        written onto its task alone (its decision lost a race) ends the task all the same."""
         decision = self._update_task(workflow_id, task_id, update)
         task = decision.workflow.task_by_id(task_id)
         if task is None or not task.status.is_terminal:
@@ -569,7 +574,13 @@ class Baton:
                 budget=self.budget(),
             )
 
-        self._mutate(workflow_id, change)
+        def updated(workflow: Workflow) -> Task | None:
+            task = decider.find_task(workflow, reference=reference)
+            if task is None:
+                return None
+            return decider.updated_task(workflow, task.task_id, update, self.clock())
+
+        self._mutate(workflow_id, change, updated=updated)
         return found[0] if found else None
 
     def signal(self, workflow_id: str, update: TaskUpdate) -> str | None:
@@ -719,16 +730,52 @@ class Baton:
         """Decide with `change`, commit and carry out the decision's effects."""
         return self._mutate(workflow_id, change)
 
-    def _mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
+    def _mutate(
+        self,
+        workflow_id: str,
+        change: Callable[[Workflow], Decision],
+        *,
+        updated: Callable[[Workflow], Task | None] | None = None,
+    ) -> Decision:
+        """Decide with `change`, commit and carry out the effects. A task update passes
+        `updated` (the task as the update leaves it): if its decision loses a race, the task
+        is written alone and the decision is asked of the timers function; the answer is
+        then the workflow as read with that task, and nothing was decided."""
         before_retries = self.store.stats.retries
         with self._poll_data_for_domains():
-            decision = self.store.mutate(workflow_id, change)
+            if updated is None:
+                outcome: Decision | WrittenAlone = self.store.mutate(workflow_id, change)
+            else:
+                outcome = self.store.update_task(workflow_id, change, updated)
         retries = self.store.stats.retries - before_retries
         if retries:
             self.metric(telemetry.COMMIT_RETRIES, retries)
-        if decision.changed:
-            self._after_commit(decision)
-        return decision
+        if isinstance(outcome, WrittenAlone):
+            self._ask_for_decision(outcome)
+            return Decision(workflow=outcome.workflow)
+        if outcome.changed:
+            self._after_commit(outcome)
+        return outcome
+
+    def _ask_for_decision(self, written: WrittenAlone) -> None:
+        """One message on the timer queue, due now: its consumer decides the workflow (and
+        folds every update written alone meanwhile). Lost, the task's mark in the due index
+        has the sweep decide once its grace period has passed."""
+        now = self.clock()
+        try:
+            self.messaging.arm_timer(
+                workflow_id=written.workflow.workflow_id,
+                task_id=written.task.task_id,
+                due_at=now,
+                now=now,
+            )
+        except Exception:
+            _log.warning(
+                "Decision deferred to the sweep",
+                exc_info=True,
+                extra={"workflow_id": written.workflow.workflow_id},
+            )
+            self.metric(telemetry.EFFECTS_DEFERRED, 1)
 
     def _after_commit(self, decision: Decision) -> None:
         workflow = decision.workflow

@@ -68,16 +68,6 @@ def _run(quick: bool = False) -> bench_main.Run:
     return bench_main.Run(lambda _: None, quick, None)
 
 
-def test_a_missing_module_is_written_as_not_measured() -> None:
-    section = bench_main._optional("bench.no_such_benchmark", "## 99. Nothing")
-    assert section.write(_run()) == [
-        "## 99. Nothing",
-        "",
-        "Not measured: bench/no_such_benchmark.py does not exist.",
-        "",
-    ]
-
-
 def test_a_failing_section_keeps_the_figures_from_before_and_says_so() -> None:
     def broken(run: bench_main.Run) -> list[str]:
         raise RuntimeError("no moto")

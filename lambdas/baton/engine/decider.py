@@ -358,14 +358,40 @@ def update_task(
 ) -> Decision:
     """Apply a task result, then decide. An update to an ended task or workflow changes nothing."""
     task = workflow.task_by_id(task_id)
-    if task is None or task.status.is_terminal or workflow.status.is_terminal:
+    if not _takes_update(workflow, task, update):
         return Decision(workflow=workflow)
-    if update.extend_lease and task.status != TaskStatus.IN_PROGRESS:
-        return Decision(workflow=workflow)  # only a task a worker holds has a lease
+    assert task is not None
     run = Run(workflow, now, event_queues=event_queues, budget=budget)
-    edited = run.edit(task)  # its updateTime is now: the response timeout counts from here
+    _apply_update(run, task, update)
     if update.extend_lease:
         return _finish(run)
+    _advance(run)
+    return _finish(run)
+
+
+def updated_task(workflow: Workflow, task_id: str, update: TaskUpdate, now: int) -> Task | None:
+    """The task as `update` leaves it before any decision acts on it; None when the update
+    changes nothing. A store may write this task alone when the update's decision loses a
+    race: the next decision acts on it exactly as `update_task`'s decision would have."""
+    task = workflow.task_by_id(task_id)
+    if not _takes_update(workflow, task, update):
+        return None
+    assert task is not None
+    return _apply_update(Run(workflow, now), task, update)
+
+
+def _takes_update(workflow: Workflow, task: Task | None, update: TaskUpdate) -> bool:
+    if task is None or task.status.is_terminal or workflow.status.is_terminal:
+        return False
+    # Only a task a worker holds has a lease.
+    return not update.extend_lease or task.status == TaskStatus.IN_PROGRESS
+
+
+def _apply_update(run: Run, task: Task, update: TaskUpdate) -> Task:
+    edited = run.edit(task)  # its updateTime is now: the response timeout counts from here
+    if update.extend_lease:
+        return edited
+    now = run.now
     if update.output is not None:
         edited.output_data = (
             {**edited.output_data, **update.output} if update.merge_output else dict(update.output)
@@ -389,8 +415,7 @@ def update_task(
             edited.start_time = now  # taken by a worker: its timeouts count from here
         if update.reason_for_incompletion:
             edited.reason_for_incompletion = update.reason_for_incompletion
-    _advance(run)
-    return _finish(run)
+    return edited
 
 
 def hand_out(task: Task, worker_id: str | None, now: int) -> Task:

@@ -1,14 +1,18 @@
 """The timers function: fires WAIT timers from the timer queue, and sweeps every minute.
 
-A timer message is a delayed SQS message armed when the WAIT was committed; the EventBridge
-schedule runs the sweep, which arms timers that come within SQS's 15-minute delay limit,
-fires overdue ones and resends messages whose send was never confirmed.
+A timer message is a delayed SQS message armed when the WAIT was committed, or one due at
+once that asks for a decision (a decision that ran out of budget, a task update written onto
+its task alone after its decision lost a race). The timers of one workflow that are due in
+one batch are folded into one decision. The EventBridge schedule runs the sweep, which arms
+timers that come within SQS's 15-minute delay limit, fires overdue ones and resends messages
+whose send was never confirmed.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -28,27 +32,75 @@ processor = BatchProcessor(event_type=EventType.SQS)
 EARLY_TOLERANCE_MS = 1000
 
 
-def fire(record: SQSRecord) -> None:
-    timer = json.loads(record.body)
-    service = baton()
-    now = service.clock()
-    due_at = int(timer["dueAt"])
-    if due_at > now + EARLY_TOLERANCE_MS:
-        # Woken early (a long wait re-armed in steps): arm the rest of the way.
-        service.messaging.arm_timer(
-            workflow_id=timer["workflowId"], task_id=timer["taskId"], due_at=due_at, now=now
-        )
-        return
-    if due_at > now:
-        # A little early (SQS delays count whole seconds): deciding now would find the WAIT
-        # not yet due and nothing would wake it again before the sweep.
-        time.sleep((due_at - now) / 1000)
+def _due_at(body: str) -> tuple[str, int] | None:
+    """(workflow id, due time) of a timer message, or None if it is not one (its own record
+    fails on it)."""
     try:
-        service.wake(timer["workflowId"])
-    except NotFound:
-        logger.warning("Timer for a workflow that no longer exists", extra=timer)
-        return
-    emit_metric(telemetry.TIMER_LATENESS_MS, max(0, service.clock() - due_at))
+        timer = json.loads(body)
+        return str(timer["workflowId"]), int(timer["dueAt"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+@dataclass
+class TimerBatch:
+    """One batch of timer messages: each workflow with timers due is decided once, at the
+    latest of its due times, and every one of its records shares that decision's outcome."""
+
+    latest_due: dict[str, int] = field(default_factory=dict)
+    # Per workflow: the time its decision was made at, and how it failed (None: it did not).
+    decided: dict[str, tuple[int, Exception | None]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, event: dict[str, Any], now: int) -> TimerBatch:
+        batch = cls()
+        for record in event.get("Records") or []:
+            found = _due_at(str(record.get("body", "")))
+            if found is None or found[1] > now + EARLY_TOLERANCE_MS:
+                continue
+            workflow_id, due_at = found
+            batch.latest_due[workflow_id] = max(due_at, batch.latest_due.get(workflow_id, due_at))
+        return batch
+
+    def fire(self, record: SQSRecord) -> None:
+        timer = json.loads(record.body)
+        service = baton()
+        now = service.clock()
+        workflow_id = timer["workflowId"]
+        due_at = int(timer["dueAt"])
+        if due_at > now + EARLY_TOLERANCE_MS:
+            # Woken early (a long wait re-armed in steps): arm the rest of the way.
+            service.messaging.arm_timer(
+                workflow_id=workflow_id, task_id=timer["taskId"], due_at=due_at, now=now
+            )
+            return
+        decided = self.decided.get(workflow_id)
+        if decided is None or decided[0] < due_at:
+            # Not decided in this batch yet, or before this timer was due.
+            decided = self.decided[workflow_id] = self._decide(workflow_id, due_at, timer)
+        failure = decided[1]
+        if failure is not None:
+            raise failure
+        emit_metric(telemetry.TIMER_LATENESS_MS, max(0, service.clock() - due_at))
+
+    def _decide(
+        self, workflow_id: str, due_at: int, timer: dict[str, Any]
+    ) -> tuple[int, Exception | None]:
+        service = baton()
+        latest = max(due_at, self.latest_due.get(workflow_id, due_at))
+        now = service.clock()
+        if latest > now:
+            # A little early (SQS delays count whole seconds): deciding now would find the
+            # WAIT not yet due and nothing would wake it again before the sweep.
+            time.sleep((latest - now) / 1000)
+        as_of = service.clock()
+        try:
+            service.wake(workflow_id)
+        except NotFound:
+            logger.warning("Timer for a workflow that no longer exists", extra=timer)
+        except Exception as error:
+            return as_of, error
+        return as_of, None
 
 
 def _is_scheduled_event(event: dict[str, Any]) -> bool:
@@ -63,8 +115,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         report = baton().sweep()
         logger.info("Sweep finished", extra=report)
         return report
+    batch = TimerBatch.of(event, baton().clock())
     return dict(
         process_partial_response(
-            event=event, record_handler=fire, processor=processor, context=context
+            event=event, record_handler=batch.fire, processor=processor, context=context
         )
     )

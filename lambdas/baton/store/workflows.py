@@ -8,6 +8,11 @@ Two decisions on one workflow at the same instant, such as two fork branches end
 cannot both land: the loser reloads, decides again on the new state and retries, with a
 bounded, jittered back-off. Writing new tasks outside the transaction halves what they cost
 (DynamoDB bills transactional writes twice) and lifts the 100-item limit on a decision.
+
+A task update whose decision loses the race is not decided again: the task, as the update
+leaves it, is written onto its item alone (conditioned on the task's own version) and marked
+as owing its workflow a decision, which the next decision makes for it (`update_task`). A
+thousand branches ending at once are folded into a few decisions instead of each retrying.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -98,6 +103,8 @@ class CommitStats:
 
     commits: int = 0
     retries: int = 0
+    # Task updates written onto their task items alone after their decision lost a race.
+    written_alone: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,21 @@ class IdempotencyKeyTaken(Exception):
     def __init__(self, existing_workflow_id: str | None) -> None:
         super().__init__(existing_workflow_id)
         self.existing_workflow_id = existing_workflow_id
+
+
+@dataclass(frozen=True)
+class WrittenAlone:
+    """A task update written onto its task item alone: its workflow owes a decision on it.
+    `workflow` is the workflow as read, holding `task` as the update left it."""
+
+    workflow: Workflow
+    task: Task
+
+
+def _with_task(workflow: Workflow, task: Task) -> Workflow:
+    return replace(
+        workflow, tasks=[task if t.task_id == task.task_id else t for t in workflow.tasks]
+    )
 
 
 class RevisionConflict(Exception):
@@ -375,6 +397,29 @@ class WorkflowStore:
 
     def mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
         """Load, decide with `change`, commit; on a lost race, reload and decide again."""
+        outcome = self._decide_and_commit(workflow_id, change, None)
+        assert isinstance(outcome, Decision)
+        return outcome
+
+    def update_task(
+        self,
+        workflow_id: str,
+        change: Callable[[Workflow], Decision],
+        updated: Callable[[Workflow], Task | None],
+    ) -> Decision | WrittenAlone:
+        """Commit a task update's decision (`change`) in one optimistic attempt; if that loses
+        the race, write the task as the update leaves it (`updated`) onto its item alone,
+        owing its workflow a decision, and answer WrittenAlone: the caller asks for that
+        decision. Only when the task item itself changed since it was read is the workflow
+        read and decided again, so contention on the workflow never turns the update away."""
+        return self._decide_and_commit(workflow_id, change, updated)
+
+    def _decide_and_commit(
+        self,
+        workflow_id: str,
+        change: Callable[[Workflow], Decision],
+        updated: Callable[[Workflow], Task | None] | None,
+    ) -> Decision | WrittenAlone:
         for attempt in range(self.max_attempts):
             workflow = self.require(workflow_id)
             decision = change(workflow)
@@ -385,11 +430,43 @@ class WorkflowStore:
                 return decision
             except RevisionConflict:
                 self.stats.retries += 1
-                # Full jitter, capped: contenders spread out instead of colliding again.
-                self.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+            if updated is not None:
+                task = updated(workflow)
+                if task is not None and self._write_alone(workflow, task):
+                    self.stats.written_alone += 1
+                    return WrittenAlone(_with_task(workflow, task), task)
+                # The task itself changed since it was read: decide again on what it is now.
+            # Full jitter, capped: contenders spread out instead of colliding again.
+            self.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
         raise CommitContention(
             f"Workflow {workflow_id} changed under {self.max_attempts} attempts in a row; try again"
         )
+
+    def _write_alone(self, workflow: Workflow, task: Task) -> bool:
+        """Write `task` onto its item by itself, conditioned on the version read, marked as
+        owing its workflow a decision (`continue_at`: the next decision of any kind clears
+        it, and the due index lets the sweep decide if nobody does); False if the item has
+        changed since. A task still owing a message keeps to the decision path: the sweep's
+        resend of that message would take the task out of the due index."""
+        if task.pending_effect or not task.store_key:
+            return False
+        now = self.clock()
+        marked = replace(task, continue_at=now)
+        objects: dict[str, bytes] = {}
+        body = self._task_body(marked, workflow.workflow_id, objects)
+        self.payloads.write(objects, workflow.workflow_id)
+        try:
+            TaskItem(workflow.workflow_id, task.store_key).update(
+                actions=self._task_actions(marked, body, {}, now, None),
+                condition=TaskItem.version == task.version,
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        task.continue_at = now
+        task.version += 1
+        return True
 
     def _commit(
         self,

@@ -1,0 +1,542 @@
+"""Fan-in: the branches of one FORK completed at the same moment by many writer processes.
+
+Each writer process plays one Lambda execution environment of the API function: released
+together by a barrier, the writers complete their share of the FORK's WAIT tasks through
+`Baton.update_task` (what `POST /api/tasks` runs), each with its own output. Decider processes
+play the timers function's event source mapping: they receive batches from the timer queue and
+hand them to the timers handler, which decides the workflows that task updates written alone
+asked a decision for. Everything runs against one moto server, which applies DynamoDB
+requests one at a time. Each process counts what it asks of AWS (`bench.metering`) and its
+store's commits; the report sums them.
+
+Run alone with `.venv/bin/python -m bench.fan_in` (the 1,000 x 100 fan-in and the width
+sweep; it writes its section of RESULTS.md), or `... -m bench.fan_in WIDTH WRITERS` for one
+fan-in, printed as JSON; `... -m bench.fan_in --section FAN_IN.json SWEEP.json...` writes the
+section from such printed runs.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+WIDTH = 1000
+WRITERS = 100
+# The timers function's concurrent environments while the decisions are asked for.
+DECIDERS = 4
+SWEEP_WIDTHS = (10, 100, 1000)
+SWEEP_WRITERS = 10
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SECTION_TITLE = "## 9. Fan-in: one FORK, many writers"
+COMMAND = ".venv/bin/python -m bench.fan_in"
+# Only so that a broken run fails instead of hanging; nothing is timed against it.
+PROCESS_DEADLINE_SECONDS = 1800.0
+REGION = "us-east-1"
+# A decider stops once the writers are done and this many receives in a row found nothing.
+EMPTY_RECEIVES_TO_STOP = 10
+EMPTY_RECEIVE_PAUSE_SECONDS = 0.2
+MOTO_READ_TIMEOUT_SECONDS = 900
+TIMER_QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:baton-timers"
+
+
+def fork_of_waits(width: int, name: str = "bench_fan_in") -> dict[str, Any]:
+    """A FORK of `width` WAIT branches (`wait_<i>_ref`) and the JOIN on all of them."""
+    references = [f"wait_{i}_ref" for i in range(width)]
+    return {
+        "name": name,
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {
+                "name": "fork",
+                "taskReferenceName": "fork_ref",
+                "type": "FORK_JOIN",
+                "forkTasks": [
+                    [{"name": f"wait_{i}", "taskReferenceName": ref, "type": "WAIT"}]
+                    for i, ref in enumerate(references)
+                ],
+            },
+            {"name": "join", "taskReferenceName": "join_ref", "type": "JOIN", "joinOn": references},
+        ],
+    }
+
+
+# -- in the spawned processes (nothing imports `baton` before the environment is set) --------
+
+
+def _in_process(
+    results: Any, index: int, environment: dict[str, str], function: Callable[..., Any], args: Any
+) -> None:
+    os.environ.update(environment)
+    # One moto server answers every process one DynamoDB request at a time: under a hundred
+    # writers a request can wait longer than pynamodb's 30 s before it is served (DynamoDB
+    # answers in milliseconds), and a timed-out request retried would count as an error.
+    from pynamodb import settings
+
+    settings.default_settings_dict["read_timeout_seconds"] = MOTO_READ_TIMEOUT_SECONDS
+    try:
+        results.put((index, "ok", function(*args)))
+    except BaseException as error:
+        results.put((index, "error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+
+
+def call_in_processes(
+    environment: dict[str, str], calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+) -> list[Any]:
+    """Run each `function(*args)` at once, each in a fresh spawned process; their results."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    processes = [
+        context.Process(target=_in_process, args=(results, i, environment, f, a), daemon=True)
+        for i, (f, a) in enumerate(calls)
+    ]
+    for process in processes:
+        process.start()
+    outcomes: dict[int, tuple[str, Any]] = {}
+    try:
+        for _ in processes:
+            index, outcome, value = results.get(timeout=PROCESS_DEADLINE_SECONDS)
+            outcomes[index] = (outcome, value)
+    finally:
+        for process in processes:
+            process.join(PROCESS_DEADLINE_SECONDS)
+            if process.is_alive():
+                process.kill()
+    failures = [value for outcome, value in outcomes.values() if outcome != "ok"]
+    if failures:
+        raise AssertionError("A process failed:\n" + "\n".join(failures))
+    return [outcomes[index][1] for index in range(len(calls))]
+
+
+def _recording_commits() -> list[dict[str, Any]]:
+    """What each commit this process makes decided: the workflow's status, the JOINs it
+    completed."""
+    from baton.engine.decider import Decision
+    from baton.engine.state import TaskStatus
+    from baton.store.workflows import WorkflowStore
+
+    recorded: list[dict[str, Any]] = []
+    commit = WorkflowStore._commit
+
+    def recording(self: WorkflowStore, decision: Decision, **options: Any) -> None:
+        commit(self, decision, **options)
+        recorded.append(
+            {
+                "status": decision.workflow.status.value,
+                "joinsCompleted": [
+                    t.task_id
+                    for t in decision.changed_tasks
+                    if t.task_type == "JOIN" and t.status == TaskStatus.COMPLETED
+                ],
+            }
+        )
+
+    WorkflowStore._commit = recording  # type: ignore[method-assign]
+    return recorded
+
+
+def _metered_report(meter: Any) -> dict[str, Any]:
+    return {
+        "writeUnits": meter.write_units + sum(meter.index_writes.by_index.values()),
+        "readUnits": meter.read_units,
+        "calls": dict(meter.calls),
+    }
+
+
+def start_fork(workflow_id: str, definition: dict[str, Any]) -> dict[str, str]:
+    """Start the FORK; its WAIT tasks' ids by reference."""
+    from baton.engine.definitions import WorkflowDef
+    from baton.service import Baton, StartRequest
+
+    service = Baton()
+    service.start(
+        StartRequest(
+            name=definition["name"],
+            workflow_def=WorkflowDef.from_json(definition),
+            workflow_id=workflow_id,
+        )
+    )
+    workflow = service.get(workflow_id, include_tasks=True)
+    return {t["referenceTaskName"]: t["taskId"] for t in workflow["tasks"]}
+
+
+def write_completions(
+    workflow_id: str,
+    assignments: list[tuple[int, str]],
+    released: Any,
+    finished: Any,
+    writers_done: Any,
+) -> dict[str, Any]:
+    """One API environment completing WAIT tasks by id, each with `{"branch": i}`, as fast
+    as it can once `released`; what fails is counted, not raised."""
+    try:
+        return _write_completions(workflow_id, assignments, released, finished, writers_done)
+    except BaseException:
+        released.abort()
+        finished.abort()
+        writers_done.set()  # the deciders stop too: the run has failed
+        raise
+
+
+def _write_completions(
+    workflow_id: str,
+    assignments: list[tuple[int, str]],
+    released: Any,
+    finished: Any,
+    writers_done: Any,
+) -> dict[str, Any]:
+    from baton.engine.decider import TaskUpdate
+    from baton.engine.state import TaskStatus
+    from baton.service import Baton
+    from bench.metering import metering
+
+    recorded = _recording_commits()
+    service = Baton()
+    service.store.load(workflow_id)  # opens the connection, as a warm container has it
+    errors: list[str] = []
+    seconds: list[float] = []
+    released.wait(PROCESS_DEADLINE_SECONDS)
+    released_at = time.time() * 1000
+    with metering() as meter:
+        for branch, task_id in assignments:
+            update = TaskUpdate(status=TaskStatus.COMPLETED, output={"branch": branch})
+            began = time.perf_counter()
+            try:
+                service.update_task(workflow_id, task_id, update)
+            except Exception as error:
+                errors.append(f"{type(error).__name__}: {error}")
+            seconds.append(time.perf_counter() - began)
+    finished.wait(PROCESS_DEADLINE_SECONDS)
+    if writers_done is not None:
+        writers_done.set()
+    stats = service.store.stats
+    return {
+        "releasedAt": released_at,
+        "errors": errors,
+        "seconds": seconds,
+        "commits": stats.commits,
+        "retries": stats.retries,
+        "writtenAlone": stats.written_alone,
+        "decisions": recorded,
+        **_metered_report(meter),
+    }
+
+
+def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str, Any]:
+    """One timers environment: batches from the timer queue through the timers handler (as
+    Lambda's event source mapping delivers them), until the writers are done and the queue
+    has been found empty EMPTY_RECEIVES_TO_STOP times in a row."""
+    import boto3
+
+    from baton import runtime
+    from baton.handlers import timers
+    from bench.metering import metering
+    from embedded.functions import LambdaContext
+    from embedded.pollers import failed_message_ids, sqs_record
+
+    recorded = _recording_commits()
+    sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION)
+    context = LambdaContext(function_name="baton-timers", region=REGION, timeout_seconds=60)
+    batches: list[int] = []
+    failed = 0
+    empty = 0
+    with metering() as meter:
+        while empty < EMPTY_RECEIVES_TO_STOP:
+            with meter.paused():  # Lambda's pollers receive, not the function
+                # Short polls: moto's server can hold a long poll past the client's timeout
+                # while many receives wait on one queue.
+                messages = sqs.receive_message(
+                    QueueUrl=timer_queue_url,
+                    MaxNumberOfMessages=10,
+                    WaitTimeSeconds=0,
+                    MessageSystemAttributeNames=["All"],
+                ).get("Messages", [])
+            if not messages:
+                empty = empty + 1 if writers_done.is_set() else 0
+                time.sleep(EMPTY_RECEIVE_PAUSE_SECONDS)
+                continue
+            empty = 0
+            records = [sqs_record(m, queue_arn=TIMER_QUEUE_ARN, region=REGION) for m in messages]
+            result = timers.handler({"Records": records}, context)
+            failures = failed_message_ids(records, result)
+            failed += len(failures)
+            batches.append(len(records))
+            done = [r for r in records if r["messageId"] not in failures]
+            if done:
+                with meter.paused():
+                    sqs.delete_message_batch(
+                        QueueUrl=timer_queue_url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": r["receiptHandle"]}
+                            for i, r in enumerate(done)
+                        ],
+                    )
+    stats = runtime.baton().store.stats
+    return {
+        "batches": batches,
+        "failed": failed,
+        "commits": stats.commits,
+        "retries": stats.retries,
+        "decisions": recorded,
+        **_metered_report(meter),
+    }
+
+
+def read_back(workflow_id: str) -> dict[str, Any]:
+    from baton.service import Baton
+
+    return Baton().get(workflow_id, include_tasks=True)
+
+
+# -- the driver ------------------------------------------------------------------------------
+
+
+def fan_in(
+    environment: dict[str, str],
+    timer_queue_url: str,
+    *,
+    width: int,
+    writers: int,
+    deciders: int = DECIDERS,
+) -> dict[str, Any]:
+    """Start a FORK of `width` WAITs, have `writers` processes complete its branches at
+    once and `deciders` take the timer queue; what happened, summed over the processes."""
+    context = multiprocessing.get_context("spawn")
+    workflow_id = str(uuid.uuid4())
+    (task_ids,) = call_in_processes(
+        environment, [(start_fork, (workflow_id, fork_of_waits(width)))]
+    )
+    branches = [(i, task_ids[f"wait_{i}_ref"]) for i in range(width)]
+    released, finished = context.Barrier(writers), context.Barrier(writers)
+    writers_done = context.Event()
+    reports = call_in_processes(
+        environment,
+        [
+            (
+                write_completions,
+                (workflow_id, branches[p::writers], released, finished, writers_done),
+            )
+            for p in range(writers)
+        ]
+        + [(decide_from_timer_queue, (timer_queue_url, writers_done)) for _ in range(deciders)],
+    )
+    (workflow,) = call_in_processes(environment, [(read_back, (workflow_id,))])
+    written, decided = reports[:writers], reports[writers:]
+    attempts = sum(r["commits"] + r["retries"] for r in reports)
+    seconds = sorted(s for r in written for s in r["seconds"])
+    released_at = min(r["releasedAt"] for r in written)
+    decisions = [d for r in reports for d in r["decisions"]]
+    return {
+        "width": width,
+        "writers": writers,
+        "deciders": deciders,
+        "workflow": workflow,
+        "errors": [e for r in written for e in r["errors"]],
+        "attempts": attempts,
+        "attemptsPerCompletion": attempts / width,
+        "writerAttempts": sum(r["commits"] + r["retries"] for r in written),
+        "deciderAttempts": sum(r["commits"] + r["retries"] for r in decided),
+        "writtenAlone": sum(r["writtenAlone"] for r in written),
+        "decideMessages": sum(size for r in decided for size in r["batches"]),
+        "decideBatches": sum(len(r["batches"]) for r in decided),
+        "decideFailures": sum(r["failed"] for r in decided),
+        "workflowCompletions": len([d for d in decisions if d["status"] == "COMPLETED"]),
+        "joinCompletions": sum(len(d["joinsCompleted"]) for d in decisions),
+        "updateSeconds": {
+            "median": median(seconds),
+            "p99": seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))],
+            "max": seconds[-1],
+        },
+        # From the writers' release to the workflow's end (its endTime, on the same clock).
+        "wallSeconds": (int(workflow["endTime"]) - released_at) / 1000
+        if workflow.get("endTime")
+        else None,
+        "writeUnits": sum(r["writeUnits"] for r in reports),
+        "readUnits": sum(r["readUnits"] for r in reports),
+    }
+
+
+@contextmanager
+def moto_endpoint() -> Iterator[tuple[dict[str, str], str]]:
+    """A moto server with Baton's tables and queues: the functions' environment, and the
+    timer queue's URL."""
+    import boto3
+
+    from baton import topology
+    from baton.store import payloads
+    from baton.store.schema import table_specs
+    from embedded import resources
+    from embedded.moto_server import MotoProcess
+
+    server = MotoProcess("127.0.0.1").start()
+    try:
+        options = {
+            "endpoint_url": server.url,
+            "region_name": REGION,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+        resources.create_tables(boto3.client("dynamodb", **options), table_specs())
+        resources.create_bucket(boto3.client("s3", **options), payloads.DEFAULT_BUCKET, REGION)
+        queues = resources.create_queues(
+            boto3.client("sqs", **options), topology.all_queues("baton", [])
+        )
+        timer_url = queues[topology.timer_queue("baton").name].url
+        environment = {
+            "AWS_ENDPOINT_URL": server.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "BATON_EVENT_QUEUE_URLS": "{}",
+            "BATON_TIMER_QUEUE_URL": timer_url,
+            "BATON_INTERNAL_EVENT_QUEUE_URL": queues[
+                topology.internal_event_queue("baton").name
+            ].url,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+        yield environment, timer_url
+    finally:
+        server.stop()
+
+
+def measure(
+    report: Callable[[str], None], width: int = WIDTH, writers: int = WRITERS
+) -> dict[str, Any]:
+    """The fan-in at full size, then the width sweep, each on a fresh moto server."""
+    with moto_endpoint() as (environment, timer_url):
+        report(f"fan-in: {width} branches, {writers} writers...")
+        main = fan_in(environment, timer_url, width=width, writers=writers)
+    load = os.getloadavg()
+    report(json.dumps({**_summary(main), "loadAverage": load}))
+    sweep = []
+    for sweep_width in SWEEP_WIDTHS:
+        with moto_endpoint() as (environment, timer_url):
+            report(f"width sweep: {sweep_width} branches, {SWEEP_WRITERS} writers...")
+            sweep.append(fan_in(environment, timer_url, width=sweep_width, writers=SWEEP_WRITERS))
+        report(json.dumps(_summary(sweep[-1])))
+    return {"fanIn": main, "loadAfterFanIn": load, "sweep": sweep}
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    """A result without the workflow it read back."""
+    return {k: v for k, v in result.items() if k != "workflow"}
+
+
+def section(result: dict[str, Any]) -> list[str]:
+    main = result["fanIn"]
+    load = result["loadAfterFanIn"]
+    update = main["updateSeconds"]
+    lines = [
+        SECTION_TITLE,
+        "",
+        f"`{COMMAND}`: a FORK of {main['width']} WAITs whose tasks {main['writers']} writer "
+        f"processes complete at the same moment through `Baton.update_task`, {main['deciders']} "
+        "processes taking the timer queue's batches through the timers handler, one moto "
+        "server, which applies DynamoDB requests one at a time: times are moto's, not "
+        "DynamoDB's (load average after the run: "
+        f"{load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}; the machine is shared).",
+        "",
+        f"- Errors returned to callers: {len(main['errors'])}; decision messages that failed: "
+        f"{main['decideFailures']}",
+        f"- Commit attempts (workflow commits and lost races, every process): "
+        f"{main['attempts']}, {main['attemptsPerCompletion']:.2f} per completion (target at "
+        f"most 1.5: {'met' if main['attemptsPerCompletion'] <= 1.5 else 'NOT met'}); by the "
+        f"writers {main['writerAttempts']}, by the timers handler {main['deciderAttempts']}",
+        f"- Updates written onto their task alone after a lost race: {main['writtenAlone']} of "
+        f"{main['width']}; decision messages: {main['decideMessages']} in "
+        f"{main['decideBatches']} batches",
+        f"- JOIN completed {main['joinCompletions']} time(s), workflow completed "
+        f"{main['workflowCompletions']} time(s)",
+        f"- A task update's answer: median {update['median'] * 1000:.0f} ms, p99 "
+        f"{update['p99'] * 1000:.0f} ms, max {update['max'] * 1000:.0f} ms",
+        "- Wall time from the writers' release to the workflow's end: "
+        + (f"{main['wallSeconds']:.1f} s" if main["wallSeconds"] is not None else "not ended"),
+        f"- DynamoDB: {main['writeUnits']:.0f} write units, {main['readUnits']:.0f} read units "
+        f"({main['writeUnits'] / main['width']:.1f} and {main['readUnits'] / main['width']:.1f} "
+        "per branch)",
+        "",
+    ]
+    if not result["sweep"]:
+        return [*lines, "Width sweep: not measured in this run.", ""]
+    lines += [
+        f"Width sweep ({SWEEP_WRITERS} writers, the same deciders; units of the completions "
+        "and their decisions, not of the start):",
+        "",
+        "| branches | write units per branch | read units per branch | wall time per branch "
+        "| attempts per completion |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in result["sweep"]:
+        width = entry["width"]
+        wall = entry["wallSeconds"]
+        lines.append(
+            f"| {width} | {entry['writeUnits'] / width:.1f} | {entry['readUnits'] / width:.1f} "
+            f"| {wall / width * 1000:.0f} ms | {entry['attemptsPerCompletion']:.2f} |"
+            if wall is not None
+            else f"| {width} | not completed | | | |"
+        )
+    lines += [
+        "",
+        "Each decision still reads every task of the workflow, so read units per branch grow "
+        "with the width (the issue's linear cost is not reached by this change).",
+        "",
+    ]
+    return lines
+
+
+def write_section(lines: list[str]) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^{re.escape(SECTION_TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
+    block = "\n".join(lines) + "\n"
+    text = (
+        pattern.sub(lambda _: block, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + block
+    )
+    RESULTS.write_text(text)
+
+
+def _report(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--section":
+        # Results saved by runs of `WIDTH WRITERS` (the fan-in, then the sweep's widths).
+        main_run, *sweep = [json.loads(Path(name).read_text()) for name in sys.argv[2:]]
+        lines = section(
+            {"fanIn": main_run, "loadAfterFanIn": main_run["loadAverage"], "sweep": sweep}
+        )
+        print("\n".join(lines))
+        write_section(lines)
+        return
+    if len(sys.argv) == 3:
+        before = os.getloadavg()
+        with moto_endpoint() as (environment, timer_url):
+            result = fan_in(
+                environment, timer_url, width=int(sys.argv[1]), writers=int(sys.argv[2])
+            )
+        loads = {"loadAverageBefore": before, "loadAverage": os.getloadavg()}
+        print(json.dumps({**_summary(result), **loads}, indent=2))
+        return
+    lines = section(measure(_report))
+    print("\n".join(lines))
+    write_section(lines)
+
+
+if __name__ == "__main__":
+    main()
