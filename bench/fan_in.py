@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import re
 import sys
 import time
 import traceback
@@ -31,13 +30,14 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from bench.results import write_section
+
 WIDTH = 1000
 WRITERS = 100
 # The timers function's concurrent environments while the decisions are asked for.
 DECIDERS = 4
 SWEEP_WIDTHS = (10, 100, 1000)
 SWEEP_WRITERS = 10
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION_TITLE = "## 9. Fan-in: one FORK, many writers"
 COMMAND = ".venv/bin/python -m bench.fan_in"
 # Only so that a broken run fails instead of hanging; nothing is timed against it.
@@ -498,18 +498,6 @@ def section(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_section(lines: list[str]) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION_TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
-    block = "\n".join(lines) + "\n"
-    text = (
-        pattern.sub(lambda _: block, text)
-        if pattern.search(text)
-        else text.rstrip() + "\n\n" + block
-    )
-    RESULTS.write_text(text)
-
-
 def _report(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -522,7 +510,7 @@ def main() -> None:
             {"fanIn": main_run, "loadAfterFanIn": main_run["loadAverage"], "sweep": sweep}
         )
         print("\n".join(lines))
-        write_section(lines)
+        write_section(SECTION_TITLE, lines)
         return
     if len(sys.argv) == 3:
         before = os.getloadavg()
@@ -535,7 +523,7 @@ def main() -> None:
         return
     lines = section(measure(_report))
     print("\n".join(lines))
-    write_section(lines)
+    write_section(SECTION_TITLE, lines)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cost
+from bench import cost, results
 from bench.end_to_end import (
     Bench,
     _delta,
@@ -258,18 +258,6 @@ def section(per_workflow: dict[str, Any], scale: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_section(lines: list[str]) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION_TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
-    block = "\n".join(lines) + "\n"
-    text = (
-        pattern.sub(lambda _: block, text)
-        if pattern.search(text)
-        else text.rstrip() + "\n\n" + block
-    )
-    RESULTS.write_text(text)
-
-
 def _report(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -308,7 +296,7 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else COUNT
     lines = run(_report, count)
     print("\n".join(lines))
-    write_section(lines)
+    results.write_section(SECTION_TITLE, lines)
 
 
 if __name__ == "__main__":

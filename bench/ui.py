@@ -35,12 +35,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import results
 from bench.end_to_end import percentile
 from bench.machine import describe
 
 BRANCHES = 1_000
 LOADS = 10
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_TITLE = "## 11. The web UI"
 WORKFLOW = "bench_ui_wide"
@@ -358,18 +358,6 @@ def section(result: dict[str, Any], command: str = "python -m bench.ui") -> list
     return [*lines, ""]
 
 
-def write_section(lines: list[str]) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION_TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
-    block = "\n".join(lines) + "\n"
-    text = (
-        pattern.sub(lambda _: block, text)
-        if pattern.search(text)
-        else text.rstrip() + "\n\n" + block
-    )
-    RESULTS.write_text(text)
-
-
 def run(report: Callable[[str], None]) -> list[str]:
     """The section as `make bench` writes it."""
     return section(measure(report))
@@ -397,7 +385,7 @@ def main() -> None:
     )
     lines = section(result, command)
     print("\n".join(lines))
-    write_section(lines)
+    results.write_section(SECTION_TITLE, lines)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bench import fan_in
 from tests.runtime.conftest import Aws
 from tests.runtime.lambda_events import FakeContext, call_api, scheduled_event, sqs_event
 
@@ -176,22 +177,6 @@ def complete_task_handler(
 
 
 def fork_of_waits(width: int, *, name: str = "reliability_wide_fork") -> dict[str, Any]:
-    """A FORK of `width` WAIT branches (`wait_<i>_ref`) and the JOIN on all of them."""
-    references = [f"wait_{i}_ref" for i in range(width)]
-    return {
-        "name": name,
-        "version": 1,
-        "schemaVersion": 2,
-        "tasks": [
-            {
-                "name": "fork",
-                "taskReferenceName": "fork_ref",
-                "type": "FORK_JOIN",
-                "forkTasks": [
-                    [{"name": f"wait_{i}", "taskReferenceName": ref, "type": "WAIT"}]
-                    for i, ref in enumerate(references)
-                ],
-            },
-            {"name": "join", "taskReferenceName": "join_ref", "type": "JOIN", "joinOn": references},
-        ],
-    }
+    """A FORK of `width` WAIT branches (`wait_<i>_ref`) and the JOIN on all of them: the
+    fan-in benchmark's definition."""
+    return fan_in.fork_of_waits(width, name)
