@@ -315,3 +315,48 @@ def test_queue_sizes_without_task_types_and_overlong_names(clock: Clock) -> None
     assert long_domain.status == 400
     long_worker = call_api("GET", "/api/tasks/poll/work", query={"workerid": "w" * 300})
     assert long_worker.status == 400
+
+
+def test_a_poll_between_a_start_staging_its_tasks_and_its_commit_leaves_them_pollable(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new workflow's tasks are written before the workflow's own item; a poll from another
+    environment in between finds them in the poll index with no workflow yet, and must not
+    drop them from it (the next poll hands them out)."""
+    from baton.service import StartRequest
+    from baton.store.models import TaskItem
+    from baton.store.workflows import PENDING_EFFECT_GRACE_MS, WorkflowStore
+
+    write_workflow = WorkflowStore._write_workflow
+    polled_in_between: list[Any] = []
+
+    def poll_first(self: WorkflowStore, *args: Any, **kwargs: Any) -> Any:
+        if not polled_in_between:
+            polled_in_between.append(_batch())
+        return write_workflow(self, *args, **kwargs)
+
+    monkeypatch.setattr(WorkflowStore, "_write_workflow", poll_first)
+    workflow_id = _start()
+    monkeypatch.setattr(WorkflowStore, "_write_workflow", write_workflow)
+    assert polled_in_between == [[]]
+    (task,) = _batch()
+    assert task["workflowInstanceId"] == workflow_id
+
+    # A task whose start never landed is dropped from the poll index once the grace passed.
+    def crash(self: WorkflowStore, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the environment died before the commit")
+
+    monkeypatch.setattr(WorkflowStore, "_write_workflow", crash)
+    with pytest.raises(RuntimeError):
+        runtime.baton().start(StartRequest(name="one_step"))
+    monkeypatch.setattr(WorkflowStore, "_write_workflow", write_workflow)
+
+    def listed() -> list[str]:
+        return [str(item.task_key) for item in TaskItem.scan() if item.poll_key is not None]
+
+    assert len(listed()) == 1
+    assert _batch() == []
+    assert len(listed()) == 1
+    clock.now += PENDING_EFFECT_GRACE_MS + 1
+    assert _batch() == []
+    assert listed() == []

@@ -1151,7 +1151,11 @@ class WorkflowStore:
         try:
             workflow_item = WorkflowItem.get(workflow_id, consistent_read=True)
         except DoesNotExist:
-            self.forget_due(workflow_id, task_key)
+            # A new workflow writes its first tasks before its own item: a poll in another
+            # environment can read them in between. Only a task left that long by a start
+            # that never landed is dropped from the index.
+            if now - (item.scheduled_at or 0) > PENDING_EFFECT_GRACE_MS:
+                self.forget_due(workflow_id, task_key)
             return None
         staged = set(workflow_item.staged_attempts or ())
         if item.created_revision > workflow_item.revision:
