@@ -5,18 +5,21 @@ is written by hand; run this again to refresh it. Each section comes from one mo
 replaces only its own part of the file when that module runs alone (`bench.results`);
 `python -m bench --only cost,scale_day` refreshes the sections named, in place.
 `make bench BENCH_QUICK=1` (or `--quick`) makes the long runs shorter and says so in each
-section it shortened. A section whose module is missing (bench/fan_in.py, bench/ui.py) is
-written as not measured; such a module provides `SECTION_TITLE` and `section()`, which may
-take `report` and `quick`, and returns the section's lines.
+section it shortened. Each section is measured in a fresh interpreter of its own, so that no
+benchmark inherits another's runtime or memory. A section whose module is missing is written
+as not measured; such a module provides `SECTION_TITLE` and `section()`, which may take
+`report` and `quick`, and returns the section's lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,8 +162,8 @@ def _section_cold_start(
 
 @dataclass
 class Run:
-    """What every section of one run shares: how to report, how long to take, and the
-    seed's measurement, which the cost and the day sections both read."""
+    """What a section is measured with: how to report, how long to take, and the seed's
+    measurement, made once in the section's process when it asks for it."""
 
     report: Callable[[str], None]
     quick: bool
@@ -245,8 +248,6 @@ def _instructions_section(run: Run) -> list[str]:
     current = instructions.measure()
     before = None
     if run.against:
-        import tempfile
-
         with tempfile.TemporaryDirectory() as temporary:
             before = instructions.measure(instructions._sources_of(run.against, Path(temporary)))
     return instructions.section(current, before, run.against or "")
@@ -344,11 +345,32 @@ def _with_note(lines: list[str], note: str) -> list[str]:
     return [lines[0], "", note, *lines[1:]]
 
 
+def _lines_in_child(section: Section, run: Run) -> list[str]:
+    """The section's lines as a fresh interpreter writes them: each benchmark starts its own
+    runtime, and one whose modules were imported against another's endpoints would talk to a
+    server that is gone."""
+    with tempfile.TemporaryDirectory() as temporary:
+        lines_file = Path(temporary) / "lines.json"
+        command = [sys.executable, "-m", "bench", "--lines-of", section.name]
+        command += ["--lines-to", str(lines_file)]
+        command += ["--quick"] if run.quick else []
+        command += ["--against", run.against] if run.against else []
+        done = subprocess.run(command, cwd=ROOT, check=False)
+        if done.returncode != 0 or not lines_file.is_file():
+            raise RuntimeError(f"its process ended with exit status {done.returncode}")
+        lines: list[str] = json.loads(lines_file.read_text())
+        return lines
+
+
+# How a section is measured; the tests measure their own sections in their own process.
+measure: Callable[[Section, Run], list[str]] = _lines_in_child
+
+
 def _write(section: Section, run: Run, previous: str) -> list[str]:
     """The section's lines, said to be shortened if they were; when its module fails, the
     section from the file before, said to be stale."""
     try:
-        lines = section.write(run)
+        lines = measure(section, run)
     except Exception as error:  # one broken benchmark must not cost the others their figures
         run.report(f"{section.name} failed: {type(error).__name__}: {error}")
         kept = _section_text(previous, section.title)
@@ -398,9 +420,19 @@ def main() -> None:
     )
     parser.add_argument("--only", default="", help="comma-separated section names to refresh")
     parser.add_argument("--against", default=None, help="instructions: also measure this REV")
+    parser.add_argument("--lines-of", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--lines-to", default="", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     run = Run(_report, arguments.quick, arguments.against)
     chosen = sections()
+    if arguments.lines_of:
+        # One section, measured in this process for the parent that runs them all.
+        named = [s for s in chosen if s.name == arguments.lines_of]
+        if not named:
+            parser.error(f"no such section: {arguments.lines_of}")
+        section = named[0]
+        Path(arguments.lines_to).write_text(json.dumps(section.write(run)))
+        return
     wanted = {name.strip() for name in arguments.only.split(",") if name.strip()}
     unknown = wanted - {section.name for section in chosen}
     if unknown:

@@ -64,6 +64,23 @@ def test_every_section_has_its_own_title_and_name() -> None:
     assert {"search", "instructions", "fan_in", "scale_day", "local_runtime"} <= set(names)
 
 
+@pytest.fixture(autouse=True)
+def _sections_measured_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench_main, "measure", lambda section, run: section.write(run))
+
+
+def test_a_section_whose_own_process_fails_keeps_the_figures_from_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The real child process, asked for a section it does not have: it fails, nothing is
+    # taken for the section's lines, and the figures from before are kept and said stale.
+    monkeypatch.setattr(bench_main, "measure", bench_main._lines_in_child)
+    section = bench_main.Section("no_such_section", "## 2. Two", lambda _: ["## 2. Two", "new"])
+    lines = bench_main._write(section, _run(), TEXT)
+    assert "new" not in lines and "second" in lines
+    assert "Not refreshed" in lines[2] and "exit status" in lines[2]
+
+
 def _run(quick: bool = False) -> bench_main.Run:
     return bench_main.Run(lambda _: None, quick, None)
 
