@@ -10,6 +10,7 @@ workflow (a running decision as wide) crashes the same way and runs on.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,7 +20,6 @@ from tests.reliability.support import (
     Clock,
     register_workflow,
     start,
-    sweep,
     use_clock,
     workflow,
 )
@@ -287,6 +287,13 @@ def test_a_retry_as_wide_that_crashes_after_its_commit_runs_on(
     monkeypatch.undo()
     use_clock(clock)
 
+    from baton.store.workflows import task_body_text
+
+    # Most old attempts' items do not say they were retried ...
+    bodies = [json.loads(task_body_text(i)) for i in _stored_items(workflow_id).values()]
+    unmarked = [b for b in bodies if b["status"] == "CANCELED" and not b.get("retried")]
+    assert len(unmarked) > WORKERS
+    # ... yet they read so, and the workflow runs its new attempts.
     shown = workflow(workflow_id)
     assert shown["status"] == "RUNNING"
     old = [t for t in shown["tasks"] if t["status"] == "CANCELED"]
@@ -297,7 +304,9 @@ def test_a_retry_as_wide_that_crashes_after_its_commit_runs_on(
     # It runs on to the end: the WAITs end together an hour on (one decision as wide), the
     # workers' tasks are polled and completed.
     clock.now += 3_600_000 + 1
-    sweep()
+    from baton import runtime
+
+    runtime.baton().wake(workflow_id)  # as the WAITs' timer asks
     waits = [t for t in workflow(workflow_id)["tasks"] if t["taskType"] == "WAIT"]
     assert [t["status"] for t in waits if not t["retried"]] == ["COMPLETED"] * WAITS
     for task in _poll(WORKERS):
