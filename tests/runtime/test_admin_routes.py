@@ -1,5 +1,5 @@
-"""`GET /api/admin/task/{type}` (pending tasks, from the poll index) and `GET /api/admin/queues`
-(the event queues), through the API handler under moto."""
+"""`GET /api/admin/task/{type}` (pending tasks: queued and held by workers, from the poll
+index) and `GET /api/admin/queues` (the event queues), through the API handler under moto."""
 
 from __future__ import annotations
 
@@ -30,11 +30,27 @@ def test_pending_tasks_of_a_type_oldest_first_in_pages(aws: Aws) -> None:
     page = call_api("GET", "/api/admin/task/admin_pack", query={"start": "1", "count": "2"})
     assert [t["workflowInstanceId"] for t in page.json()] == started[1:3]
 
-    # A task handed to a worker is no longer pending in the poll index.
+    # A task handed to a worker is still pending (Conductor lists the tasks not yet ended),
+    # IN_PROGRESS, until its worker reports it.
     polled = call_api("GET", "/api/tasks/poll/admin_pack", query={"workerid": "w"})
     assert polled.status == 200, polled.body
+    held = polled.json()["taskId"]
+    listed = {t["taskId"]: t for t in call_api("GET", "/api/admin/task/admin_pack").json()}
+    assert len(listed) == 4
+    assert (listed[held]["status"], listed[held]["workerId"]) == ("IN_PROGRESS", "w")
+    assert {t["status"] for i, t in listed.items() if i != held} == {"SCHEDULED"}
+    done = call_api(
+        "POST",
+        "/api/tasks",
+        {
+            "workflowInstanceId": polled.json()["workflowInstanceId"],
+            "taskId": held,
+            "status": "COMPLETED",
+        },
+    )
+    assert done.status == 200, done.body
     left = call_api("GET", "/api/admin/task/admin_pack").json()
-    assert len(left) == 3 and polled.json()["taskId"] not in {t["taskId"] for t in left}
+    assert len(left) == 3 and held not in {t["taskId"] for t in left}
 
     assert call_api("GET", "/api/admin/task/no_such_type").json() == []
     too_many = call_api("GET", "/api/admin/task/admin_pack", query={"count": "5000"})
