@@ -327,3 +327,44 @@ def test_a_retry_as_wide_that_crashes_after_its_commit_runs_on(
         assert done.status == 200, done.body
     finished = workflow(workflow_id)
     assert finished["status"] == "COMPLETED", finished.get("reasonForIncompletion")
+
+
+@pytest.mark.parametrize("ending", ["FAILED", "TIMED_OUT"])
+def test_a_crash_after_a_wide_failure_or_timeout_leaves_a_consistent_workflow(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    from baton import runtime
+
+    name = f"wide_{ending.lower()}"
+    register_workflow(
+        {**_definition(), "name": name, "timeoutSeconds": 60, "timeoutPolicy": "TIME_OUT_WF"}
+    )
+    clock = Clock(1_800_000_000_000)
+    use_clock(clock)
+    workflow_id = start(name)
+    (held,) = _poll(1)
+    _crash_after_commit(monkeypatch)
+    with pytest.raises(EnvironmentDied):
+        if ending == "FAILED":
+            # A worker task fails for good: the workflow fails, every other branch canceled.
+            call_api(
+                "POST",
+                "/api/tasks",
+                {
+                    "workflowInstanceId": workflow_id,
+                    "taskId": held["taskId"],
+                    "status": "FAILED_WITH_TERMINAL_ERROR",
+                    "reasonForIncompletion": "broken",
+                },
+            )
+        else:
+            clock.now += 61_000
+            runtime.baton().wake(workflow_id)  # as the workflow's timeout timer asks
+    monkeypatch.undo()
+    use_clock(clock)
+
+    shown = _assert_consistent_end(workflow_id, ending)
+    failed = {"FAILED": "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT": "CANCELED"}[ending]
+    statuses = {t["taskId"]: t["status"] for t in shown["tasks"]}
+    assert statuses.pop(held["taskId"]) == failed
+    assert set(statuses.values()) == {"COMPLETED", "CANCELED"}  # the FORK, and the rest
