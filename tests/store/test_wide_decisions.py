@@ -368,3 +368,29 @@ def test_a_crash_after_a_wide_failure_or_timeout_leaves_a_consistent_workflow(
     statuses = {t["taskId"]: t["status"] for t in shown["tasks"]}
     assert statuses.pop(held["taskId"]) == failed
     assert set(statuses.values()) == {"COMPLETED", "CANCELED"}  # the FORK, and the rest
+
+
+def test_a_terminate_whose_later_writes_all_fail_answers_200(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynamodb.exceptions import UpdateError
+
+    from baton.store.models import TaskItem
+
+    workflow_id = start(NAME)
+    update = TaskItem.update
+    after_commit: list[bool] = []
+
+    def throttled(self: TaskItem, *args: Any, **kwargs: Any) -> Any:
+        if after_commit:
+            raise UpdateError("Throughput exceeds the current capacity (throttled)")
+        return update(self, *args, **kwargs)
+
+    monkeypatch.setattr(TaskItem, "update", throttled)
+    _after_commit(monkeypatch, lambda later: after_commit.append(True))
+    response = call_api("DELETE", f"/api/workflow/{workflow_id}", query={"reason": "enough"})
+    assert response.status == 200, response.body
+    monkeypatch.undo()
+    use_clock(clock)
+    assert after_commit == [True]
+    _assert_consistent_end(workflow_id, "TERMINATED")

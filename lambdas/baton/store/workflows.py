@@ -593,48 +593,52 @@ class WorkflowStore:
         as it now reads). Any failure is logged, never raised: what is left unwritten reads
         as the commit implies (`settled`), and a poll settles a task left in its queue."""
         key = task.store_key
-        for _ in range(AFTER_COMMIT_ATTEMPTS):
-            try:
-                TaskItem(workflow.workflow_id, key).update(
-                    actions=self._task_actions(task, body, effects, now, expires_at),
-                    condition=TaskItem.version == task.version,
-                )
-                return
-            except UpdateError as error:
-                if not _condition_failed(error):
-                    _log.warning(
-                        "Could not write task item %s after the commit", key, exc_info=True
+        try:
+            for _ in range(AFTER_COMMIT_ATTEMPTS):
+                try:
+                    TaskItem(workflow.workflow_id, key).update(
+                        actions=self._task_actions(task, body, effects, now, expires_at),
+                        condition=TaskItem.version == task.version,
                     )
                     return
-            try:
-                item = TaskItem.get(workflow.workflow_id, key, consistent_read=True)
-            except DoesNotExist:
-                return  # removed since (a DO_WHILE's keepLastN, a remove)
-            except Exception:
-                _log.warning("Could not read task item %s after the commit", key, exc_info=True)
-                return
-            if item.status is None or TaskStatus(item.status).is_terminal:
-                return
-            if workflow.status.is_terminal:
-                (stored,) = self.payloads.join_all(
-                    [json.loads(task_body_text(item))], workflow.workflow_id
-                )
-                task = canceled_by_end(
-                    Task.from_store(
-                        stored,
-                        task.workflow_task,
-                        version=int(item.version),
-                        created_revision=int(item.created_revision),
-                        store_key=key,
-                    ),
-                    workflow.end_time,
-                )
-                objects: dict[str, bytes] = {}
-                body = self._task_body(task, workflow.workflow_id, objects)
-                self.payloads.write(objects, workflow.workflow_id)
-            else:
-                task = replace(task, version=int(item.version))
+                except UpdateError as error:
+                    if not _condition_failed(error):
+                        raise
+                try:
+                    item = TaskItem.get(workflow.workflow_id, key, consistent_read=True)
+                except DoesNotExist:
+                    return  # removed since (a DO_WHILE's keepLastN, a remove)
+                if item.status is None or TaskStatus(item.status).is_terminal:
+                    return
+                if workflow.status.is_terminal:
+                    task, body = self._canceled_as_stored(workflow, task, item)
+                else:
+                    task = replace(task, version=int(item.version))
+        except Exception:
+            _log.warning("Could not write task item %s after the commit", key, exc_info=True)
+            return
         _log.warning("Task item %s kept changing after the commit; left as it reads", key)
+
+    def _canceled_as_stored(
+        self, workflow: Workflow, task: Task, item: TaskItem
+    ) -> tuple[Task, str]:
+        """The task as `item` holds it now, CANCELED by its ended workflow, and its body."""
+        (stored,) = self.payloads.join_all([json.loads(task_body_text(item))], workflow.workflow_id)
+        canceled = canceled_by_end(
+            Task.from_store(
+                stored,
+                task.workflow_task,
+                version=int(item.version),
+                created_revision=int(item.created_revision),
+                pending_effect=item.pending_effect is not None,
+                store_key=task.store_key,
+            ),
+            workflow.end_time,
+        )
+        objects: dict[str, bytes] = {}
+        body = self._task_body(canceled, workflow.workflow_id, objects)
+        self.payloads.write(objects, workflow.workflow_id)
+        return canceled, body
 
     def _delete_removed(self, decision: Decision) -> None:
         """Delete the items of tasks the decision took out of the workflow (a DO_WHILE's
