@@ -604,10 +604,15 @@ class WorkflowStore:
                 except UpdateError as error:
                     if not _condition_failed(error):
                         raise
-                try:
-                    item = TaskItem.get(workflow.workflow_id, key, consistent_read=True)
-                except DoesNotExist:
+                # A Query, not a GetItem: every function that decides may Query the tasks.
+                found = list(
+                    TaskItem.query(
+                        workflow.workflow_id, TaskItem.task_key == key, consistent_read=True
+                    )
+                )
+                if not found:
                     return  # removed since (a DO_WHILE's keepLastN, a remove)
+                (item,) = found
                 if item.status is None or TaskStatus(item.status).is_terminal:
                     return
                 if workflow.status.is_terminal:
