@@ -1,11 +1,15 @@
 """What Conductor's AdminResource reads: the pending tasks of a type, and the event queues.
 
-Pending tasks are, as in Conductor, the tasks of the type not yet ended: those waiting in a
-queue (SCHEDULED, delayed ones included) and those a worker holds (IN_PROGRESS, handed out
-and not yet reported). Both are read from the poll index, oldest first (by when they may be
-polled, or were handed out), a page at a time: a Query per shard of each queue of the type
-and per shard of its IN_PROGRESS listing, bounded by the page, then each page's workflows
-read by key. Worker tasks only: a system task is never in a queue.
+Pending tasks are read from the poll index, oldest first (by when they may be polled, or
+were handed out), a page at a time: a Query per shard of each queue of the type (the
+SCHEDULED worker tasks, delayed ones included) and per shard of its IN_PROGRESS listing,
+bounded by the page, then each page's workflows read by key. Conductor's list also holds
+every task a worker holds (IN_PROGRESS, handed out and not yet reported); Baton's holds
+those only for a type with a concurrentExecLimit, the one kind the poll index lists while
+IN_PROGRESS (to count them). Listing every held task would cost every worker task two more
+index write units (a claim moving its entry instead of removing it, and the task's end
+removing it), for a rarely used admin read. Worker tasks only: a system task is never in a
+queue.
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ _PENDING = frozenset({TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS})
 def pending_tasks(
     store: WorkflowStore, task_type: str, *, start: int, count: int
 ) -> list[JsonObject]:
-    """Conductor's Task JSON of the SCHEDULED and IN_PROGRESS tasks of `task_type` (queued
-    with no domain or in each domain workers have polled it in), oldest first, from `start`,
-    at most `count`."""
+    """Conductor's Task JSON of the SCHEDULED tasks of `task_type` (queued with no domain or
+    in each domain workers have polled it in), and its IN_PROGRESS ones if it has a
+    concurrentExecLimit, oldest first, from `start`, at most `count`."""
     domains: list[str | None] = [None]
     domains += sorted({str(d["domain"]) for d in workers.poll_data(task_type) if d.get("domain")})
     wanted = start + count

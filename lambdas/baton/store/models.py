@@ -166,10 +166,9 @@ class DueIndex(GlobalSecondaryIndex["TaskItem"]):
 
 class PollIndex(GlobalSecondaryIndex["TaskItem"]):
     """SCHEDULED worker tasks by `<task type>#<domain>#<shard>`, by the time they may be polled
-    from (sparse: only pollable tasks are in it). What `GET /api/tasks/poll` reads. A worker
-    task a worker holds (IN_PROGRESS) is listed under `RUNNING#<task type>#<shard>`, by when
-    it was handed out: a poll counts them against a `concurrentExecLimit`, and Conductor's
-    admin list of pending tasks holds them."""
+    from (sparse: only pollable tasks are in it). What `GET /api/tasks/poll` reads. Tasks of a
+    type with a `concurrentExecLimit` are listed under `RUNNING#<task type>#<shard>` while
+    IN_PROGRESS, so a poll can count them (and the admin list of pending tasks shows them)."""
 
     class Meta:
         index_name = "by_poll_key"

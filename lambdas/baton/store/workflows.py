@@ -164,7 +164,7 @@ def due_shard(task_id: str) -> str:
 
 
 def running_key(task_type: str, shard: int) -> str:
-    """The poll index partition listing one shard of a worker task type's IN_PROGRESS tasks."""
+    """The poll index partition listing one shard of a limited task type's IN_PROGRESS tasks."""
     return f"RUNNING#{task_type}#{shard}"
 
 
@@ -1011,9 +1011,7 @@ class WorkflowStore:
                 task.task_type, task.domain, poll_shard(task.task_id) % shards
             )
             fields["scheduled_at"] = task.pollable_from()
-        elif task.status == TaskStatus.IN_PROGRESS and (
-            task_type_of(task.workflow_task).polled_by_workers or _is_limited(task)
-        ):
+        elif task.status == TaskStatus.IN_PROGRESS and _is_limited(task):
             fields["poll_key"] = running_key(task.task_type, poll_shard(task.task_id))
             fields["scheduled_at"] = task.start_time
         return fields
@@ -1160,8 +1158,8 @@ class WorkflowStore:
         )
 
     def running(self, task_type: str) -> int:
-        """IN_PROGRESS tasks of a worker task type (an eventually consistent count of a
-        sparse index: one query per shard)."""
+        """IN_PROGRESS tasks of a type with a concurrentExecLimit (an eventually consistent
+        count of a sparse index: one query per shard)."""
         return sum(
             TaskItem.by_poll_key.count(running_key(task_type, shard))
             for shard in range(POLL_SHARDS)
@@ -1215,10 +1213,14 @@ class WorkflowStore:
             TaskItem.status.set(claimed.status.value),
             *StoredBody.of(body).actions(),
         ]
-        # Listed among its type's IN_PROGRESS tasks while a worker holds it: counted against
-        # a concurrentExecLimit, and pending in Conductor's admin list.
-        running = running_key(claimed.task_type, poll_shard(claimed.task_id))
-        actions += [TaskItem.poll_key.set(running), TaskItem.scheduled_at.set(now)]
+        # Out of its queue; listed among its type's IN_PROGRESS tasks only for a
+        # concurrentExecLimit to count (moving an index entry costs two write units, its
+        # removal at the task's end a third: every worker task would pay them).
+        if _is_limited(claimed):
+            running = running_key(claimed.task_type, poll_shard(claimed.task_id))
+            actions += [TaskItem.poll_key.set(running), TaskItem.scheduled_at.set(now)]
+        else:
+            actions += [TaskItem.poll_key.remove(), TaskItem.scheduled_at.remove()]
         if deadline is not None:
             actions += [
                 TaskItem.due_shard.set(due_shard(claimed.task_id)),
