@@ -36,7 +36,7 @@ class EnvironmentDied(BaseException):
     """The Lambda environment stopped right here: nothing after this point runs."""
 
 
-def _definition() -> dict[str, Any]:
+def _definition(worker_def: dict[str, Any] | None = None) -> dict[str, Any]:
     branches = [
         [
             {
@@ -48,10 +48,10 @@ def _definition() -> dict[str, Any]:
         ]
         for i in range(WAITS)
     ]
-    branches += [
-        [{"name": WORKER_TYPE, "taskReferenceName": f"work_{i}_ref", "type": "SIMPLE"}]
-        for i in range(WORKERS)
-    ]
+    worker: dict[str, Any] = {"name": WORKER_TYPE, "type": "SIMPLE"}
+    if worker_def is not None:
+        worker["taskDefinition"] = {"name": WORKER_TYPE, **worker_def}
+    branches += [[{**worker, "taskReferenceName": f"work_{i}_ref"}] for i in range(WORKERS)]
     references = [branch[0]["taskReferenceName"] for branch in branches]
     return {
         "name": NAME,
@@ -394,3 +394,57 @@ def test_a_terminate_whose_later_writes_all_fail_answers_200(
     use_clock(clock)
     assert after_commit == [True]
     _assert_consistent_end(workflow_id, "TERMINATED")
+
+
+def test_a_sweep_settles_the_tasks_a_crash_after_a_wide_ending_left_open(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baton import runtime
+    from tests.reliability.support import sweep
+
+    # A limit, so that the tasks workers hold are counted (listed while IN_PROGRESS), and a
+    # response timeout, so that each has a due entry.
+    limited = {"concurrentExecLimit": 5, "responseTimeoutSeconds": 60}
+    register_workflow({**_definition(limited), "name": "wide_limited"})
+    workflow_id = start("wide_limited")
+    claimed = _poll(2)
+    assert len(claimed) == 2
+    store = runtime.baton().store
+    assert store.running(WORKER_TYPE) == 2
+    _crash_after_commit(monkeypatch)
+    with pytest.raises(EnvironmentDied):
+        call_api("DELETE", f"/api/workflow/{workflow_id}", query={"reason": "enough"})
+    monkeypatch.undo()
+    use_clock(clock)
+
+    def due_keys() -> set[str]:
+        return {e.task_key for e in store.due_entries(2**62) if e.workflow_id == workflow_id}
+
+    # The held tasks and the WAITs past the transaction are still open, each with its due
+    # entry, and the held ones still count against the limit.
+    left_due = due_keys()
+    held = {t["taskId"] for t in claimed}
+    assert {k.split("#")[0] for k in left_due} >= held
+    assert len(left_due) > WORKERS
+    assert store.running(WORKER_TYPE) == 2
+
+    # Past the response timeout and the WAITs' hour: the sweep decides nothing, and writes
+    # each of those tasks as it reads, CANCELED, out of the due index and the running count.
+    clock.now += 3_600_000 + 1
+    commits = store.stats.commits
+    report = sweep()
+    assert (report["settled"], report["fired"], report["failed"]) == (len(left_due), 0, 0)
+    assert store.stats.commits == commits
+    assert due_keys() == set()
+    assert store.running(WORKER_TYPE) == 0
+    items = _stored_items(workflow_id)
+    assert {str(items[key].status) for key in left_due} == {"CANCELED"}
+    assert all(items[key].poll_key is None for key in left_due)
+    _assert_consistent_end(workflow_id, "TERMINATED")
+
+    # A second sweep finds nothing of it: nothing written.
+    versions = {key: int(item.version) for key, item in _stored_items(workflow_id).items()}
+    again = sweep()
+    assert (again["settled"], again["fired"]) == (0, 0)
+    assert {k: int(i.version) for k, i in _stored_items(workflow_id).items()} == versions
+    assert workflow(workflow_id)["status"] == "TERMINATED"

@@ -1297,17 +1297,34 @@ class WorkflowStore:
             return None
         return workflow, task
 
+    def settle_ended(self, workflow: Workflow, task_key: str, now: int) -> None:
+        """What the sweep does with a due entry of an ended workflow that owes nothing: a
+        task its item still holds open (the writes after an ending's commit never landed)
+        is written as it reads, CANCELED, out of the due index and the running listing; any
+        other entry (a task that had ended, or one the workflow no longer holds) is
+        dropped."""
+        task = next((t for t in workflow.tasks if t.store_key == task_key), None)
+        if (
+            task is not None
+            and task.stored_status is not None
+            and not task.stored_status.is_terminal
+        ):
+            self._settle_left_open(workflow, task, now)
+        else:
+            self.forget_due(workflow.workflow_id, task_key)
+
     def _settle_left_open(self, workflow: Workflow, task: Task, now: int) -> None:
         """Write a task left open under an ended workflow as `settled` reads it: CANCELED,
-        out of the poll and due indexes, on the version read (best effort: it reads so
+        out of the poll and due indexes (no decision is owed: its workflow has ended), on the
+        version read, kept as long as a task written now (best effort: it reads so
         anyway)."""
-        canceled = canceled_by_end(task, workflow.end_time)
+        canceled = replace(canceled_by_end(task, workflow.end_time), continue_at=0)
         objects: dict[str, bytes] = {}
         body = self._task_body(canceled, workflow.workflow_id, objects)
         try:
             self.payloads.write(objects, workflow.workflow_id)
             TaskItem(workflow.workflow_id, task.store_key).update(
-                actions=self._task_actions(canceled, body, {}, now, None),
+                actions=self._task_actions(canceled, body, {}, now, self._task_expiry()),
                 condition=TaskItem.version == task.version,
             )
         except Exception:
