@@ -871,12 +871,10 @@ class Baton:
         else:
             workflow_links.carry_out(self, workflow, effect)
 
-    def resend(self, workflow_id: str, task_key: str) -> bool:
+    def resend(self, workflow: Workflow, task_key: str) -> bool:
         """Carry out what a commit recorded on a task but nobody confirmed (a message to
         send, a workflow to start, a parent to tell); False if nothing is owed there."""
-        workflow = self.store.load(workflow_id)
-        if workflow is None:
-            return False
+        workflow_id = workflow.workflow_id
         task = next((t for t in workflow.tasks if t.store_key == task_key), None)
         if task is None or not task.pending_effect:
             return False
@@ -897,15 +895,25 @@ class Baton:
         Timers due within the next 15 minutes were armed as delayed messages when committed;
         the sweep arms those that have just come within reach (due 14 to 15 minutes from
         now) and fires any that are overdue, which covers a lost or failed arming.
+
+        An ended workflow is not decided: an entry of its that owes nothing names a task its
+        ending's writes after the commit left open (the writer died) or one written alone as
+        it ended. That task is settled as it reads (`WorkflowStore.settle_ended`), so the
+        sweep does not come back to it each minute.
         """
         now = self.clock()
         horizon = now + MAX_TIMER_DELAY_SECONDS * 1000
-        report = {"resent": 0, "fired": 0, "armed": 0, "failed": 0, "kept": 0}
+        report = {"resent": 0, "fired": 0, "armed": 0, "failed": 0, "kept": 0, "settled": 0}
         woken: set[str] = set()
         for entry in self.store.due_entries(horizon):
             if entry.due_at <= now:
-                if self.resend(entry.workflow_id, entry.task_key):
+                workflow = self.store.load(entry.workflow_id)
+                if workflow is not None and self.resend(workflow, entry.task_key):
                     report["resent"] += 1
+                    continue
+                if workflow is not None and workflow.status.is_terminal:
+                    self.store.settle_ended(workflow, entry.task_key, now)
+                    report["settled"] += 1
                     continue
                 if entry.workflow_id in woken:
                     continue

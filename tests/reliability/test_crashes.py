@@ -403,4 +403,4 @@ def test_a_carry_over_timer_lost_after_the_commit_is_repaired_by_the_sweep(
     assert len(finished["tasks"]) == 62  # the gate, the loop, one SET_VARIABLE an iteration
     # Nothing is left for later sweeps.
     clock.now += PENDING_EFFECT_GRACE_MS + 1_000
-    assert sweep() == {"resent": 0, "fired": 0, "armed": 0, "failed": 0, "kept": 0}
+    assert sweep() == {"resent": 0, "fired": 0, "armed": 0, "failed": 0, "kept": 0, "settled": 0}

@@ -1,5 +1,6 @@
-"""`GET /api/admin/task/{type}` (pending tasks, from the poll index) and `GET /api/admin/queues`
-(the event queues), through the API handler under moto."""
+"""`GET /api/admin/task/{type}` (pending tasks, from the poll index: queued, and held by
+workers for a type with a concurrentExecLimit) and `GET /api/admin/queues` (the event
+queues), through the API handler under moto."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def test_pending_tasks_of_a_type_oldest_first_in_pages(aws: Aws) -> None:
     page = call_api("GET", "/api/admin/task/admin_pack", query={"start": "1", "count": "2"})
     assert [t["workflowInstanceId"] for t in page.json()] == started[1:3]
 
-    # A task handed to a worker is no longer pending in the poll index.
+    # A task handed to a worker is no longer pending in the poll index (its type has no
+    # concurrentExecLimit: no index lists it while IN_PROGRESS).
     polled = call_api("GET", "/api/tasks/poll/admin_pack", query={"workerid": "w"})
     assert polled.status == 200, polled.body
     left = call_api("GET", "/api/admin/task/admin_pack").json()
@@ -39,6 +41,37 @@ def test_pending_tasks_of_a_type_oldest_first_in_pages(aws: Aws) -> None:
     assert call_api("GET", "/api/admin/task/no_such_type").json() == []
     too_many = call_api("GET", "/api/admin/task/admin_pack", query={"count": "5000"})
     assert too_many.status == 400, too_many.body
+
+
+def test_tasks_workers_hold_are_pending_for_a_type_with_a_concurrent_exec_limit(
+    aws: Aws,
+) -> None:
+    limited = [{"name": "admin_pack", "concurrentExecLimit": 5, "responseTimeoutSeconds": 600}]
+    assert call_api("POST", "/api/metadata/taskdefs", limited).status == 200
+    register_workflow(_workflow("admin_limited"))
+    started = [start("admin_limited", {"n": n}) for n in range(2)]
+
+    polled = call_api("GET", "/api/tasks/poll/admin_pack", query={"workerid": "w"})
+    assert polled.status == 200, polled.body
+    held = polled.json()["taskId"]
+    listed = {t["taskId"]: t for t in call_api("GET", "/api/admin/task/admin_pack").json()}
+    assert {t["workflowInstanceId"] for t in listed.values()} == set(started)
+    assert (listed[held]["status"], listed[held]["workerId"]) == ("IN_PROGRESS", "w")
+    assert {t["status"] for i, t in listed.items() if i != held} == {"SCHEDULED"}
+
+    # Once reported it has ended: no longer pending.
+    done = call_api(
+        "POST",
+        "/api/tasks",
+        {
+            "workflowInstanceId": polled.json()["workflowInstanceId"],
+            "taskId": held,
+            "status": "COMPLETED",
+        },
+    )
+    assert done.status == 200, done.body
+    left = call_api("GET", "/api/admin/task/admin_pack").json()
+    assert [t["status"] for t in left] == ["SCHEDULED"] and held not in {t["taskId"] for t in left}
 
 
 def test_event_queues_are_listed_by_event(aws: Aws) -> None:

@@ -26,6 +26,13 @@ ContainerKind = Literal["top", "fork", "case", "loop"]
 
 _FAILED_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR})
 
+# A decision's changes to tasks that were open when read take its commit's transaction (100
+# items, the workflow item one of them), where their version conditions catch a worker or a
+# poll changing them meanwhile: past this many (and the one it stops at, marked) the decision
+# stops and the next goes on. An ending, which cancels every open task, is one step and never
+# cut (its cancellations may follow the commit: they read so anyway).
+MAX_OPEN_TASKS_CHANGED = 90
+
 # A workflow that grows past this many task instances is failed rather than left to grow
 # without end (a DO_WHILE whose body finishes at once and whose condition never turns false).
 MAX_TASKS_PER_WORKFLOW = 25_000
@@ -238,6 +245,8 @@ class Run:
         self.effects: list[Effect] = []
         self.changed: dict[str, Task] = {}
         self.new_ids: set[str] = set()
+        # Stored tasks open when read that this decision has changed (MAX_OPEN_TASKS_CHANGED).
+        self.open_tasks_changed = 0
         # Tasks taken out of the workflow in this decision (a DO_WHILE's keepLastN).
         self.removed: dict[str, Task] = {}
         self.workflow_changed = False
@@ -326,7 +335,9 @@ class Run:
         workflow on, however long the load before it took.
         """
         budget = self.budget
-        if budget.progressed and budget.spent(len(self.new_ids)):
+        if budget.progressed and (
+            budget.spent(len(self.new_ids)) or self.open_tasks_changed >= MAX_OPEN_TASKS_CHANGED
+        ):
             return False
         budget.steps += 1
         return True
@@ -363,6 +374,8 @@ class Run:
         if task.task_id in self.changed:
             return self.changed[task.task_id]
         copy = replace(task, update_time=self.now)
+        if task.stored_status is not None and not task.stored_status.is_terminal:
+            self.open_tasks_changed += 1
         self.changed[copy.task_id] = copy
         self.workflow.tasks[self._position[copy.task_id]] = copy
         self._track(copy)

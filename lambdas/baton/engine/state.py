@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from baton.engine.definitions import JsonObject, WorkflowDef, WorkflowTask
@@ -195,6 +195,9 @@ class Task:
     sub_workflow_id: str | None = None
     # A system task (HTTP): when its call was last sent to the system-task queue (epoch ms).
     dispatched_at: int = 0
+    # The status its item holds as read (None: not stored yet); `status` may differ when a
+    # rule of `Workflow.from_store` settled it.
+    stored_status: TaskStatus | None = None
 
     def pollable_from(self) -> int:
         """When a SCHEDULED worker task may be handed out: after its startDelay or a retry's
@@ -331,6 +334,7 @@ class Task:
             dispatched_at=data.get("dispatchedAt", 0),
             domain=data.get("domain"),
             sub_workflow_id=data.get("subWorkflowId"),
+            stored_status=TaskStatus(data["status"]),
             version=version,
             created_revision=created_revision,
             pending_effect=pending_effect,
@@ -471,8 +475,51 @@ class Workflow:
             parent_workflow_id=data.get("parentWorkflowId"),
             parent_workflow_task_id=data.get("parentWorkflowTaskId"),
             failed_task_id=data.get("failedTaskId"),
-            tasks=sorted(tasks or [], key=lambda t: t.seq),
+            tasks=settled(
+                WorkflowStatus(data["status"]),
+                data.get("endTime", 0),
+                sorted(tasks or [], key=lambda t: t.seq),
+            ),
             revision=revision,
             last_retried_time=data.get("lastRetriedTime", 0),
             tasks_from_revision=data.get("tasksFromRevision", 0),
         )
+
+
+def canceled_by_end(task: Task, end_time: int) -> Task:
+    """`task` as its workflow's ending leaves a task still open: CANCELED at the end."""
+    return replace(
+        task,
+        status=TaskStatus.CANCELED,
+        start_time=task.start_time or end_time,
+        end_time=end_time,
+        update_time=max(task.update_time, end_time),
+    )
+
+
+def settled(status: WorkflowStatus, end_time: int, tasks: list[Task]) -> list[Task]:
+    """Tasks as their stored items read, with what the commit that changed them implies
+    although the writes after it may not have landed yet (or ever, if the writer crashed):
+    a decision changing more tasks than one transaction holds commits the workflow item
+    with some of them and writes the rest after it.
+
+    - Under an ended workflow no task is open: one still SCHEDULED or IN_PROGRESS is
+      CANCELED at the workflow's end, as the ending cancels it (Conductor's
+      cancelNonTerminalTasks). A task that ended otherwise first (a worker's COMPLETED)
+      keeps its own ending.
+    - A task another task retries (its `retriedTaskId`) has been retried and acted on: the
+      retry exists only once the commit that marked it so has landed.
+    """
+    retried = {t.retried_task_id for t in tasks if t.retried_task_id}
+    ended = status.is_terminal
+    if not retried and not ended:
+        return tasks
+    found: list[Task] = []
+    for stored in tasks:
+        task = stored
+        if task.task_id in retried and not task.retried:
+            task = replace(task, retried=True, executed=True)
+        if ended and not task.status.is_terminal:
+            task = canceled_by_end(task, end_time)
+        found.append(task)
+    return found

@@ -168,7 +168,7 @@ class PollIndex(GlobalSecondaryIndex["TaskItem"]):
     """SCHEDULED worker tasks by `<task type>#<domain>#<shard>`, by the time they may be polled
     from (sparse: only pollable tasks are in it). What `GET /api/tasks/poll` reads. Tasks of a
     type with a `concurrentExecLimit` are listed under `RUNNING#<task type>#<shard>` while
-    IN_PROGRESS, so a poll can count them."""
+    IN_PROGRESS, so a poll can count them (and the admin list of pending tasks shows them)."""
 
     class Meta:
         index_name = "by_poll_key"

@@ -51,6 +51,7 @@ from baton.engine.state import (
     TaskStatus,
     Workflow,
     WorkflowStatus,
+    canceled_by_end,
     stored_workflow_task,
     task_prefix_of,
     workflow_task_prefix,
@@ -75,6 +76,9 @@ _log = logging.getLogger(__name__)
 
 # DynamoDB's cap on items in one transaction.
 MAX_TRANSACTION_ITEMS = 100
+# Writes of one task item after a commit before it is left as it reads (each retry follows
+# a change someone else made to it meanwhile).
+AFTER_COMMIT_ATTEMPTS = 3
 # DynamoDB stores items up to 400 KB; the body may take this much, the rest is keys and indexes.
 MAX_BODY_BYTES = 380 * 1024
 # A message recorded with a commit is sent right after it; if that send is not confirmed
@@ -246,6 +250,35 @@ def _condition_failed(error: Exception) -> bool:
 
 
 _ENDED_WORKFLOW = frozenset(status.value for status in WorkflowStatus if status.is_terminal)
+
+
+def _split_for_transaction(
+    decision: Decision, changed: list[Task], room: int
+) -> tuple[list[Task], list[Task]]:
+    """The changed existing tasks a decision's transaction holds, and those written after it
+    (when there are more than `room`). In the transaction first: tasks that owe a message
+    (lost with a crash otherwise) and tasks that were open when read (a worker or a poll may
+    change them meanwhile; the transaction's version condition catches that). After it:
+    tasks that had ended (marked acted on or retried: a decision redoing it changes nothing
+    more; not one reopened), and those the ending of the workflow cancels, which read as
+    CANCELED under an ended workflow whether or not their write lands (`settled`)."""
+    if len(changed) <= room:
+        return changed, []
+    ended = decision.workflow.status.is_terminal
+    owing = {e.task_id for e in decision.effects if e.owed}
+
+    def may_follow(task: Task) -> bool:
+        if task.task_id in owing:
+            return False
+        if task.stored_status is None or task.stored_status.is_terminal:
+            # Not one reopened (a retry's JOIN): read as it was, it would end the workflow.
+            return task.status.is_terminal
+        return ended and task.status == TaskStatus.CANCELED
+
+    first = [t for t in changed if not may_follow(t)]
+    rest = [t for t in changed if may_follow(t)]
+    ordered = first + rest
+    return ordered[:room], ordered[room:]
 
 
 @dataclass(frozen=True)
@@ -499,7 +532,7 @@ class WorkflowStore:
         new_tasks = [t for t in decision.changed_tasks if t.task_id in decision.new_task_ids]
         changed = [t for t in decision.changed_tasks if t.task_id not in decision.new_task_ids]
         room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
-        inline, later = changed[:room], changed[room:]
+        inline, later = _split_for_transaction(decision, changed, room)
         attempt = str(uuid.uuid4()) if new_tasks else None
         if attempt is not None:
             self._stage(new_tasks, bodies, workflow, effects, revision, attempt, now, expires_at)
@@ -530,12 +563,10 @@ class WorkflowStore:
             raise
         self.stats.commits += 1
         # Past a transaction's size: the rest of a very large decision's changes follow the
-        # commit, each on its own version condition.
+        # commit, each on its own version condition. The commit has landed: nothing here
+        # may fail the caller (what is not written reads as `settled` implies).
         for task in later:
-            TaskItem(workflow.workflow_id, task.store_key).update(
-                actions=self._task_actions(task, bodies[task.task_id], effects, now, expires_at),
-                condition=TaskItem.version == task.version,
-            )
+            self._write_after_commit(workflow, task, bodies[task.task_id], effects, now, expires_at)
         if ends_at is not None and expires_at is not None:
             self._expire_untouched(decision, expires_at, ends_at, now, expected_revision)
             self.payloads.ended(workflow.workflow_id)
@@ -543,6 +574,76 @@ class WorkflowStore:
             self._delete_tasks(workflow.workflow_id, before_revision=revision)
         if decision.removed_tasks:
             self._delete_removed(decision)
+
+    def _write_after_commit(
+        self,
+        workflow: Workflow,
+        task: Task,
+        body: str,
+        effects: Effects,
+        now: int,
+        expires_at: datetime | None,
+    ) -> None:
+        """Write one of a committed decision's changes that did not fit its transaction.
+
+        The item may have changed since it was read (a worker's result written alone, a
+        claim, another decision): a task that has ended meanwhile keeps its own ending (a
+        COMPLETED that got there first stays COMPLETED, as in Conductor); one still open
+        takes the decision's change on its new version (under an ended workflow: CANCELED,
+        as it now reads). Any failure is logged, never raised: what is left unwritten reads
+        as the commit implies (`settled`), and a poll settles a task left in its queue."""
+        key = task.store_key
+        try:
+            for _ in range(AFTER_COMMIT_ATTEMPTS):
+                try:
+                    TaskItem(workflow.workflow_id, key).update(
+                        actions=self._task_actions(task, body, effects, now, expires_at),
+                        condition=TaskItem.version == task.version,
+                    )
+                    return
+                except UpdateError as error:
+                    if not _condition_failed(error):
+                        raise
+                # A Query, not a GetItem: every function that decides may Query the tasks.
+                found = list(
+                    TaskItem.query(
+                        workflow.workflow_id, TaskItem.task_key == key, consistent_read=True
+                    )
+                )
+                if not found:
+                    return  # removed since (a DO_WHILE's keepLastN, a remove)
+                (item,) = found
+                if item.status is None or TaskStatus(item.status).is_terminal:
+                    return
+                if workflow.status.is_terminal:
+                    task, body = self._canceled_as_stored(workflow, task, item)
+                else:
+                    task = replace(task, version=int(item.version))
+        except Exception:
+            _log.warning("Could not write task item %s after the commit", key, exc_info=True)
+            return
+        _log.warning("Task item %s kept changing after the commit; left as it reads", key)
+
+    def _canceled_as_stored(
+        self, workflow: Workflow, task: Task, item: TaskItem
+    ) -> tuple[Task, str]:
+        """The task as `item` holds it now, CANCELED by its ended workflow, and its body."""
+        (stored,) = self.payloads.join_all([json.loads(task_body_text(item))], workflow.workflow_id)
+        canceled = canceled_by_end(
+            Task.from_store(
+                stored,
+                task.workflow_task,
+                version=int(item.version),
+                created_revision=int(item.created_revision),
+                pending_effect=item.pending_effect is not None,
+                store_key=task.store_key,
+            ),
+            workflow.end_time,
+        )
+        objects: dict[str, bytes] = {}
+        body = self._task_body(canceled, workflow.workflow_id, objects)
+        self.payloads.write(objects, workflow.workflow_id)
+        return canceled, body
 
     def _delete_removed(self, decision: Decision) -> None:
         """Delete the items of tasks the decision took out of the workflow (a DO_WHILE's
@@ -1087,6 +1188,8 @@ class WorkflowStore:
             workflow, task = known
             if task.status != TaskStatus.SCHEDULED or task.pollable_from() > now:
                 return None
+            if workflow.status.is_terminal:
+                return None
             revision = workflow.revision
         else:
             found = self._read_for_claim(workflow_id, task_key, now)
@@ -1110,6 +1213,9 @@ class WorkflowStore:
             TaskItem.status.set(claimed.status.value),
             *StoredBody.of(body).actions(),
         ]
+        # Out of its queue; listed among its type's IN_PROGRESS tasks only for a
+        # concurrentExecLimit to count (moving an index entry costs two write units, its
+        # removal at the task's end a third: every worker task would pay them).
         if _is_limited(claimed):
             running = running_key(claimed.task_type, poll_shard(claimed.task_id))
             actions += [TaskItem.poll_key.set(running), TaskItem.scheduled_at.set(now)]
@@ -1168,7 +1274,7 @@ class WorkflowStore:
         if item.attempt is not None and item.attempt not in staged:
             self.forget_due(workflow_id, task_key)  # left by a commit that lost its race
             return None
-        if workflow_item.body is None or (workflow_item.status or "") in _ENDED_WORKFLOW:
+        if workflow_item.body is None:
             return None
         # A poll answers with the task alone: the workflow's own large payloads (its input,
         # output, variables) are not read, only the task's.
@@ -1180,6 +1286,46 @@ class WorkflowStore:
             stored_workflow_task(task_body, definition_index(definition).task),
             version=int(item.version),
             created_revision=int(item.created_revision),
+            pending_effect=item.pending_effect is not None,
             store_key=task_key,
         )
-        return Workflow.from_store(body, definition, [], revision=int(workflow_item.revision)), task
+        workflow = Workflow.from_store(body, definition, [], revision=int(workflow_item.revision))
+        if (workflow_item.status or "") in _ENDED_WORKFLOW:
+            # Its workflow has ended and the write that cancelled it after the commit never
+            # landed: never handed out, written as it reads (CANCELED), out of the queue.
+            self._settle_left_open(workflow, task, now)
+            return None
+        return workflow, task
+
+    def settle_ended(self, workflow: Workflow, task_key: str, now: int) -> None:
+        """What the sweep does with a due entry of an ended workflow that owes nothing: a
+        task its item still holds open (the writes after an ending's commit never landed)
+        is written as it reads, CANCELED, out of the due index and the running listing; any
+        other entry (a task that had ended, or one the workflow no longer holds) is
+        dropped."""
+        task = next((t for t in workflow.tasks if t.store_key == task_key), None)
+        if (
+            task is not None
+            and task.stored_status is not None
+            and not task.stored_status.is_terminal
+        ):
+            self._settle_left_open(workflow, task, now)
+        else:
+            self.forget_due(workflow.workflow_id, task_key)
+
+    def _settle_left_open(self, workflow: Workflow, task: Task, now: int) -> None:
+        """Write a task left open under an ended workflow as `settled` reads it: CANCELED,
+        out of the poll and due indexes (no decision is owed: its workflow has ended), on the
+        version read, kept as long as a task written now (best effort: it reads so
+        anyway)."""
+        canceled = replace(canceled_by_end(task, workflow.end_time), continue_at=0)
+        objects: dict[str, bytes] = {}
+        body = self._task_body(canceled, workflow.workflow_id, objects)
+        try:
+            self.payloads.write(objects, workflow.workflow_id)
+            TaskItem(workflow.workflow_id, task.store_key).update(
+                actions=self._task_actions(canceled, body, {}, now, self._task_expiry()),
+                condition=TaskItem.version == task.version,
+            )
+        except Exception:
+            _log.warning("Could not settle task item %s", task.store_key, exc_info=True)
