@@ -210,7 +210,20 @@ class WorkflowTask:
             "optional": self.optional,
             "asyncComplete": self.async_complete,
         }
-        return {**defaults, **self.raw, "type": self.type}
+        # Nested tasks from their own objects, not from the JSON as read: a TaskDef attached
+        # to one at start (or anything else set on it since) is part of what is stored.
+        nested: JsonObject = {}
+        if "forkTasks" in self.raw:
+            nested["forkTasks"] = [[t.to_json() for t in branch] for branch in self.fork_tasks]
+        if "decisionCases" in self.raw:
+            nested["decisionCases"] = {
+                case: [t.to_json() for t in tasks] for case, tasks in self.decision_cases.items()
+            }
+        if "defaultCase" in self.raw:
+            nested["defaultCase"] = [t.to_json() for t in self.default_case]
+        if "loopOver" in self.raw:
+            nested["loopOver"] = [t.to_json() for t in self.loop_over]
+        return {**defaults, **self.raw, **nested, "type": self.type}
 
     def children(self) -> list[WorkflowTask]:
         """Every task nested directly inside this one (fork branches, cases, loop body)."""
