@@ -98,3 +98,148 @@ def test_updates_through_the_copied_trees_apply_as_moto_applies_them(table: Any)
     assert "gone" not in item
     assert item["s"] == {"SS": ["u"]}
     assert item["d"] == {"SS": ["q"]}
+
+
+ITEM = {
+    "pk": {"S": "p"},
+    "sk": {"S": "1"},
+    "text": {"S": 'é ü \u2603 "quoted"'},
+    "number": {"N": "12.50"},
+    "binary": {"B": b"\x00\xffpacked"},
+    "strings": {"SS": ["a", "b"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "binaries": {"BS": [b"\x01", b"\x02"]},
+    "map": {"M": {"nested": {"L": [{"S": "x"}, {"NULL": True}, {"BOOL": False}]}}},
+    "empty_list": {"L": []},
+    "empty_map": {"M": {}},
+    "flag": {"BOOL": True},
+    "gsi_pk": {"S": "g"},
+}
+
+
+def test_dynamodb_answers_are_written_as_moto_writes_them(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+
+    answers: list[tuple[str, Any, Any]] = []
+    patched = DynamoResult.execute_result
+
+    def both(self: Any, context: Any) -> Any:
+        ours = patched(self, context)
+        status, headers, body = ActionResult.execute_result(self, context)
+        # (moto adds its own headers to the dict afterwards)
+        answers.append(
+            (
+                context.operation_model.name,
+                (ours[0], dict(ours[1]), ours[2]),
+                (status, headers, body),
+            )
+        )
+        return ours
+
+    monkeypatch.setattr(DynamoResult, "execute_result", both)
+    written_plainly: list[str] = []
+    plain_json = moto_patches.plain_json
+
+    def recorded(value: Any, shape: Any) -> Any:
+        written_plainly.append(shape.name)
+        return plain_json(value, shape)
+
+    monkeypatch.setattr(moto_patches, "plain_json", recorded)
+    table.create_table(
+        TableName="r",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "gsi_pk", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_gsi",
+                "KeySchema": [{"AttributeName": "gsi_pk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = {"pk": {"S": "p"}, "sk": {"S": "1"}}
+    capacity = {"ReturnConsumedCapacity": "INDEXES"}
+    table.put_item(TableName="r", Item=ITEM, **capacity)
+    table.put_item(TableName="r", Item=ITEM, ReturnValues="ALL_OLD")
+    table.put_item(TableName="r", Item={**ITEM, "sk": {"S": "2"}})
+    table.get_item(TableName="r", Key=key, **capacity)
+    table.get_item(TableName="r", Key={"pk": {"S": "none"}, "sk": {"S": "1"}})
+    table.get_item(
+        TableName="r",
+        Key=key,
+        ProjectionExpression="#b, #m.nested[0]",
+        ExpressionAttributeNames={"#m": "map", "#b": "binary"},
+    )
+    table.query(
+        TableName="r",
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        Limit=1,
+        ReturnConsumedCapacity="TOTAL",
+    )
+    table.query(
+        TableName="r",
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        Select="COUNT",
+    )
+    table.query(
+        TableName="r",
+        IndexName="by_gsi",
+        KeyConditionExpression="gsi_pk = :g",
+        ExpressionAttributeValues={":g": {"S": "g"}},
+    )
+    table.query(
+        TableName="r",
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "nothing"}},
+    )
+    table.scan(TableName="r", Limit=1)
+    table.update_item(
+        TableName="r",
+        Key=key,
+        UpdateExpression="SET #n = #n + :one",
+        ExpressionAttributeNames={"#n": "number"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )
+    table.update_item(
+        TableName="r", Key=key, UpdateExpression="REMOVE flag", ReturnValues="UPDATED_OLD"
+    )
+    table.batch_write_item(
+        RequestItems={"r": [{"PutRequest": {"Item": {**ITEM, "sk": {"S": "3"}}}}]},
+        ReturnConsumedCapacity="TOTAL",
+    )
+    table.batch_get_item(RequestItems={"r": {"Keys": [key, {"pk": {"S": "p"}, "sk": {"S": "3"}}]}})
+    table.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "r", "Item": {**ITEM, "sk": {"S": "4"}}}},
+            {
+                "Update": {
+                    "TableName": "r",
+                    "Key": key,
+                    "UpdateExpression": "SET flag = :t",
+                    "ExpressionAttributeValues": {":t": {"BOOL": True}},
+                }
+            },
+        ]
+    )
+    table.transact_get_items(TransactItems=[{"Get": {"TableName": "r", "Key": key}}])
+    table.delete_item(TableName="r", Key=key, ReturnValues="ALL_OLD")
+    table.describe_table(TableName="r")
+
+    assert {name for name, _, _ in answers} >= moto_patches.PLAIN_ANSWERS
+    assert {f"{name}Output" for name in moto_patches.PLAIN_ANSWERS} <= set(written_plainly)
+    for name, ours, moto_s in answers:
+        assert ours == moto_s, name
