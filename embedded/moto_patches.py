@@ -9,6 +9,11 @@
   index sorted every item of the table too (the sweep's, every tick: a third of a core idle
   with 2,500 workflows stored); here only the items the index holds (those with its partition
   key attributes) are sorted, in the same order, before moto reads them.
+- Every object of moto's models (each DynamoDB item, every copy of one that a write or a query
+  makes, each SQS message) was appended to a list on its class, for moto's dashboard (the
+  `/moto-api` this runtime does not serve), and kept there forever: about 36 items for each
+  seed-like workflow, whose tables hold 7, which was all of moto's growth per stored workflow
+  (94 KB). DynamoDB's and SQS's models no longer keep that list.
 - SQS's long poll waits for a message to arrive, but a delayed message (a timer) only becomes
   visible with time: moto notices it on its next one-second round, which costs its receive scan.
   Here a waiting receive sleeps until the earliest delayed or in-flight message is due, or a
@@ -136,6 +141,41 @@ def _patch_transactions() -> None:
 
     setattr(models, "copy", _TablesAsThey())  # noqa: B010 - moto's module global
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+# -- moto's list of every model object it ever made -----------------------------------------
+
+
+# The services whose models are not tracked: moto's own code never reads their lists (S3's
+# reset reads its keys', which stay tracked).
+UNTRACKED_SERVICES = frozenset({"dynamodb", "sqs"})
+
+
+def _patch_instance_tracking() -> None:
+    import contextlib
+
+    from moto.core.common_models import BaseModel
+
+    original = BaseModel.__new__
+    untracked: dict[type, bool] = {}
+
+    def new_untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+        instance = original(cls, *args, **kwargs)
+        skip = untracked.get(cls)
+        if skip is None:
+            skip = untracked[cls] = cls.__module__.split(".")[1] in UNTRACKED_SERVICES
+        if skip:
+            tracked: list[Any] = cls.instances_tracked  # type: ignore[attr-defined]
+            # By identity (an Item's == compares attributes), from the end: the list holds at
+            # most the objects other threads are making at this moment.
+            with contextlib.suppress(IndexError):
+                for index in range(len(tracked) - 1, -1, -1):
+                    if tracked[index] is instance:
+                        del tracked[index]
+                        break
+        return instance
+
+    BaseModel.__new__ = new_untracked  # type: ignore[method-assign]
 
 
 # -- Query on the table's key: one partition, not the whole table ----------------------------
@@ -417,6 +457,7 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
+        _patch_instance_tracking()
         _patch_transactions()
         _patch_query()
         _patch_long_poll()

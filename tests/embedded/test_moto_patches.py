@@ -243,3 +243,47 @@ def test_dynamodb_answers_are_written_as_moto_writes_them(
     assert {f"{name}Output" for name in moto_patches.PLAIN_ANSWERS} <= set(written_plainly)
     for name, ours, moto_s in answers:
         assert ours == moto_s, name
+
+
+def test_moto_keeps_no_item_or_message_the_tables_and_queues_do_not_hold(table: Any) -> None:
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    for i in range(30):
+        key = {"pk": {"S": str(i)}}
+        table.put_item(TableName="t", Item={**key, "v": {"N": "1"}})
+        table.update_item(
+            TableName="t",
+            Key=key,
+            UpdateExpression="SET v = v + :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        table.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": key,
+                        "UpdateExpression": "SET v = v + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+            ]
+        )
+        table.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": key["pk"]},
+        )
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for i in range(30):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        for message in sqs.receive_message(QueueUrl=url).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    gc.collect()
+
+    assert sum(1 for o in gc.get_objects() if type(o) is Item) == 30
+    assert sum(1 for o in gc.get_objects() if type(o) is Message) == 0
