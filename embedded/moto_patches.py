@@ -14,6 +14,8 @@
   `/moto-api` this runtime does not serve), and kept there forever: about 36 items for each
   seed-like workflow, whose tables hold 7, which was all of moto's growth per stored workflow
   (94 KB). DynamoDB's and SQS's models no longer keep that list.
+- An SQS queue kept the receipt handles of every message ever deleted from it (so that a second
+  delete of one succeeds, as on SQS). It keeps the latest `DELETED_HANDLES_KEPT`.
 - SQS's long poll waits for a message to arrive, but a delayed message (a timer) only becomes
   visible with time: moto notices it on its next one-second round, which costs its receive scan.
   Here a waiting receive sleeps until the earliest delayed or in-flight message is due, or a
@@ -42,6 +44,7 @@ The functions below read moto's tables and queues for a snapshot, and put them b
 from __future__ import annotations
 
 import base64
+import collections
 import copy
 import json
 import threading
@@ -231,6 +234,47 @@ def _patch_query() -> None:
             del self.all_items
 
     Table.query = query  # type: ignore[method-assign]
+
+
+# -- SQS: the handles of deleted messages, the latest only ------------------------------------
+
+# A second delete of a message comes within moments of the first (a poller's retry).
+DELETED_HANDLES_KEPT = 10_000
+
+
+class RecentHandles(set[str]):
+    """A queue's `deleted_messages`: the receipt handles of the latest deleted messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._order: collections.deque[str] = collections.deque()
+        self._lock = threading.Lock()
+
+    def add(self, handle: str) -> None:
+        with self._lock:
+            if handle in self:
+                return
+            super().add(handle)
+            self._order.append(handle)
+            while len(self._order) > DELETED_HANDLES_KEPT:
+                super().discard(self._order.popleft())
+
+    def update(self, *handles: Iterable[str]) -> None:
+        for each in handles:
+            for handle in each:
+                self.add(handle)
+
+
+def _patch_deleted_handles() -> None:
+    from moto.sqs.models import Queue
+
+    original = Queue.__init__
+
+    def initialised(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.deleted_messages = RecentHandles()
+
+    Queue.__init__ = initialised  # type: ignore[method-assign]
 
 
 # -- SQS: the retention check reads the retention period, not every attribute -----------------
@@ -462,6 +506,7 @@ def apply() -> None:
         _patch_query()
         _patch_long_poll()
         _patch_retention_check()
+        _patch_deleted_handles()
         _patch_expression_parsing()
         _patch_validator_copy()
         _patch_dynamodb_answers()

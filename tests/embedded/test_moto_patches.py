@@ -287,3 +287,27 @@ def test_moto_keeps_no_item_or_message_the_tables_and_queues_do_not_hold(table: 
 
     assert sum(1 for o in gc.get_objects() if type(o) is Item) == 30
     assert sum(1 for o in gc.get_objects() if type(o) is Message) == 0
+
+
+def test_a_queue_keeps_only_the_latest_deleted_handles(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(moto_patches, "DELETED_HANDLES_KEPT", 5)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="kept")["QueueUrl"]
+    handles = []
+    for i in range(20):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        handles.append(message["ReceiptHandle"])
+    # Deleting a message again succeeds, as on SQS.
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])
+
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["kept"]
+    assert isinstance(queue.deleted_messages, moto_patches.RecentHandles)
+    kept = set(queue.deleted_messages)
+    assert len(kept) <= 5 and handles[-1] in kept
+    assert kept - {None} <= set(handles[-5:])
