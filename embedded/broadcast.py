@@ -8,6 +8,9 @@ it to its own waiters. Only the keys and the tasks' ids travel (not what the com
 process knew of them: a woken poll in another process reads the task). A datagram that cannot
 be sent (a full buffer, an environment being replaced) is dropped: the recheck still finds the
 work.
+
+The directory is named after the runtime's process id (`group_directory`). A runtime killed
+with `kill -9` cannot remove its own, so each start removes those whose runtime has ended.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import socket
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 from baton import wakeup
@@ -30,6 +36,74 @@ MAX_CANDIDATES = 64
 MAX_DATAGRAM_BYTES = 65536
 
 Work = dict[wakeup.SignalKey, list[wakeup.Candidate]]
+
+DIRECTORY_PREFIX = "baton-wakeup-"
+# A directory that names no process (made before they were named) is left alone this long after
+# it last changed, in case its runtime is still starting.
+UNNAMED_GRACE_SECONDS = 60.0
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _owner(directory: Path) -> int | None:
+    """The process id a group directory is named after, if it is."""
+    number, dash, _ = directory.name[len(DIRECTORY_PREFIX) :].partition("-")
+    return int(number) if dash and number.isdigit() else None
+
+
+def _any_member_listening(directory: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+        probe.setblocking(False)
+        for path in directory.glob(f"*{SUFFIX}"):
+            try:
+                probe.sendto(b"", str(path))  # an empty datagram is ignored by listeners
+            except BlockingIOError:
+                return True  # a full buffer: someone reads it
+            except OSError:
+                continue  # no one bound there any more
+            return True
+    return False
+
+
+def is_stale(directory: Path, *, now: float | None = None) -> bool:
+    """Whether a group directory belongs to a runtime that has ended."""
+    owner = _owner(directory)
+    if owner is not None:
+        return not _process_alive(owner)
+    try:
+        age = (time.time() if now is None else now) - directory.stat().st_mtime
+    except OSError:
+        return False
+    return age > UNNAMED_GRACE_SECONDS and not _any_member_listening(directory)
+
+
+def remove_stale_groups(parent: Path | None = None) -> list[Path]:
+    """Remove the group directories under `parent` (the temporary directory) whose runtime has
+    ended; those removed."""
+    root = Path(parent or tempfile.gettempdir())
+    removed = []
+    for directory in root.glob(f"{DIRECTORY_PREFIX}*"):
+        if directory.is_dir() and not directory.is_symlink() and is_stale(directory):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+    return removed
+
+
+def group_directory(parent: Path | None = None) -> Path:
+    """A new group directory for this process, after removing those left by ended runtimes."""
+    removed = remove_stale_groups(parent)
+    if removed:
+        logger.info("Removed %d wake-up directory(ies) left by ended runtimes", len(removed))
+    prefix = f"{DIRECTORY_PREFIX}{os.getpid()}-"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=str(parent) if parent else None))
 
 
 def encode(work: Work) -> bytes:

@@ -9,6 +9,13 @@
   index sorted every item of the table too (the sweep's, every tick: a third of a core idle
   with 2,500 workflows stored); here only the items the index holds (those with its partition
   key attributes) are sorted, in the same order, before moto reads them.
+- Every object of moto's models (each DynamoDB item, every copy of one that a write or a query
+  makes, each SQS message) was appended to a list on its class, for moto's dashboard (the
+  `/moto-api` this runtime does not serve), and kept there forever: about 36 items for each
+  seed-like workflow, whose tables hold 7, which was all of moto's growth per stored workflow
+  (94 KB). DynamoDB's and SQS's models no longer keep that list.
+- An SQS queue kept the receipt handles of every message ever deleted from it (so that a second
+  delete of one succeeds, as on SQS). It keeps the latest `DELETED_HANDLES_KEPT`.
 - SQS's long poll waits for a message to arrive, but a delayed message (a timer) only becomes
   visible with time: moto notices it on its next one-second round, which costs its receive scan.
   Here a waiting receive sleeps until the earliest delayed or in-flight message is due, or a
@@ -23,13 +30,23 @@
 - An update expression was parsed twice per request (once to check its names, once to apply
   it). Parsed trees are kept by expression, a few hundred of them: moto only reads them, and its
   validator works on a copy.
+- moto 5.2 writes every DynamoDB answer through its generic serializer, which looks each field
+  of the output shape up under half a dozen aliases (a tenth of the runtime's CPU per
+  workflow). The item reads and writes' answers are plain dicts keyed by the wire's names, so
+  they are written by walking the shape directly; anything else (timestamps, objects, keys
+  the shape does not name, a transformer registered) goes through moto's serializer.
+- That copy was a `copy.deepcopy` of the tree (a fifth of a transaction's time with Baton's
+  commits). The tree holds only nodes and plain values, so it is copied node by node instead.
 
 The functions below read moto's tables and queues for a snapshot, and put them back on start.
 """
 
 from __future__ import annotations
 
+import base64
+import collections
 import copy
+import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -129,6 +146,41 @@ def _patch_transactions() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+# -- moto's list of every model object it ever made -----------------------------------------
+
+
+# The services whose models are not tracked: moto's own code never reads their lists (S3's
+# reset reads its keys', which stay tracked).
+UNTRACKED_SERVICES = frozenset({"dynamodb", "sqs"})
+
+
+def _patch_instance_tracking() -> None:
+    import contextlib
+
+    from moto.core.common_models import BaseModel
+
+    original = BaseModel.__new__
+    untracked: dict[type, bool] = {}
+
+    def new_untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+        instance = original(cls, *args, **kwargs)
+        skip = untracked.get(cls)
+        if skip is None:
+            skip = untracked[cls] = cls.__module__.split(".")[1] in UNTRACKED_SERVICES
+        if skip:
+            tracked: list[Any] = cls.instances_tracked  # type: ignore[attr-defined]
+            # By identity (an Item's == compares attributes), from the end: the list holds at
+            # most the objects other threads are making at this moment.
+            with contextlib.suppress(IndexError):
+                for index in range(len(tracked) - 1, -1, -1):
+                    if tracked[index] is instance:
+                        del tracked[index]
+                        break
+        return instance
+
+    BaseModel.__new__ = new_untracked  # type: ignore[method-assign]
+
+
 # -- Query on the table's key: one partition, not the whole table ----------------------------
 
 
@@ -182,6 +234,47 @@ def _patch_query() -> None:
             del self.all_items
 
     Table.query = query  # type: ignore[method-assign]
+
+
+# -- SQS: the handles of deleted messages, the latest only ------------------------------------
+
+# A second delete of a message comes within moments of the first (a poller's retry).
+DELETED_HANDLES_KEPT = 10_000
+
+
+class RecentHandles(set[str]):
+    """A queue's `deleted_messages`: the receipt handles of the latest deleted messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._order: collections.deque[str] = collections.deque()
+        self._lock = threading.Lock()
+
+    def add(self, handle: str) -> None:
+        with self._lock:
+            if handle in self:
+                return
+            super().add(handle)
+            self._order.append(handle)
+            while len(self._order) > DELETED_HANDLES_KEPT:
+                super().discard(self._order.popleft())
+
+    def update(self, *handles: Iterable[str]) -> None:
+        for each in handles:
+            for handle in each:
+                self.add(handle)
+
+
+def _patch_deleted_handles() -> None:
+    from moto.sqs.models import Queue
+
+    original = Queue.__init__
+
+    def initialised(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.deleted_messages = RecentHandles()
+
+    Queue.__init__ = initialised  # type: ignore[method-assign]
 
 
 # -- SQS: the retention check reads the retention period, not every attribute -----------------
@@ -270,16 +363,153 @@ def _patch_expression_parsing() -> None:
     setattr(responses, "UpdateExpressionParser", _ParsedOnce)  # noqa: B010
 
 
+# -- the validator's copy of a parsed tree -----------------------------------------------------
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def copied_tree(node: Any) -> Any:
+    """A copy of a parsed expression's tree, as `copy.deepcopy` makes it: every node new, its
+    parent the copy of its parent; plain values shared (they are immutable)."""
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    # Node's isinstance goes through its ABCMeta: asked once per type.
+    node_types: dict[type, bool] = {}
+
+    def copied(original: Any, parent: Any) -> Any:
+        new = object.__new__(type(original))
+        attributes = dict(original.__dict__)
+        attributes["parent"] = parent
+        new.__dict__ = attributes
+        children = attributes.get("children")
+        if type(children) is list:
+            new_children = []
+            for child in children:
+                kind = type(child)
+                if kind in _PLAIN:
+                    new_children.append(child)
+                    continue
+                is_node = node_types.get(kind)
+                if is_node is None:
+                    is_node = node_types[kind] = isinstance(child, Node)
+                new_children.append(copied(child, new) if is_node else copy.deepcopy(child))
+            attributes["children"] = new_children
+        return new
+
+    return copied(node, None)
+
+
+def _patch_validator_copy() -> None:
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if isinstance(value, Node) and memo is None:
+            return copied_tree(value)
+        return copy.deepcopy(value, memo)
+
+    setattr(validators, "deepcopy", deepcopy)  # noqa: B010 - moto's module global
+
+
+# -- DynamoDB's answers, written without the aliasing serializer ---------------------------------
+
+# The operations whose answers are plain dicts of items, keys and capacity (moto writes the
+# answers of BatchWriteItem and TransactWriteItems itself).
+PLAIN_ANSWERS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "TransactGetItems",
+    }
+)
+
+
+class NotPlain(Exception):
+    """A value that moto's own serializer must write."""
+
+
+def plain_json(value: Any, shape: Any) -> Any:
+    """`value` as moto's JSON serializer writes it for `shape`, for a value made of dicts keyed by
+    the shape's member names, lists, strings, numbers, booleans and bytes; NotPlain otherwise."""
+    kind = shape.type_name
+    if kind == "structure":
+        members = shape.members
+        if type(value) is not dict or not members.keys() >= value.keys():
+            raise NotPlain(shape.name)
+        written = {}
+        for name, member in members.items():
+            member_value = value.get(name)
+            if member_value is not None:
+                written[member.serialization.get("name", name)] = plain_json(member_value, member)
+        return written
+    if kind == "map":
+        if type(value) is not dict:
+            raise NotPlain(shape.name)
+        return {key: plain_json(each, shape.value) for key, each in value.items()}
+    if kind == "list":
+        if type(value) is not list or None in value:
+            raise NotPlain(shape.name)
+        return [plain_json(each, shape.member) for each in value]
+    if kind == "string" and type(value) is str:
+        return value
+    if kind == "blob" and type(value) in (bytes, str):
+        data = value.encode("utf-8") if isinstance(value, str) else value
+        return base64.b64encode(data).strip().decode("utf-8")
+    if kind in ("integer", "long") and type(value) is int:
+        return value
+    if kind in ("float", "double") and type(value) in (int, float):
+        return float(value)
+    if kind == "boolean" and type(value) is bool:
+        return value
+    raise NotPlain(shape.name)
+
+
+def _patch_dynamodb_answers() -> None:
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        operation = context.operation_model
+        output = operation.output_shape
+        if (
+            operation.name in PLAIN_ANSWERS
+            and output is not None
+            and not getattr(context.response, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)
+            and context.service_model.protocol == "json"
+        ):
+            try:
+                body = json.dumps(plain_json(self.result, output))
+            except NotPlain:
+                pass
+            else:
+                version = context.service_model.metadata.get("jsonVersion", "1.0")
+                status = operation.http.get("responseCode", 200)
+                return status, {"Content-Type": f"application/x-amz-json-{version}"}, body
+        return original(self, context)
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Patch moto once per process."""
     with _lock:
         if _applied:
             return
+        _patch_instance_tracking()
         _patch_transactions()
         _patch_query()
         _patch_long_poll()
         _patch_retention_check()
+        _patch_deleted_handles()
         _patch_expression_parsing()
+        _patch_validator_copy()
+        _patch_dynamodb_answers()
         _applied.append(True)
 
 

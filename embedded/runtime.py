@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -411,10 +410,10 @@ class Runtime:
         """The API's environments, and the wake-up group they share with this process (whose
         functions commit work the API's long polls wait for)."""
         from baton import wakeup
-        from embedded.broadcast import Broadcast
+        from embedded.broadcast import Broadcast, group_directory
         from embedded.environments import FunctionPool
 
-        self._broadcast_dir = Path(tempfile.mkdtemp(prefix="baton-wakeup-"))
+        self._broadcast_dir = group_directory()
         self.broadcast = Broadcast(self._broadcast_dir, "runtime").attach(wakeup.work_signal)
         self.api_pool = FunctionPool(
             name=f"{self.queue_prefix}-api",

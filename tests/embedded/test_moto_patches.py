@@ -1,0 +1,313 @@
+"""What the runtime changes in moto, checked in this process against moto's own behaviour."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+from embedded import moto_patches
+
+EXPRESSION = (
+    "SET #a = :a, #m.#n = list_append(#m.#n, :l), #c = if_not_exists(#c, :zero) + :one, "
+    "#l[0] = :a REMOVE #gone, #l[1] ADD #s :s DELETE #d :d"
+)
+
+
+def _shape(node: Any, parent: Any = None) -> Any:
+    """A node's type and children, checking that each child points at its parent."""
+    if not isinstance(node, Node):
+        return node
+    assert node.parent is parent
+    children = node.children
+    return (type(node), node.type, [_shape(c, node) for c in children or []])
+
+
+def _nodes(node: Any) -> list[Any]:
+    if not isinstance(node, Node):
+        return []
+    return [node, *(n for c in node.children or [] for n in _nodes(c))]
+
+
+def test_a_parsed_tree_is_copied_whole_and_apart_from_the_original() -> None:
+    tree = UpdateExpressionParser.make(EXPRESSION)
+    copied = moto_patches.copied_tree(tree)
+
+    assert _shape(copied) == _shape(copy.deepcopy(tree)) == _shape(tree)
+    assert not {id(n) for n in _nodes(copied)} & {id(n) for n in _nodes(tree)}
+
+
+@pytest.fixture
+def table() -> Iterator[Any]:
+    moto_patches.apply()
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield dynamodb
+
+
+def test_updates_through_the_copied_trees_apply_as_moto_applies_them(table: Any) -> None:
+    from moto.dynamodb.parsing import validators
+
+    assert validators.deepcopy is not copy.deepcopy  # type: ignore[attr-defined]
+    table.put_item(
+        TableName="t",
+        Item={
+            "pk": {"S": "k"},
+            "m": {"M": {"n": {"L": [{"N": "1"}]}}},
+            "l": {"L": [{"S": "x"}, {"S": "y"}, {"S": "z"}]},
+            "gone": {"S": "soon"},
+            "d": {"SS": ["p", "q"]},
+        },
+    )
+    names = {f"#{n}": n for n in ("a", "m", "n", "c", "l", "gone", "s", "d")}
+    values = {
+        ":a": {"S": "A"},
+        ":l": {"L": [{"N": "2"}]},
+        ":zero": {"N": "0"},
+        ":one": {"N": "1"},
+        ":s": {"SS": ["u"]},
+        ":d": {"SS": ["p"]},
+    }
+    for _ in range(2):  # the second update reads the same parsed tree again
+        table.update_item(
+            TableName="t",
+            Key={"pk": {"S": "k"}},
+            UpdateExpression=EXPRESSION,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    item = table.get_item(TableName="t", Key={"pk": {"S": "k"}})["Item"]
+    assert item["a"] == {"S": "A"}
+    assert item["m"] == {"M": {"n": {"L": [{"N": "1"}, {"N": "2"}, {"N": "2"}]}}}
+    assert item["c"] == {"N": "2"}
+    # The first update set l[0] and removed l[1] ("y"); the second removed "z".
+    assert item["l"] == {"L": [{"S": "A"}]}
+    assert "gone" not in item
+    assert item["s"] == {"SS": ["u"]}
+    assert item["d"] == {"SS": ["q"]}
+
+
+ITEM = {
+    "pk": {"S": "p"},
+    "sk": {"S": "1"},
+    "text": {"S": 'é ü \u2603 "quoted"'},
+    "number": {"N": "12.50"},
+    "binary": {"B": b"\x00\xffpacked"},
+    "strings": {"SS": ["a", "b"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "binaries": {"BS": [b"\x01", b"\x02"]},
+    "map": {"M": {"nested": {"L": [{"S": "x"}, {"NULL": True}, {"BOOL": False}]}}},
+    "empty_list": {"L": []},
+    "empty_map": {"M": {}},
+    "flag": {"BOOL": True},
+    "gsi_pk": {"S": "g"},
+}
+
+
+def test_dynamodb_answers_are_written_as_moto_writes_them(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+
+    answers: list[tuple[str, Any, Any]] = []
+    patched = DynamoResult.execute_result
+
+    def both(self: Any, context: Any) -> Any:
+        ours = patched(self, context)
+        status, headers, body = ActionResult.execute_result(self, context)
+        # (moto adds its own headers to the dict afterwards)
+        answers.append(
+            (
+                context.operation_model.name,
+                (ours[0], dict(ours[1]), ours[2]),
+                (status, headers, body),
+            )
+        )
+        return ours
+
+    monkeypatch.setattr(DynamoResult, "execute_result", both)
+    written_plainly: list[str] = []
+    plain_json = moto_patches.plain_json
+
+    def recorded(value: Any, shape: Any) -> Any:
+        written_plainly.append(shape.name)
+        return plain_json(value, shape)
+
+    monkeypatch.setattr(moto_patches, "plain_json", recorded)
+    table.create_table(
+        TableName="r",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "gsi_pk", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_gsi",
+                "KeySchema": [{"AttributeName": "gsi_pk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = {"pk": {"S": "p"}, "sk": {"S": "1"}}
+    capacity = {"ReturnConsumedCapacity": "INDEXES"}
+    table.put_item(TableName="r", Item=ITEM, **capacity)
+    table.put_item(TableName="r", Item=ITEM, ReturnValues="ALL_OLD")
+    table.put_item(TableName="r", Item={**ITEM, "sk": {"S": "2"}})
+    table.get_item(TableName="r", Key=key, **capacity)
+    table.get_item(TableName="r", Key={"pk": {"S": "none"}, "sk": {"S": "1"}})
+    table.get_item(
+        TableName="r",
+        Key=key,
+        ProjectionExpression="#b, #m.nested[0]",
+        ExpressionAttributeNames={"#m": "map", "#b": "binary"},
+    )
+    table.query(
+        TableName="r",
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        Limit=1,
+        ReturnConsumedCapacity="TOTAL",
+    )
+    table.query(
+        TableName="r",
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        Select="COUNT",
+    )
+    table.query(
+        TableName="r",
+        IndexName="by_gsi",
+        KeyConditionExpression="gsi_pk = :g",
+        ExpressionAttributeValues={":g": {"S": "g"}},
+    )
+    table.query(
+        TableName="r",
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "nothing"}},
+    )
+    table.scan(TableName="r", Limit=1)
+    table.update_item(
+        TableName="r",
+        Key=key,
+        UpdateExpression="SET #n = #n + :one",
+        ExpressionAttributeNames={"#n": "number"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )
+    table.update_item(
+        TableName="r", Key=key, UpdateExpression="REMOVE flag", ReturnValues="UPDATED_OLD"
+    )
+    table.batch_write_item(
+        RequestItems={"r": [{"PutRequest": {"Item": {**ITEM, "sk": {"S": "3"}}}}]},
+        ReturnConsumedCapacity="TOTAL",
+    )
+    table.batch_get_item(RequestItems={"r": {"Keys": [key, {"pk": {"S": "p"}, "sk": {"S": "3"}}]}})
+    table.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "r", "Item": {**ITEM, "sk": {"S": "4"}}}},
+            {
+                "Update": {
+                    "TableName": "r",
+                    "Key": key,
+                    "UpdateExpression": "SET flag = :t",
+                    "ExpressionAttributeValues": {":t": {"BOOL": True}},
+                }
+            },
+        ]
+    )
+    table.transact_get_items(TransactItems=[{"Get": {"TableName": "r", "Key": key}}])
+    table.delete_item(TableName="r", Key=key, ReturnValues="ALL_OLD")
+    table.describe_table(TableName="r")
+
+    assert {name for name, _, _ in answers} >= moto_patches.PLAIN_ANSWERS
+    assert {f"{name}Output" for name in moto_patches.PLAIN_ANSWERS} <= set(written_plainly)
+    for name, ours, moto_s in answers:
+        assert ours == moto_s, name
+
+
+def test_moto_keeps_no_item_or_message_the_tables_and_queues_do_not_hold(table: Any) -> None:
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    for i in range(30):
+        key = {"pk": {"S": str(i)}}
+        table.put_item(TableName="t", Item={**key, "v": {"N": "1"}})
+        table.update_item(
+            TableName="t",
+            Key=key,
+            UpdateExpression="SET v = v + :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        table.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": key,
+                        "UpdateExpression": "SET v = v + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+            ]
+        )
+        table.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": key["pk"]},
+        )
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for i in range(30):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        for message in sqs.receive_message(QueueUrl=url).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    gc.collect()
+
+    assert sum(1 for o in gc.get_objects() if type(o) is Item) == 30
+    assert sum(1 for o in gc.get_objects() if type(o) is Message) == 0
+
+
+def test_a_queue_keeps_only_the_latest_deleted_handles(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(moto_patches, "DELETED_HANDLES_KEPT", 5)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="kept")["QueueUrl"]
+    handles = []
+    for i in range(20):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        handles.append(message["ReceiptHandle"])
+    # Deleting a message again succeeds, as on SQS.
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])
+
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["kept"]
+    assert isinstance(queue.deleted_messages, moto_patches.RecentHandles)
+    kept = set(queue.deleted_messages)
+    assert len(kept) <= 5 and handles[-1] in kept
+    assert kept - {None} <= set(handles[-5:])
