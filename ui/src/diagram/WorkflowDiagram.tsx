@@ -81,7 +81,15 @@ function Node({
       transform={`translate(${node.x},${node.y})`}
       data-task={node.reference}
       data-status={node.status}
+      tabIndex={selectable ? 0 : undefined}
       onClick={selectable ? () => onSelect(node.selects as string) : undefined}
+      onKeyDown={
+        selectable
+          ? (event) => {
+              if (event.key === "Enter" || event.key === " ") onSelect(node.selects as string);
+            }
+          : undefined
+      }
     >
       {(title !== node.title || detail !== node.detail) && <title>{`${node.title}\n${node.detail}`}</title>}
       <rect width={node.width} height={node.height} rx={6} />
@@ -166,6 +174,8 @@ export default function WorkflowDiagram(props: DiagramProps) {
     const onUp = () => {
       window.removeEventListener("pointermove", onMove);
       window.removeEventListener("pointerup", onUp);
+      // The click that ends a pan comes after this: forget the pan only once it has passed.
+      window.setTimeout(() => (dragged.current = false));
     };
     window.addEventListener("pointermove", onMove);
     window.addEventListener("pointerup", onUp);
