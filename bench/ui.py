@@ -13,7 +13,7 @@ and the task list shown (`performance.now()`, from the navigation's start):
 - the UI alone opened again in one context, its scripts cached.
 
 One more load of the UI alone runs under Chrome's sampling profiler, which says where the
-page's time goes (the diagram's layout, its drawing, the app, the browser's own work).
+page's time goes (the diagram, the pages, React, the browser's own work).
 
 Run alone with `.venv/bin/python -m bench.ui [--branches N] [--loads N]` (it writes its
 section of RESULTS.md). It needs the built UI (`make ui`) and Chromium (`make browser`).
@@ -169,18 +169,17 @@ def _api_seconds(page: Any) -> float | None:
     return float(durations[0]) / 1000 if durations else None
 
 
-# The profile's samples, by what they were doing: ELK (the layout engine inside the diagram
-# library, whose worker's entry point keeps its name when minified), the rest of the library,
-# the app and React (the main chunk), and the browser itself.
-ELK_ENTRY = "saveDispatch"
+# The profile's samples, by what they were doing: by the script they ran in (the build puts
+# the diagram, the pages and the libraries in chunks of their own), else the browser itself.
 PROFILE_PARTS = (
-    ("elk", "the diagram's layout (ELK, in the diagram library)"),
-    ("diagram", "the diagram library's other work (nodes, edges, animation)"),
-    ("app", "the app and React (the main chunk)"),
+    ("diagram", "the diagram: its layout and drawing (the diagram chunk)"),
+    ("app", "the pages: the task list, the panels (the main chunk)"),
+    ("vendor", "React and the router (the vendor chunk)"),
     ("browser", "the browser's own work (parsing and compiling, style, layout, paint)"),
     ("gc", "garbage collection"),
     ("idle", "idle (waiting on the network or a timer)"),
 )
+CHUNK_PARTS = (("diagram-", "diagram"), ("index-", "app"), ("vendor-", "vendor"))
 
 
 def _profile(page: Any, url: str) -> dict[str, float]:
@@ -192,7 +191,6 @@ def _profile(page: Any, url: str) -> dict[str, float]:
     _opened_seconds(page, url)
     profile = session.send("Profiler.stop")["profile"]
     nodes = {node["id"]: node for node in profile["nodes"]}
-    parent = {child: node["id"] for node in profile["nodes"] for child in node.get("children", [])}
 
     def part(node_id: int) -> str:
         frame = nodes[node_id]["callFrame"]
@@ -201,15 +199,9 @@ def _profile(page: Any, url: str) -> dict[str, float]:
             return "idle"
         if name == "(garbage collector)":
             return "gc"
-        ancestor: int | None = node_id
-        while ancestor is not None:
-            if nodes[ancestor]["callFrame"]["functionName"] == ELK_ENTRY:
-                return "elk"
-            ancestor = parent.get(ancestor)
-        if script.startswith("WorkflowDiagram"):
-            return "diagram"
-        if script.startswith("index"):
-            return "app"
+        for prefix, chunk_part in CHUNK_PARTS:
+            if script.startswith(prefix):
+                return chunk_part
         return "browser"
 
     parts: Counter[str] = Counter()

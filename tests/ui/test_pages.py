@@ -298,12 +298,100 @@ def test_a_sub_workflow_links_to_its_child_and_a_loop_shows_its_iterations(
         "data-status", "IN_PROGRESS"
     )
 
+    # The loop's node counts its iterations; a click on its body opens the latest iteration.
+    expect(diagram.locator("g[data-task='loop']")).to_contain_text("2 iterations")
+    diagram.locator("g[data-task='count']").click()
+    panel = page.get_by_role("complementary", name="Task count__2")
+    expect(panel).to_contain_text("SET_VARIABLE")
+    panel.get_by_role("button", name="Close").click()
+    # The sub-workflow's node links to its child, as its row does.
+    child_id = next(
+        t["subWorkflowId"]
+        for t in workflow(runtime, workflow_id)["tasks"]  # type: ignore[attr-defined]
+        if t["referenceTaskName"] == "child_ref"
+    )
+    expect(
+        diagram.locator("g[data-task='child_ref']").get_by_role(
+            "link", name="Open the sub-workflow"
+        )
+    ).to_have_attribute("href", f"/execution/{child_id}")
+
     page.locator("tr[data-task='child_ref']").get_by_role("link", name="sub-workflow").click()
     expect(page.get_by_role("heading", name=child)).to_be_visible()
     expect(page.get_by_role("link", name=workflow_id)).to_be_visible()
     expect(page.get_by_test_id("diagram").locator("g[data-task='hold_ref']")).to_have_attribute(
         "data-status", "IN_PROGRESS"
     )
+
+
+def test_a_switch_shows_the_case_it_took_and_the_diagram_pans_and_zooms(
+    runtime: RuntimeProcess, page: Page
+) -> None:
+    name = f"ui_switch_{uuid.uuid4().hex[:8]}"
+    register(
+        runtime,
+        {
+            "name": name,
+            "version": 1,
+            "schemaVersion": 2,
+            "tasks": [
+                {
+                    "name": "route",
+                    "taskReferenceName": "route",
+                    "type": "SWITCH",
+                    "evaluatorType": "value-param",
+                    "expression": "kind",
+                    "inputParameters": {"kind": "${workflow.input.kind}"},
+                    "decisionCases": {
+                        "small": [
+                            {"name": "hold", "taskReferenceName": "small_ref", "type": "WAIT"}
+                        ],
+                        "large": [
+                            {"name": "hold", "taskReferenceName": "large_ref", "type": "WAIT"}
+                        ],
+                    },
+                    "defaultCase": [
+                        {"name": "hold", "taskReferenceName": "other_ref", "type": "WAIT"}
+                    ],
+                }
+            ],
+        },
+    )
+    workflow_id = start(runtime, name, {"kind": "large"})
+    page.goto(f"{base_url(runtime)}/execution/{workflow_id}")
+    diagram = page.get_by_test_id("diagram")
+    expect(diagram.locator("g[data-task='large_ref']")).to_have_attribute(
+        "data-status", "IN_PROGRESS"
+    )
+    expect(diagram.locator("g[data-task='route']")).to_have_attribute("data-status", "COMPLETED")
+    # The case taken is marked; the others are drawn, not taken, their tasks without a status.
+    expect(diagram.locator("text[data-case='large']")).to_have_attribute("data-taken", "true")
+    for case, reference in (("small", "small_ref"), ("default", "other_ref")):
+        expect(diagram.locator(f"text[data-case='{case}']")).to_have_class(re.compile(r"\boff\b"))
+        expect(diagram.locator(f"g[data-task='{reference}']")).not_to_have_attribute(
+            "data-status", re.compile(".*")
+        )
+
+    # Dragging the canvas moves the drawing; zooming in makes a node larger.
+    node_box = diagram.locator("g[data-task='route'] rect")
+    before = node_box.bounding_box()
+    assert before is not None
+    canvas = diagram.locator("svg").bounding_box()
+    assert canvas is not None
+    page.mouse.move(canvas["x"] + 20, canvas["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(canvas["x"] + 80, canvas["y"] + 60, steps=5)
+    page.mouse.up()
+    dragged = node_box.bounding_box()
+    assert dragged is not None
+    assert (round(dragged["x"] - before["x"]), round(dragged["y"] - before["y"])) == (60, 40)
+    diagram.get_by_role("button", name="Zoom in").click()
+    zoomed = node_box.bounding_box()
+    assert zoomed is not None and zoomed["width"] > dragged["width"]
+
+    # A click on a task's node opens it.
+    diagram.locator("g[data-task='large_ref']").click()
+    expect(page.get_by_role("complementary", name="Task large_ref")).to_contain_text("IN_PROGRESS")
 
 
 def two_waits(runtime: RuntimeProcess, prefix: str) -> str:

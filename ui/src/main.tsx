@@ -2,7 +2,6 @@ import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Navigate, NavLink, Route, Routes } from "react-router-dom";
 import { whenSignInNeeded } from "./api";
-import { preloadDiagram } from "./diagram";
 import { Definition, Definitions } from "./pages/Definitions";
 import { EventHandlers } from "./pages/EventHandlers";
 import { Execution } from "./pages/Execution";
@@ -57,9 +56,6 @@ function App() {
     </BrowserRouter>
   );
 }
-
-// A page that opens on a diagram fetches the diagram's code while it reads the API.
-if (/^\/(execution|definitions)\/./.test(window.location.pathname)) preloadDiagram();
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -1,90 +1,269 @@
-// The one place the UI touches its diagram library (orkes-workflow-visualizer, Apache 2.0):
-// replacing the library means replacing this file only.
-import { WorkflowVisualizer } from "orkes-workflow-visualizer";
-import { useEffect, useMemo, useRef } from "react";
+// The diagram drawn as one SVG from Baton's own layout (layout.ts): nodes coloured by status,
+// a click on a task opens it, the view pans (drag) and zooms (wheel, or the buttons).
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type MouseEvent, type PointerEvent as ReactPointerEvent } from "react";
+import { useNavigate } from "react-router-dom";
 import type { JsonObject, Workflow } from "../api";
-import { compactDefinition, compactExecution, referencesIn } from "./compact";
+import { layoutWorkflow, type DrawnNode, type Layout, type Point } from "./layout";
 
 export type DiagramProps =
   | { definition: JsonObject; execution?: undefined; onSelectTask?: undefined }
-  | { execution: Workflow; definition?: undefined; onSelectTask?: (reference: string) => void };
+  | { execution: Workflow; definition?: undefined; onSelectTask?: (selected: string) => void };
 
-/** Picks the reference name out of whatever node the library reports a click on. */
-function referenceOf(node: unknown): string | undefined {
-  const data = (node as { data?: { task?: { taskReferenceName?: string } } } | undefined)?.data;
-  const fromTask = data?.task?.taskReferenceName;
-  if (fromTask) return fromTask;
-  const id = (node as { id?: unknown } | undefined)?.id;
-  return typeof id === "string" ? id : undefined;
-}
+const MARGIN = 24;
+const MIN_ZOOM = 0.2;
+const MAX_ZOOM = 2;
+// Characters that fit on a node's lines.
+const TITLE_CHARACTERS = 26;
+const DETAIL_CHARACTERS = 30;
+// A press that moves less than this is a click, not a pan.
+const CLICK_SLOP = 4;
 
-/** Each task's node carries `data-task` and, in an execution, `data-status`, so that pages
- * and tests can find it. */
-function markNodes(container: HTMLElement, definition: JsonObject | undefined, execution: Workflow | undefined): void {
-  const latest = new Map<string, string>();
-  // A loop's tasks are `<reference>__<iteration>`: its node shows the latest iteration's status.
-  for (const task of execution?.tasks ?? []) {
-    const drawnAs = (task.workflowTask as JsonObject | undefined)?.taskReferenceName;
-    latest.set(typeof drawnAs === "string" ? drawnAs : task.referenceTaskName, task.status);
-  }
-  const known = new Set([...referencesIn(definition?.tasks ?? []), ...latest.keys()]);
-  for (const node of container.querySelectorAll<SVGGElement>("g[id]")) {
-    // Top-level nodes are `<prefix>-node-<reference>`; the nodes inside a loop, `<reference>`.
-    const at = node.id.indexOf("-node-");
-    const reference = at >= 0 ? node.id.slice(at + "-node-".length) : node.id;
-    if (reference.includes("-port-") || (at < 0 && !known.has(reference))) continue;
-    if (node.dataset.task !== reference) node.dataset.task = reference;
-    const status = latest.get(reference);
-    if (status !== undefined && node.dataset.status !== status) node.dataset.status = status;
-  }
+interface View {
+  x: number;
+  y: number;
+  zoom: number;
 }
 
 /** What the diagram shows of an execution changes only when this string does. */
 function executionChanges(execution: Workflow): string {
-  let changes = `${execution.status}|${execution.updateTime ?? ""}`;
+  let changes = `${execution.workflowId}|${execution.status}|${execution.updateTime ?? ""}`;
   for (const task of execution.tasks) changes += `|${task.taskId}:${task.status}:${task.updateTime ?? ""}`;
   return changes;
 }
 
+function cut(text: string, characters: number): string {
+  return text.length > characters ? `${text.slice(0, characters - 1)}…` : text;
+}
+
+function statusClass(status: string | undefined): string {
+  return status ? ` s-${status.toLowerCase()}` : "";
+}
+
+/** The whole diagram in view across, from its top, never larger than its natural size. */
+function fitted(layout: Layout, width: number): View {
+  const zoom = Math.min(1, Math.max(MIN_ZOOM, width / (layout.width + 2 * MARGIN)));
+  return { x: (width - layout.width * zoom) / 2, y: MARGIN * zoom, zoom };
+}
+
+function path(points: Point[]): string {
+  return points.map(([x, y], i) => `${i === 0 ? "M" : "L"}${x},${y}`).join(" ");
+}
+
+function Node({
+  node,
+  onSelect,
+  onOpenChild,
+}: {
+  node: DrawnNode;
+  onSelect?: (selected: string) => void;
+  onOpenChild: (id: string) => void;
+}) {
+  const className = `node node-${node.kind}${statusClass(node.status)}`;
+  if (node.kind === "start" || node.kind === "end") {
+    const r = node.width / 2;
+    return (
+      <g className={className} transform={`translate(${node.x},${node.y})`}>
+        <circle cx={r} cy={r} r={r} />
+        <text x={r} y={r + 4} textAnchor="middle">
+          {node.kind}
+        </text>
+      </g>
+    );
+  }
+  const selectable = onSelect !== undefined && node.selects !== undefined;
+  const childHref = node.childId ? `/execution/${encodeURIComponent(node.childId)}` : undefined;
+  // Cut short to fit, in full on hover.
+  const title = cut(node.title, TITLE_CHARACTERS);
+  const detail = cut(node.detail, childHref ? DETAIL_CHARACTERS - 8 : DETAIL_CHARACTERS);
+  return (
+    <g
+      className={className + (selectable ? " selectable" : "")}
+      transform={`translate(${node.x},${node.y})`}
+      data-task={node.reference}
+      data-status={node.status}
+      tabIndex={selectable ? 0 : undefined}
+      onClick={selectable ? () => onSelect(node.selects as string) : undefined}
+      onKeyDown={
+        selectable
+          ? (event) => {
+              if (event.key === "Enter" || event.key === " ") onSelect(node.selects as string);
+            }
+          : undefined
+      }
+    >
+      {(title !== node.title || detail !== node.detail) && <title>{`${node.title}\n${node.detail}`}</title>}
+      <rect width={node.width} height={node.height} rx={6} />
+      <text className="title" x={10} y={19}>
+        {title}
+      </text>
+      <text className="detail" x={10} y={36}>
+        {detail}
+      </text>
+      {childHref && (
+        <a
+          href={childHref}
+          aria-label="Open the sub-workflow"
+          onClick={(event: MouseEvent) => {
+            event.preventDefault();
+            event.stopPropagation();
+            onOpenChild(childHref);
+          }}
+        >
+          <text className="child" x={node.width - 10} y={36} textAnchor="end">
+            child ›
+          </text>
+        </a>
+      )}
+    </g>
+  );
+}
+
 export default function WorkflowDiagram(props: DiagramProps) {
   const { execution, definition } = props;
-  // A running execution is read again every few seconds: the diagram is laid out again only
-  // when a task has changed, not on every read.
+  const navigate = useNavigate();
+  // A running execution is read again every few seconds: it is laid out again only when a
+  // task has changed, not on every read.
   const changes = execution ? executionChanges(execution) : "";
-  const data = useMemo(
-    () =>
-      (execution
-        ? compactExecution(execution)
-        : compactDefinition(definition as JsonObject).definition) as unknown as Record<string, unknown>,
+  const layout = useMemo(
+    () => (execution ? layoutWorkflow(execution.workflowDefinition, execution) : layoutWorkflow(definition)),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [changes, execution?.workflowId, definition],
+    [changes, definition],
   );
   const container = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState<View>({ x: MARGIN, y: MARGIN, zoom: 1 });
+  // Until the reader pans or zooms, a new layout is fitted to the width again.
+  const moved = useRef(false);
+  const dragged = useRef(false);
+
+  useLayoutEffect(() => {
+    const element = container.current;
+    if (element && !moved.current) setView(fitted(layout, element.clientWidth));
+  }, [layout]);
+
+  // The wheel zooms about the pointer; React's own wheel listener is passive, this one is not.
   useEffect(() => {
     const element = container.current;
     if (!element) return;
-    const drawn = execution ? (data as unknown as Workflow) : undefined;
-    const drawnDefinition = drawn ? drawn.workflowDefinition : (data as unknown as JsonObject);
-    markNodes(element, drawnDefinition, drawn);
-    // The library lays out asynchronously: mark the nodes again whenever it redraws.
-    const observer = new MutationObserver(() => markNodes(element, drawnDefinition, drawn));
-    observer.observe(element, { childList: true, subtree: true });
-    return () => observer.disconnect();
-  }, [execution !== undefined, data]);
+    const onWheel = (event: WheelEvent) => {
+      event.preventDefault();
+      moved.current = true;
+      const box = element.getBoundingClientRect();
+      const px = event.clientX - box.left;
+      const py = event.clientY - box.top;
+      setView((v) => {
+        const zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, v.zoom * Math.exp(-event.deltaY * 0.0015)));
+        const ratio = zoom / v.zoom;
+        return { zoom, x: px - (px - v.x) * ratio, y: py - (py - v.y) * ratio };
+      });
+    };
+    element.addEventListener("wheel", onWheel, { passive: false });
+    return () => element.removeEventListener("wheel", onWheel);
+  }, []);
+
+  const startPan = (event: ReactPointerEvent) => {
+    if (event.button !== 0) return;
+    const start = { x: event.clientX, y: event.clientY, view };
+    dragged.current = false;
+    const onMove = (move: PointerEvent) => {
+      const dx = move.clientX - start.x;
+      const dy = move.clientY - start.y;
+      if (!dragged.current && Math.hypot(dx, dy) < CLICK_SLOP) return;
+      dragged.current = moved.current = true;
+      setView({ ...start.view, x: start.view.x + dx, y: start.view.y + dy });
+    };
+    const onUp = () => {
+      window.removeEventListener("pointermove", onMove);
+      window.removeEventListener("pointerup", onUp);
+      // The click that ends a pan comes after this: forget the pan only once it has passed.
+      window.setTimeout(() => (dragged.current = false));
+    };
+    window.addEventListener("pointermove", onMove);
+    window.addEventListener("pointerup", onUp);
+  };
+
+  const zoomBy = (factor: number) => {
+    const element = container.current;
+    if (!element) return;
+    moved.current = true;
+    const px = element.clientWidth / 2;
+    const py = element.clientHeight / 2;
+    setView((v) => {
+      const zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, v.zoom * factor));
+      const ratio = zoom / v.zoom;
+      return { zoom, x: px - (px - v.x) * ratio, y: py - (py - v.y) * ratio };
+    });
+  };
+  const select = props.onSelectTask
+    ? (selected: string) => {
+        // The end of a pan is no click on the node under the pointer.
+        if (!dragged.current) props.onSelectTask?.(selected);
+      }
+    : undefined;
+
   return (
     <div className="diagram" data-testid="diagram" ref={container}>
-      <WorkflowVisualizer
-        data={data}
-        executionMode={execution !== undefined}
-        pannable
-        zoomable
-        zoom={0.55}
-        maxHeightOverride
-        onClick={(_event, node) => {
-          const reference = referenceOf(node);
-          if (reference && props.onSelectTask) props.onSelectTask(reference);
-        }}
-      />
+      <div className="diagram-tools">
+        <button type="button" aria-label="Zoom in" onClick={() => zoomBy(1.25)}>
+          +
+        </button>
+        <button type="button" aria-label="Zoom out" onClick={() => zoomBy(0.8)}>
+          −
+        </button>
+        <button
+          type="button"
+          aria-label="Fit the diagram"
+          onClick={() => {
+            moved.current = false;
+            if (container.current) setView(fitted(layout, container.current.clientWidth));
+          }}
+        >
+          ⤢
+        </button>
+      </div>
+      <svg className="diagram-canvas" onPointerDown={startPan} role="img" aria-label="Workflow diagram">
+        <defs>
+          <marker id="diagram-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto">
+            <path d="M0,0 L8,4 L0,8 z" />
+          </marker>
+        </defs>
+        <g transform={`translate(${view.x},${view.y}) scale(${view.zoom})`}>
+          {layout.frames.map((frame) => (
+            <rect
+              key={frame.reference}
+              className="loop-frame"
+              data-loop={frame.reference}
+              x={frame.x}
+              y={frame.y}
+              width={frame.width}
+              height={frame.height}
+              rx={10}
+            />
+          ))}
+          {layout.edges.map((edge, i) => (
+            <path
+              key={i}
+              className={edge.off ? "edge off" : "edge"}
+              d={path(edge.points)}
+              markerEnd={edge.joins ? undefined : "url(#diagram-arrow)"}
+            />
+          ))}
+          {layout.labels.map((label, i) => (
+            <text
+              key={i}
+              className={`case${label.taken ? " taken" : ""}${label.off ? " off" : ""}`}
+              data-case={label.text}
+              data-taken={label.taken ? "true" : undefined}
+              x={label.x}
+              y={label.y}
+            >
+              {label.text}
+            </text>
+          ))}
+          {layout.nodes.map((node, i) => (
+            <Node key={node.reference ?? `${node.kind}-${i}`} node={node} onSelect={select} onOpenChild={navigate} />
+          ))}
+        </g>
+      </svg>
     </div>
   );
 }
