@@ -108,6 +108,9 @@ class CommitStats:
     retries: int = 0
     # Task updates written onto their task items alone after their decision lost a race.
     written_alone: int = 0
+    # Decisions' loads that read only what changed, and those that read every task item.
+    loads_caught_up: int = 0
+    loads_whole: int = 0
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,10 @@ class WorkflowStore:
         stored: list[changes.StoredTask] | None = None
         if fresh_task_ids is not None:
             stored = self._caught_up(workflow_id, head, fresh_task_ids)
+            if stored is None:
+                self.stats.loads_whole += 1
+            else:
+                self.stats.loads_caught_up += 1
         if stored is None:
             stored = self._read_all_tasks(workflow_id, head)
         self._remember_expiries(
