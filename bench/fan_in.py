@@ -24,6 +24,7 @@ import sys
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -389,6 +390,8 @@ def fan_in(
         # Decisions' loads that read only what changed, and those that read every task.
         "loadsCaughtUp": sum(r["loadsCaughtUp"] for r in reports),
         "loadsWhole": sum(r["loadsWhole"] for r in reports),
+        # What the completions and their decisions asked of AWS, by operation.
+        "requests": dict(sum((Counter(r["calls"]) for r in reports), Counter())),
     }
 
 
@@ -501,6 +504,11 @@ def section(result: dict[str, Any]) -> list[str]:
         f"- Decisions' loads: {main.get('loadsCaughtUp', 0)} read only what changed (the workflow "
         f"item, the task items its log names, their own tasks), {main.get('loadsWhole', 0)} read "
         "every task item",
+        "- Requests per completion (writers and deciders): "
+        + ", ".join(
+            f"{operation} {count / main['width']:.2f}"
+            for operation, count in sorted(main.get("requests", {}).items())
+        ),
         "",
     ]
     if not result["sweep"]:

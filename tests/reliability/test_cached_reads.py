@@ -20,6 +20,14 @@ from tests.runtime.conftest import Aws
 NAME = "cached_reads_fork"
 
 
+@pytest.fixture(autouse=True)
+def small_workflows_logged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log holds one task id per task, so that these few-branch forks have one."""
+    from baton.store import changes
+
+    monkeypatch.setattr(changes, "TASKS_PER_LOGGED_ID", 1)
+
+
 class Reads:
     """The task items the store reads, by kind: every task (Query) or some (BatchGetItem)."""
 
@@ -188,7 +196,6 @@ def written_alone(
         monkeypatch, lambda: complete(rival, workflow_id, ids["wait_1_ref"], {"branch": 1})
     )
     complete(writer, workflow_id, ids["wait_0_ref"], {"branch": 0})
-    monkeypatch.undo()
     assert lost == [workflow_id]
     assert writer.store.stats.written_alone == 1
     return workflow_id, ids, writer, rival
@@ -210,6 +217,7 @@ def test_a_task_written_alone_is_read_by_the_decision_its_message_asks(
     assert fire([message])["batchItemFailures"] == []
     # The timers function caught up (the rival's commit) and read the task the message named.
     assert reads.queries == 0
+    assert reads.batch_keys >= 2
     current = workflow(workflow_id)
     assert current["status"] == "COMPLETED"
     assert join_of(workflow_id)["outputData"] == {
@@ -274,9 +282,10 @@ def test_a_task_written_alone_whose_message_is_lost_is_decided_by_the_sweep(
     lose_race_to(
         monkeypatch, lambda: complete(rival, workflow_id, ids["wait_1_ref"], {"branch": 1})
     )
+    arm_timer = Messaging.arm_timer
     monkeypatch.setattr(Messaging, "arm_timer", arm_failing)
     complete(writer, workflow_id, ids["wait_0_ref"], {"branch": 0})
-    monkeypatch.undo()
+    monkeypatch.setattr(Messaging, "arm_timer", arm_timer)
     use_clock(clock)
     assert timer_messages(aws) == []
     assert workflow(workflow_id)["status"] == "RUNNING"

@@ -44,15 +44,29 @@ def test_the_log_round_trips_with_ids_of_the_workflows_form_shortened() -> None:
 def test_the_log_keeps_its_latest_entries_within_its_limits() -> None:
     log: changes.Log = ()
     for revision in range(1, changes.LOG_REVISIONS + 5):
-        log = changes.next_log(log, LogEntry(revision, None, (), (task_id("a"),)))
+        log = changes.next_log(
+            log, LogEntry(revision, None, (), (task_id("a"),)), changes.LOG_TASK_IDS
+        )
     assert [e.revision for e in log][-1] == changes.LOG_REVISIONS + 4
     assert len(log) == changes.LOG_REVISIONS
     wide = tuple(task_id(f"t{i}") for i in range(changes.LOG_TASK_IDS + 1))
-    (entry,) = changes.next_log((), LogEntry(1, "a1", wide))
+    (entry,) = changes.next_log((), LogEntry(1, "a1", wide), changes.LOG_TASK_IDS)
     assert not entry.known
     # Many ids in the latest entries push the older ones out.
-    log = changes.next_log(log, LogEntry(99, "a1", wide[: changes.LOG_TASK_IDS]))
+    log = changes.next_log(
+        log, LogEntry(99, "a1", wide[: changes.LOG_TASK_IDS]), changes.LOG_TASK_IDS
+    )
     assert [e.revision for e in log] == [99]
+
+
+def test_a_small_workflow_logs_no_task_ids_and_a_wide_one_at_most_the_limit() -> None:
+    assert changes.log_capacity(9) == 0
+    assert changes.log_capacity(250) == 25
+    assert changes.log_capacity(100_000) == changes.LOG_TASK_IDS
+    (entry,) = changes.next_log((), LogEntry(3, None, (), (task_id("a"),)), 0)
+    assert not entry.known
+    (entry,) = changes.next_log((), LogEntry(3), 0)
+    assert entry.known  # a commit of the workflow item alone reads nothing
 
 
 def test_a_reader_reads_what_the_log_names_since_its_revision_and_what_it_is_asked() -> None:

@@ -26,9 +26,14 @@ from datetime import datetime
 from baton.engine.state import task_prefix_of
 
 # How many of its latest commits a workflow item names the task items of, and how many task
-# ids that log holds in all (a commit that wrote more is logged as not known).
+# ids that log holds in all at most (a commit that wrote more is logged as not known).
 LOG_REVISIONS = 16
-LOG_TASK_IDS = 40
+LOG_TASK_IDS = 64
+# A workflow's log holds one id per this many of its tasks: reading a task item by key costs a
+# read unit, a Query of every task item about one per ten (4 KB a unit, a few hundred bytes
+# a task), so a small workflow is read whole and logs nothing but its revisions, and the log
+# (rewritten, and billed, with every commit) grows only where it saves reads.
+TASKS_PER_LOGGED_ID = 10
 # How many workflows an environment keeps as it last read them.
 WORKFLOWS_KEPT = 32
 # An id of the workflow's own form is logged without its 12-digit workflow prefix (its first
@@ -60,12 +65,18 @@ class LogEntry:
 Log = tuple[LogEntry, ...]
 
 
-def next_log(previous: Log, entry: LogEntry) -> Log:
-    """The log after a commit: its entry added, the oldest ones dropped past the limits."""
-    if entry.size > LOG_TASK_IDS:
+def log_capacity(task_count: int) -> int:
+    """How many task ids the log of a workflow of `task_count` tasks holds."""
+    return min(LOG_TASK_IDS, task_count // TASKS_PER_LOGGED_ID)
+
+
+def next_log(previous: Log, entry: LogEntry, capacity: int) -> Log:
+    """The log after a commit: its entry added, the oldest ones dropped past the limits
+    (`capacity` task ids in all)."""
+    if entry.size > capacity:
         entry = LogEntry(entry.revision, known=False)
     kept = [e for e in previous if e.revision < entry.revision] + [entry]
-    while len(kept) > LOG_REVISIONS or sum(e.size for e in kept) > LOG_TASK_IDS:
+    while len(kept) > LOG_REVISIONS or sum(e.size for e in kept) > capacity:
         kept.pop(0)
     return tuple(kept)
 

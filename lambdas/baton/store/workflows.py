@@ -692,7 +692,7 @@ class WorkflowStore:
                 tuple(t.task_id for t in decision.changed_tasks if t.task_id in new_ids),
                 tuple(t.task_id for t in decision.changed_tasks if t.task_id not in new_ids),
             )
-        log = changes.next_log(previous, entry)
+        log = changes.next_log(previous, entry, changes.log_capacity(len(decision.workflow.tasks)))
         return changes.encode(log, workflow_task_prefix(workflow_id))
 
     def _delete_removed(self, decision: Decision) -> None:
