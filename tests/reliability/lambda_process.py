@@ -109,8 +109,9 @@ def _complete_fork_branches(
             workflow_id: str,
             change: Callable[[Workflow], Decision],
             updated: Callable[[Workflow], Task | None],
+            **options: Any,
         ) -> Decision | WrittenAlone:
-            outcome = super().update_task(workflow_id, change, updated)
+            outcome = super().update_task(workflow_id, change, updated, **options)
             outcomes.append(outcome)
             return outcome
 
