@@ -24,6 +24,7 @@ import sys
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +38,8 @@ WRITERS = 100
 # The timers function's concurrent environments while the decisions are asked for.
 DECIDERS = 4
 SWEEP_WIDTHS = (10, 100, 1000)
-SWEEP_WRITERS = 10
+# The sweep scales the writers with the width, as the fan-in has them: one per ten branches.
+BRANCHES_PER_WRITER = 10
 SECTION_TITLE = "## 9. Fan-in: one FORK, many writers"
 COMMAND = ".venv/bin/python -m bench.fan_in"
 # Only so that a broken run fails instead of hanging; nothing is timed against it.
@@ -75,9 +77,8 @@ def fork_of_waits(width: int, name: str = "bench_fan_in") -> dict[str, Any]:
 # -- in the spawned processes (nothing imports `baton` before the environment is set) --------
 
 
-def _in_process(
-    results: Any, index: int, environment: dict[str, str], function: Callable[..., Any], args: Any
-) -> None:
+def enter_environment(environment: dict[str, str]) -> None:
+    """Set the environment a function has, before anything imports `baton`."""
     os.environ.update(environment)
     # One moto server answers every process one DynamoDB request at a time: under a hundred
     # writers a request can wait longer than pynamodb's 30 s before it is served (DynamoDB
@@ -85,6 +86,17 @@ def _in_process(
     from pynamodb import settings
 
     settings.default_settings_dict["read_timeout_seconds"] = MOTO_READ_TIMEOUT_SECONDS
+
+
+def _in_process(
+    results: Any,
+    index: int,
+    enter: Callable[[dict[str, str]], None],
+    environment: dict[str, str],
+    function: Callable[..., Any],
+    args: Any,
+) -> None:
+    enter(environment)
     try:
         results.put((index, "ok", function(*args)))
     except BaseException as error:
@@ -92,13 +104,20 @@ def _in_process(
 
 
 def call_in_processes(
-    environment: dict[str, str], calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+    environment: dict[str, str],
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]],
+    *,
+    enter: Callable[[dict[str, str]], None] = enter_environment,
+    deadline_seconds: float = PROCESS_DEADLINE_SECONDS,
 ) -> list[Any]:
-    """Run each `function(*args)` at once, each in a fresh spawned process; their results."""
+    """Run each `function(*args)` at once, each in a fresh spawned process that first calls
+    `enter(environment)` (a module-level function: it is pickled); their results."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     processes = [
-        context.Process(target=_in_process, args=(results, i, environment, f, a), daemon=True)
+        context.Process(
+            target=_in_process, args=(results, i, enter, environment, f, a), daemon=True
+        )
         for i, (f, a) in enumerate(calls)
     ]
     for process in processes:
@@ -106,11 +125,11 @@ def call_in_processes(
     outcomes: dict[int, tuple[str, Any]] = {}
     try:
         for _ in processes:
-            index, outcome, value = results.get(timeout=PROCESS_DEADLINE_SECONDS)
+            index, outcome, value = results.get(timeout=deadline_seconds)
             outcomes[index] = (outcome, value)
     finally:
         for process in processes:
-            process.join(PROCESS_DEADLINE_SECONDS)
+            process.join(deadline_seconds)
             if process.is_alive():
                 process.kill()
     failures = [value for outcome, value in outcomes.values() if outcome != "ok"]
@@ -222,6 +241,8 @@ def _write_completions(
         writers_done.set()
     stats = service.store.stats
     return {
+        "loadsCaughtUp": stats.loads_caught_up,
+        "loadsWhole": stats.loads_whole,
         "releasedAt": released_at,
         "errors": errors,
         "seconds": seconds,
@@ -284,6 +305,8 @@ def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str
                     )
     stats = runtime.baton().store.stats
     return {
+        "loadsCaughtUp": stats.loads_caught_up,
+        "loadsWhole": stats.loads_whole,
         "batches": batches,
         "failed": failed,
         "commits": stats.commits,
@@ -364,6 +387,11 @@ def fan_in(
         else None,
         "writeUnits": sum(r["writeUnits"] for r in reports),
         "readUnits": sum(r["readUnits"] for r in reports),
+        # Decisions' loads that read only what changed, and those that read every task.
+        "loadsCaughtUp": sum(r["loadsCaughtUp"] for r in reports),
+        "loadsWhole": sum(r["loadsWhole"] for r in reports),
+        # What the completions and their decisions asked of AWS, by operation.
+        "requests": dict(sum((Counter(r["calls"]) for r in reports), Counter())),
     }
 
 
@@ -424,11 +452,19 @@ def measure(
     report(json.dumps({**_summary(main), "loadAverage": load}))
     sweep = []
     for sweep_width in SWEEP_WIDTHS:
+        sweep_writers = sweep_writers_of(sweep_width)
+        if (sweep_width, sweep_writers) == (width, writers):
+            sweep.append(main)  # the fan-in itself is this point of the sweep
+            continue
         with moto_endpoint() as (environment, timer_url):
-            report(f"width sweep: {sweep_width} branches, {SWEEP_WRITERS} writers...")
-            sweep.append(fan_in(environment, timer_url, width=sweep_width, writers=SWEEP_WRITERS))
+            report(f"width sweep: {sweep_width} branches, {sweep_writers} writers...")
+            sweep.append(fan_in(environment, timer_url, width=sweep_width, writers=sweep_writers))
         report(json.dumps(_summary(sweep[-1])))
     return {"fanIn": main, "loadAfterFanIn": load, "sweep": sweep}
+
+
+def sweep_writers_of(width: int) -> int:
+    return max(1, width // BRANCHES_PER_WRITER)
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
@@ -468,34 +504,60 @@ def section(result: dict[str, Any]) -> list[str]:
         f"- DynamoDB: {main['writeUnits']:.0f} write units, {main['readUnits']:.0f} read units "
         f"({main['writeUnits'] / main['width']:.1f} and {main['readUnits'] / main['width']:.1f} "
         "per branch)",
+        f"- Decisions' loads: {main.get('loadsCaughtUp', 0)} read only what changed (the workflow "
+        f"item, the task items its log names, their own tasks), {main.get('loadsWhole', 0)} read "
+        "every task item",
+        "- Requests per completion (writers and deciders): "
+        + ", ".join(
+            f"{operation} {count / main['width']:.2f}"
+            for operation, count in sorted(main.get("requests", {}).items())
+        ),
         "",
     ]
     if not result["sweep"]:
         return [*lines, "Width sweep: not measured in this run.", ""]
     lines += [
-        f"Width sweep ({SWEEP_WRITERS} writers, the same deciders; units of the completions "
-        "and their decisions, not of the start):",
+        f"Width sweep (one writer per {BRANCHES_PER_WRITER} branches, {main['deciders']} "
+        "deciders; units of the completions and their decisions, not of the start):",
         "",
-        "| branches | write units per branch | read units per branch | wall time per branch "
-        "| attempts per completion |",
-        "|---|---|---|---|---|",
+        "| branches | writers | write units per branch | read units per branch | wall time per "
+        "branch | attempts per completion | loads by key / whole |",
+        "|---|---|---|---|---|---|---|",
     ]
     for entry in result["sweep"]:
         width = entry["width"]
         wall = entry["wallSeconds"]
         lines.append(
-            f"| {width} | {entry['writeUnits'] / width:.1f} | {entry['readUnits'] / width:.1f} "
-            f"| {wall / width * 1000:.0f} ms | {entry['attemptsPerCompletion']:.2f} |"
+            f"| {width} | {entry['writers']} | {entry['writeUnits'] / width:.1f} "
+            f"| {entry['readUnits'] / width:.1f} | {wall / width * 1000:.0f} ms "
+            f"| {entry['attemptsPerCompletion']:.2f} "
+            f"| {entry['loadsCaughtUp']} / {entry['loadsWhole']} |"
             if wall is not None
-            else f"| {width} | not completed | | | |"
+            else f"| {width} | {entry['writers']} | not completed | | | | |"
         )
-    lines += [
-        "",
-        "Each decision still reads every task of the workflow, so read units per branch grow "
-        "with the width (the issue's linear cost is not reached by this change).",
-        "",
-    ]
+    lines += ["", *_linearity(result["sweep"]), ""]
     return lines
+
+
+def _linearity(sweep: list[dict[str, Any]]) -> list[str]:
+    """Whether units and wall time per branch stay within 1.5x of each other over the sweep."""
+    ended = [e for e in sweep if e["wallSeconds"] is not None]
+    if len(ended) < len(sweep):
+        return ["Not every workflow of the sweep completed: linearity not judged."]
+
+    def spread(per_branch: list[float]) -> float:
+        return max(per_branch) / min(per_branch) if min(per_branch) > 0 else float("inf")
+
+    measures = {
+        "write units": spread([e["writeUnits"] / e["width"] for e in ended]),
+        "read units": spread([e["readUnits"] / e["width"] for e in ended]),
+        "wall time": spread([e["wallSeconds"] / e["width"] for e in ended]),
+    }
+    judged = ", ".join(
+        f"{name} {ratio:.2f}x ({'within' if ratio <= 1.5 else 'NOT within'} 1.5x)"
+        for name, ratio in measures.items()
+    )
+    return [f"Per branch, largest over smallest across the sweep: {judged}."]
 
 
 def _report(line: str) -> None:

@@ -33,13 +33,14 @@ class TableAccess:
     indexes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-# WorkflowStore.load: the workflow item (GetItem), its tasks (Query), its definition snapshot
-# (Metadata GetItem). Every decision commits through WorkflowStore._commit: new tasks are
+# WorkflowStore.load: the workflow item (GetItem), its tasks (Query), or for a decision that
+# catches up from an earlier load only the tasks changed since (BatchGetItem), its definition
+# snapshot (Metadata GetItem). Every decision commits through WorkflowStore._commit: new tasks are
 # staged and, after a lost race, discarded in batches (BatchWriteItem); the workflow item is
 # updated (UpdateItem) alone or in a transaction with the changed tasks (UpdateItem); after
 # the commit, confirm_sent, forget_due and the expiry of a finished workflow's tasks update
 # task items (UpdateItem).
-_DECIDING_TASKS: Final = (QUERY, BATCH_WRITE, UPDATE)
+_DECIDING_TASKS: Final = (QUERY, BATCH_GET, BATCH_WRITE, UPDATE)
 
 TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
     "api": {

@@ -14,7 +14,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -494,13 +494,16 @@ class Baton:
             ),
         )
 
-    def wake(self, workflow_id: str) -> Decision:
-        """Decide again now: a WAIT may be due, or a delayed retry."""
+    def wake(self, workflow_id: str, *, fresh_task_ids: Collection[str] | None = None) -> Decision:
+        """Decide again now: a WAIT may be due, or a delayed retry. The timer messages that
+        ask pass their tasks' ids (`fresh_task_ids`, see WorkflowStore.load): the decision
+        reads only what changed and those tasks; None reads every task."""
         return self._mutate(
             workflow_id,
             lambda wf: decider.decide(
                 wf, self.clock(), event_queues=self._queues(), budget=self.budget()
             ),
+            fresh_task_ids=fresh_task_ids,
         )
 
     # -- tasks -----------------------------------------------------------------------------
@@ -535,7 +538,9 @@ class Baton:
         def updated(workflow: Workflow) -> Task | None:
             return decider.updated_task(workflow, task_id, update, self.clock())
 
-        decision = self._mutate(workflow_id, change, updated=updated)
+        # The decision reads what changed since this environment last read the workflow, and
+        # the updated task itself (a poll claims it by writing its item alone).
+        decision = self._mutate(workflow_id, change, updated=updated, fresh_task_ids={task_id})
         if update.logs:
             workers.append_logs(task_id, list(update.logs), self.clock())
         return decision
@@ -736,17 +741,23 @@ class Baton:
         change: Callable[[Workflow], Decision],
         *,
         updated: Callable[[Workflow], Task | None] | None = None,
+        fresh_task_ids: Collection[str] | None = None,
     ) -> Decision:
         """Decide with `change`, commit and carry out the effects. A task update passes
         `updated` (the task as the update leaves it): if its decision loses a race, the task
         is written alone and the decision is asked of the timers function; the answer is
-        then the workflow as read with that task, and nothing was decided."""
+        then the workflow as read with that task, and nothing was decided. `fresh_task_ids`
+        as WorkflowStore.load takes them (None: the decision reads every task)."""
         before_retries = self.store.stats.retries
         with self._poll_data_for_domains():
             if updated is None:
-                outcome: Decision | WrittenAlone = self.store.mutate(workflow_id, change)
+                outcome: Decision | WrittenAlone = self.store.mutate(
+                    workflow_id, change, fresh_task_ids=fresh_task_ids
+                )
             else:
-                outcome = self.store.update_task(workflow_id, change, updated)
+                outcome = self.store.update_task(
+                    workflow_id, change, updated, fresh_task_ids=fresh_task_ids
+                )
         retries = self.store.stats.retries - before_retries
         if retries:
             self.metric(telemetry.COMMIT_RETRIES, retries)

@@ -227,14 +227,14 @@ EXPECTED_TABLE_GRANTS = {
         Workflows__by_status=["Query"],
         Workflows__by_correlation_id=["Query"],
         Workflows__by_task_prefix=["Query"],
-        Tasks=["GetItem", "Query", "BatchWriteItem", "UpdateItem"],
+        Tasks=["GetItem", "Query", "BatchGetItem", "BatchWriteItem", "UpdateItem"],
         Tasks__by_task_id=["Query"],
         Tasks__by_poll_key=["Query"],
         Metadata=["GetItem", "BatchGetItem", "Query", "PutItem", "DeleteItem", "BatchWriteItem"],
     ),
     "events": _dynamodb(
         Workflows=["GetItem", "PutItem", "UpdateItem"],
-        Tasks=["Query", "BatchWriteItem", "UpdateItem"],
+        Tasks=["Query", "BatchGetItem", "BatchWriteItem", "UpdateItem"],
         Metadata=["GetItem", "BatchGetItem", "Query", "PutItem"],
         Idempotency=["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
     ),
@@ -242,7 +242,7 @@ EXPECTED_TABLE_GRANTS = {
         # A decision here may start a child, a START_WORKFLOW's workflow or a failure workflow.
         Workflows=["GetItem", "PutItem", "UpdateItem"],
         Workflows__by_status=["Query"],
-        Tasks=["Query", "BatchWriteItem", "UpdateItem"],
+        Tasks=["Query", "BatchGetItem", "BatchWriteItem", "UpdateItem"],
         Tasks__by_due_time=["Query"],
         # Each timer load reads the workflow's definition snapshot; a start reads the
         # definition and its task definitions and writes its snapshot.
@@ -250,7 +250,7 @@ EXPECTED_TABLE_GRANTS = {
     ),
     "system_tasks": _dynamodb(
         Workflows=["GetItem", "UpdateItem"],
-        Tasks=["Query", "BatchWriteItem", "UpdateItem"],
+        Tasks=["Query", "BatchGetItem", "BatchWriteItem", "UpdateItem"],
         Metadata=["GetItem"],
     ),
     "authorizer": _dynamodb(Metadata=["GetItem"]),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,50 +53,13 @@ def spawn_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _call_and_report(
-    results: Any,
-    index: int,
-    environment: dict[str, str],
-    function: Callable[..., Any],
-    args: tuple[Any, ...],
-) -> None:
-    enter(environment)
-    try:
-        results.put((index, "ok", function(*args)))
-    except BaseException as error:
-        results.put((index, "error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
-
-
 def call_in_processes(
     environment: dict[str, str], calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
 ) -> list[Any]:
     """Run each `function(*args)` at once, each in a fresh spawned process; their results."""
-    context = spawn_context()
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=_call_and_report,
-            args=(results, index, environment, function, args),
-            daemon=True,
-        )
-        for index, (function, args) in enumerate(calls)
-    ]
-    for process in processes:
-        process.start()
-    outcomes: dict[int, tuple[str, Any]] = {}
-    try:
-        for _ in processes:
-            index, outcome, value = results.get(timeout=PROCESS_DEADLINE_SECONDS)
-            outcomes[index] = (outcome, value)
-    finally:
-        for process in processes:
-            process.join(PROCESS_DEADLINE_SECONDS)
-            if process.is_alive():
-                process.kill()
-    failures = [value for outcome, value in outcomes.values() if outcome != "ok"]
-    if failures:
-        raise AssertionError("A process failed:\n" + "\n".join(failures))
-    return [outcomes[index][1] for index in range(len(calls))]
+    from bench.fan_in import call_in_processes as call_spawned
+
+    return call_spawned(environment, calls, enter=enter, deadline_seconds=PROCESS_DEADLINE_SECONDS)
 
 
 def complete_fork_branches(
@@ -147,8 +109,9 @@ def _complete_fork_branches(
             workflow_id: str,
             change: Callable[[Workflow], Decision],
             updated: Callable[[Workflow], Task | None],
+            **options: Any,
         ) -> Decision | WrittenAlone:
-            outcome = super().update_task(workflow_id, change, updated)
+            outcome = super().update_task(workflow_id, change, updated, **options)
             outcomes.append(outcome)
             return outcome
 

@@ -3,9 +3,10 @@
 A timer message is a delayed SQS message armed when the WAIT was committed, or one due at
 once that asks for a decision (a decision that ran out of budget, a task update written onto
 its task alone after its decision lost a race). The timers of one workflow that are due in
-one batch are folded into one decision. The EventBridge schedule runs the sweep, which arms
-timers that come within SQS's 15-minute delay limit, fires overdue ones and resends messages
-whose send was never confirmed.
+one batch are folded into one decision, which reads the tasks the messages name afresh (and
+of the others only what changed since this environment last read them). The EventBridge
+schedule runs the sweep, which arms timers that come within SQS's 15-minute delay limit,
+fires overdue ones and resends messages whose send was never confirmed.
 """
 
 from __future__ import annotations
@@ -32,13 +33,18 @@ processor = BatchProcessor(event_type=EventType.SQS)
 EARLY_TOLERANCE_MS = 1000
 
 
-def _due_at(body: str) -> tuple[str, int] | None:
-    """(workflow id, due time) of a timer message, or None if it is not one (its own record
-    fails on it)."""
+def _due_at(body: str) -> tuple[str, int, str | None] | None:
+    """(workflow id, due time, task id) of a timer message, or None if it is not one (its
+    own record fails on it)."""
     try:
         timer = json.loads(body)
-        return str(timer["workflowId"]), int(timer["dueAt"])
-    except (ValueError, TypeError, KeyError):
+        task_id = timer.get("taskId")
+        return (
+            str(timer["workflowId"]),
+            int(timer["dueAt"]),
+            str(task_id) if task_id is not None else None,
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
@@ -48,6 +54,9 @@ class TimerBatch:
     latest of its due times, and every one of its records shares that decision's outcome."""
 
     latest_due: dict[str, int] = field(default_factory=dict)
+    # Per workflow: the tasks its messages name (a task written alone is in no log of the
+    # workflow's changes: its decision reads it afresh).
+    task_ids: dict[str, set[str]] = field(default_factory=dict)
     # Per workflow: the time its decision was made at, and how it failed (None: it did not).
     decided: dict[str, tuple[int, Exception | None]] = field(default_factory=dict)
 
@@ -58,8 +67,11 @@ class TimerBatch:
             found = _due_at(str(record.get("body", "")))
             if found is None or found[1] > now + EARLY_TOLERANCE_MS:
                 continue
-            workflow_id, due_at = found
+            workflow_id, due_at, task_id = found
             batch.latest_due[workflow_id] = max(due_at, batch.latest_due.get(workflow_id, due_at))
+            named = batch.task_ids.setdefault(workflow_id, set())
+            if task_id is not None:
+                named.add(task_id)
         return batch
 
     def fire(self, record: SQSRecord) -> None:
@@ -95,10 +107,12 @@ class TimerBatch:
             time.sleep((latest - now) / 1000)
         as_of = service.clock()
         try:
-            service.wake(workflow_id)
+            service.wake(workflow_id, fresh_task_ids=self.task_ids.get(workflow_id, set()))
         except NotFound:
             logger.warning("Timer for a workflow that no longer exists", extra=timer)
         except Exception as error:
+            # Its records fail and SQS delivers them again; what failed is logged here.
+            logger.exception("Timer decision failed", extra={"workflow_id": workflow_id})
             return as_of, error
         return as_of, None
 

@@ -144,6 +144,9 @@ class WorkflowItem(Model):
     expires_at = TTLAttribute(null=True)
     running_key = UnicodeAttribute(null=True)
     task_prefix = UnicodeAttribute(null=True)
+    # Which task items each of the latest commits wrote (`baton.store.workflows`): a reader
+    # that holds an older revision reads only those instead of every task.
+    changes = UnicodeAttribute(null=True)
 
     by_correlation = CorrelationIndex()
     by_type_status = TypeStatusIndex()

@@ -24,7 +24,7 @@ import time
 import uuid
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -58,7 +58,8 @@ from baton.engine.state import (
 )
 from baton.engine.tasks import task_type_of
 from baton.errors import CommitContention, ItemTooLarge, NotFound
-from baton.store import payloads
+from baton.store import changes, payloads
+from baton.store.changes import staged_key
 from baton.store.clock import now_ms
 from baton.store.metadata import MetadataStore, snapshot_id
 from baton.store.models import (
@@ -99,6 +100,8 @@ KEEP_AFTER = timedelta(hours=24)
 LOADED_EXPIRIES_KEPT = 256
 # How far past the retention the sweep pushes the tasks of a long-running workflow.
 KEEP_EXTENSION = timedelta(days=7)
+# A decision reads only what changed for this many attempts; later ones read every task.
+CAUGHT_UP_ATTEMPTS = 3
 
 
 @dataclass
@@ -109,6 +112,9 @@ class CommitStats:
     retries: int = 0
     # Task updates written onto their task items alone after their decision lost a race.
     written_alone: int = 0
+    # Decisions' loads that read only what changed, and those that read every task item.
+    loads_caught_up: int = 0
+    loads_whole: int = 0
 
 
 @dataclass(frozen=True)
@@ -153,10 +159,6 @@ class WorkflowExists(Exception):
 def _connection() -> Connection:
     """One connection per process: creating one builds a botocore client, which is slow."""
     return Connection(region=WorkflowItem.Meta.region, host=WorkflowItem.Meta.host)
-
-
-def staged_key(task_id: str, attempt: str) -> str:
-    return f"{task_id}#{attempt}"
 
 
 def due_shard(task_id: str) -> str:
@@ -240,6 +242,20 @@ def task_body_text(item: TaskItem) -> str:
     return item.body or "{}"
 
 
+def _stored_task(item: TaskItem) -> changes.StoredTask:
+    key = str(item.task_key)
+    return changes.StoredTask(
+        # Every task key is the task's id, then `#` and what tells its items apart.
+        task_id=key.partition("#")[0],
+        store_key=key,
+        body=task_body_text(item),
+        version=int(item.version),
+        created_revision=int(item.created_revision),
+        pending_effect=item.pending_effect is not None,
+        expires_at=item.expires_at,
+    )
+
+
 Effects = dict[str, list[Effect]]
 # What marks a task as owing a message: the flag and its place in the due index.
 _OWED = ("pending_effect", "due_shard", "due_at")
@@ -321,30 +337,58 @@ class WorkflowStore:
     _loaded_expiries: OrderedDict[str, tuple[int, dict[str, datetime | None]]] = field(
         default_factory=OrderedDict, repr=False
     )
+    # The workflows this environment loaded, which a decision's load catches up from.
+    loaded: changes.LoadedWorkflows = field(default_factory=changes.LoadedWorkflows, repr=False)
 
     # -- reading ---------------------------------------------------------------------------
 
-    def load(self, workflow_id: str) -> Workflow | None:
+    def load(
+        self, workflow_id: str, *, fresh_task_ids: Collection[str] | None = None
+    ) -> Workflow | None:
+        """The workflow as its items hold it. With `fresh_task_ids` None every task item is
+        read (what answers users, the sweep's repairs); with a collection, a decision's read:
+        the task items this environment loaded before, caught up through the workflow item's
+        log of changes, with the tasks of those ids read afresh (every task item whenever the
+        log does not tell; see baton.store.changes)."""
         try:
             item = WorkflowItem.get(workflow_id, consistent_read=True)
         except DoesNotExist:
             return None
         if item.body is None:
             return None  # an idempotency record, not a workflow
-        staged = set(item.staged_attempts or ())
         raw = json.loads(item.body)
-        # A restart or rerun wrote a new task set at this revision; older tasks are not its.
-        since = int(raw.get("tasksFromRevision", 0))
-        task_items = [
-            task_item
-            for task_item in TaskItem.query(workflow_id, consistent_read=True)
-            if since <= task_item.created_revision <= item.revision
-            and (task_item.attempt is None or task_item.attempt in staged)
-        ]
-        self._remember_expiries(workflow_id, int(item.revision), task_items)
+        head = changes.ItemHead(
+            revision=int(item.revision),
+            # A restart or rerun wrote a new task set at this revision; older tasks are not its.
+            tasks_from_revision=int(raw.get("tasksFromRevision", 0)),
+            staged_attempts=frozenset(item.staged_attempts or ()),
+            log=changes.decode(item.changes, workflow_task_prefix(workflow_id)),
+        )
+        stored: list[changes.StoredTask] | None = None
+        if fresh_task_ids is not None:
+            stored = self._caught_up(workflow_id, head, fresh_task_ids)
+            if stored is None:
+                self.stats.loads_whole += 1
+            else:
+                self.stats.loads_caught_up += 1
+        if stored is None:
+            stored = self._read_all_tasks(workflow_id, head)
+        self._remember_expiries(
+            workflow_id, head.revision, {t.store_key: t.expires_at for t in stored}
+        )
+        self.loaded.put(
+            workflow_id,
+            changes.LoadedWorkflow(
+                head.revision,
+                head.tasks_from_revision,
+                head.staged_attempts,
+                head.log,
+                {t.store_key: t for t in stored},
+            ),
+        )
         # Payloads kept in S3 are put back before the engine sees a body.
         body, *task_bodies = self.payloads.join_all(
-            [raw, *(json.loads(task_body_text(t)) for t in task_items)], workflow_id
+            [raw, *(json.loads(t.body) for t in stored)], workflow_id
         )
         definition = self.metadata.load_snapshot(body["definitionId"])
         index = definition_index(definition)
@@ -352,24 +396,65 @@ class WorkflowStore:
             Task.from_store(
                 task_body,
                 stored_workflow_task(task_body, index.task),
-                version=int(task_item.version),
-                created_revision=int(task_item.created_revision),
-                pending_effect=task_item.pending_effect is not None,
-                store_key=str(task_item.task_key),
+                version=task.version,
+                created_revision=task.created_revision,
+                pending_effect=task.pending_effect,
+                store_key=task.store_key,
             )
-            for task_item, task_body in zip(task_items, task_bodies, strict=True)
+            for task, task_body in zip(stored, task_bodies, strict=True)
         ]
-        return Workflow.from_store(body, definition, tasks, revision=int(item.revision))
+        return Workflow.from_store(body, definition, tasks, revision=head.revision)
 
-    def _remember_expiries(self, workflow_id: str, revision: int, items: list[TaskItem]) -> None:
+    def _read_all_tasks(self, workflow_id: str, head: changes.ItemHead) -> list[changes.StoredTask]:
+        """Every visible task item of the workflow: one consistent Query."""
+        return [
+            _stored_task(task_item)
+            for task_item in TaskItem.query(workflow_id, consistent_read=True)
+            if head.holds(int(task_item.created_revision), task_item.attempt)
+        ]
+
+    def _caught_up(
+        self, workflow_id: str, head: changes.ItemHead, fresh_task_ids: Collection[str]
+    ) -> list[changes.StoredTask] | None:
+        """The task items kept from an earlier load, with those the log names since and the
+        `fresh_task_ids` read again (one consistent BatchGetItem); None when in doubt."""
+        loaded = self.loaded.get(workflow_id)
+        if loaded is None:
+            return None
+        keys = changes.keys_to_read(loaded, head, fresh_task_ids)
+        if keys is None:
+            return None
+        tasks = dict(loaded.tasks)
+        if keys:
+            found = {
+                str(item.task_key): item
+                for item in TaskItem.batch_get(
+                    [(workflow_id, key) for key in sorted(keys)], consistent_read=True
+                )
+            }
+            for key in keys:
+                item = found.get(key)
+                if item is None:
+                    return None  # a task item the log or the cache names is gone
+                if head.holds(int(item.created_revision), item.attempt):
+                    tasks[key] = _stored_task(item)
+                else:
+                    tasks.pop(key, None)
+        return list(tasks.values())
+
+    def _remember_expiries(
+        self, workflow_id: str, revision: int, read: dict[str, datetime | None]
+    ) -> None:
         expiries = self._loaded_expiries
-        expiries[workflow_id] = (revision, {str(i.task_key): i.expires_at for i in items})
+        expiries[workflow_id] = (revision, read)
         expiries.move_to_end(workflow_id)
         while len(expiries) > LOADED_EXPIRIES_KEPT:
             expiries.popitem(last=False)
 
-    def require(self, workflow_id: str) -> Workflow:
-        workflow = self.load(workflow_id)
+    def require(
+        self, workflow_id: str, *, fresh_task_ids: Collection[str] | None = None
+    ) -> Workflow:
+        workflow = self.load(workflow_id, fresh_task_ids=fresh_task_ids)
         if workflow is None:
             raise NotFound(f"No such workflow found by id: {workflow_id}")
         return workflow
@@ -428,9 +513,16 @@ class WorkflowStore:
         self.metadata.save_snapshot(decision.workflow.definition)
         self._commit(decision, expected_revision=None, claim=claim)
 
-    def mutate(self, workflow_id: str, change: Callable[[Workflow], Decision]) -> Decision:
-        """Load, decide with `change`, commit; on a lost race, reload and decide again."""
-        outcome = self._decide_and_commit(workflow_id, change, None)
+    def mutate(
+        self,
+        workflow_id: str,
+        change: Callable[[Workflow], Decision],
+        *,
+        fresh_task_ids: Collection[str] | None = None,
+    ) -> Decision:
+        """Load, decide with `change`, commit; on a lost race, reload and decide again.
+        `fresh_task_ids` as `load` takes them: None reads every task item."""
+        outcome = self._decide_and_commit(workflow_id, change, None, fresh_task_ids)
         assert isinstance(outcome, Decision)
         return outcome
 
@@ -439,22 +531,29 @@ class WorkflowStore:
         workflow_id: str,
         change: Callable[[Workflow], Decision],
         updated: Callable[[Workflow], Task | None],
+        *,
+        fresh_task_ids: Collection[str] | None = None,
     ) -> Decision | WrittenAlone:
         """Commit a task update's decision (`change`) in one optimistic attempt; if that loses
         the race, write the task as the update leaves it (`updated`) onto its item alone,
         owing its workflow a decision, and answer WrittenAlone: the caller asks for that
         decision. Only when the task item itself changed since it was read is the workflow
-        read and decided again, so contention on the workflow never turns the update away."""
-        return self._decide_and_commit(workflow_id, change, updated)
+        read and decided again, so contention on the workflow never turns the update away.
+        `fresh_task_ids` (the updated task's, as `load` takes them) read only what changed."""
+        return self._decide_and_commit(workflow_id, change, updated, fresh_task_ids)
 
     def _decide_and_commit(
         self,
         workflow_id: str,
         change: Callable[[Workflow], Decision],
         updated: Callable[[Workflow], Task | None] | None,
+        fresh_task_ids: Collection[str] | None,
     ) -> Decision | WrittenAlone:
+        fresh = None if fresh_task_ids is None else set(fresh_task_ids)
         for attempt in range(self.max_attempts):
-            workflow = self.require(workflow_id)
+            # A decision that keeps losing reads every task: whatever it missed, it sees.
+            reading = fresh if attempt < CAUGHT_UP_ATTEMPTS else None
+            workflow = self.require(workflow_id, fresh_task_ids=reading)
             decision = change(workflow)
             if not decision.changed:
                 return decision
@@ -463,12 +562,22 @@ class WorkflowStore:
                 return decision
             except RevisionConflict:
                 self.stats.retries += 1
+            if fresh is not None:
+                # A task written alone meanwhile fails its version condition without a new
+                # revision: the next read takes every task this decision wrote afresh.
+                fresh |= {
+                    t.task_id
+                    for t in decision.changed_tasks
+                    if t.task_id not in decision.new_task_ids
+                }
             if updated is not None:
                 task = updated(workflow)
                 if task is not None and self._write_alone(workflow, task):
                     self.stats.written_alone += 1
                     return WrittenAlone(_with_task(workflow, task), task)
                 # The task itself changed since it was read: decide again on what it is now.
+                if task is not None and fresh is not None:
+                    fresh.add(task.task_id)
             # Full jitter, capped: contenders spread out instead of colliding again.
             self.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
         raise CommitContention(
@@ -497,9 +606,27 @@ class WorkflowStore:
             if _condition_failed(error):
                 return False
             raise
+        self.loaded.written(
+            workflow.workflow_id,
+            changes.StoredTask(
+                task_id=task.task_id,
+                store_key=task.store_key,
+                body=body,
+                version=task.version + 1,
+                created_revision=task.created_revision,
+                pending_effect=False,
+                expires_at=self._loaded_expiry(workflow.workflow_id, task.store_key),
+            ),
+            previous_version=task.version,
+        )
         task.continue_at = now
         task.version += 1
         return True
+
+    def _loaded_expiry(self, workflow_id: str, task_key: str) -> datetime | None:
+        loaded = self.loaded.get(workflow_id)
+        kept = loaded.tasks.get(task_key) if loaded is not None else None
+        return kept.expires_at if kept is not None else None
 
     def _commit(
         self,
@@ -534,6 +661,7 @@ class WorkflowStore:
         room = MAX_TRANSACTION_ITEMS - 1 - (1 if claim else 0)
         inline, later = _split_for_transaction(decision, changed, room)
         attempt = str(uuid.uuid4()) if new_tasks else None
+        fields["changes"] = self._change_log(decision, expected_revision, attempt)
         if attempt is not None:
             self._stage(new_tasks, bodies, workflow, effects, revision, attempt, now, expires_at)
         try:
@@ -644,6 +772,29 @@ class WorkflowStore:
         body = self._task_body(canceled, workflow.workflow_id, objects)
         self.payloads.write(objects, workflow.workflow_id)
         return canceled, body
+
+    def _change_log(
+        self, decision: Decision, expected_revision: int | None, attempt: str | None
+    ) -> str:
+        """The workflow item's log of changes once this decision lands: the log as loaded at
+        the expected revision (none if this environment does not hold it), with this commit's
+        entry (see baton.store.changes)."""
+        workflow_id = decision.workflow.workflow_id
+        loaded = self.loaded.get(workflow_id) if expected_revision is not None else None
+        previous = loaded.log if loaded is not None and loaded.revision == expected_revision else ()
+        revision = (expected_revision or 0) + 1
+        if decision.removed_tasks or decision.fresh_task_set:
+            entry = changes.LogEntry(revision, known=False)
+        else:
+            new_ids = decision.new_task_ids
+            entry = changes.LogEntry(
+                revision,
+                attempt,
+                tuple(t.task_id for t in decision.changed_tasks if t.task_id in new_ids),
+                tuple(t.task_id for t in decision.changed_tasks if t.task_id not in new_ids),
+            )
+        log = changes.next_log(previous, entry, changes.log_capacity(len(decision.workflow.tasks)))
+        return changes.encode(log, workflow_task_prefix(workflow_id))
 
     def _delete_removed(self, decision: Decision) -> None:
         """Delete the items of tasks the decision took out of the workflow (a DO_WHILE's
@@ -879,6 +1030,7 @@ class WorkflowStore:
         actions.append(WorkflowItem.task_prefix.set(fields["task_prefix"]))
         if attempt:
             actions.append(WorkflowItem.staged_attempts.add({attempt}))
+        actions.append(WorkflowItem.changes.set(fields["changes"]))
         return actions
 
     def _write_workflow(
