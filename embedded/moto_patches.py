@@ -202,6 +202,9 @@ def _indexed_items(table: Any, index_name: str) -> list[Any] | None:
     return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
 
+_query_lock = threading.Lock()
+
+
 def _patch_query() -> None:
     from moto.dynamodb.models.table import Table
 
@@ -225,13 +228,15 @@ def _patch_query() -> None:
                 partition = sorted(stored.values(), key=lambda item: item.range_key)
             else:
                 partition = [stored]
-        # moto's query filters all_items() by the hash key; DynamoDB requests are applied one
-        # at a time (embedded.moto_server), so the table's own method can stand aside meanwhile.
-        self.all_items = lambda: partition
-        try:
-            return original(self, hash_key, *args, **kwargs)
-        finally:
-            del self.all_items
+        # moto's query filters all_items() by the hash key: the table's own method stands aside
+        # meanwhile. The server applies requests one at a time, but moto in a test's process
+        # may be queried from several threads at once (a search's partitions in parallel).
+        with _query_lock:
+            self.all_items = lambda: partition
+            try:
+                return original(self, hash_key, *args, **kwargs)
+            finally:
+                del self.all_items
 
     Table.query = query  # type: ignore[method-assign]
 

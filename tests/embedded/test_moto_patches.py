@@ -311,3 +311,39 @@ def test_a_queue_keeps_only_the_latest_deleted_handles(
     kept = set(queue.deleted_messages)
     assert len(kept) <= 5 and handles[-1] in kept
     assert kept - {None} <= set(handles[-5:])
+
+
+def test_queries_from_several_threads_at_once_each_read_their_own_partition(table: Any) -> None:
+    # A search queries its index partitions in parallel; moto in a test's process serves them
+    # from several threads at once.
+    from concurrent.futures import ThreadPoolExecutor
+
+    table.create_table(
+        TableName="ranged",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    keys = ("a", "b", "c", "d")
+    for key in keys:
+        for number in range(100):
+            table.put_item(TableName="ranged", Item={"pk": {"S": key}, "sk": {"N": str(number)}})
+
+    def read(key: str) -> set[str]:
+        found = table.query(
+            TableName="ranged",
+            KeyConditionExpression="pk = :k",
+            ExpressionAttributeValues={":k": {"S": key}},
+        )["Items"]
+        return {item["pk"]["S"] for item in found} if len(found) == 100 else set()
+
+    asked = list(keys) * 25
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(read, asked))
+    assert answers == [{key} for key in asked]
