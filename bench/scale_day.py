@@ -72,7 +72,6 @@ def _shards() -> dict[str, int]:
     from baton.store.models import (
         DUE_SHARDS,
         POLL_SHARDS,
-        RUNNING_SHARDS,
         STATUS_SHARDS,
         TYPE_STATUS_SHARDS,
     )
@@ -81,7 +80,6 @@ def _shards() -> dict[str, int]:
         "by_due_time": DUE_SHARDS,
         "by_status": STATUS_SHARDS,
         "by_type_status": TYPE_STATUS_SHARDS,
-        "by_running": RUNNING_SHARDS,
         "by_poll_key": POLL_SHARDS,
     }
 

@@ -46,15 +46,15 @@ TABLE_ACCESS: Final[Mapping[str, Mapping[str, TableAccess]]] = {
     "api": {
         # Starting creates the workflow item (PutItem), with its idempotency claim in the same
         # transaction (PutItem); a taken claim is read back (GetItem). GET .../correlated/...
-        # reads the correlation index, GET /api/workflow/running/{name} the running index;
-        # DELETE .../remove deletes the workflow item (its tasks: BatchWriteItem). Search
+        # reads the correlation index, GET /api/workflow/running/{name} the type-and-status
+        # index and the workflows it lists (BatchGetItem); DELETE .../remove deletes the
+        # workflow item (its tasks: BatchWriteItem). Search
         # (baton.store.search) queries the three search indexes and reads each page's
         # workflows by key (BatchGetItem).
         "Workflows": TableAccess(
             table=(GET, BATCH_GET, PUT, UPDATE, DELETE),
             indexes={
                 "by_correlation": (QUERY,),
-                "by_running": (QUERY,),
                 "by_type_status": (QUERY,),
                 "by_status": (QUERY,),
                 "by_correlation_id": (QUERY,),

@@ -225,3 +225,74 @@ def test_a_clean_stop_keeps_definitions_and_workflows(tmp_path: Path) -> None:
         assert [t["status"] for t in workflow["tasks"]] == ["IN_PROGRESS"]
     finally:
         second.stop()
+
+
+def test_state_kept_with_the_running_index_still_lists_and_ends_its_workflows(
+    tmp_path: Path,
+) -> None:
+    """State kept by a Baton that had the `by_running` index (the running list's own, now
+    read from `by_type_status`): a table with that index, workflow items with its key. The
+    runtime starts on it, lists those workflows as running, and ends them."""
+    import boto3
+
+    from baton.store.schema import table_specs
+    from tests.e2e.runtime_process import ACCESS_KEY_ID, REGION
+
+    data_dir = tmp_path / "state"
+    (spec,) = [s for s in table_specs() if s.logical_name == "Workflows"]
+    first = start_runtime(data_dir=data_dir)
+    try:
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=first.moto_url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=ACCESS_KEY_ID,
+        )
+        dynamodb.update_table(
+            TableName=spec.default_name,
+            AttributeDefinitions=[
+                {"AttributeName": "running_key", "AttributeType": "S"},
+                {"AttributeName": "create_time", "AttributeType": "N"},
+            ],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": "by_running",
+                        "KeySchema": [
+                            {"AttributeName": "running_key", "KeyType": "HASH"},
+                            {"AttributeName": "create_time", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    }
+                }
+            ],
+        )
+        assert http_json("POST", f"{first.api_url}/metadata/workflow", DEFINITION)[0] == 200
+        started = []
+        for _ in range(2):
+            status, _, workflow_id = http_json(
+                "POST", f"{first.api_url}/workflow/{WORKFLOW}", {"wait": "1h"}
+            )
+            assert status == 200
+            started.append(workflow_id)
+            # As the earlier commit wrote it: the running index's key on the item.
+            dynamodb.update_item(
+                TableName=spec.default_name,
+                Key={"workflowId": {"S": workflow_id}},
+                UpdateExpression="SET running_key = :key",
+                ExpressionAttributeValues={":key": {"S": f"{WORKFLOW}#1#0"}},
+            )
+    finally:
+        first.stop()
+    second = start_runtime(data_dir=data_dir)
+    try:
+        running = f"{second.api_url}/workflow/running/{WORKFLOW}"
+        assert sorted(http_json("GET", running)[2]) == sorted(started)
+        assert (
+            http_json("POST", f"{second.api_url}/tasks/{started[0]}/hold/COMPLETED", {})[0] == 200
+        )
+        assert _workflow(second.api_url, started[0])["status"] == "COMPLETED"
+        assert http_json("GET", running)[2] == [started[1]]
+    finally:
+        second.stop()

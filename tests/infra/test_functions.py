@@ -222,7 +222,6 @@ EXPECTED_TABLE_GRANTS = {
     "api": _dynamodb(
         Workflows=["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"],
         Workflows__by_correlation=["Query"],
-        Workflows__by_running=["Query"],
         Workflows__by_type_status=["Query"],
         Workflows__by_status=["Query"],
         Workflows__by_correlation_id=["Query"],

@@ -454,6 +454,9 @@ def test_running_workflows_by_name_version_and_start_time(registered):
     assert call_api("POST", f"/api/workflow/{ended}/restart").status == 204
     assert call_api("DELETE", f"/api/workflow/{first}").status == 200
     assert set(call_api("GET", "/api/workflow/running/two_steps").json()) == {second, ended}
+    # A paused workflow has not ended: Conductor lists it among the running.
+    assert call_api("PUT", f"/api/workflow/{second}/pause").status == 200
+    assert set(call_api("GET", "/api/workflow/running/two_steps").json()) == {second, ended}
 
 
 def test_correlated_for_many_ids(registered):

@@ -54,8 +54,9 @@ class CorrelationIndex(GlobalSecondaryIndex["WorkflowItem"]):
 
 class TypeStatusIndex(GlobalSecondaryIndex["WorkflowItem"]):
     """Workflows by `<name>#<status>#<shard>`, by start time: what a search on the workflow
-    type (and status) reads. Keys only: a status change moves the entry (two index writes),
-    nothing else touches it."""
+    type (and status) reads, and the list of a type's running workflows (its RUNNING and
+    PAUSED keys). Keys only: a status change moves the entry (two index writes), nothing else
+    touches it."""
 
     class Meta:
         index_name = "by_type_status"
@@ -85,22 +86,6 @@ class CorrelationIdIndex(GlobalSecondaryIndex["WorkflowItem"]):
         projection = KeysOnlyProjection()
 
     correlation_id = UnicodeAttribute(hash_key=True, attr_name="correlationId")
-    create_time = NumberAttribute(range_key=True)
-
-
-# Running workflows of one definition version are spread over this many index partitions.
-RUNNING_SHARDS = 4
-
-
-class RunningIndex(GlobalSecondaryIndex["WorkflowItem"]):
-    """Workflows not yet ended, by `<name>#<version>#<shard>`, by start time (sparse: an ended
-    workflow leaves it). What `GET /api/workflow/running/{name}` reads."""
-
-    class Meta:
-        index_name = "by_running"
-        projection = KeysOnlyProjection()
-
-    running_key = UnicodeAttribute(hash_key=True)
     create_time = NumberAttribute(range_key=True)
 
 
@@ -142,7 +127,6 @@ class WorkflowItem(Model):
     # a tagged task counts only once its attempt is listed here.
     staged_attempts = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute(null=True)
-    running_key = UnicodeAttribute(null=True)
     task_prefix = UnicodeAttribute(null=True)
     # Which task items each of the latest commits wrote (`baton.store.workflows`): a reader
     # that holds an older revision reads only those instead of every task.
@@ -152,7 +136,6 @@ class WorkflowItem(Model):
     by_type_status = TypeStatusIndex()
     by_status = StatusIndex()
     by_correlation_id = CorrelationIdIndex()
-    by_running = RunningIndex()
     by_task_prefix = TaskPrefixIndex()
 
 

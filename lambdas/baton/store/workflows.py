@@ -65,13 +65,13 @@ from baton.store.metadata import MetadataStore, snapshot_id
 from baton.store.models import (
     DUE_SHARDS,
     POLL_SHARDS,
-    RUNNING_SHARDS,
     STATUS_SHARDS,
+    TYPE_STATUS_SHARDS,
     TaskItem,
     WorkflowItem,
 )
 from baton.store.queues import WIDEN_BACKLOG, QueueWidths, is_mark, mark_end, poll_key
-from baton.store.search import status_key, workflow_search_keys
+from baton.store.search import status_key, type_status_key, workflow_search_keys
 
 _log = logging.getLogger(__name__)
 
@@ -175,12 +175,6 @@ def _is_limited(task: Task) -> bool:
     return task_def is not None and task_def.concurrent_exec_limit > 0
 
 
-def running_index_key(workflow: Workflow) -> str:
-    """The workflow's key in the running index: its definition, version and a shard."""
-    shard = zlib.crc32(workflow.workflow_id.encode()) % RUNNING_SHARDS
-    return f"{workflow.definition.name}#{workflow.definition.version}#{shard}"
-
-
 def poll_shard(task_id: str) -> int:
     return zlib.crc32(task_id.encode()) % POLL_SHARDS
 
@@ -266,6 +260,8 @@ def _condition_failed(error: Exception) -> bool:
 
 
 _ENDED_WORKFLOW = frozenset(status.value for status in WorkflowStatus if status.is_terminal)
+# The statuses of a workflow not yet ended, as the type-and-status index keys hold them.
+RUNNING_STATUSES = tuple(status.value for status in WorkflowStatus if not status.is_terminal)
 
 
 def _split_for_transaction(
@@ -489,21 +485,35 @@ class WorkflowStore:
     def running_ids(
         self, name: str, version: int, *, start_time: int | None, end_time: int | None
     ) -> list[str]:
-        """Ids of the workflows of `name` at `version` not yet ended, started between the
-        times if given (epoch ms, inclusive), oldest first: a Query per index shard."""
+        """Ids of the workflows of `name` at `version` not yet ended (RUNNING or PAUSED, as
+        Conductor's running list), started between the times if given (epoch ms, inclusive),
+        oldest first. Read from the type-and-status index (a Query per status and shard),
+        then the items, for the version (an index of its own would cost every workflow two
+        index writes, in at its start and out at its end, for this rarely used list)."""
         condition = None
         if start_time is not None or end_time is not None:
             condition = WorkflowItem.create_time.between(
                 start_time if start_time is not None else 0,
                 end_time if end_time is not None else 2**63 - 1,
             )
-        found: list[tuple[int, str]] = []
-        for shard in range(RUNNING_SHARDS):
-            for item in WorkflowItem.by_running.query(
-                f"{name}#{version}#{shard}", range_key_condition=condition
-            ):
-                found.append((int(item.create_time or 0), str(item.workflow_id)))
-        return [workflow_id for _, workflow_id in sorted(found)]
+        found: list[str] = []
+        for status in RUNNING_STATUSES:
+            for shard in range(TYPE_STATUS_SHARDS):
+                found += [
+                    str(entry.workflow_id)
+                    for entry in WorkflowItem.by_type_status.query(
+                        type_status_key(name, status, shard), range_key_condition=condition
+                    )
+                ]
+        listed: list[tuple[int, str]] = []
+        # Eventually consistent, as the index it follows is (and half the price).
+        for item in WorkflowItem.batch_get(list(dict.fromkeys(found)), consistent_read=False):
+            if item.body is None or item.name != name or item.status not in RUNNING_STATUSES:
+                continue  # ended since the index read it
+            definition = self.metadata.load_snapshot(json.loads(item.body)["definitionId"])
+            if definition.version == version:
+                listed.append((int(item.create_time or 0), str(item.workflow_id)))
+        return [workflow_id for _, workflow_id in sorted(listed)]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -974,7 +984,6 @@ class WorkflowStore:
             "body": body,
             "expires_at": expires_at,
             **workflow_search_keys(workflow),
-            "running_key": None if workflow.status.is_terminal else running_index_key(workflow),
             "create_time": workflow.create_time,
             "task_prefix": workflow_task_prefix(workflow.workflow_id),
         }
@@ -1019,10 +1028,6 @@ class WorkflowStore:
         else:
             # Running again (a retry, a restart): it must not expire while it runs.
             actions.append(WorkflowItem.expires_at.remove())
-        if fields["running_key"] is not None:
-            actions.append(WorkflowItem.running_key.set(fields["running_key"]))
-        else:
-            actions.append(WorkflowItem.running_key.remove())
         # A restart starts the workflow anew: its start time is the index's sort key.
         actions.append(WorkflowItem.create_time.set(fields["create_time"]))
         # Unchanged after the first commit (no index write); a workflow written before the
