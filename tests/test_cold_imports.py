@@ -53,3 +53,13 @@ def test_a_cold_start_imports_no_module_only_some_requests_need(handler: str) ->
     unwanted = ON_DEMAND if handler == "api" else ON_DEMAND + NOT_DECIDING
     imported_too_soon = sorted(imported & set(unwanted))
     assert not imported_too_soon
+
+
+def test_the_cold_start_benchmarks_compile_batons_sources_as_lambda_does(tmp_path: Path) -> None:
+    from bench.coldstart import bytecode_cache
+
+    cache = bytecode_cache(tmp_path / "cache")
+    cached = {path.name.split(".")[0] for path in cache.rglob("*.pyc")}
+    assert {"api_gateway", "models", "client"} <= cached
+    baton_sources = Path(os.path.abspath(ROOT / "lambdas"))
+    assert not (cache / baton_sources.relative_to(baton_sources.anchor)).exists()
