@@ -139,7 +139,9 @@ def _section_cold_start(
         COLD_START_TITLE,
         "",
         "Import time of each handler module in a fresh interpreter (`python -X importtime`, "
-        "median of 7 runs, this machine's Python and packages; target at most 300 ms). "
+        "median of 7 runs, this machine's Python and packages, the packages' bytecode read and "
+        "Baton's own sources compiled, as on Lambda, whose asset ships no bytecode; target at "
+        "most 300 ms). "
         "Deployed Baton runs with Powertools' Tracer off (Lambda's own X-Ray tracing stays on); "
         "with `-c tracer=true` the Tracer imports the X-Ray SDK:",
         "",

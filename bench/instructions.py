@@ -10,7 +10,9 @@ bench/RESULTS.md; with `--against`, the same is measured on the sources of git r
 - instructions per seed workflow decided start to finish (bench/engine.py's
   `run_seed_workflow`), from two runs that differ only in how many workflows they decide;
 - instructions to import each handler module in a fresh interpreter (what a cold start pays
-  before the first request), less those of an interpreter that imports nothing.
+  before the first request), less those of an interpreter that imports nothing: with Baton's
+  own sources compiled, as on Lambda, and with their bytecode read, which shows what the
+  compiling costs (bench/coldstart.py says why Lambda compiles them).
 
 Hash randomization is off in the measured interpreters, so a rerun gives the same counts to
 within a fraction of a percent.
@@ -25,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench.coldstart import bytecode_cache, reading_bytecode_from
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = ("baton.handlers.api", "baton.handlers.events", "baton.handlers.timers")
@@ -44,9 +48,9 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION_TITLE = "## 7. Instructions (valgrind, not moved by the machine's load)"
 
 
-def _instructions(root: Path, code: str, *args: str) -> int:
+def _instructions(root: Path, cache: Path, code: str, *args: str) -> int:
     env = {
-        **os.environ,
+        **reading_bytecode_from(cache),
         "PYTHONPATH": f"{root / 'lambdas'}{os.pathsep}{root}",
         "PYTHONHASHSEED": "0",
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -75,21 +79,28 @@ def _instructions(root: Path, code: str, *args: str) -> int:
     return int(match.group(1))
 
 
-def per_seed_workflow(root: Path = ROOT) -> float:
+def per_seed_workflow(root: Path, cache: Path) -> float:
     """Instructions per seed workflow, imports and start-up left out."""
-    baseline = _instructions(root, _SEED_SCRIPT, "0")
-    loaded = _instructions(root, _SEED_SCRIPT, str(SEED_WORKFLOWS))
+    baseline = _instructions(root, cache, _SEED_SCRIPT, "0")
+    loaded = _instructions(root, cache, _SEED_SCRIPT, str(SEED_WORKFLOWS))
     return (loaded - baseline) / SEED_WORKFLOWS
 
 
-def handler_imports(root: Path = ROOT) -> dict[str, int]:
+def handler_imports(root: Path, cache: Path) -> dict[str, int]:
     """Instructions to import each handler module, an empty interpreter's left out."""
-    bare = _instructions(root, "pass")
-    return {module: _instructions(root, f"import {module}") - bare for module in HANDLERS}
+    bare = _instructions(root, cache, "pass")
+    return {module: _instructions(root, cache, f"import {module}") - bare for module in HANDLERS}
 
 
 def measure(root: Path = ROOT) -> dict[str, float]:
-    return {"seed workflow": per_seed_workflow(root), **handler_imports(root)}
+    with tempfile.TemporaryDirectory() as lambda_like, tempfile.TemporaryDirectory() as whole:
+        cache = bytecode_cache(Path(lambda_like), root)
+        read = handler_imports(root, bytecode_cache(Path(whole), root, with_baton=True))
+        return {
+            "seed workflow": per_seed_workflow(root, cache),
+            **handler_imports(root, cache),
+            **{f"{module}, Baton's bytecode read": count for module, count in read.items()},
+        }
 
 
 def _sources_of(revision: str, into: Path) -> Path:
@@ -109,7 +120,9 @@ def section(current: dict[str, float], before: dict[str, float] | None, revision
         + ": millions of instructions counted by valgrind's callgrind, hash randomization "
         "off. A seed workflow is bench/engine.py's, decided start to finish (start-up left "
         "out); an import is a handler module's in a fresh interpreter (an empty one's left "
-        "out), the work of a cold start before its first request.",
+        "out), the work of a cold start before its first request, with Baton's own sources "
+        "compiled as on Lambda (its asset ships no bytecode) or, where said, their bytecode "
+        "read.",
         "",
     ]
     if before is None:

@@ -16,9 +16,9 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from baton import __version__, admin, execution, mock_run, telemetry, wakeup, workflow_links
+from baton import __version__, execution, telemetry, wakeup, workflow_links
 from baton.engine import decider, lifecycle
 from baton.engine.decider import Decision, TaskUpdate
 from baton.engine.definitions import EventHandler, JsonObject, TaskDef, WorkflowDef
@@ -41,9 +41,6 @@ from baton.errors import (
     PayloadTooLarge,
 )
 from baton.messaging import Messaging
-from baton.search import tasks as task_search
-from baton.search.tasks import TaskSearchRequest
-from baton.search.workflows import SearchRequest, search_workflows
 from baton.store import health as store_health
 from baton.store import workers
 from baton.store.clock import now_ms
@@ -57,6 +54,13 @@ from baton.store.workflows import (
     WrittenAlone,
 )
 from baton.topology import MAX_TIMER_DELAY_SECONDS
+
+if TYPE_CHECKING:
+    # Imported where used: only searches, admin reads and test runs need them, and a cold
+    # start pays for every module it imports (Lambda compiles Baton's sources each time).
+    from baton import mock_run
+    from baton.search.tasks import TaskSearchRequest
+    from baton.search.workflows import SearchRequest
 
 _log = logging.getLogger(__name__)
 
@@ -275,6 +279,8 @@ class Baton:
 
     def search_workflows(self, request: SearchRequest, *, full: bool) -> JsonObject:
         """Conductor's workflow search, answered from the search indexes (baton.search)."""
+        from baton.search.workflows import search_workflows
+
         return search_workflows(request, full=full, metadata=self.metadata)
 
     def status_summary(
@@ -1099,24 +1105,34 @@ class Baton:
 
     def search_tasks(self, request: TaskSearchRequest, *, full: bool) -> JsonObject:
         """Conductor's task search: TaskSummary objects, or (`full`) Tasks (baton.search.tasks)."""
+        from baton.search import tasks as task_search
+
         return task_search.search_tasks(request, full=full, store=self.store)
 
     def search_workflows_by_tasks(self, request: TaskSearchRequest, *, full: bool) -> JsonObject:
         """The workflows with a task matching a task search."""
+        from baton.search import tasks as task_search
+
         return task_search.search_workflows_by_tasks(
             request, full=full, store=self.store, metadata=self.metadata
         )
 
     def pending_tasks(self, task_type: str, *, start: int, count: int) -> list[JsonObject]:
         """`GET /api/admin/task/{type}`: SCHEDULED tasks of the type, oldest first."""
+        from baton import admin
+
         return admin.pending_tasks(self.store, task_type, start=start, count=count)
 
     def event_queues(self) -> dict[str, str]:
         """`GET /api/admin/queues`: each event Baton listens on, and its queue."""
+        from baton import admin
+
         return admin.event_queues(self.messaging.event_queue_names)
 
     def test_workflow(self, test: mock_run.TestRun) -> JsonObject:
         """`POST /api/workflow/test`: the workflow run in memory on mocks, nothing stored."""
+        from baton import mock_run
+
         check_payload_size("workflow input", test.input)
         self._attach_task_defs(test.definition)
 

@@ -32,7 +32,6 @@ from baton.engine.effects import (
 from baton.engine.state import Task, TaskStatus, Workflow, child_workflow_id, failure_workflow_id
 from baton.engine.tasks.start_workflow import REQUEST_PARAMETER, request_problem
 from baton.engine.tasks.sub_workflow import CHILD_END_TO_TASK
-from baton.engine.validation import ValidationFailed, validate_workflow_def
 from baton.errors import BadRequest, Conflict, ItemTooLarge, NotFound, PayloadTooLarge
 
 if TYPE_CHECKING:
@@ -40,9 +39,14 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-# What makes a start fail for good (the task fails with it); anything else is transient and
-# left to the sweep.
-_REFUSED = (NotFound, Conflict, ValidationFailed, ValueError, ItemTooLarge, BadRequest)
+
+def _refused(*also: type[Exception]) -> tuple[type[Exception], ...]:
+    """What makes a start fail for good (the task fails with it); anything else is transient
+    and left to the sweep."""
+    # baton.engine.validation is imported by what validates, not by every cold start.
+    from baton.engine.validation import ValidationFailed
+
+    return (NotFound, Conflict, ValidationFailed, ValueError, ItemTooLarge, BadRequest, *also)
 
 
 def carry_out(service: Baton, workflow: Workflow, effect: Effect) -> bool:
@@ -145,7 +149,7 @@ def _start_child(service: Baton, workflow: Workflow, task: Task) -> None:
                 parent_workflow_task_id=task.task_id,
             )
         )
-    except _REFUSED as error:
+    except _refused() as error:
         if isinstance(error, Conflict) and service.store.load(child_id) is not None:
             return  # its own idempotency key, taken by this very child's first start
         _end_task(service, workflow, task, TaskStatus.FAILED, None, _reason(error))
@@ -156,6 +160,8 @@ def _inline_definition(value: Any) -> WorkflowDef | None:
         return None
     if not isinstance(value, dict):
         raise ValueError("workflowDefinition must be either null, or WorkflowDef")
+    from baton.engine.validation import validate_workflow_def
+
     errors = validate_workflow_def(value)
     if errors:
         raise ValueError(
@@ -190,7 +196,7 @@ def _start_requested(service: Baton, workflow: Workflow, task: Task) -> None:
                 workflow_id=child_workflow_id(task.task_id),
             )
         )
-    except (*_REFUSED, PayloadTooLarge) as error:
+    except _refused(PayloadTooLarge) as error:
         if _started_before(service, task):
             started = child_workflow_id(task.task_id)
         else:
@@ -243,7 +249,7 @@ def start_failure_workflow(
                     workflow_id=workflow_id,
                 )
             )
-    except (*_REFUSED, PayloadTooLarge) as error:
+    except _refused(PayloadTooLarge) as error:
         _log.warning(
             "Failure workflow %s did not start: %s",
             name,
@@ -344,6 +350,8 @@ def _end_task(
 
 
 def _reason(error: Exception) -> str:
+    from baton.engine.validation import ValidationFailed
+
     if isinstance(error, ValidationFailed):
         return "; ".join(f"{e.path}: {e.message}" for e in error.errors) or str(error)
     return str(error)

@@ -6,7 +6,7 @@ tasks of the workflows their query names (see `baton.search.tasks`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -14,13 +14,18 @@ from baton.api.errors import bad_request
 from baton.api.requests import query, query_int
 from baton.runtime import baton
 from baton.search.plan import MAX_WINDOW, SearchRefused
-from baton.search.tasks import TaskSearchRequest
-from baton.search.workflows import SearchRequest
+
+if TYPE_CHECKING:
+    # Imported on a search's first request: no cold start needs them.
+    from baton.search.tasks import TaskSearchRequest
+    from baton.search.workflows import SearchRequest
 
 router = Router()
 
 
 def _request() -> SearchRequest:
+    from baton.search.workflows import SearchRequest
+
     return SearchRequest(
         query=query(router, "query"),
         free_text=query(router, "freeText"),
@@ -53,6 +58,8 @@ def search_v2() -> dict[str, Any]:
 
 
 def _task_request() -> TaskSearchRequest:
+    from baton.search.tasks import TaskSearchRequest
+
     return TaskSearchRequest(
         query=query(router, "query"),
         free_text=query(router, "freeText"),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from baton import execution, mock_run
+from baton import execution
 from baton.api.errors import bad_request, strict_json
 from baton.api.metadata import _checked_workflow_def
 from baton.api.requests import json_body, json_object, json_type, query, query_bool, query_int
@@ -15,6 +15,10 @@ from baton.engine.state import TaskStatus
 from baton.engine.validation import MAX_VERSION
 from baton.runtime import baton
 from baton.service import IDEMPOTENCY_STRATEGIES, StartRequest
+
+if TYPE_CHECKING:
+    # Imported by the test route on its first request: no cold start needs it.
+    from baton import mock_run
 
 router = Router()
 
@@ -203,6 +207,8 @@ def _task_mocks(value: Any, field: str) -> dict[str, list[mock_run.TaskMock]]:
 
 
 def _task_mock(value: Any, field: str) -> mock_run.TaskMock:
+    from baton import mock_run
+
     if not isinstance(value, dict):
         raise bad_request(f"{field} must be an object (status, output)")
     status = value.get("status")
@@ -224,6 +230,8 @@ def _task_mock(value: Any, field: str) -> mock_run.TaskMock:
 
 def _child_tests(value: Any, field: str, depth: int) -> dict[str, mock_run.ChildTest]:
     """`subWorkflowTestRequest`: SUB_WORKFLOW reference -> the child's WorkflowTestRequest."""
+    from baton import mock_run
+
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -248,6 +256,8 @@ def _child_tests(value: Any, field: str, depth: int) -> dict[str, mock_run.Child
 def test_workflow() -> dict[str, Any]:
     """Conductor's WorkflowTestRequest: the workflow run in memory on its mocks (nothing is
     stored or called), answered as the Workflow it became."""
+    from baton import mock_run
+
     body = json_object(router, what="a WorkflowTestRequest")
     request = start_request(body)
     if request.idempotency_key:

@@ -15,10 +15,11 @@ started with `spawn`, so it shares no locks or threads with the parent.
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
-from multiprocessing.connection import Connection
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 # What one evaluation may take, as INLINE scripts may (baton.engine.js).
 TIME_LIMIT_SECONDS: Final = 1.0
@@ -81,6 +82,10 @@ class JqProcess:
         self.started = 0
 
     def _start(self, max_results: int) -> Connection:
+        # Imported on the first jq task: multiprocessing (and pickle) cost every cold start
+        # otherwise, and most workflows have no JSON_JQ_TRANSFORM.
+        import multiprocessing
+
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe(duplex=True)
         process = context.Process(
