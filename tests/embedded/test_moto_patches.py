@@ -100,6 +100,35 @@ def test_updates_through_the_copied_trees_apply_as_moto_applies_them(table: Any)
     assert item["d"] == {"SS": ["q"]}
 
 
+@pytest.mark.parametrize(
+    ("expression", "names", "message"),
+    [
+        ("SET #k = :a", {"#k": "pk"}, "Cannot update attribute pk"),
+        ("SET #a = #missing + :one", {"#a": "a", "#missing": "missing"}, "does not exist"),
+        ("SET #a = :a SET #b = :a", {"#a": "a", "#b": "b"}, "SET"),
+        ("SET #a = :a, #a = :one", {"#a": "a"}, "overlap"),
+    ],
+)
+def test_updates_moto_refuses_are_refused_through_the_patched_walks(
+    table: Any, expression: str, names: dict[str, str], message: str
+) -> None:
+    from botocore.exceptions import ClientError
+    from moto.dynamodb.parsing import ast_nodes
+
+    assert "moto_patches" in ast_nodes.DepthFirstTraverser.traverse_node_recursively.__module__
+    table.put_item(TableName="t", Item={"pk": {"S": "k"}})
+    values = {":a": {"S": "A"}, ":one": {"N": "1"}}
+    used = {name: value for name, value in values.items() if name in expression}
+    with pytest.raises(ClientError, match=message):
+        table.update_item(
+            TableName="t",
+            Key={"pk": {"S": "k"}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=used,
+        )
+
+
 ITEM = {
     "pk": {"S": "p"},
     "sk": {"S": "1"},
