@@ -422,6 +422,8 @@ class Runtime:
             timeout_seconds=timeout_seconds,
             size=self.environments,
             broadcast_dir=self._broadcast_dir,
+            # Its own moto server checks the key, not the signature.
+            key_only_signing=self._moto is not None,
         ).start()
         return self.api_pool
 

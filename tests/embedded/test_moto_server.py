@@ -135,6 +135,40 @@ def test_only_the_runs_own_key_is_answered(moto: Moto) -> None:
     assert TABLE in moto.client("dynamodb").list_tables()["TableNames"]
 
 
+_KEY_ONLY_SCRIPT = """
+import sys, boto3
+from botocore.exceptions import ClientError
+from embedded.environments import sign_with_key_only
+sign_with_key_only()
+url, key = sys.argv[1], sys.argv[2]
+def tables(access_key):
+    return boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id=access_key, aws_secret_access_key=access_key).list_tables()
+print(tables(key)["TableNames"])
+try:
+    tables("testing")
+except ClientError as error:
+    print(error.response["Error"]["Code"])
+"""
+
+
+def test_an_environment_signing_with_the_key_only_is_answered_as_a_signed_one(moto: Moto) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    answer = subprocess.run(
+        [sys.executable, "-c", _KEY_ONLY_SCRIPT, moto.url, moto.key],
+        cwd=root,
+        env=dict(os.environ) | {"PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert answer == [str([TABLE]), "AccessDeniedException"]
+
+
 def test_the_reset_api_is_not_reachable(moto: Moto) -> None:
     for path in ("/moto-api/reset", "/moto-api/"):
         request = urllib.request.Request(moto.url + path, data=b"", method="POST")
