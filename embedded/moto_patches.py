@@ -24,6 +24,9 @@
   read through the queue's whole attributes, counting every message of the queue (twice) each
   time: a receive cost the square of the queue's length (with a thousand timers queued, a
   quarter of a core while nothing else ran). Here the check reads the retention period itself.
+- A send read the queue's whole attributes too (for whether it dedupes by content), counting
+  every message three times: with thousands of messages queued, moto spent most of its time
+  there. A send reads that one attribute only.
 - A DynamoDB request went through moto's Flask app (its host dispatch, routing, request and
   response objects: a quarter of moto's time per request). `serve_dynamodb` hands it to moto's
   DynamoDB handler directly, as the Flask view does.
@@ -303,6 +306,43 @@ def _patch_retention_check() -> None:
     SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
         is_message_valid_based_on_retention_period
     )
+
+
+# -- SQS: a send that does not count the queue ----------------------------------------------
+
+_sending = threading.local()
+
+
+def _patch_send_attributes() -> None:
+    """A send read its queue's whole attributes for one of them (whether the queue dedupes by
+    content), and those count every message of the queue three times over, each asking the
+    clock: a send cost the queue's length. While a send runs, the attributes it reads are that
+    one only, written as moto writes it."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    all_attributes = Queue.attributes.fget
+    send_message = SQSBackend.send_message
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if not getattr(_sending, "active", False):
+            return all_attributes(self)  # type: ignore[no-any-return]
+        if not self.fifo_queue:
+            return {}
+        deduplication = self.content_based_deduplication
+        if isinstance(deduplication, bool):
+            deduplication = str(deduplication).lower()
+        return {"ContentBasedDeduplication": deduplication}
+
+    def sending(self: Any, *args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_sending, "active", False)
+        _sending.active = True
+        try:
+            return send_message(self, *args, **kwargs)
+        finally:
+            _sending.active = outer
+
+    Queue.attributes = property(attributes)  # type: ignore[method-assign,assignment]
+    SQSBackend.send_message = sending  # type: ignore[method-assign]
 
 
 # -- SQS: a long poll that sleeps until the next message is due -------------------------------
@@ -603,6 +643,7 @@ def apply() -> None:
         _patch_query()
         _patch_long_poll()
         _patch_retention_check()
+        _patch_send_attributes()
         _patch_deleted_handles()
         _patch_expression_parsing()
         _patch_validator_copy()
