@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         runtime = Runtime.from_environment()
+        if runtime.starts_moto:
+            # Every request of this process then goes to that server, which checks the key only.
+            from embedded.environments import sign_with_key_only
+
+            sign_with_key_only()
         runtime.start()
     except Exception as error:
         expected = isinstance(error, (ModuleNotFoundError, ValueError, OSError))

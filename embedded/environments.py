@@ -264,7 +264,8 @@ def sign_with_key_only() -> None:
 
     The runtime's own moto server checks the access key only (see embedded.moto_server): the
     signature's canonical request and HMACs were a tenth of an API environment's CPU for nothing.
-    Only for environments whose every request goes to that server.
+    Only for processes whose every request goes to that server: the API's environments, and
+    `python -m embedded`'s own when it starts that server.
     """
     import botocore.auth
     from botocore.exceptions import NoCredentialsError
