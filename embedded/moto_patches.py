@@ -320,7 +320,7 @@ def _patch_send_attributes() -> None:
     one only, written as moto writes it."""
     from moto.sqs.models import Queue, SQSBackend
 
-    all_attributes = Queue.attributes.fget
+    all_attributes = Queue.__dict__["attributes"].fget  # the property, not its value
     send_message = SQSBackend.send_message
 
     def attributes(self: Any) -> dict[str, Any]:
