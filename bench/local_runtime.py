@@ -476,16 +476,16 @@ def section(result: dict[str, Any]) -> list[str]:
         "",
         "`python -m embedded` in its own process with a data directory (journal fsync'd before",
         "every answer), driven over HTTP with keep-alive connections, by",
-        f"`{command}`" + (f" (a {scale}th of the workflows)." if scale != 1 else "."),
+        f"`{command}`" + (f" (1/{scale} of the workflows)." if scale != 1 else "."),
         "The machine's 2 cores were shared with other jobs: the load average is given with each",
         "figure. CPU per workflow and process is the figure the load moves least; 100",
         "workflows/s on these 2 cores needs all processes together under 20 ms per workflow.",
         "",
-        f"- Sustained: {sustained['workflows']:,} one-WAIT workflows started and completed (two",
-        f"  requests each) by {sustained['clients']} clients in {sustained['seconds']:.0f} s:",
-        f"  **{sustained['per_second']:.0f} workflows/s**, p50 {sustained['p50_ms']:.0f} ms, p99",
-        f"  {sustained['p99_ms']:.0f} ms, {sustained['connection_errors']} connection errors",
-        f"  (load average {sustained['load_average']:.1f} at its end).",
+        f"- Sustained: {sustained['workflows']:,} one-WAIT workflows started and completed (two"
+        f" requests each) by {sustained['clients']} clients in {sustained['seconds']:.0f} s:",
+        f"  **{sustained['per_second']:.0f} workflows/s**, p50 {sustained['p50_ms']:.0f} ms, p99"
+        f" {sustained['p99_ms']:.0f} ms, {sustained['connection_errors']} connection errors"
+        f" (load average {sustained['load_average']:.1f} at its end).",
         "- CPU per workflow, by process: "
         + ", ".join(f"{kind} {ms:.1f} ms" for kind, ms in sorted(cpu.items()))
         + f" ({sum(cpu.values()):.1f} ms in all).",
@@ -507,9 +507,10 @@ def section(result: dict[str, Any]) -> list[str]:
         "  mean latency is 64 over the requests served per second (two per workflow): p99 at",
         "  most 250 ms at 64 clients needs about 130 workflows/s, which is not reached.",
         f"- Resident memory, every process: {small:.0f} MB after the first {small_count:,}"
-        f" seed-like workflows ({_by_kind(result['rss_small_mb'], kinds)}),",
-        f"  {large:.0f} MB after {large_count:,} ({_by_kind(result['rss_large_mb'], kinds)}):"
-        f" {large / small:.2f}x. All are kept (they expire after the 30-day retention).",
+        " seed-like workflows",
+        f"  ({_by_kind(result['rss_small_mb'], kinds)}), {large:.0f} MB after {large_count:,}",
+        f"  ({_by_kind(result['rss_large_mb'], kinds)}): {large / small:.2f}x. All are kept",
+        "  (they expire after the 30-day retention).",
         f"- Idle CPU: {result['idle_cpu_empty'] * 100:.2f}% of a core empty, "
         f"{result['idle_cpu_loaded'] * 100:.2f}% with everything stored (both sweeping every 5 s),",
         f"  {result['idle_cpu_restarted'] * 100:.2f}% restarted with everything stored and"

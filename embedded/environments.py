@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -270,7 +271,7 @@ def sign_with_key_only() -> None:
     import botocore.auth
     from botocore.exceptions import NoCredentialsError
 
-    class KeyOnlyAuth(botocore.auth.SigV4Auth):
+    class KeyOnlyAuth(botocore.auth.SigV4Auth):  # type: ignore[misc]
         def add_auth(self, request: Any) -> None:
             if self.credentials is None:
                 raise NoCredentialsError()
@@ -284,6 +285,73 @@ def sign_with_key_only() -> None:
             )
 
     botocore.auth.AUTH_TYPE_MAPS["v4"] = KeyOnlyAuth
+
+
+class _Answered:
+    """An answer read whole, as botocore reads a response it does not stream."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, *args: object, **kwargs: object) -> Iterator[bytes]:
+        yield self.data
+
+
+def send_over_plain_connections(endpoint_url: str) -> None:
+    """botocore's requests to `endpoint_url` (moto's, on this machine) in this process go over
+    one kept-alive `http.client` connection per thread instead of urllib3's pool: its pool
+    manager, retry object and response wrapper per request were about a tenth of an API
+    environment's CPU. Answers botocore streams (S3's objects) still go through urllib3."""
+    import http.client
+    import select
+    from urllib.parse import urlsplit
+
+    import botocore.awsrequest
+    import botocore.httpsession
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    parts = urlsplit(endpoint_url)
+    if parts.scheme != "http" or not parts.hostname:
+        return
+    base = f"http://{parts.netloc}"
+    host, port = parts.hostname, parts.port or 80
+    connections = threading.local()
+    through_urllib3 = botocore.httpsession.URLLib3Session.send
+
+    def send(session: Any, request: Any) -> Any:
+        url: str = request.url
+        if request.stream_output or not (url == base or url.startswith(base + "/")):
+            return through_urllib3(session, request)
+        connection = getattr(connections, "current", None)
+        if connection is None:
+            connection = connections.current = http.client.HTTPConnection(host, port, timeout=60)
+        elif connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
+            # Readable while idle: the server closed it (its idle timeout); open another.
+            connection.close()
+        try:
+            connection.request(
+                request.method, url[len(base) :] or "/", request.body, dict(request.headers)
+            )
+            response = connection.getresponse()
+            data = response.read()
+        except OSError as error:
+            connection.close()
+            connections.current = None
+            if isinstance(error, ConnectionRefusedError):
+                raise EndpointConnectionError(endpoint_url=url, error=error) from error
+            raise ConnectionClosedError(endpoint_url=url, request=request, error=error) from error
+        except http.client.HTTPException as error:
+            connection.close()
+            connections.current = None
+            raise ConnectionClosedError(endpoint_url=url, request=request, error=error) from error
+        if response.will_close:
+            connection.close()
+            connections.current = None
+        return botocore.awsrequest.AWSResponse(
+            url, response.status, response.getheaders(), _Answered(data)
+        )
+
+    botocore.httpsession.URLLib3Session.send = send
 
 
 def _serve(
@@ -309,6 +377,7 @@ def _serve(
     write_lock = threading.Lock()
     if signing == "key-only":
         sign_with_key_only()
+        send_over_plain_connections(os.environ.get("AWS_ENDPOINT_URL", ""))
     handler = _import_handler(module)
     from baton import wakeup
 
