@@ -46,7 +46,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         runtime = Runtime.from_environment()
-        runtime.start()
+        if runtime.starts_moto:
+            # Every request of this process then goes to that server, which checks the key only.
+            from embedded.environments import send_over_plain_connections, sign_with_key_only
+
+            sign_with_key_only()
+            runtime.start()
+            send_over_plain_connections(runtime.endpoint_url)
+        else:
+            runtime.start()
     except Exception as error:
         expected = isinstance(error, (ModuleNotFoundError, ValueError, OSError))
         logger.error("Baton did not start: %s", error, exc_info=not expected)

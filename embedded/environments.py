@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -103,6 +104,7 @@ class Environment:
             str(pool.timeout_seconds),
             self.member,
             str(pool.broadcast_dir or ""),
+            "key-only" if pool.key_only_signing else "sigv4",
         ]
         try:
             self.process = subprocess.Popen(
@@ -194,6 +196,7 @@ class FunctionPool:
         timeout_seconds: float,
         size: int,
         broadcast_dir: Path | None = None,
+        key_only_signing: bool = False,
     ) -> None:
         if size < 1:
             raise ValueError("A pool has at least one environment")
@@ -203,6 +206,7 @@ class FunctionPool:
         self.timeout_seconds = timeout_seconds
         self.size = size
         self.broadcast_dir = broadcast_dir
+        self.key_only_signing = key_only_signing
         self.environments: list[Environment] = []
         self.replaced = 0
         self._lock = threading.Lock()
@@ -256,6 +260,100 @@ class FunctionPool:
 # -- the environment's own process ------------------------------------------------------------
 
 
+def sign_with_key_only() -> None:
+    """SigV4 requests in this process carry their access key and scope but no signature.
+
+    The runtime's own moto server checks the access key only (see embedded.moto_server): the
+    signature's canonical request and HMACs were a tenth of an API environment's CPU for nothing.
+    Only for processes whose every request goes to that server: the API's environments, and
+    `python -m embedded`'s own when it starts that server.
+    """
+    import botocore.auth
+    from botocore.exceptions import NoCredentialsError
+
+    class KeyOnlyAuth(botocore.auth.SigV4Auth):  # type: ignore[misc]
+        def add_auth(self, request: Any) -> None:
+            if self.credentials is None:
+                raise NoCredentialsError()
+            day = time.strftime("%Y%m%d", time.gmtime())
+            scope = f"{day}/{self._region_name}/{self._service_name}/aws4_request"
+            if "Authorization" in request.headers:
+                del request.headers["Authorization"]
+            request.headers["Authorization"] = (
+                f"AWS4-HMAC-SHA256 Credential={self.credentials.access_key}/{scope}, "
+                "SignedHeaders=host, Signature=unsigned"
+            )
+
+    botocore.auth.AUTH_TYPE_MAPS["v4"] = KeyOnlyAuth
+
+
+class _Answered:
+    """An answer read whole, as botocore reads a response it does not stream."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, *args: object, **kwargs: object) -> Iterator[bytes]:
+        yield self.data
+
+
+def send_over_plain_connections(endpoint_url: str) -> None:
+    """botocore's requests to `endpoint_url` (moto's, on this machine) in this process go over
+    one kept-alive `http.client` connection per thread instead of urllib3's pool: its pool
+    manager, retry object and response wrapper per request were about a tenth of an API
+    environment's CPU. Answers botocore streams (S3's objects) still go through urllib3."""
+    import http.client
+    import select
+    from urllib.parse import urlsplit
+
+    import botocore.awsrequest
+    import botocore.httpsession
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    parts = urlsplit(endpoint_url)
+    if parts.scheme != "http" or not parts.hostname:
+        return
+    base = f"http://{parts.netloc}"
+    host, port = parts.hostname, parts.port or 80
+    connections = threading.local()
+    through_urllib3 = botocore.httpsession.URLLib3Session.send
+
+    def send(session: Any, request: Any) -> Any:
+        url: str = request.url
+        if request.stream_output or not (url == base or url.startswith(base + "/")):
+            return through_urllib3(session, request)
+        connection = getattr(connections, "current", None)
+        if connection is None:
+            connection = connections.current = http.client.HTTPConnection(host, port, timeout=60)
+        elif connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
+            # Readable while idle: the server closed it (its idle timeout); open another.
+            connection.close()
+        try:
+            connection.request(
+                request.method, url[len(base) :] or "/", request.body, dict(request.headers)
+            )
+            response = connection.getresponse()
+            data = response.read()
+        except OSError as error:
+            connection.close()
+            connections.current = None
+            if isinstance(error, ConnectionRefusedError):
+                raise EndpointConnectionError(endpoint_url=url, error=error) from error
+            raise ConnectionClosedError(endpoint_url=url, request=request, error=error) from error
+        except http.client.HTTPException as error:
+            connection.close()
+            connections.current = None
+            raise ConnectionClosedError(endpoint_url=url, request=request, error=error) from error
+        if response.will_close:
+            connection.close()
+            connections.current = None
+        return botocore.awsrequest.AWSResponse(
+            url, response.status, response.getheaders(), _Answered(data)
+        )
+
+    botocore.httpsession.URLLib3Session.send = send
+
+
 def _serve(
     descriptor: int,
     module: str,
@@ -264,6 +362,7 @@ def _serve(
     timeout_seconds: float,
     member: str,
     broadcast_dir: str,
+    signing: str,
 ) -> None:
     import warnings
 
@@ -276,6 +375,9 @@ def _serve(
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     connection = socket.socket(fileno=descriptor)
     write_lock = threading.Lock()
+    if signing == "key-only":
+        sign_with_key_only()
+        send_over_plain_connections(os.environ.get("AWS_ENDPOINT_URL", ""))
     handler = _import_handler(module)
     from baton import wakeup
 
@@ -320,4 +422,5 @@ if __name__ == "__main__":
         float(sys.argv[5]),
         sys.argv[6],
         sys.argv[7],
+        sys.argv[8],
     )

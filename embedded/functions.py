@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 import time
@@ -49,6 +50,47 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class FairLock:
+    """A lock granted in the order it was asked for.
+
+    `threading.Lock` lets whichever thread asks first after a release in, often the one that
+    has just released it: with dozens of requests waiting on one environment, some waited many
+    times longer than the rest (the tail of the latency). Here a release hands the lock to the
+    oldest waiter.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+
+    def acquire(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the release that hands this thread the lock
+
+    def release(self) -> None:
+        with self._mutex:
+            if not self._held:
+                raise RuntimeError("release of a FairLock that is not held")
+            if self._waiters:
+                self._waiters.popleft().release()  # still held: now by the oldest waiter
+            else:
+                self._held = False
+
+    def __enter__(self) -> FairLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 class LocalFunction:
     """One Lambda function: a handler called with a fresh context per invocation.
 
@@ -62,7 +104,7 @@ class LocalFunction:
         self.handler = handler
         self.region = region
         self.timeout_seconds = timeout_seconds
-        self._lock = threading.Lock()
+        self._lock = FairLock()
 
     def invoke(self, event: dict[str, Any]) -> Any:
         context = LambdaContext(

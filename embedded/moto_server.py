@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from embedded import moto_patches
+from embedded.functions import FairLock
 from embedded.persistence import COMPACT_AFTER_BYTES, Journal, Persistence, Record, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -141,8 +142,8 @@ class DurableApp:
         # What serves DynamoDB's requests (unset: `app`).
         self._dynamodb_app = dynamodb_app or app
         self._persistence = persistence
-        # DynamoDB requests, one at a time.
-        self._dynamodb_lock = threading.Lock()
+        # DynamoDB requests, one at a time, in the order they came.
+        self._dynamodb_lock = FairLock()
         # SQS sends and deletes (so a message's delete is never journalled before its send)
         # and other changes (S3's), so that a snapshot sees no change half made.
         self._sqs_lock = threading.Lock()

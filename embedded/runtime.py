@@ -201,6 +201,11 @@ class Runtime:
     # -- what callers read ---------------------------------------------------------------
 
     @property
+    def starts_moto(self) -> bool:
+        """Whether start() starts moto's server (no endpoint was given)."""
+        return self._given_endpoint_url is None
+
+    @property
     def port(self) -> int:
         return self._gateway().port
 
@@ -422,6 +427,8 @@ class Runtime:
             timeout_seconds=timeout_seconds,
             size=self.environments,
             broadcast_dir=self._broadcast_dir,
+            # Its own moto server checks the key, not the signature.
+            key_only_signing=self.starts_moto,
         ).start()
         return self.api_pool
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
@@ -98,6 +99,35 @@ def test_updates_through_the_copied_trees_apply_as_moto_applies_them(table: Any)
     assert "gone" not in item
     assert item["s"] == {"SS": ["u"]}
     assert item["d"] == {"SS": ["q"]}
+
+
+@pytest.mark.parametrize(
+    ("expression", "names", "message"),
+    [
+        ("SET #k = :a", {"#k": "pk"}, "Cannot update attribute pk"),
+        ("SET #a = #missing + :one", {"#a": "a", "#missing": "missing"}, "does not exist"),
+        ("SET #a = :a SET #b = :a", {"#a": "a", "#b": "b"}, "SET"),
+        ("SET #a = :a, #a = :one", {"#a": "a"}, "overlap"),
+    ],
+)
+def test_updates_moto_refuses_are_refused_through_the_patched_walks(
+    table: Any, expression: str, names: dict[str, str], message: str
+) -> None:
+    from botocore.exceptions import ClientError
+    from moto.dynamodb.parsing import ast_nodes
+
+    assert "moto_patches" in ast_nodes.DepthFirstTraverser.traverse_node_recursively.__module__
+    table.put_item(TableName="t", Item={"pk": {"S": "k"}})
+    values = {":a": {"S": "A"}, ":one": {"N": "1"}}
+    used = {name: value for name, value in values.items() if name in expression}
+    with pytest.raises(ClientError, match=message):
+        table.update_item(
+            TableName="t",
+            Key={"pk": {"S": "k"}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=used,
+        )
 
 
 ITEM = {
@@ -311,6 +341,41 @@ def test_a_queue_keeps_only_the_latest_deleted_handles(
     kept = set(queue.deleted_messages)
     assert len(kept) <= 5 and handles[-1] in kept
     assert kept - {None} <= set(handles[-5:])
+
+
+def test_a_send_does_not_count_the_queue_and_fifo_queues_still_dedupe(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sqs.models import Queue
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    standard = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    fifo = sqs.create_queue(
+        QueueName="deduped.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    strict = sqs.create_queue(QueueName="strict.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for i in range(3):
+        sqs.send_message(QueueUrl=standard, MessageBody=str(i), DelaySeconds=i)
+
+    def counted(self: Any) -> int:
+        raise AssertionError("a send counted the queue")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Queue, "approximate_number_of_messages", property(counted))
+        sqs.send_message(QueueUrl=standard, MessageBody="3")
+        for _ in range(2):
+            sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+    with pytest.raises(ClientError, match="ContentBasedDeduplication"):
+        sqs.send_message(QueueUrl=strict, MessageBody="x", MessageGroupId="g")
+
+    def count(url: str, name: str) -> int:
+        answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        return int(answer["Attributes"][name])
+
+    assert count(standard, "ApproximateNumberOfMessages") == 2  # "0" and "3"; two delayed
+    assert count(standard, "ApproximateNumberOfMessagesDelayed") == 2
+    assert count(fifo, "ApproximateNumberOfMessages") == 1
 
 
 def test_queries_from_several_threads_at_once_each_read_their_own_partition(table: Any) -> None:

@@ -135,6 +135,48 @@ def test_only_the_runs_own_key_is_answered(moto: Moto) -> None:
     assert TABLE in moto.client("dynamodb").list_tables()["TableNames"]
 
 
+_KEY_ONLY_SCRIPT = """
+import sys, boto3
+from botocore.exceptions import ClientError
+from embedded.environments import send_over_plain_connections, sign_with_key_only
+url, key = sys.argv[1], sys.argv[2]
+sign_with_key_only()
+send_over_plain_connections(url)
+def client(access_key):
+    return boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id=access_key, aws_secret_access_key=access_key)
+ours = client(key)
+print(ours.list_tables()["TableNames"])
+item = {"pk": {"S": "plain"}, "sk": {"S": "1"}, "text": {"S": "é" * 5000}}
+ours.put_item(TableName=sys.argv[3], Item=item)
+key = {"pk": item["pk"], "sk": item["sk"]}
+print(ours.get_item(TableName=sys.argv[3], Key=key)["Item"] == item)
+try:
+    client("testing").list_tables()
+except ClientError as error:
+    print(error.response["Error"]["Code"])
+"""
+
+
+def test_an_environment_signing_with_the_key_only_over_plain_connections_is_answered(
+    moto: Moto,
+) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    answer = subprocess.run(
+        [sys.executable, "-c", _KEY_ONLY_SCRIPT, moto.url, moto.key, TABLE],
+        cwd=root,
+        env=dict(os.environ) | {"PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert answer == [str([TABLE]), "True", "AccessDeniedException"]
+
+
 def test_the_reset_api_is_not_reachable(moto: Moto) -> None:
     for path in ("/moto-api/reset", "/moto-api/"):
         request = urllib.request.Request(moto.url + path, data=b"", method="POST")
