@@ -264,7 +264,7 @@ def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str
     from baton.handlers import timers
     from bench.metering import metering
     from embedded.functions import LambdaContext
-    from embedded.pollers import failed_message_ids, sqs_record
+    from embedded.pollers import sqs_record
 
     recorded = _recording_commits()
     sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION)
@@ -284,13 +284,15 @@ def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str
                     MessageSystemAttributeNames=["All"],
                 ).get("Messages", [])
             if not messages:
-                empty = empty + 1 if writers_done.is_set() else 0
+                with meter.paused():
+                    in_flight = _messages_in_flight(sqs, timer_queue_url)
+                settled = writers_done.is_set() and not in_flight
+                empty = empty + 1 if settled else 0
                 time.sleep(EMPTY_RECEIVE_PAUSE_SECONDS)
                 continue
             empty = 0
             records = [sqs_record(m, queue_arn=TIMER_QUEUE_ARN, region=REGION) for m in messages]
-            result = timers.handler({"Records": records}, context)
-            failures = failed_message_ids(records, result)
+            failures = failed_records(timers.handler, records, context)
             failed += len(failures)
             batches.append(len(records))
             done = [r for r in records if r["messageId"] not in failures]
@@ -314,6 +316,34 @@ def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str
         "decisions": recorded,
         **_metered_report(meter),
     }
+
+
+def failed_records(
+    handler: Callable[[dict[str, Any], Any], Any], records: list[dict[str, Any]], context: Any
+) -> set[str]:
+    """The ids of the records a batch through `handler` leaves on the queue, as Lambda reads
+    its answer. A handler that raises (Powertools does when every record failed) fails the
+    whole batch: Lambda leaves it on the queue, which delivers it again after its visibility
+    timeout, and so does this."""
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    from embedded.pollers import failed_message_ids
+
+    try:
+        result = handler({"Records": records}, context)
+    except BatchProcessingError:
+        return {r["messageId"] for r in records}
+    return failed_message_ids(records, result)
+
+
+def _messages_in_flight(sqs: Any, queue_url: str) -> bool:
+    """Whether the queue holds messages received and not yet deleted: a failed batch comes
+    back after its visibility timeout, and a decider must still be there to take it."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessages"],
+    )["Attributes"]
+    return any(int(count) > 0 for count in attributes.values())
 
 
 def read_back(workflow_id: str) -> dict[str, Any]:

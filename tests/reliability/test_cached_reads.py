@@ -335,3 +335,43 @@ def test_a_decision_that_loses_to_a_task_written_alone_reads_it_and_lands(
     assert shown["wait_0_ref"]["status"] == "COMPLETED"
     assert shown["wait_0_ref"]["outputData"] == {"branch": 0}
     assert shown["wait_2_ref"]["status"] == "CANCELED"
+
+
+def test_a_decision_that_keeps_losing_reads_every_task_once_and_catches_up_after(
+    aws: Aws, reads: Reads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its first attempts a losing decision reads every task once; its later attempts
+    catch up from that read instead of reading everything again, so that they are as fast
+    as the rivals they race."""
+    from baton.engine import lifecycle
+    from baton.store.workflows import CAUGHT_UP_ATTEMPTS
+
+    losses = CAUGHT_UP_ATTEMPTS + 3
+    workflow_id, ids = started(losses + 2)
+    loser, rival = environment(), environment()
+    loser.store.sleep = lambda _seconds: None
+    commit = loser.store._commit
+    rival_commits = iter(range(losses))
+
+    def losing_commit(decision: Any, **options: Any) -> None:
+        # Before each of the loser's first attempts lands, a rival commits a completion.
+        branch = next(rival_commits, None)
+        if branch is not None:
+            complete(rival, workflow_id, ids[f"wait_{branch}_ref"], {"branch": branch})
+        commit(decision, **options)
+
+    monkeypatch.setattr(loser.store, "_commit", losing_commit)
+    loser.store.load(workflow_id)
+    rival.store.load(workflow_id)  # so that the rival's own reads are by key
+    reads.queries = 0
+    loser.store.mutate(
+        workflow_id,
+        lambda current: lifecycle.terminate(current, "stop", loser.clock()),
+        fresh_task_ids=(),
+    )
+    assert loser.store.stats.retries == losses
+    assert reads.queries == 1
+    final = {t["referenceTaskName"]: t["status"] for t in workflow(workflow_id)["tasks"]}
+    assert [final[f"wait_{i}_ref"] for i in range(losses + 2)] == ["COMPLETED"] * losses + [
+        "CANCELED"
+    ] * 2

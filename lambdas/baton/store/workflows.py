@@ -100,7 +100,7 @@ KEEP_AFTER = timedelta(hours=24)
 LOADED_EXPIRIES_KEPT = 256
 # How far past the retention the sweep pushes the tasks of a long-running workflow.
 KEEP_EXTENSION = timedelta(days=7)
-# A decision reads only what changed for this many attempts; later ones read every task.
+# A decision reads only what changed for this many attempts; the next one reads every task.
 CAUGHT_UP_ATTEMPTS = 3
 
 
@@ -561,8 +561,10 @@ class WorkflowStore:
     ) -> Decision | WrittenAlone:
         fresh = None if fresh_task_ids is None else set(fresh_task_ids)
         for attempt in range(self.max_attempts):
-            # A decision that keeps losing reads every task: whatever it missed, it sees.
-            reading = fresh if attempt < CAUGHT_UP_ATTEMPTS else None
+            # A decision that keeps losing reads every task once: whatever it missed, it sees.
+            # Later attempts catch up from that read, which is as exact as a read can be:
+            # reading everything again each time would lose every race to faster readers.
+            reading = None if attempt == CAUGHT_UP_ATTEMPTS else fresh
             workflow = self.require(workflow_id, fresh_task_ids=reading)
             decision = change(workflow)
             if not decision.changed:
