@@ -48,6 +48,8 @@ REGION = "us-east-1"
 # A decider stops once the writers are done and this many receives in a row found nothing.
 EMPTY_RECEIVES_TO_STOP = 10
 EMPTY_RECEIVE_PAUSE_SECONDS = 0.2
+# A failed decision message comes back after this, not after the queue's visibility timeout.
+FAILED_REDELIVERY_SECONDS = 2
 MOTO_READ_TIMEOUT_SECONDS = 900
 TIMER_QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:baton-timers"
 
@@ -294,6 +296,9 @@ def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str
             records = [sqs_record(m, queue_arn=TIMER_QUEUE_ARN, region=REGION) for m in messages]
             failures = failed_records(timers.handler, records, context)
             failed += len(failures)
+            if failures:
+                with meter.paused():
+                    _redeliver_soon(sqs, timer_queue_url, records, failures)
             batches.append(len(records))
             done = [r for r in records if r["messageId"] not in failures]
             if done:
@@ -334,6 +339,25 @@ def failed_records(
     except BatchProcessingError:
         return {r["messageId"] for r in records}
     return failed_message_ids(records, result)
+
+
+def _redeliver_soon(
+    sqs: Any, queue_url: str, records: list[dict[str, Any]], failures: set[str]
+) -> None:
+    """Moves the queue's clock for the failed records: Lambda would see them again after the
+    queue's visibility timeout (minutes); a run, and a test, should not wait that long."""
+    sqs.change_message_visibility_batch(
+        QueueUrl=queue_url,
+        Entries=[
+            {
+                "Id": str(i),
+                "ReceiptHandle": r["receiptHandle"],
+                "VisibilityTimeout": FAILED_REDELIVERY_SECONDS,
+            }
+            for i, r in enumerate(records)
+            if r["messageId"] in failures
+        ],
+    )
 
 
 def _messages_in_flight(sqs: Any, queue_url: str) -> bool:
