@@ -8,13 +8,13 @@ against one moto; the timers function is the runtime's own.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.reliability.support import fork_of_waits, register_workflow, start, sweep, workflow
-from tests.reliability.test_fan_in import fire, timer_messages
+from tests.reliability.test_fan_in import fire, lose_next_race, timer_messages
 from tests.runtime.conftest import Aws
 
 NAME = "cached_reads_fork"
@@ -163,23 +163,6 @@ def test_a_commit_too_wide_for_the_log_makes_older_readers_read_every_task(
     assert (reads.queries, reads.batch_keys) == (0, 1)
 
 
-def lose_race_to(monkeypatch: pytest.MonkeyPatch, other: Callable[[], None]) -> list[str]:
-    """The next decision's commit loses its race: `other` commits between its load and it."""
-    from baton.store.workflows import WorkflowStore
-
-    commit = WorkflowStore._commit
-    lost: list[str] = []
-
-    def commit_after_another(self: WorkflowStore, decision: Any, **options: Any) -> None:
-        if not lost and options.get("expected_revision") is not None:
-            lost.append(decision.workflow.workflow_id)
-            other()
-        commit(self, decision, **options)
-
-    monkeypatch.setattr(WorkflowStore, "_commit", commit_after_another)
-    return lost
-
-
 def written_alone(
     monkeypatch: pytest.MonkeyPatch, width: int = 3
 ) -> tuple[str, dict[str, str], Any, Any]:
@@ -192,7 +175,7 @@ def written_alone(
     writer, rival = environment(), environment()
     for service in (writer, rival, runtime.baton()):
         service.store.load(workflow_id)
-    lost = lose_race_to(
+    lost = lose_next_race(
         monkeypatch, lambda: complete(rival, workflow_id, ids["wait_1_ref"], {"branch": 1})
     )
     complete(writer, workflow_id, ids["wait_0_ref"], {"branch": 0})
@@ -279,7 +262,7 @@ def test_a_task_written_alone_whose_message_is_lost_is_decided_by_the_sweep(
     for service in (writer, rival, runtime.baton()):
         service.clock = service.store.clock = clock
         service.store.load(workflow_id)
-    lose_race_to(
+    lose_next_race(
         monkeypatch, lambda: complete(rival, workflow_id, ids["wait_1_ref"], {"branch": 1})
     )
     arm_timer = Messaging.arm_timer
