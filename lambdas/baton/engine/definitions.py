@@ -30,8 +30,9 @@ def _int(value: Any, default: int) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
-        return int(value)
+    # str.strip() removes more than int() accepts around a number (e.g. "\x1f").
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(text := value.strip()):
+        return int(text)
     return default
 
 
