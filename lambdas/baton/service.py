@@ -545,8 +545,11 @@ class Baton:
             return decider.updated_task(workflow, task_id, update, self.clock())
 
         # The decision reads what changed since this environment last read the workflow, and
-        # the updated task itself (a poll claims it by writing its item alone).
-        decision = self._mutate(workflow_id, change, updated=updated, fresh_task_ids={task_id})
+        # the updated task itself (a poll claims it by writing its item alone); in a wide
+        # workflow the update reads that task alone and leaves the decision to the timers.
+        decision = self._mutate(
+            workflow_id, change, updated=updated, fresh_task_ids={task_id}, task_id=task_id
+        )
         if update.logs:
             workers.append_logs(task_id, list(update.logs), self.clock())
         return decision
@@ -748,12 +751,16 @@ class Baton:
         *,
         updated: Callable[[Workflow], Task | None] | None = None,
         fresh_task_ids: Collection[str] | None = None,
+        task_id: str | None = None,
     ) -> Decision:
         """Decide with `change`, commit and carry out the effects. A task update passes
         `updated` (the task as the update leaves it): if its decision loses a race, the task
         is written alone and the decision is asked of the timers function; the answer is
-        then the workflow as read with that task, and nothing was decided. `fresh_task_ids`
-        as WorkflowStore.load takes them (None: the decision reads every task)."""
+        then the workflow as read with that task, and nothing was decided. An update of the
+        task `task_id` of a wide workflow writes it alone without deciding (see
+        WorkflowStore.update_task); its answer's workflow then holds only that task.
+        `fresh_task_ids` as WorkflowStore.load takes them (None: the decision reads every
+        task)."""
         before_retries = self.store.stats.retries
         with self._poll_data_for_domains():
             if updated is None:
@@ -762,7 +769,7 @@ class Baton:
                 )
             else:
                 outcome = self.store.update_task(
-                    workflow_id, change, updated, fresh_task_ids=fresh_task_ids
+                    workflow_id, change, updated, fresh_task_ids=fresh_task_ids, task_id=task_id
                 )
         retries = self.store.stats.retries - before_retries
         if retries:

@@ -22,10 +22,12 @@ NAME = "cached_reads_fork"
 
 @pytest.fixture(autouse=True)
 def small_workflows_logged(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The log holds one task id per task, so that these few-branch forks have one."""
-    from baton.store import changes
+    """The log holds one task id per task, so that these few-branch forks have one; and
+    every task update decides, however wide the fork (what these tests commit is a log)."""
+    from baton.store import changes, workflows
 
     monkeypatch.setattr(changes, "TASKS_PER_LOGGED_ID", 1)
+    monkeypatch.setattr(workflows, "WIDE_TASKS", 10**6)
 
 
 class Reads:

@@ -343,20 +343,27 @@ def test_a_crash_after_a_wide_failure_or_timeout_leaves_a_consistent_workflow(
     use_clock(clock)
     workflow_id = start(name)
     (held,) = _poll(1)
+    if ending == "FAILED":
+        # A worker task fails for good. With this many tasks open the update is written onto
+        # its task alone and asks for a decision: that decision fails the workflow and
+        # cancels every other branch.
+        failed_update = call_api(
+            "POST",
+            "/api/tasks",
+            {
+                "workflowInstanceId": workflow_id,
+                "taskId": held["taskId"],
+                "status": "FAILED_WITH_TERMINAL_ERROR",
+                "reasonForIncompletion": "broken",
+            },
+        )
+        assert failed_update.status == 200, failed_update.body
+        assert workflow(workflow_id)["status"] == "RUNNING"
     _crash_after_commit(monkeypatch)
     with pytest.raises(EnvironmentDied):
         if ending == "FAILED":
-            # A worker task fails for good: the workflow fails, every other branch canceled.
-            call_api(
-                "POST",
-                "/api/tasks",
-                {
-                    "workflowInstanceId": workflow_id,
-                    "taskId": held["taskId"],
-                    "status": "FAILED_WITH_TERMINAL_ERROR",
-                    "reasonForIncompletion": "broken",
-                },
-            )
+            # As the update's timer message asks, naming its task.
+            runtime.baton().wake(workflow_id, fresh_task_ids={held["taskId"]})
         else:
             clock.now += 61_000
             runtime.baton().wake(workflow_id)  # as the workflow's timeout timer asks

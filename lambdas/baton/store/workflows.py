@@ -102,6 +102,18 @@ LOADED_EXPIRIES_KEPT = 256
 KEEP_EXTENSION = timedelta(days=7)
 # A decision reads only what changed for this many attempts; the next one reads every task.
 CAUGHT_UP_ATTEMPTS = 3
+# A workflow of at least this many tasks is wide: its body says how many it has and how many
+# are open (`WIDTH_FIELD`), and an update of one of its tasks by id may skip the decision
+# (`WorkflowStore.update_task`). Below it, reading every task costs a few read units.
+WIDE_TASKS = 32
+# With this many tasks open an update of a wide workflow never decides: its writers would
+# each catch up on the others' completions (a fork's reads would grow with its width times
+# its writers); it writes its task alone and asks for a decision that folds many.
+WIDE_OPEN_TASKS = 32
+# With fewer open, an update decides when its environment catches up in this many task reads.
+CHEAP_CATCH_UP_READS = 8
+# The key of the workflow body where the store keeps a wide workflow's [tasks, open tasks].
+WIDTH_FIELD = "storedWidth"
 
 
 @dataclass
@@ -110,8 +122,10 @@ class CommitStats:
 
     commits: int = 0
     retries: int = 0
-    # Task updates written onto their task items alone after their decision lost a race.
+    # Task updates written onto their task items alone: after their decision lost a race,
+    # or, in a wide workflow, without one (`updates_alone` of them).
     written_alone: int = 0
+    updates_alone: int = 0
     # Decisions' loads that read only what changed, and those that read every task item.
     loads_caught_up: int = 0
     loads_whole: int = 0
@@ -250,6 +264,16 @@ def _stored_task(item: TaskItem) -> changes.StoredTask:
     )
 
 
+def _head(item: WorkflowItem, raw: dict[str, Any]) -> changes.ItemHead:
+    return changes.ItemHead(
+        revision=int(item.revision),
+        # A restart or rerun wrote a new task set at this revision; older tasks are not its.
+        tasks_from_revision=int(raw.get("tasksFromRevision", 0)),
+        staged_attempts=frozenset(item.staged_attempts or ()),
+        log=changes.decode(item.changes, workflow_task_prefix(str(item.workflow_id))),
+    )
+
+
 Effects = dict[str, list[Effect]]
 # What marks a task as owing a message: the flag and its place in the due index.
 _OWED = ("pending_effect", "due_shard", "due_at")
@@ -339,27 +363,24 @@ class WorkflowStore:
     # -- reading ---------------------------------------------------------------------------
 
     def load(
-        self, workflow_id: str, *, fresh_task_ids: Collection[str] | None = None
+        self,
+        workflow_id: str,
+        *,
+        fresh_task_ids: Collection[str] | None = None,
+        item: WorkflowItem | None = None,
     ) -> Workflow | None:
         """The workflow as its items hold it. With `fresh_task_ids` None every task item is
         read (what answers users, the sweep's repairs); with a collection, a decision's read:
         the task items this environment loaded before, caught up through the workflow item's
         log of changes, with the tasks of those ids read afresh (every task item whenever the
-        log does not tell; see baton.store.changes)."""
-        try:
-            item = WorkflowItem.get(workflow_id, consistent_read=True)
-        except DoesNotExist:
-            return None
-        if item.body is None:
-            return None  # an idempotency record, not a workflow
+        log does not tell; see baton.store.changes). `item`: the workflow item, if the caller
+        has just read it (consistently)."""
+        if item is None:
+            item = self._read_item(workflow_id)
+        if item is None or item.body is None:
+            return None  # none, or an idempotency record, not a workflow
         raw = json.loads(item.body)
-        head = changes.ItemHead(
-            revision=int(item.revision),
-            # A restart or rerun wrote a new task set at this revision; older tasks are not its.
-            tasks_from_revision=int(raw.get("tasksFromRevision", 0)),
-            staged_attempts=frozenset(item.staged_attempts or ()),
-            log=changes.decode(item.changes, workflow_task_prefix(workflow_id)),
-        )
+        head = _head(item, raw)
         stored: list[changes.StoredTask] | None = None
         if fresh_task_ids is not None:
             stored = self._caught_up(workflow_id, head, fresh_task_ids)
@@ -382,6 +403,22 @@ class WorkflowStore:
                 {t.store_key: t for t in stored},
             ),
         )
+        return self._workflow_of(workflow_id, raw, stored, head.revision)
+
+    def _read_item(self, workflow_id: str) -> WorkflowItem | None:
+        try:
+            return WorkflowItem.get(workflow_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def _workflow_of(
+        self,
+        workflow_id: str,
+        raw: dict[str, Any],
+        stored: list[changes.StoredTask],
+        revision: int,
+    ) -> Workflow:
+        """The engine's workflow from the item's body and the task items read."""
         # Payloads kept in S3 are put back before the engine sees a body.
         body, *task_bodies = self.payloads.join_all(
             [raw, *(json.loads(t.body) for t in stored)], workflow_id
@@ -399,7 +436,7 @@ class WorkflowStore:
             )
             for task, task_body in zip(stored, task_bodies, strict=True)
         ]
-        return Workflow.from_store(body, definition, tasks, revision=head.revision)
+        return Workflow.from_store(body, definition, tasks, revision=revision)
 
     def _read_all_tasks(self, workflow_id: str, head: changes.ItemHead) -> list[changes.StoredTask]:
         """Every visible task item of the workflow: one consistent Query."""
@@ -543,14 +580,99 @@ class WorkflowStore:
         updated: Callable[[Workflow], Task | None],
         *,
         fresh_task_ids: Collection[str] | None = None,
+        task_id: str | None = None,
     ) -> Decision | WrittenAlone:
         """Commit a task update's decision (`change`) in one optimistic attempt; if that loses
         the race, write the task as the update leaves it (`updated`) onto its item alone,
         owing its workflow a decision, and answer WrittenAlone: the caller asks for that
         decision. Only when the task item itself changed since it was read is the workflow
         read and decided again, so contention on the workflow never turns the update away.
-        `fresh_task_ids` (the updated task's, as `load` takes them) read only what changed."""
-        return self._decide_and_commit(workflow_id, change, updated, fresh_task_ids)
+        `fresh_task_ids` (the updated task's, as `load` takes them) read only what changed.
+
+        An update of the task `task_id` of a wide workflow (see WIDE_TASKS) does not decide
+        at all: it reads the workflow item and that one task item, writes the task alone and
+        answers WrittenAlone, so what a fork's writers read grows with its width only."""
+        item = self._read_item(workflow_id)
+        if task_id is not None and item is not None and item.body is not None:
+            raw = json.loads(item.body)
+            head = _head(item, raw)
+            if self._decides_elsewhere(workflow_id, raw, head):
+                alone = self._update_alone(workflow_id, raw, head, task_id, updated)
+                if alone is not None:
+                    return alone
+                item = None  # the task changed under it: the decision reads everything afresh
+        return self._decide_and_commit(workflow_id, change, updated, fresh_task_ids, item)
+
+    def _decides_elsewhere(
+        self, workflow_id: str, raw: dict[str, Any], head: changes.ItemHead
+    ) -> bool:
+        """Whether an update of this workflow writes its task alone without deciding: the
+        workflow is wide and has many tasks open, or this environment's copy of it would
+        take more than a few reads to catch up."""
+        width = raw.get(WIDTH_FIELD)
+        if not width:
+            return False
+        _, open_tasks = width
+        if int(open_tasks) >= WIDE_OPEN_TASKS:
+            return True
+        loaded = self.loaded.get(workflow_id)
+        keys = changes.keys_to_read(loaded, head, ()) if loaded is not None else None
+        return keys is None or len(keys) > CHEAP_CATCH_UP_READS
+
+    def _update_alone(
+        self,
+        workflow_id: str,
+        raw: dict[str, Any],
+        head: changes.ItemHead,
+        task_id: str,
+        updated: Callable[[Workflow], Task | None],
+    ) -> Decision | WrittenAlone | None:
+        """The update applied to the one task read by key and written alone; an unchanged
+        Decision when the update changes nothing; None when the decision must be made here
+        (the task is not found, owes a message, or changed since it was read)."""
+        stored = self._read_one_task(workflow_id, head, task_id)
+        if stored is None:
+            return None
+        # The workflow as far as this update needs it: its item and the one task.
+        workflow = self._workflow_of(workflow_id, raw, [stored], head.revision)
+        task = updated(workflow)
+        if task is None:
+            return Decision(workflow=workflow)
+        if not self._write_alone(workflow, task):
+            return None
+        self.stats.written_alone += 1
+        self.stats.updates_alone += 1
+        return WrittenAlone(_with_task(workflow, task), task)
+
+    def _read_one_task(
+        self, workflow_id: str, head: changes.ItemHead, task_id: str
+    ) -> changes.StoredTask | None:
+        """The task item of `task_id` this revision holds: by key if this environment knows
+        the key, else a consistent Query of the keys that begin with the id."""
+        loaded = self.loaded.get(workflow_id)
+        known = (
+            [t.store_key for t in loaded.tasks.values() if t.task_id == task_id]
+            if loaded is not None
+            else []
+        )
+        items: list[TaskItem] = []
+        if known:
+            try:
+                items = [TaskItem.get(workflow_id, known[0], consistent_read=True)]
+            except DoesNotExist:
+                items = []
+        if not items:
+            items = list(
+                TaskItem.query(
+                    workflow_id,
+                    TaskItem.task_key.startswith(f"{task_id}#"),
+                    consistent_read=True,
+                )
+            )
+        held = [i for i in items if head.holds(int(i.created_revision), i.attempt)]
+        if not held:
+            return None
+        return _stored_task(max(held, key=lambda i: int(i.created_revision)))
 
     def _decide_and_commit(
         self,
@@ -558,14 +680,20 @@ class WorkflowStore:
         change: Callable[[Workflow], Decision],
         updated: Callable[[Workflow], Task | None] | None,
         fresh_task_ids: Collection[str] | None,
+        item: WorkflowItem | None = None,
     ) -> Decision | WrittenAlone:
+        """`item`: the workflow item as the caller has just read it, for the first attempt."""
         fresh = None if fresh_task_ids is None else set(fresh_task_ids)
         for attempt in range(self.max_attempts):
             # A decision that keeps losing reads every task once: whatever it missed, it sees.
             # Later attempts catch up from that read, which is as exact as a read can be:
             # reading everything again each time would lose every race to faster readers.
             reading = None if attempt == CAUGHT_UP_ATTEMPTS else fresh
-            workflow = self.require(workflow_id, fresh_task_ids=reading)
+            loaded = self.load(workflow_id, fresh_task_ids=reading, item=item)
+            item = None
+            if loaded is None:
+                raise NotFound(f"No such workflow found by id: {workflow_id}")
+            workflow = loaded
             decision = change(workflow)
             if not decision.changed:
                 return decision
@@ -972,8 +1100,14 @@ class WorkflowStore:
             if workflow.status.is_terminal and self.retention_days > 0
             else None
         )
+        kept: dict[str, Any] = {"definitionId": snapshot_id(workflow.definition)}
+        if len(workflow.tasks) >= WIDE_TASKS:
+            kept[WIDTH_FIELD] = [
+                len(workflow.tasks),
+                sum(1 for t in workflow.tasks if not t.status.is_terminal),
+            ]
         stored = payloads.split(
-            {**workflow.to_store(), "definitionId": snapshot_id(workflow.definition)},
+            {**workflow.to_store(), **kept},
             payloads.WORKFLOW_PAYLOAD_FIELDS,
             workflow.workflow_id,
         )
