@@ -251,6 +251,7 @@ def _write_completions(
         "commits": stats.commits,
         "retries": stats.retries,
         "writtenAlone": stats.written_alone,
+        "updatesAlone": stats.updates_alone,
         "decisions": recorded,
         **_metered_report(meter),
     }
@@ -425,6 +426,8 @@ def fan_in(
         "writerAttempts": sum(r["commits"] + r["retries"] for r in written),
         "deciderAttempts": sum(r["commits"] + r["retries"] for r in decided),
         "writtenAlone": sum(r["writtenAlone"] for r in written),
+        # Of those, written alone without trying a decision (a wide workflow's updates).
+        "updatesAlone": sum(r["updatesAlone"] for r in written),
         "decideMessages": sum(size for r in decided for size in r["batches"]),
         "decideBatches": sum(len(r["batches"]) for r in decided),
         "decideFailures": sum(r["failed"] for r in decided),
@@ -441,6 +444,8 @@ def fan_in(
         else None,
         "writeUnits": sum(r["writeUnits"] for r in reports),
         "readUnits": sum(r["readUnits"] for r in reports),
+        "writerReadUnits": sum(r["readUnits"] for r in written),
+        "writerWriteUnits": sum(r["writeUnits"] for r in written),
         # Decisions' loads that read only what changed, and those that read every task.
         "loadsCaughtUp": sum(r["loadsCaughtUp"] for r in reports),
         "loadsWhole": sum(r["loadsWhole"] for r in reports),
@@ -546,9 +551,9 @@ def section(result: dict[str, Any]) -> list[str]:
         f"{main['attempts']}, {main['attemptsPerCompletion']:.2f} per completion (target at "
         f"most 1.5: {'met' if main['attemptsPerCompletion'] <= 1.5 else 'NOT met'}); by the "
         f"writers {main['writerAttempts']}, by the timers handler {main['deciderAttempts']}",
-        f"- Updates written onto their task alone after a lost race: {main['writtenAlone']} of "
-        f"{main['width']}; decision messages: {main['decideMessages']} in "
-        f"{main['decideBatches']} batches",
+        f"- Updates written onto their task alone: {main['writtenAlone']} of {main['width']}, "
+        f"{main.get('updatesAlone', 0)} of them without trying a decision (a wide workflow's); "
+        f"decision messages: {main['decideMessages']} in {main['decideBatches']} batches",
         f"- JOIN completed {main['joinCompletions']} time(s), workflow completed "
         f"{main['workflowCompletions']} time(s)",
         f"- A task update's answer: median {update['median'] * 1000:.0f} ms, p99 "
@@ -557,7 +562,9 @@ def section(result: dict[str, Any]) -> list[str]:
         + (f"{main['wallSeconds']:.1f} s" if main["wallSeconds"] is not None else "not ended"),
         f"- DynamoDB: {main['writeUnits']:.0f} write units, {main['readUnits']:.0f} read units "
         f"({main['writeUnits'] / main['width']:.1f} and {main['readUnits'] / main['width']:.1f} "
-        "per branch)",
+        "per branch); of them the writers' "
+        f"{main.get('writerWriteUnits', 0):.0f} write and {main.get('writerReadUnits', 0):.0f} "
+        "read units, the rest the deciders'",
         f"- Decisions' loads: {main.get('loadsCaughtUp', 0)} read only what changed (the workflow "
         f"item, the task items its log names, their own tasks), {main.get('loadsWhole', 0)} read "
         "every task item",

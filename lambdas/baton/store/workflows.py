@@ -830,6 +830,8 @@ class WorkflowStore:
             self._raise_conflict(error, claim, expected_revision)
             raise
         self.stats.commits += 1
+        if not later and ends_at is None:
+            self._remember_commit(decision, expected_revision, attempt, fields, bodies, expires_at)
         # Past a transaction's size: the rest of a very large decision's changes follow the
         # commit, each on its own version condition. The commit has landed: nothing here
         # may fail the caller (what is not written reads as `settled` implies).
@@ -842,6 +844,61 @@ class WorkflowStore:
             self._delete_tasks(workflow.workflow_id, before_revision=revision)
         if decision.removed_tasks:
             self._delete_removed(decision)
+
+    def _remember_commit(
+        self,
+        decision: Decision,
+        expected_revision: int | None,
+        attempt: str | None,
+        fields: dict[str, Any],
+        bodies: dict[str, str],
+        expires_at: datetime | None,
+    ) -> None:
+        """Keep what this commit wrote as this environment's copy of the workflow, so that
+        its next decision does not read back its own writes (a decision folding many tasks
+        written alone is more than the log can name: the next would read every task). Only
+        a commit whose every write has landed with it, onto the copy it was decided on."""
+        workflow_id = decision.workflow.workflow_id
+        loaded = self.loaded.get(workflow_id)
+        if (
+            loaded is None
+            or expected_revision is None
+            or loaded.revision != expected_revision
+            or decision.fresh_task_set
+            or decision.removed_tasks
+        ):
+            self.loaded.forget([workflow_id])
+            return
+        revision = expected_revision + 1
+        tasks = dict(loaded.tasks)
+        for task in decision.changed_tasks:
+            new = task.task_id in decision.new_task_ids
+            kept = tasks.get(task.store_key)
+            if not new and (kept is None or kept.version != task.version):
+                self.loaded.forget([workflow_id])
+                return
+            tasks[task.store_key] = changes.StoredTask(
+                task_id=task.task_id,
+                store_key=task.store_key,
+                body=bodies[task.task_id],
+                version=1 if new else task.version + 1,
+                created_revision=revision if new else task.created_revision,
+                pending_effect=task.pending_effect,
+                # Without one of its own the write left the item's expiry as it was.
+                expires_at=expires_at
+                if expires_at is not None or kept is None
+                else kept.expires_at,
+            )
+        self.loaded.put(
+            workflow_id,
+            changes.LoadedWorkflow(
+                revision,
+                loaded.tasks_from_revision,
+                loaded.staged_attempts | ({attempt} if attempt else set()),
+                changes.decode(fields["changes"], workflow_task_prefix(workflow_id)),
+                tasks,
+            ),
+        )
 
     def _write_after_commit(
         self,
