@@ -162,7 +162,13 @@ def _with_task(workflow: Workflow, task: Task) -> Workflow:
 
 
 class RevisionConflict(Exception):
-    """Someone else committed to this workflow since it was read."""
+    """Someone else committed to this workflow since it was read, or wrote one of the tasks
+    the commit changed. `failed_task_ids`: the tasks whose own condition failed (each
+    transaction item tells), None when the reasons do not say."""
+
+    def __init__(self, failed_task_ids: frozenset[str] | None = None) -> None:
+        super().__init__(failed_task_ids)
+        self.failed_task_ids = failed_task_ids
 
 
 class WorkflowExists(Exception):
@@ -262,6 +268,13 @@ def _stored_task(item: TaskItem) -> changes.StoredTask:
         pending_effect=item.pending_effect is not None,
         expires_at=item.expires_at,
     )
+
+
+def _whole_read_units(loaded: changes.LoadedWorkflow) -> int:
+    """About what a consistent Query of every task item costs: 4 KB a read unit (keys and
+    attributes beside the body taken as a tenth of a KB a task)."""
+    stored_bytes = sum(len(t.body) + 100 for t in loaded.tasks.values())
+    return max(1, stored_bytes // 4096)
 
 
 def _head(item: WorkflowItem, raw: dict[str, Any]) -> changes.ItemHead:
@@ -456,6 +469,10 @@ class WorkflowStore:
             return None
         keys = changes.keys_to_read(loaded, head, fresh_task_ids)
         if keys is None:
+            return None
+        if len(loaded.tasks) >= WIDE_TASKS and len(keys) > _whole_read_units(loaded):
+            # A wide workflow's decision that lost races has many tasks to read afresh:
+            # reading them all costs less.
             return None
         tasks = dict(loaded.tasks)
         if keys:
@@ -700,16 +717,22 @@ class WorkflowStore:
             try:
                 self._commit(decision, expected_revision=workflow.revision)
                 return decision
-            except RevisionConflict:
+            except RevisionConflict as conflict:
                 self.stats.retries += 1
+                failed = conflict.failed_task_ids
             if fresh is not None:
                 # A task written alone meanwhile fails its version condition without a new
-                # revision: the next read takes every task this decision wrote afresh.
-                fresh |= {
-                    t.task_id
-                    for t in decision.changed_tasks
-                    if t.task_id not in decision.new_task_ids
-                }
+                # revision: the next read takes those tasks afresh (every task this decision
+                # wrote if the reasons do not say which; the rest the log names).
+                fresh |= (
+                    failed
+                    if failed is not None
+                    else {
+                        t.task_id
+                        for t in decision.changed_tasks
+                        if t.task_id not in decision.new_task_ids
+                    }
+                )
             if updated is not None:
                 task = updated(workflow)
                 if task is not None and self._write_alone(workflow, task):
@@ -827,7 +850,8 @@ class WorkflowStore:
         except (TransactWriteError, PutError, UpdateError) as error:
             if attempt is not None:
                 self._discard(workflow.workflow_id, new_tasks)
-            self._raise_conflict(error, claim, expected_revision)
+            # The transaction's items: the workflow item, the claim, then the tasks in order.
+            self._raise_conflict(error, claim, expected_revision, [t.task_id for t in inline])
             raise
         self.stats.commits += 1
         if not later and ends_at is None:
@@ -1134,10 +1158,25 @@ class WorkflowStore:
         self._delete_tasks(workflow_id)
 
     def _raise_conflict(
-        self, error: Exception, claim: IdempotencyClaim | None, expected_revision: int | None
+        self,
+        error: Exception,
+        claim: IdempotencyClaim | None,
+        expected_revision: int | None,
+        task_ids: list[str],
     ) -> None:
+        failed: frozenset[str] | None = frozenset()  # the workflow item written alone
         if isinstance(error, TransactWriteError):
             reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
+            first_task = 2 if claim is not None else 1
+            failed = (
+                frozenset(
+                    task_id
+                    for task_id, reason in zip(task_ids, reasons[first_task:], strict=True)
+                    if reason in ("ConditionalCheckFailed", "TransactionConflict")
+                )
+                if len(reasons) == first_task + len(task_ids)
+                else None
+            )
         else:
             reasons = ["ConditionalCheckFailed"] if _condition_failed(error) else []
         if claim is not None and len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
@@ -1149,7 +1188,7 @@ class WorkflowStore:
         if expected_revision is None and reasons and reasons[0] == "ConditionalCheckFailed":
             raise WorkflowExists from error
         if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
-            raise RevisionConflict from error
+            raise RevisionConflict(failed) from error
 
     def _workflow_fields(self, workflow: Workflow, objects: dict[str, bytes]) -> dict[str, Any]:
         expires_at = (
