@@ -1,0 +1,186 @@
+"""A wide workflow's task updates do not decide: each reads the workflow item and its one task
+item, writes the task alone and asks the timers function for the decision, which folds them.
+
+Several environments are several `Baton` services (each with its own store and what it keeps)
+against one moto; the timers function is the runtime's own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.reliability.support import fork_of_waits, register_workflow, start, workflow
+from tests.reliability.test_fan_in import fire, timer_messages
+from tests.runtime.conftest import Aws
+
+NAME = "wide_updates_fork"
+
+
+class Reads:
+    """The task items the store reads: Queries of every task item, Queries of one task's
+    keys, keys read by BatchGetItem, and GetItems of a task item."""
+
+    def __init__(self) -> None:
+        self.whole = 0
+        self.one_task = 0
+        self.batch_keys = 0
+        self.gets = 0
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[Reads]:
+    from baton.store.models import TaskItem
+
+    counted = Reads()
+    query, batch_get, get = TaskItem.query, TaskItem.batch_get, TaskItem.get
+
+    def counting_query(*args: Any, **options: Any) -> Any:
+        if options.get("consistent_read"):
+            if len(args) > 1 or options.get("range_key_condition") is not None:
+                counted.one_task += 1
+            else:
+                counted.whole += 1
+        return query(*args, **options)
+
+    def counting_batch_get(keys: Any, **options: Any) -> Any:
+        keys = list(keys)
+        counted.batch_keys += len(keys)
+        return batch_get(keys, **options)
+
+    def counting_get(*args: Any, **options: Any) -> Any:
+        counted.gets += 1
+        return get(*args, **options)
+
+    monkeypatch.setattr(TaskItem, "query", counting_query)
+    monkeypatch.setattr(TaskItem, "batch_get", counting_batch_get)
+    monkeypatch.setattr(TaskItem, "get", counting_get)
+    yield counted
+
+
+def environment() -> Any:
+    """Another execution environment of the API function: a service with a store of its own."""
+    from baton.service import Baton
+
+    return Baton()
+
+
+def started(width: int) -> tuple[str, dict[str, str]]:
+    register_workflow(fork_of_waits(width, name=f"{NAME}_{width}"))
+    workflow_id = start(f"{NAME}_{width}")
+    ids = {t["referenceTaskName"]: t["taskId"] for t in workflow(workflow_id)["tasks"]}
+    return workflow_id, ids
+
+
+def complete(service: Any, workflow_id: str, task_id: str, output: dict[str, Any]) -> None:
+    from baton.engine.decider import TaskUpdate
+    from baton.engine.state import TaskStatus
+
+    service.update_task(
+        workflow_id, task_id, TaskUpdate(status=TaskStatus.COMPLETED, output=output)
+    )
+
+
+def tasks_by_reference(workflow_id: str) -> dict[str, dict[str, Any]]:
+    return {t["referenceTaskName"]: t for t in workflow(workflow_id)["tasks"]}
+
+
+def test_an_update_of_a_wide_workflow_reads_its_one_task_and_asks_for_the_decision(
+    aws: Aws, reads: Reads
+) -> None:
+    from baton.store.workflows import WIDE_OPEN_TASKS
+
+    workflow_id, ids = started(WIDE_OPEN_TASKS)
+    writer = environment()
+    reads.__init__()  # type: ignore[misc]
+    complete(writer, workflow_id, ids["wait_0_ref"], {"branch": 0})
+
+    # One task item read (by its id's keys: this environment has never read the workflow),
+    # nothing decided, the task written alone and a decision asked for it.
+    assert (reads.whole, reads.one_task, reads.batch_keys, reads.gets) == (0, 1, 0, 0)
+    assert writer.store.stats.commits == 0
+    assert (writer.store.stats.written_alone, writer.store.stats.updates_alone) == (1, 1)
+    current = tasks_by_reference(workflow_id)
+    assert current["wait_0_ref"]["status"] == "COMPLETED"
+    assert current["wait_0_ref"]["outputData"] == {"branch": 0}
+    assert current["join_ref"]["status"] == "IN_PROGRESS"
+    (message,) = timer_messages(aws)
+    assert json.loads(message["Body"])["taskId"] == ids["wait_0_ref"]
+
+    # The timers function's decision folds it and clears its mark.
+    from baton import runtime
+
+    assert fire([message])["batchItemFailures"] == []
+    assert runtime.baton().store.stats.commits >= 1
+    assert runtime.baton().store.due_entries(2**62) == []
+
+    # Still without a copy of the workflow, the next update queries its task's keys again;
+    # an environment that has read the workflow reads the task item by its key.
+    reads.__init__()  # type: ignore[misc]
+    complete(writer, workflow_id, ids["wait_1_ref"], {"branch": 1})
+    assert (reads.whole, reads.one_task, reads.batch_keys, reads.gets) == (0, 1, 0, 0)
+    writer.store.load(workflow_id)
+    reads.__init__()  # type: ignore[misc]
+    complete(writer, workflow_id, ids["wait_2_ref"], {"branch": 2})
+    assert (reads.whole, reads.one_task, reads.batch_keys, reads.gets) == (0, 0, 0, 1)
+
+
+def test_a_wide_fork_completed_by_updates_written_alone_ends_once_with_every_output(
+    aws: Aws,
+) -> None:
+    from baton import runtime
+    from baton.store.workflows import WIDE_OPEN_TASKS
+
+    width = WIDE_OPEN_TASKS + 8
+    workflow_id, ids = started(width)
+    writers = [environment(), environment()]
+    for i in range(width):
+        complete(writers[i % 2], workflow_id, ids[f"wait_{i}_ref"], {"branch": i})
+        if i == width // 2:
+            # Halfway: the decisions asked so far are made.
+            assert fire(timer_messages(aws))["batchItemFailures"] == []
+    assert sum(w.store.stats.commits for w in writers) < width
+    messages = timer_messages(aws)
+    assert fire(messages)["batchItemFailures"] == []
+    final = workflow(workflow_id)
+    assert final["status"] == "COMPLETED"
+    (join,) = [t for t in final["tasks"] if t["taskType"] == "JOIN"]
+    assert join["outputData"] == {f"wait_{i}_ref": {"branch": i} for i in range(width)}
+    assert runtime.baton().store.due_entries(2**62) == []
+    # The same update again, to an ended task, is accepted and changes nothing.
+    again = environment()
+    complete(again, workflow_id, ids["wait_0_ref"], {"branch": "again"})
+    assert (again.store.stats.commits, again.store.stats.written_alone) == (0, 0)
+    assert workflow(workflow_id) == final
+
+
+def test_an_update_of_a_narrow_workflow_still_decides_at_once(aws: Aws) -> None:
+    from baton.store.workflows import WIDE_TASKS
+
+    workflow_id, ids = started(WIDE_TASKS // 4)
+    writer = environment()
+    complete(writer, workflow_id, ids["wait_0_ref"], {"branch": 0})
+    assert writer.store.stats.commits == 1
+    assert writer.store.stats.written_alone == 0
+    assert timer_messages(aws) == []
+
+
+def test_an_environment_reads_none_of_its_own_commits_back(aws: Aws, reads: Reads) -> None:
+    from baton.store.workflows import WIDE_TASKS
+
+    workflow_id, ids = started(WIDE_TASKS // 4)
+    writer = environment()
+    complete(writer, workflow_id, ids["wait_0_ref"], {"branch": 0})
+    reads.__init__()  # type: ignore[misc]
+    # Its next decision reads the workflow item and the task it is about, nothing else.
+    complete(writer, workflow_id, ids["wait_1_ref"], {"branch": 1})
+    assert (reads.whole, reads.batch_keys) == (0, 1)
+    assert writer.store.require(workflow_id) is not None
+    mine = writer.store.require(workflow_id, fresh_task_ids=())
+    theirs = environment().store.require(workflow_id)
+    assert sorted((t.task_id, t.version, t.status, t.output_data) for t in mine.tasks) == sorted(
+        (t.task_id, t.version, t.status, t.output_data) for t in theirs.tasks
+    )
