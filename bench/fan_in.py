@@ -337,7 +337,8 @@ def failed_records(
 
     try:
         result = handler({"Records": records}, context)
-    except BatchProcessingError:
+    except BatchProcessingError as error:
+        print(f"Every record of a batch failed: {error}"[:2000], file=sys.stderr, flush=True)
         return {r["messageId"] for r in records}
     return failed_message_ids(records, result)
 
