@@ -393,12 +393,14 @@ def fan_in(
     once and `deciders` take the timer queue; what happened, summed over the processes."""
     context = multiprocessing.get_context("spawn")
     workflow_id = str(uuid.uuid4())
+    began = time.monotonic()
     (task_ids,) = call_in_processes(
         environment, [(start_fork, (workflow_id, fork_of_waits(width)))]
     )
     branches = [(i, task_ids[f"wait_{i}_ref"]) for i in range(width)]
     released, finished = context.Barrier(writers), context.Barrier(writers)
     writers_done = context.Event()
+    started = time.monotonic()
     reports = call_in_processes(
         environment,
         [
@@ -410,7 +412,10 @@ def fan_in(
         ]
         + [(decide_from_timer_queue, (timer_queue_url, writers_done)) for _ in range(deciders)],
     )
+    ran = time.monotonic()
     (workflow,) = call_in_processes(environment, [(read_back, (workflow_id,))])
+    # How long the harness's phases took (the start, the writers and deciders, the read).
+    phases = [started - began, ran - started, time.monotonic() - ran]
     written, decided = reports[:writers], reports[writers:]
     attempts = sum(r["commits"] + r["retries"] for r in reports)
     seconds = sorted(s for r in written for s in r["seconds"])
@@ -420,6 +425,7 @@ def fan_in(
         "width": width,
         "writers": writers,
         "deciders": deciders,
+        "phaseSeconds": phases,
         "workflow": workflow,
         "errors": [e for r in written for e in r["errors"]],
         "attempts": attempts,

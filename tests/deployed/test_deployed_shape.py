@@ -754,3 +754,54 @@ def test_task_search_admin_reads_and_a_test_run_with_no_call_refused(deployed):
     client.call("GET", f"/api/workflow/{run['workflowId']}", expect=404)
     client.call("DELETE", f"/api/workflow/{workflow_id}")
     assert_nothing_refused_or_failed(deployed, since)
+
+
+def test_a_wide_fork_completed_through_the_api_is_decided_by_the_timers_function(deployed):
+    """A fork wide enough that its task updates do not decide (baton.store.workflows'
+    WIDE_OPEN_TASKS): the API function reads each task item and writes it alone, sends the
+    decision message to the timer queue, and the timers function's decisions complete it."""
+    from baton.store.workflows import WIDE_OPEN_TASKS
+
+    since = mark(deployed)
+    client = Client(deployed)
+    name = f"deployed_wide_{uuid.uuid4().hex[:8]}"
+    references = [f"wait_{i}" for i in range(WIDE_OPEN_TASKS)]
+    definition = {
+        "name": name,
+        "version": 1,
+        "schemaVersion": 2,
+        "tasks": [
+            {
+                "name": "fork",
+                "taskReferenceName": "fork",
+                "type": "FORK_JOIN",
+                "forkTasks": [
+                    [{"name": ref, "taskReferenceName": ref, "type": "WAIT"}] for ref in references
+                ],
+            },
+            {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": references},
+        ],
+    }
+    client.call("POST", "/api/metadata/workflow", definition)
+    workflow_id = client.call("POST", f"/api/workflow/{name}", {})
+    started = client.call("GET", f"/api/workflow/{workflow_id}")
+    task_ids = {t["referenceTaskName"]: t["taskId"] for t in started["tasks"]}
+    for i, reference in enumerate(references):
+        result = {
+            "workflowInstanceId": workflow_id,
+            "taskId": task_ids[reference],
+            "status": "COMPLETED",
+            "outputData": {"branch": i},
+        }
+        client.call("POST", "/api/tasks", result)
+
+    run_until(
+        deployed,
+        lambda: client.statuses(workflow_id)["workflow"] == "COMPLETED",
+        since,
+        "the timers function's decisions",
+    )
+    workflow = client.call("GET", f"/api/workflow/{workflow_id}")
+    (join,) = [t for t in workflow["tasks"] if t["referenceTaskName"] == "join"]
+    assert join["outputData"] == {ref: {"branch": i} for i, ref in enumerate(references)}
+    assert_nothing_refused_or_failed(deployed, since)
