@@ -1014,7 +1014,12 @@ class WorkflowStore:
                 tuple(t.task_id for t in decision.changed_tasks if t.task_id in new_ids),
                 tuple(t.task_id for t in decision.changed_tasks if t.task_id not in new_ids),
             )
-        log = changes.next_log(previous, entry, changes.log_capacity(len(decision.workflow.tasks)))
+        count = len(decision.workflow.tasks)
+        # A wide workflow's log names as many ids as it may: its deciders are a few commits
+        # behind one another, and what would cost more by key than a read of every task is
+        # read whole anyway (`_caught_up`).
+        capacity = changes.LOG_TASK_IDS if count >= WIDE_TASKS else changes.log_capacity(count)
+        log = changes.next_log(previous, entry, capacity)
         return changes.encode(log, workflow_task_prefix(workflow_id))
 
     def _delete_removed(self, decision: Decision) -> None:
