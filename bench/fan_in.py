@@ -26,7 +26,7 @@ import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -257,10 +257,16 @@ def _write_completions(
     }
 
 
-def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str, Any]:
+def decide_from_timer_queue(
+    timer_queue_url: str, writers_done: Any, pollers: Any = None
+) -> dict[str, Any]:
     """One timers environment: batches from the timer queue through the timers handler (as
     Lambda's event source mapping delivers them), until the writers are done and the queue
-    has been found empty EMPTY_RECEIVES_TO_STOP times in a row."""
+    has been found empty EMPTY_RECEIVES_TO_STOP times in a row. `pollers`: a lock the
+    deciders share around their queue calls: moto's server serves SQS requests on several
+    threads at once, and two receives at the same moment can hand out one message twice
+    (whose first delete then misses it, leaving it in flight for the visibility timeout)."""
+    serialized = pollers if pollers is not None else nullcontext()
     import boto3
 
     from baton import runtime
@@ -277,7 +283,7 @@ def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str
     empty = 0
     with metering() as meter:
         while empty < EMPTY_RECEIVES_TO_STOP:
-            with meter.paused():  # Lambda's pollers receive, not the function
+            with meter.paused(), serialized:  # Lambda's pollers receive, not the function
                 # Short polls: moto's server can hold a long poll past the client's timeout
                 # while many receives wait on one queue.
                 messages = sqs.receive_message(
@@ -287,7 +293,7 @@ def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str
                     MessageSystemAttributeNames=["All"],
                 ).get("Messages", [])
             if not messages:
-                with meter.paused():
+                with meter.paused(), serialized:
                     in_flight = _messages_in_flight(sqs, timer_queue_url)
                 settled = writers_done.is_set() and not in_flight
                 empty = empty + 1 if settled else 0
@@ -298,12 +304,12 @@ def decide_from_timer_queue(timer_queue_url: str, writers_done: Any) -> dict[str
             failures = failed_records(timers.handler, records, context)
             failed += len(failures)
             if failures:
-                with meter.paused():
+                with meter.paused(), serialized:
                     _redeliver_soon(sqs, timer_queue_url, records, failures)
             batches.append(len(records))
             done = [r for r in records if r["messageId"] not in failures]
             if done:
-                with meter.paused():
+                with meter.paused(), serialized:
                     sqs.delete_message_batch(
                         QueueUrl=timer_queue_url,
                         Entries=[
@@ -400,6 +406,7 @@ def fan_in(
     branches = [(i, task_ids[f"wait_{i}_ref"]) for i in range(width)]
     released, finished = context.Barrier(writers), context.Barrier(writers)
     writers_done = context.Event()
+    pollers = context.Lock()
     started = time.monotonic()
     reports = call_in_processes(
         environment,
@@ -410,7 +417,10 @@ def fan_in(
             )
             for p in range(writers)
         ]
-        + [(decide_from_timer_queue, (timer_queue_url, writers_done)) for _ in range(deciders)],
+        + [
+            (decide_from_timer_queue, (timer_queue_url, writers_done, pollers))
+            for _ in range(deciders)
+        ],
     )
     ran = time.monotonic()
     (workflow,) = call_in_processes(environment, [(read_back, (workflow_id,))])
