@@ -377,7 +377,12 @@ def _serve(
     write_lock = threading.Lock()
     if signing == "key-only":
         sign_with_key_only()
-        send_over_plain_connections(os.environ.get("AWS_ENDPOINT_URL", ""))
+        endpoint_url = os.environ.get("AWS_ENDPOINT_URL", "")
+        send_over_plain_connections(endpoint_url)
+        if endpoint_url:
+            from embedded.dynamodb_wire import route_item_requests
+
+            route_item_requests(endpoint_url, os.environ["AWS_ACCESS_KEY_ID"], region)
     handler = _import_handler(module)
     from baton import wakeup
 
