@@ -215,9 +215,39 @@ def test_a_kept_connection_found_closed_is_replaced(
     _, wire = clients
     request = {"TableName": TABLE, "Key": {"pk": {"S": "p"}, "sk": {"S": "1"}}}
     wire._make_api_call("GetItem", request)
-    kept = wire._local.connection
+    [kept] = wire._idle
     # Closed under it after the idle check, as a server's idle timeout could.
     monkeypatch.setattr(dynamodb_wire._Connection, "idle_and_open", lambda self: True)
     kept.socket.shutdown(socket.SHUT_RDWR)
     assert "ResponseMetadata" in wire._make_api_call("GetItem", request)
-    assert wire._local.connection is not kept
+    assert wire._idle and wire._idle[0] is not kept
+
+
+def test_connections_are_kept_across_threads(clients: tuple[Any, WireClient]) -> None:
+    import threading
+
+    _, wire = clients
+    request = {"TableName": TABLE, "Key": {"pk": {"S": "p"}, "sk": {"S": "1"}}}
+    for _ in range(3):
+        thread = threading.Thread(target=wire._make_api_call, args=("GetItem", request))
+        thread.start()
+        thread.join()
+    assert len(wire._idle) == 1
+
+
+def test_numbers_are_written_as_json_writes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from pynamodb.attributes import NumberAttribute, VersionAttribute
+
+    from embedded.dynamodb_wire import write_integers_directly
+
+    values = (0, -7, 10**30, 1.5, float("1e300"), True)
+    attributes = (NumberAttribute(), VersionAttribute())
+    as_shipped = [[attribute.serialize(value) for value in values] for attribute in attributes]
+    assert as_shipped[0] == [json.dumps(value) for value in values]
+    monkeypatch.setattr(NumberAttribute, "serialize", NumberAttribute.serialize)
+    write_integers_directly()
+    assert [[attribute.serialize(value) for value in values] for attribute in attributes] == (
+        as_shipped
+    )
