@@ -130,6 +130,38 @@ def test_updates_moto_refuses_are_refused_through_the_patched_walks(
         )
 
 
+def test_checks_passed_by_an_expression_are_walked_again_for_other_names_or_failures(
+    table: Any,
+) -> None:
+    from moto.dynamodb.parsing import validators
+
+    assert "moto_patches" in validators.UpdateExpressionValidator.validate.__module__
+    table.put_item(TableName="t", Item={"pk": {"S": "k"}})
+
+    def update(expression: str, names: dict[str, str]) -> None:
+        table.update_item(
+            TableName="t",
+            Key={"pk": {"S": "k"}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":a": {"S": "A"}},
+        )
+
+    for _ in range(2):
+        update("SET #x = :a, #y = :a", {"#x": "a", "#y": "b"})
+    # The same text with other names: the checks read the names, and refuse these.
+    with pytest.raises(ClientError, match="Cannot update attribute pk"):
+        update("SET #x = :a, #y = :a", {"#x": "a", "#y": "pk"})
+    with pytest.raises(ClientError, match="overlap"):
+        update("SET #x = :a, #y = :a", {"#x": "a", "#y": "a"})
+    for _ in range(2):  # a failed check is not kept as passed
+        with pytest.raises(ClientError, match="SET"):
+            update("SET #x = :a SET #y = :a", {"#x": "a", "#y": "b"})
+    update("SET #x = :a, #y = :a", {"#x": "c", "#y": "d"})
+    item = table.get_item(TableName="t", Key={"pk": {"S": "k"}})["Item"]
+    assert {name: item[name] for name in "abcd"} == {name: {"S": "A"} for name in "abcd"}
+
+
 ITEM = {
     "pk": {"S": "p"},
     "sk": {"S": "1"},
