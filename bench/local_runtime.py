@@ -471,6 +471,7 @@ def section(result: dict[str, Any]) -> list[str]:
     command = result.get("command", "python -m bench.local_runtime")
     scale = result.get("scale", round(1_000 / small_count))
     cpu = sustained["cpu_ms_per_workflow"]
+    moto_busy = cpu.get("moto", 0.0) * sustained["per_second"] / 10  # percent of one core
     lines = [
         SECTION_TITLE,
         "",
@@ -488,7 +489,8 @@ def section(result: dict[str, Any]) -> list[str]:
         f" (load average {sustained['load_average']:.1f} at its end).",
         "- CPU per workflow, by process: "
         + ", ".join(f"{kind} {ms:.1f} ms" for kind, ms in sorted(cpu.items()))
-        + f" ({sum(cpu.values()):.1f} ms in all).",
+        + f" ({sum(cpu.values()):.1f} ms in all). moto, one interpreter applying DynamoDB"
+        f" requests one at a time, was busy {moto_busy:.0f}% of a core.",
         "",
         "| clients | workflows | workflows/s | p50 ms | p99 ms | connection errors | non-200 "
         "| load average |",
