@@ -46,6 +46,7 @@
 - The first three of those walks (one clause of each kind, no overlapping paths, no key
   updated) compared every clause with every other; they read only the tree, its names and the
   table's keys, so once passed for a tree and those names they are not walked again.
+- A condition expression was lexed from its text on every request; each text is lexed once.
 - Every request listed its handler class's methods (`inspect.getmembers`) to check its action;
   each class is listed once.
 
@@ -591,6 +592,35 @@ def _patch_expression_checks() -> None:
     validators.UpdateExpressionValidator.validate = validate  # type: ignore[method-assign]
 
 
+# -- condition expressions, lexed once per text ------------------------------------------------
+
+LEXED_CONDITIONS = 1024
+
+
+def _patch_condition_lexing() -> None:
+    """moto lexes a condition expression from its text on every request, compiling (through
+    `re`'s cache) eight patterns per token. The tokens depend on the text only and are tuples
+    that nothing changes afterwards, so each text is lexed once; the parse that follows
+    (names, values, operators) is moto's, on a fresh queue of those tokens. A text moto cannot
+    lex raises as before, every time."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    through_lexer = ConditionExpressionParser._lex_condition_expression
+    lexed: dict[str, tuple[Any, ...]] = {}
+
+    def lex(self: Any) -> collections.deque[Any]:
+        text = self.condition_expression
+        tokens = lexed.get(text)
+        if tokens is None:
+            tokens = tuple(through_lexer(self))
+            if len(lexed) >= LEXED_CONDITIONS:
+                lexed.clear()
+            lexed[text] = tokens
+        return collections.deque(tokens)
+
+    ConditionExpressionParser._lex_condition_expression = lex  # type: ignore[method-assign]
+
+
 # -- moto's per-request look-up of its handler's methods ----------------------------------------
 
 
@@ -707,6 +737,7 @@ def apply() -> None:
         _patch_validator_copy()
         _patch_traversal()
         _patch_expression_checks()
+        _patch_condition_lexing()
         _patch_method_names()
         _patch_dynamodb_answers()
         _applied.append(True)

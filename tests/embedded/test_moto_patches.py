@@ -162,6 +162,41 @@ def test_checks_passed_by_an_expression_are_walked_again_for_other_names_or_fail
     assert {name: item[name] for name in "abcd"} == {name: {"S": "A"} for name in "abcd"}
 
 
+def test_conditions_lexed_once_decide_as_moto_decides(table: Any) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    assert "moto_patches" in ConditionExpressionParser._lex_condition_expression.__module__
+    condition = "attribute_not_exists(#p) OR (#n < :limit AND begins_with(#s, :prefix))"
+    names = {"#p": "pk", "#n": "n", "#s": "s"}
+
+    def put(n: str, s: str, limit: str) -> None:
+        table.put_item(
+            TableName="t",
+            Item={"pk": {"S": "k"}, "n": {"N": n}, "s": {"S": s}},
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":limit": {"N": limit}, ":prefix": {"S": "ab"}},
+        )
+
+    put("1", "abc", "0")  # no item yet
+    put("2", "abd", "5")  # 1 < 5 and "abc" begins with "ab"
+    for _ in range(2):
+        with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+            put("3", "xyz", "1")  # 2 < 1 fails
+    put("3", "xyz", "3")
+    item = table.get_item(TableName="t", Key={"pk": {"S": "k"}})["Item"]
+    assert item["n"] == {"N": "3"} and item["s"] == {"S": "xyz"}
+    for _ in range(2):  # moto's refusal of a text it cannot lex (in process: its own error)
+        with pytest.raises(ValueError, match="Cannot parse condition"):
+            table.put_item(
+                TableName="t",
+                Item={"pk": {"S": "k"}},
+                ConditionExpression="#p ~ :v",
+                ExpressionAttributeNames={"#p": "pk"},
+                ExpressionAttributeValues={":v": {"S": "v"}},
+            )
+
+
 ITEM = {
     "pk": {"S": "p"},
     "sk": {"S": "1"},
