@@ -47,6 +47,8 @@
   updated) compared every clause with every other; they read only the tree, its names and the
   table's keys, so once passed for a tree and those names they are not walked again.
 - A condition expression was lexed from its text on every request; each text is lexed once.
+- An item was built one attribute at a time, adding up the size of every attribute already
+  in it at each one (the square of its attributes); the sum is kept as it grows instead.
 - Every request listed its handler class's methods (`inspect.getmembers`) to check its action;
   each class is listed once.
 
@@ -621,6 +623,40 @@ def _patch_condition_lexing() -> None:
     ConditionExpressionParser._lex_condition_expression = lex  # type: ignore[method-assign]
 
 
+# -- an item's size, added up once --------------------------------------------------------------
+
+ITEM_SIZE_LIMIT = 405_000  # moto's own limit (between the 400 KB documented and what AWS takes)
+
+
+def _patch_item_size_check() -> None:
+    """moto builds an item one attribute at a time into a dict that, at every insert, adds up
+    the size of every attribute already in it (encoding each string again): building an item
+    cost the square of its attributes. Here the same sums are kept as a running total: the
+    item is refused (`ItemSizeTooLarge`) at the same attribute, after the same conversions."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+
+    dynamodb_type = dynamo_type.DynamoType
+    limited = dynamo_type.LimitedSizeDict
+    bytesize = dynamo_type.bytesize
+
+    def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        built = limited.__new__(limited)
+        dict.__init__(built)
+        size = 0
+        for key, value in attrs.items():
+            typed = dynamodb_type(value)
+            size += bytesize(key) + typed.size()
+            if size > ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            dict.__setitem__(built, key, typed)
+        self.attrs = built
+
+    dynamo_type.Item.__init__ = init  # type: ignore[method-assign]
+
+
 # -- moto's per-request look-up of its handler's methods ----------------------------------------
 
 
@@ -738,6 +774,7 @@ def apply() -> None:
         _patch_traversal()
         _patch_expression_checks()
         _patch_condition_lexing()
+        _patch_item_size_check()
         _patch_method_names()
         _patch_dynamodb_answers()
         _applied.append(True)

@@ -197,6 +197,24 @@ def test_conditions_lexed_once_decide_as_moto_decides(table: Any) -> None:
             )
 
 
+def test_items_are_sized_as_moto_sizes_them(table: Any) -> None:
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    assert "moto_patches" in Item.__init__.__module__
+    # moto's size: each attribute's name and value in UTF-8 bytes, at most 405,000 in all.
+    room = 405_000 - len("pk") - len("k") - len("d") - len("é".encode())
+    table.put_item(TableName="t", Item={"pk": {"S": "k"}, "d": {"S": "é" + "x" * room}})
+    with pytest.raises(ClientError, match="Item size has exceeded"):
+        table.put_item(TableName="t", Item={"pk": {"S": "k"}, "d": {"S": "é" + "x" * (room + 1)}})
+    item = Item(None, None, {"a": {"N": "1"}, "b": {"M": {"c": {"L": [{"S": "x"}]}}}})
+    assert type(item.attrs) is LimitedSizeDict
+    assert item.to_json() == {
+        "Attributes": {"a": {"N": "1"}, "b": {"M": {"c": {"L": [{"S": "x"}]}}}}
+    }
+    item.attrs["e"] = item.attrs["a"]  # later writes still go through moto's own check
+    assert item.size() == sum(len(k) for k in "abe") + 1 + (1 + 1) + 1
+
+
 ITEM = {
     "pk": {"S": "p"},
     "sk": {"S": "1"},
