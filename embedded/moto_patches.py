@@ -635,10 +635,10 @@ def _patch_item_size_check() -> None:
     item is refused (`ItemSizeTooLarge`) at the same attribute, after the same conversions."""
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
 
     dynamodb_type = dynamo_type.DynamoType
     limited = dynamo_type.LimitedSizeDict
-    bytesize = dynamo_type.bytesize
 
     def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
         self.hash_key = hash_key
