@@ -170,7 +170,8 @@ class WireClient:
         ).encode("latin-1")
         url = f"http://{self._netloc}/"
         # A kept connection the server closed just now fails at once: tried again on a new
-        # one, as botocore retries a closed connection.
+        # one, as botocore retries a closed connection. A timeout is not retried: the request
+        # may have been applied.
         for attempt in (1, 2):
             try:
                 connection, kept = self._connection()
@@ -183,7 +184,7 @@ class WireClient:
                 break
             except (OSError, ValueError) as error:
                 connection.close()
-                if not (kept and attempt == 1):
+                if not (kept and attempt == 1) or isinstance(error, TimeoutError):
                     raise ConnectionClosedError(
                         endpoint_url=url, request=None, error=error
                     ) from error
