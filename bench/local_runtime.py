@@ -446,12 +446,19 @@ def run(
 SECTION_TITLE = "## 8. The local runtime (`make run`, durable)"
 
 
-def _by_kind(pids_mb: dict[str, float], kinds: dict[str, str]) -> str:
-    """Resident memory by process kind (two API environments summed), as `kind N MB`."""
+def _totals_by_kind(pids_mb: dict[Any, float], kinds: dict[str, str]) -> dict[str, float]:
+    """Resident memory by process kind (the API's environments summed); pids as numbers (a
+    run's own result) or text (read back from its JSON)."""
     totals: dict[str, float] = {}
     for pid, mb in pids_mb.items():
-        kind = kinds.get(pid, "?")
+        kind = kinds.get(str(pid), "?")
         totals[kind] = totals.get(kind, 0.0) + mb
+    return totals
+
+
+def _by_kind(pids_mb: dict[Any, float], kinds: dict[str, str]) -> str:
+    """Resident memory by process kind, as `kind N MB`."""
+    totals = _totals_by_kind(pids_mb, kinds)
     return ", ".join(f"{kind} {mb:.0f} MB" for kind, mb in sorted(totals.items()))
 
 
@@ -465,7 +472,15 @@ def section(result: dict[str, Any]) -> list[str]:
     # runtime, then its children in the order it started them (moto, then the environments).
     order = ["runtime", "moto"] + ["environments"] * (len(result["rss_small_mb"]) - 2)
     kinds: dict[str, str] = result.get("process_kinds") or dict(
-        zip(result["rss_small_mb"], order, strict=False)
+        zip(map(str, result["rss_small_mb"]), order, strict=False)
+    )
+    moto_growth_kb = (
+        (
+            _totals_by_kind(result["rss_large_mb"], kinds).get("moto", 0.0)
+            - _totals_by_kind(result["rss_small_mb"], kinds).get("moto", 0.0)
+        )
+        * 1000
+        / max(1, large_count - small_count)
     )
     sustained = result["sustained"]
     command = result.get("command", "python -m bench.local_runtime")
@@ -511,7 +526,8 @@ def section(result: dict[str, Any]) -> list[str]:
         f"- Resident memory, every process: {small:.0f} MB after the first {small_count:,}"
         " seed-like workflows",
         f"  ({_by_kind(result['rss_small_mb'], kinds)}), {large:.0f} MB after {large_count:,}",
-        f"  ({_by_kind(result['rss_large_mb'], kinds)}): {large / small:.2f}x. All are kept",
+        f"  ({_by_kind(result['rss_large_mb'], kinds)}): {large / small:.2f}x; moto grew"
+        f" {moto_growth_kb:.0f} KB per seed-like workflow stored. All are kept",
         "  (they expire after the 30-day retention).",
         f"- Idle CPU: {result['idle_cpu_empty'] * 100:.2f}% of a core empty, "
         f"{result['idle_cpu_loaded'] * 100:.2f}% with everything stored (both sweeping every 5 s),",
