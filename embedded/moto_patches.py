@@ -656,6 +656,15 @@ def _patch_item_size_check() -> None:
 
     dynamo_type.Item.__init__ = init  # type: ignore[method-assign]
 
+    # Sizes are UTF-8 bytes, which moto counts by encoding the text (a workflow's whole body, at
+    # every attribute written to its item): text that is all ASCII is as long in bytes.
+    def ascii_or_encoded_size(value: Any) -> int:
+        if type(value) is str and value.isascii():
+            return len(value)
+        return bytesize(value)
+
+    setattr(dynamo_type, "bytesize", ascii_or_encoded_size)  # noqa: B010 - moto's module global
+
 
 # -- moto's per-request look-up of its handler's methods ----------------------------------------
 

@@ -212,6 +212,12 @@ def test_items_are_sized_as_moto_sizes_them(table: Any) -> None:
         "Attributes": {"a": {"N": "1"}, "b": {"M": {"c": {"L": [{"S": "x"}]}}}}
     }
     item.attrs["e"] = item.attrs["a"]  # later writes still go through moto's own check
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    for text in ("", "plain", "é ü \u2603", "x" * 1000):
+        assert dynamo_type.bytesize(text) == bytesize(text) == len(text.encode())
+    assert dynamo_type.bytesize(b"\xff\x00") == 2
     assert item.size() == sum(len(k) for k in "abe") + 1 + (1 + 1) + 1
 
 
