@@ -40,8 +40,12 @@ def test_memory_is_given_by_process_kind_whether_pids_are_numbers_or_text() -> N
         "scale": 1,
     }
     for pid_type in (int, str):
-        result["rss_small_mb"] = {pid_type(p): mb for p, mb in zip(kinds, (120, 300, 100, 100))}
-        result["rss_large_mb"] = {pid_type(p): mb for p, mb in zip(kinds, (120, 480, 100, 100))}
+        result["rss_small_mb"] = {
+            pid_type(p): mb for p, mb in zip(kinds, (120, 300, 100, 100), strict=True)
+        }
+        result["rss_large_mb"] = {
+            pid_type(p): mb for p, mb in zip(kinds, (120, 480, 100, 100), strict=True)
+        }
         text = "\n".join(section(result))
         assert "environments 200 MB, moto 300 MB, runtime 120 MB" in text
         assert "moto grew 20 KB per seed-like workflow stored" in text
