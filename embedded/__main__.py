@@ -48,11 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         runtime = Runtime.from_environment()
         if runtime.starts_moto:
             # Every request of this process then goes to that server, which checks the key only.
+            from embedded.dynamodb_wire import route_item_requests
             from embedded.environments import send_over_plain_connections, sign_with_key_only
 
             sign_with_key_only()
             runtime.start()
             send_over_plain_connections(runtime.endpoint_url)
+            route_item_requests(runtime.endpoint_url, runtime.access_key_id, runtime.region)
         else:
             runtime.start()
     except Exception as error:

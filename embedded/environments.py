@@ -299,7 +299,7 @@ class _Answered:
 
 def send_over_plain_connections(endpoint_url: str) -> None:
     """botocore's requests to `endpoint_url` (moto's, on this machine) in this process go over
-    one kept-alive `http.client` connection per thread instead of urllib3's pool: its pool
+    kept-alive `http.client` connections instead of urllib3's pool: its pool
     manager, retry object and response wrapper per request were about a tenth of an API
     environment's CPU. Answers botocore streams (S3's objects) still go through urllib3."""
     import http.client
@@ -315,19 +315,29 @@ def send_over_plain_connections(endpoint_url: str) -> None:
         return
     base = f"http://{parts.netloc}"
     host, port = parts.hostname, parts.port or 80
-    connections = threading.local()
+    # Idle connections, the last returned first: an environment runs each invocation on a
+    # thread of its own, so a connection per thread would be a new one per invocation.
+    idle: list[http.client.HTTPConnection] = []
+    idle_lock = threading.Lock()
     through_urllib3 = botocore.httpsession.URLLib3Session.send
+
+    def kept_or_new() -> http.client.HTTPConnection:
+        while True:
+            with idle_lock:
+                connection = idle.pop() if idle else None
+            if connection is None:
+                return http.client.HTTPConnection(host, port, timeout=60)
+            if connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
+                # Readable while idle: the server closed it (its idle timeout).
+                connection.close()
+                continue
+            return connection
 
     def send(session: Any, request: Any) -> Any:
         url: str = request.url
         if request.stream_output or not (url == base or url.startswith(base + "/")):
             return through_urllib3(session, request)
-        connection = getattr(connections, "current", None)
-        if connection is None:
-            connection = connections.current = http.client.HTTPConnection(host, port, timeout=60)
-        elif connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
-            # Readable while idle: the server closed it (its idle timeout); open another.
-            connection.close()
+        connection = kept_or_new()
         try:
             connection.request(
                 request.method, url[len(base) :] or "/", request.body, dict(request.headers)
@@ -336,17 +346,17 @@ def send_over_plain_connections(endpoint_url: str) -> None:
             data = response.read()
         except OSError as error:
             connection.close()
-            connections.current = None
             if isinstance(error, ConnectionRefusedError):
                 raise EndpointConnectionError(endpoint_url=url, error=error) from error
             raise ConnectionClosedError(endpoint_url=url, request=request, error=error) from error
         except http.client.HTTPException as error:
             connection.close()
-            connections.current = None
             raise ConnectionClosedError(endpoint_url=url, request=request, error=error) from error
         if response.will_close:
             connection.close()
-            connections.current = None
+        else:
+            with idle_lock:
+                idle.append(connection)
         return botocore.awsrequest.AWSResponse(
             url, response.status, response.getheaders(), _Answered(data)
         )
@@ -377,7 +387,12 @@ def _serve(
     write_lock = threading.Lock()
     if signing == "key-only":
         sign_with_key_only()
-        send_over_plain_connections(os.environ.get("AWS_ENDPOINT_URL", ""))
+        endpoint_url = os.environ.get("AWS_ENDPOINT_URL", "")
+        send_over_plain_connections(endpoint_url)
+        if endpoint_url:
+            from embedded.dynamodb_wire import route_item_requests
+
+            route_item_requests(endpoint_url, os.environ["AWS_ACCESS_KEY_ID"], region)
     handler = _import_handler(module)
     from baton import wakeup
 

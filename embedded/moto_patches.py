@@ -43,6 +43,12 @@
 - The validator then walks that tree ten times, asking at every node, through Node's ABCMeta,
   whether it is a node and whether the walk handles it; the answers are kept per type (moto's
   CPU per one-WAIT workflow 19.9 -> 15.3 ms, with the next item).
+- The first three of those walks (one clause of each kind, no overlapping paths, no key
+  updated) compared every clause with every other; they read only the tree, its names and the
+  table's keys, so once passed for a tree and those names they are not walked again.
+- A condition expression was lexed from its text on every request; each text is lexed once.
+- An item was built one attribute at a time, adding up the size of every attribute already
+  in it at each one (the square of its attributes); the sum is kept as it grows instead.
 - Every request listed its handler class's methods (`inspect.getmembers`) to check its action;
   each class is listed once.
 
@@ -533,6 +539,133 @@ def _patch_traversal() -> None:
     node_class.find_clauses = find_clauses
 
 
+# -- an update's checks that read only its expression, its names and the table's keys ---------
+
+CHECKED_EXPRESSIONS = 4096
+
+
+def _patch_expression_checks() -> None:
+    """The first three walks of an update's validation (at most one clause of each kind, no
+    overlapping paths, no key attribute updated) read only the parsed expression, its
+    attribute names and the table's key attributes, and change nothing: the first two compared
+    every clause with every other, a tenth of moto's CPU with Baton's commits. A parsed tree is
+    kept per expression text (see `_patch_expression_parsing`), so a check that passed for that
+    tree with the same names and keys passes again and is not walked again; a check that fails
+    is walked every time, and raises as moto does."""
+    from moto.dynamodb.parsing import validators
+
+    text_only = (
+        validators.ActionCountValidator,
+        validators.OverlappingPathsValidator,
+        validators.UpdateHashRangeKeyValidator,
+    )
+    through_init = validators.UpdateExpressionValidator.__init__
+    # (id of the parsed tree, names, keys) -> the tree (held, so its id is not reused).
+    passed: dict[tuple[Any, ...], Any] = {}
+    passed_lock = threading.Lock()
+
+    def init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        through_init(self, expression, *args, **kwargs)
+        names = self.expression_attribute_names or {}
+        self._checked_as = (
+            id(expression),
+            tuple(sorted(names.items())),
+            tuple(self.table.table_key_attrs),
+        )
+        self._parsed_tree = expression
+
+    def validate(self: Any) -> Any:
+        key = self._checked_as
+        with passed_lock:
+            already = passed.get(key) is self._parsed_tree
+        node = self.node_to_validate
+        for processor in self.processors:
+            if already and isinstance(processor, text_only):
+                continue
+            node = processor.traverse(node)
+        if not already:
+            with passed_lock:
+                if len(passed) >= CHECKED_EXPRESSIONS:
+                    passed.clear()
+                passed[key] = self._parsed_tree
+        return node
+
+    validators.UpdateExpressionValidator.__init__ = init  # type: ignore[method-assign]
+    validators.UpdateExpressionValidator.validate = validate  # type: ignore[method-assign]
+
+
+# -- condition expressions, lexed once per text ------------------------------------------------
+
+LEXED_CONDITIONS = 1024
+
+
+def _patch_condition_lexing() -> None:
+    """moto lexes a condition expression from its text on every request, compiling (through
+    `re`'s cache) eight patterns per token. The tokens depend on the text only and are tuples
+    that nothing changes afterwards, so each text is lexed once; the parse that follows
+    (names, values, operators) is moto's, on a fresh queue of those tokens. A text moto cannot
+    lex raises as before, every time."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    through_lexer = ConditionExpressionParser._lex_condition_expression
+    lexed: dict[str, tuple[Any, ...]] = {}
+
+    def lex(self: Any) -> collections.deque[Any]:
+        text = self.condition_expression
+        tokens = lexed.get(text)
+        if tokens is None:
+            tokens = tuple(through_lexer(self))
+            if len(lexed) >= LEXED_CONDITIONS:
+                lexed.clear()
+            lexed[text] = tokens
+        return collections.deque(tokens)
+
+    ConditionExpressionParser._lex_condition_expression = lex  # type: ignore[method-assign]
+
+
+# -- an item's size, added up once --------------------------------------------------------------
+
+ITEM_SIZE_LIMIT = 405_000  # moto's own limit (between the 400 KB documented and what AWS takes)
+
+
+def _patch_item_size_check() -> None:
+    """moto builds an item one attribute at a time into a dict that, at every insert, adds up
+    the size of every attribute already in it (encoding each string again): building an item
+    cost the square of its attributes. Here the same sums are kept as a running total: the
+    item is refused (`ItemSizeTooLarge`) at the same attribute, after the same conversions."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    dynamodb_type = dynamo_type.DynamoType
+    limited = dynamo_type.LimitedSizeDict
+
+    def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        built = limited.__new__(limited)
+        dict.__init__(built)
+        size = 0
+        for key, value in attrs.items():
+            typed = dynamodb_type(value)
+            size += bytesize(key) + typed.size()
+            if size > ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            dict.__setitem__(built, key, typed)
+        self.attrs = built
+
+    dynamo_type.Item.__init__ = init  # type: ignore[method-assign]
+
+    # Sizes are UTF-8 bytes, which moto counts by encoding the text (a workflow's whole body, at
+    # every attribute written to its item): text that is all ASCII is as long in bytes.
+    def ascii_or_encoded_size(value: Any) -> int:
+        if type(value) is str and value.isascii():
+            return len(value)
+        return bytesize(value)
+
+    setattr(dynamo_type, "bytesize", ascii_or_encoded_size)  # noqa: B010 - moto's module global
+
+
 # -- moto's per-request look-up of its handler's methods ----------------------------------------
 
 
@@ -648,6 +781,9 @@ def apply() -> None:
         _patch_expression_parsing()
         _patch_validator_copy()
         _patch_traversal()
+        _patch_expression_checks()
+        _patch_condition_lexing()
+        _patch_item_size_check()
         _patch_method_names()
         _patch_dynamodb_answers()
         _applied.append(True)

@@ -48,7 +48,8 @@ MAX_RECEIVE_COUNT_VARIABLE = "BATON_MAX_RECEIVE_COUNT"
 DATA_DIR_VARIABLE = "BATON_DATA_DIR"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".baton"
 # How many execution environments (processes) serve the API function; 0 runs every handler in
-# the runtime's own process. Unset: one per core.
+# the runtime's own process. Unset: one per core and one more (an environment spends most of an
+# invocation waiting for moto; with one per core the cores idled while every one waited).
 ENVIRONMENTS_VARIABLE = "BATON_ENVIRONMENTS"
 
 DEFAULT_PORT = 8080
@@ -172,7 +173,7 @@ class Runtime:
         """The runtime `python -m embedded` runs: PORT, BATON_TICK_SECONDS, BATON_EVENT_QUEUES,
         AWS_ENDPOINT_URL (an endpoint to use instead of starting moto's server), BATON_DATA_DIR
         (unset: .baton/ in the checkout; empty: in memory), BATON_ENVIRONMENTS (the API's
-        environment processes; unset: one per core; 0: in this process), and for tests
+        environment processes; unset: one per core and one more; 0: in this process), and for tests
         BATON_VISIBILITY_TIMEOUT_SECONDS and BATON_MAX_RECEIVE_COUNT (every queue's)."""
         env = os.environ if environ is None else environ
         data_dir = env.get(DATA_DIR_VARIABLE)
@@ -188,7 +189,7 @@ class Runtime:
             ) from None
         environments = _optional_int(env, ENVIRONMENTS_VARIABLE, minimum=0)
         return cls(
-            environments=(os.cpu_count() or 1) if environments is None else environments,
+            environments=(os.cpu_count() or 1) + 1 if environments is None else environments,
             port=port,
             tick_seconds=tick_seconds,
             event_queue_names=names or None,

@@ -130,6 +130,97 @@ def test_updates_moto_refuses_are_refused_through_the_patched_walks(
         )
 
 
+def test_checks_passed_by_an_expression_are_walked_again_for_other_names_or_failures(
+    table: Any,
+) -> None:
+    from moto.dynamodb.parsing import validators
+
+    assert "moto_patches" in validators.UpdateExpressionValidator.validate.__module__
+    table.put_item(TableName="t", Item={"pk": {"S": "k"}})
+
+    def update(expression: str, names: dict[str, str]) -> None:
+        table.update_item(
+            TableName="t",
+            Key={"pk": {"S": "k"}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":a": {"S": "A"}},
+        )
+
+    for _ in range(2):
+        update("SET #x = :a, #y = :a", {"#x": "a", "#y": "b"})
+    # The same text with other names: the checks read the names, and refuse these.
+    with pytest.raises(ClientError, match="Cannot update attribute pk"):
+        update("SET #x = :a, #y = :a", {"#x": "a", "#y": "pk"})
+    with pytest.raises(ClientError, match="overlap"):
+        update("SET #x = :a, #y = :a", {"#x": "a", "#y": "a"})
+    for _ in range(2):  # a failed check is not kept as passed
+        with pytest.raises(ClientError, match="SET"):
+            update("SET #x = :a SET #y = :a", {"#x": "a", "#y": "b"})
+    update("SET #x = :a, #y = :a", {"#x": "c", "#y": "d"})
+    item = table.get_item(TableName="t", Key={"pk": {"S": "k"}})["Item"]
+    assert {name: item[name] for name in "abcd"} == {name: {"S": "A"} for name in "abcd"}
+
+
+def test_conditions_lexed_once_decide_as_moto_decides(table: Any) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    assert "moto_patches" in ConditionExpressionParser._lex_condition_expression.__module__
+    condition = "attribute_not_exists(#p) OR (#n < :limit AND begins_with(#s, :prefix))"
+    names = {"#p": "pk", "#n": "n", "#s": "s"}
+
+    def put(n: str, s: str, limit: str) -> None:
+        table.put_item(
+            TableName="t",
+            Item={"pk": {"S": "k"}, "n": {"N": n}, "s": {"S": s}},
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":limit": {"N": limit}, ":prefix": {"S": "ab"}},
+        )
+
+    put("1", "abc", "0")  # no item yet
+    put("2", "abd", "5")  # 1 < 5 and "abc" begins with "ab"
+    for _ in range(2):
+        with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+            put("3", "xyz", "1")  # 2 < 1 fails
+    put("3", "xyz", "3")
+    item = table.get_item(TableName="t", Key={"pk": {"S": "k"}})["Item"]
+    assert item["n"] == {"N": "3"} and item["s"] == {"S": "xyz"}
+    for _ in range(2):  # moto's refusal of a text it cannot lex (in process: its own error)
+        with pytest.raises(ValueError, match="Cannot parse condition"):
+            table.put_item(
+                TableName="t",
+                Item={"pk": {"S": "k"}},
+                ConditionExpression="#p ~ :v",
+                ExpressionAttributeNames={"#p": "pk"},
+                ExpressionAttributeValues={":v": {"S": "v"}},
+            )
+
+
+def test_items_are_sized_as_moto_sizes_them(table: Any) -> None:
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    assert "moto_patches" in Item.__init__.__module__
+    # moto's size: each attribute's name and value in UTF-8 bytes, at most 405,000 in all.
+    room = 405_000 - len("pk") - len("k") - len("d") - len("é".encode())
+    table.put_item(TableName="t", Item={"pk": {"S": "k"}, "d": {"S": "é" + "x" * room}})
+    with pytest.raises(ClientError, match="Item size has exceeded"):
+        table.put_item(TableName="t", Item={"pk": {"S": "k"}, "d": {"S": "é" + "x" * (room + 1)}})
+    item = Item(None, None, {"a": {"N": "1"}, "b": {"M": {"c": {"L": [{"S": "x"}]}}}})
+    assert type(item.attrs) is LimitedSizeDict
+    assert item.to_json() == {
+        "Attributes": {"a": {"N": "1"}, "b": {"M": {"c": {"L": [{"S": "x"}]}}}}
+    }
+    item.attrs["e"] = item.attrs["a"]  # later writes still go through moto's own check
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    for text in ("", "plain", "é ü \u2603", "x" * 1000):
+        assert dynamo_type.bytesize(text) == bytesize(text) == len(text.encode())
+    assert dynamo_type.bytesize(b"\xff\x00") == 2
+    assert item.size() == sum(len(k) for k in "abe") + 1 + (1 + 1) + 1
+
+
 ITEM = {
     "pk": {"S": "p"},
     "sk": {"S": "1"},
