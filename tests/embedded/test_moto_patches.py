@@ -503,3 +503,47 @@ def test_queries_from_several_threads_at_once_each_read_their_own_partition(tabl
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(read, asked))
     assert answers == [{key} for key in asked]
+
+
+def test_visible_messages_are_those_moto_counts_visible(table: Any) -> None:
+    from moto.sqs.models import Message, Queue, sqs_backends
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="visible")["QueueUrl"]
+    for delay in (0, 0, 0, 60, 60):
+        sqs.send_message(QueueUrl=url, MessageBody=str(delay), DelaySeconds=delay)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["visible"]
+    assert isinstance(queue, Queue)
+
+    def as_moto_says(message: Message) -> bool:
+        return bool(message.visible and not message.delayed)
+
+    assert queue.messages == [m for m in queue._messages if as_moto_says(m)]
+    assert len(queue.messages) == 2  # one in flight, two delayed
+
+
+def test_a_long_poll_on_delayed_messages_waits_once_not_every_second(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sqs.models import Queue
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="timers")["QueueUrl"]
+    sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(i), "MessageBody": "timer", "DelaySeconds": 900} for i in range(10)],
+    )
+    rounds: list[int] = []
+    wait_for_messages = Queue.wait_for_messages
+
+    def counted(self: Any, timeout: int) -> None:
+        rounds.append(timeout)
+        wait_for_messages(self, timeout)
+
+    monkeypatch.setattr(Queue, "wait_for_messages", counted)
+    answer = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2)
+
+    assert "Messages" not in answer
+    # moto's loop asks for a wait each second of the poll; the patched wait lasts the poll.
+    assert len(rounds) == 1
