@@ -115,12 +115,7 @@ def test_a_failed_condition_raises_what_botocore_raises(clients: tuple[Any, Wire
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
     botocore_client._make_api_call("PutItem", {"TableName": TABLE, "Item": ITEM})
-    errors = []
-    for client in (botocore_client, wire):
-        with pytest.raises(ClientError) as raised:
-            client._make_api_call("PutItem", request)
-        errors.append(raised.value.response)
-    by_botocore, by_wire = errors
+    by_botocore, by_wire = _refusals(botocore_client, wire, "PutItem", request)
     assert by_wire["Error"] == {
         "Code": by_botocore["Error"]["Code"],
         "Message": by_botocore["Error"]["Message"],
@@ -146,12 +141,7 @@ def test_a_cancelled_transaction_carries_its_reasons(clients: tuple[Any, WireCli
             },
         ]
     }
-    errors = []
-    for client in (botocore_client, wire):
-        with pytest.raises(ClientError) as raised:
-            client._make_api_call("TransactWriteItems", request)
-        errors.append(raised.value.response)
-    by_botocore, by_wire = errors
+    by_botocore, by_wire = _refusals(botocore_client, wire, "TransactWriteItems", request)
     assert by_wire["Error"]["Code"] == by_botocore["Error"]["Code"]
     assert by_wire["Error"]["Code"] == "TransactionCanceledException"
     assert by_wire["CancellationReasons"] == by_botocore["CancellationReasons"]
@@ -251,3 +241,15 @@ def test_numbers_are_written_as_json_writes_them(monkeypatch: pytest.MonkeyPatch
     assert [[attribute.serialize(value) for value in values] for attribute in attributes] == (
         as_shipped
     )
+
+
+def _refusals(
+    botocore_client: Any, wire: WireClient, operation: str, request: dict[str, Any]
+) -> tuple[Any, Any]:
+    """The error answers botocore's client and the wire client each raise for `request`."""
+    answers = []
+    for client in (botocore_client, wire):
+        with pytest.raises(ClientError) as raised:
+            client._make_api_call(operation, request)
+        answers.append(raised.value.response)
+    return answers[0], answers[1]
