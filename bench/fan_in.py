@@ -51,7 +51,6 @@ EMPTY_RECEIVE_PAUSE_SECONDS = 0.2
 # A failed decision message comes back after this, not after the queue's visibility timeout.
 FAILED_REDELIVERY_SECONDS = 2
 MOTO_READ_TIMEOUT_SECONDS = 900
-TIMER_QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:baton-timers"
 
 
 def fork_of_waits(width: int, name: str = "bench_fan_in") -> dict[str, Any]:
@@ -260,16 +259,19 @@ def _write_completions(
 def decide_from_timer_queue(
     timer_queue_url: str, writers_done: Any, pollers: Any = None
 ) -> dict[str, Any]:
-    """One timers environment: batches from the timer queue through the timers handler (as
-    Lambda's event source mapping delivers them), until the writers are done and the queue
-    has been found empty EMPTY_RECEIVES_TO_STOP times in a row. `pollers`: a lock the
-    deciders share around their queue calls: moto's server serves SQS requests on several
-    threads at once, and two receives at the same moment can hand out one message twice
-    (whose first delete then misses it, leaving it in flight for the visibility timeout)."""
+    """One timers environment: batches from the timer queue and the decision queue (FIFO,
+    one message group per workflow; its URL from the environment) through the timers
+    handler, as Lambda's event source mappings deliver them, until the writers are done and
+    both queues have been found empty EMPTY_RECEIVES_TO_STOP times in a row. `pollers`: a
+    lock the deciders share around their queue calls: moto's server serves SQS requests on
+    several threads at once, and two receives at the same moment can hand out one message
+    twice (whose first delete then misses it, leaving it in flight for the visibility
+    timeout), or one workflow's asks to two deciders (moto reads which groups are in flight
+    as a receive begins)."""
     serialized = pollers if pollers is not None else nullcontext()
     import boto3
 
-    from baton import runtime
+    from baton import runtime, settings
     from baton.handlers import timers
     from bench.metering import metering
     from embedded.functions import LambdaContext
@@ -278,40 +280,54 @@ def decide_from_timer_queue(
     recorded = _recording_commits()
     sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION)
     context = LambdaContext(function_name="baton-timers", region=REGION, timeout_seconds=60)
+    queue_urls = [timer_queue_url]
+    if os.environ.get(settings.DECISION_QUEUE_URL):
+        queue_urls.append(os.environ[settings.DECISION_QUEUE_URL])
     batches: list[int] = []
     failed = 0
     empty = 0
+    turn = 0
+    found_this_round = False
     with metering() as meter:
         while empty < EMPTY_RECEIVES_TO_STOP:
+            # The queues in turn, as their mappings poll them side by side.
+            queue_url = queue_urls[turn % len(queue_urls)]
+            turn += 1
+            round_ends = turn % len(queue_urls) == 0
             with meter.paused(), serialized:  # Lambda's pollers receive, not the function
                 # Short polls: moto's server can hold a long poll past the client's timeout
                 # while many receives wait on one queue.
                 messages = sqs.receive_message(
-                    QueueUrl=timer_queue_url,
+                    QueueUrl=queue_url,
                     MaxNumberOfMessages=10,
                     WaitTimeSeconds=0,
                     MessageSystemAttributeNames=["All"],
                 ).get("Messages", [])
             if not messages:
+                if not round_ends or found_this_round:
+                    found_this_round = found_this_round and not round_ends
+                    continue  # another queue's turn, or a round that found work
                 with meter.paused(), serialized:
-                    in_flight = _messages_in_flight(sqs, timer_queue_url)
+                    in_flight = any(_messages_in_flight(sqs, url) for url in queue_urls)
                 settled = writers_done.is_set() and not in_flight
                 empty = empty + 1 if settled else 0
                 time.sleep(EMPTY_RECEIVE_PAUSE_SECONDS)
                 continue
             empty = 0
-            records = [sqs_record(m, queue_arn=TIMER_QUEUE_ARN, region=REGION) for m in messages]
+            found_this_round = not round_ends
+            arn = _queue_arn(queue_url)
+            records = [sqs_record(m, queue_arn=arn, region=REGION) for m in messages]
             failures = failed_records(timers.handler, records, context)
             failed += len(failures)
             if failures:
                 with meter.paused(), serialized:
-                    _redeliver_soon(sqs, timer_queue_url, records, failures)
+                    _redeliver_soon(sqs, queue_url, records, failures)
             batches.append(len(records))
             done = [r for r in records if r["messageId"] not in failures]
             if done:
                 with meter.paused(), serialized:
                     sqs.delete_message_batch(
-                        QueueUrl=timer_queue_url,
+                        QueueUrl=queue_url,
                         Entries=[
                             {"Id": str(i), "ReceiptHandle": r["receiptHandle"]}
                             for i, r in enumerate(done)
@@ -330,6 +346,11 @@ def decide_from_timer_queue(
     }
 
 
+def _queue_arn(queue_url: str) -> str:
+    """The ARN moto gives the queue of this URL (its account, its name)."""
+    return f"arn:aws:sqs:{REGION}:123456789012:{queue_url.rsplit('/', 1)[-1]}"
+
+
 def failed_records(
     handler: Callable[[dict[str, Any], Any], Any], records: list[dict[str, Any]], context: Any
 ) -> set[str]:
@@ -346,7 +367,12 @@ def failed_records(
     except BatchProcessingError as error:
         print(f"Every record of a batch failed: {error}"[:2000], file=sys.stderr, flush=True)
         return {r["messageId"] for r in records}
-    return failed_message_ids(records, result)
+    failed = failed_message_ids(records, result)
+    module = sys.modules.get(getattr(handler, "__module__", ""))
+    for info in getattr(getattr(module, "processor", None), "exceptions", []):
+        # Why a record failed (Powertools keeps each failed record's exception).
+        print(f"A record failed: {info[0].__name__}: {info[1]}"[:2000], file=sys.stderr)
+    return failed
 
 
 def _redeliver_soon(
@@ -505,6 +531,7 @@ def moto_endpoint() -> Iterator[tuple[dict[str, str], str]]:
             "AWS_DEFAULT_REGION": REGION,
             "BATON_EVENT_QUEUE_URLS": "{}",
             "BATON_TIMER_QUEUE_URL": timer_url,
+            "BATON_DECISION_QUEUE_URL": queues[topology.decision_queue("baton").name].url,
             "BATON_INTERNAL_EVENT_QUEUE_URL": queues[
                 topology.internal_event_queue("baton").name
             ].url,

@@ -82,7 +82,8 @@ def _ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
         if error.response["Error"]["Code"] not in ("QueueAlreadyExists", "QueueNameExists"):
             raise
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        changeable = {k: v for k, v in attributes.items() if k != "FifoQueue"}
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=changeable)
     return url
 
 
@@ -110,15 +111,17 @@ def create_queue(
         if visibility_timeout_seconds is not None
         else spec.visibility_timeout_seconds
     )
+    # SQS takes FifoQueue at creation only (a queue of that name is FIFO for good).
+    fifo = {"FifoQueue": "true"} if spec.fifo else {}
     dlq_url = _ensure_queue(
-        sqs, spec.dlq_name, {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)}
+        sqs, spec.dlq_name, {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS), **fifo}
     )
     dlq_arn = _queue_arn(sqs, dlq_url)
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}
     url = _ensure_queue(
         sqs,
         spec.name,
-        {"VisibilityTimeout": str(visibility), "RedrivePolicy": json.dumps(redrive)},
+        {"VisibilityTimeout": str(visibility), "RedrivePolicy": json.dumps(redrive), **fifo},
     )
     return ProvisionedQueue(
         spec=spec,

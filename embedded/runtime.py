@@ -503,6 +503,8 @@ class Runtime:
         self._set(
             settings.TIMER_QUEUE_URL, self.queues[topology.timer_queue(self.queue_prefix).name].url
         )
+        decisions = topology.decision_queue(self.queue_prefix).name
+        self._set(settings.DECISION_QUEUE_URL, self.queues[decisions].url)
         internal = topology.internal_event_queue(self.queue_prefix).name
         self._set(settings.INTERNAL_EVENT_QUEUE_URL, self.queues[internal].url)
         system_tasks = topology.system_task_queue(self.queue_prefix).name

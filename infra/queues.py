@@ -11,6 +11,7 @@ from constructs import Construct
 
 from baton.topology import (
     QueueSpec,
+    decision_queue,
     event_queues,
     internal_event_queue,
     system_task_queue,
@@ -34,6 +35,8 @@ class BatonQueue(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=DLQ_RETENTION,
+            # A FIFO queue's dead letters go to a FIFO queue, as SQS requires.
+            fifo=spec.fifo or None,
         )
         self.queue = sqs.Queue(
             self,
@@ -42,6 +45,13 @@ class BatonQueue(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
+            # Senders name each message's deduplication id (see baton.messaging). High
+            # throughput: SQS's FIFO quota applies per message group (workflow), not per queue.
+            fifo=spec.fifo or None,
+            deduplication_scope=sqs.DeduplicationScope.MESSAGE_GROUP if spec.fifo else None,
+            fifo_throughput_limit=sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID
+            if spec.fifo
+            else None,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=spec.max_receive_count
             ),
@@ -49,7 +59,8 @@ class BatonQueue(Construct):
 
 
 class Queues(Construct):
-    """The event queues named by the deployment, the timer queue and the internal event queue."""
+    """The event queues named by the deployment, the timer and decision queues and the
+    internal event queue."""
 
     def __init__(
         self,
@@ -62,6 +73,7 @@ class Queues(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self.timers = BatonQueue(self, "Timers", spec=timer_queue(prefix))
+        self.decisions = BatonQueue(self, "Decisions", spec=decision_queue(prefix))
         self.internal_events = BatonQueue(self, "InternalEvents", spec=internal_event_queue(prefix))
         self.system_tasks = BatonQueue(self, "SystemTasks", spec=system_task_queue(prefix))
         self.events: dict[str, BatonQueue] = {
@@ -82,10 +94,16 @@ class Queues(Construct):
 
     @property
     def all(self) -> list[BatonQueue]:
-        return [self.timers, self.internal_events, self.system_tasks, *self.events.values()]
+        return [
+            self.timers,
+            self.decisions,
+            self.internal_events,
+            self.system_tasks,
+            *self.events.values(),
+        ]
 
     @property
     def publish_targets(self) -> list[sqs.Queue]:
-        """Every queue the engine publishes to: sinks, timers, `conductor:` events and system
-        tasks (any decision may dispatch an HTTP call)."""
+        """Every queue the engine publishes to: sinks, timers, decision asks, `conductor:`
+        events and system tasks (any decision may dispatch an HTTP call)."""
         return [queue.queue for queue in self.all]

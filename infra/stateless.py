@@ -78,6 +78,7 @@ class StatelessStack(Stack):
                 {name: queue.queue.queue_url for name, queue in queues.events.items()}
             ),
             settings.TIMER_QUEUE_URL: queues.timers.queue.queue_url,
+            settings.DECISION_QUEUE_URL: queues.decisions.queue.queue_url,
             settings.INTERNAL_EVENT_QUEUE_URL: queues.internal_events.queue.queue_url,
             settings.SYSTEM_TASK_QUEUE_URL: queues.system_tasks.queue.queue_url,
             settings.RETENTION_DAYS: str(config.retention_days),
@@ -124,6 +125,8 @@ class StatelessStack(Stack):
         for queue in event_sources:
             self._consume(functions.events, queue)
         self._consume(functions.timers, queues.timers)
+        # One batch per message group (workflow) at a time: one decider per workflow.
+        self._consume(functions.timers, queues.decisions)
         # One call per invocation, and at most `systemTaskConcurrency` at once: a bound on
         # the HTTP calls Baton makes in parallel, without reserving account concurrency.
         self._consume(
@@ -202,6 +205,7 @@ class StatelessStack(Stack):
             description="Event queue name -> URL (JSON)",
         )
         CfnOutput(self, "TimerQueueUrl", value=queues.timers.queue.queue_url)
+        CfnOutput(self, "DecisionQueueUrl", value=queues.decisions.queue.queue_url)
         CfnOutput(self, "InternalEventQueueUrl", value=queues.internal_events.queue.queue_url)
         CfnOutput(self, "SystemTaskQueueUrl", value=queues.system_tasks.queue.queue_url)
         if auth is not None:

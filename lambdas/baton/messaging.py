@@ -37,6 +37,9 @@ class Messaging:
     timer_queue_url: str = field(
         default_factory=lambda: os.environ.get(settings.TIMER_QUEUE_URL, "")
     )
+    decision_queue_url: str = field(
+        default_factory=lambda: os.environ.get(settings.DECISION_QUEUE_URL, "")
+    )
     internal_event_queue_url: str = field(
         default_factory=lambda: os.environ.get(settings.INTERNAL_EVENT_QUEUE_URL, "")
     )
@@ -84,6 +87,25 @@ class Messaging:
             DelaySeconds=delay,
         )
         return True
+
+    def ask_decision(
+        self, *, workflow_id: str, task_id: str, deduplication_id: str, now: int
+    ) -> None:
+        """Ask for a decision of the workflow now, on the FIFO decision queue: its message
+        group is the workflow, so one decider at a time takes its asks and folds a batch of
+        them into one decision. `deduplication_id` names this ask (the task's write): sent
+        twice, SQS keeps one. Without a decision queue (an older deployment's environment),
+        the ask is a timer due now."""
+        body = json.dumps({"workflowId": workflow_id, "taskId": task_id, "dueAt": now})
+        if not self.decision_queue_url:
+            self.arm_timer(workflow_id=workflow_id, task_id=task_id, due_at=now, now=now)
+            return
+        self.sqs.send_message(
+            QueueUrl=self.decision_queue_url,
+            MessageBody=body,
+            MessageGroupId=workflow_id,
+            MessageDeduplicationId=deduplication_id,
+        )
 
     def dispatch_system_task(self, *, workflow_id: str, task_id: str, retry_count: int) -> None:
         """Ask the system-task function to run a task's call (at least once: it claims first)."""

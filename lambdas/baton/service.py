@@ -782,15 +782,18 @@ class Baton:
         return outcome
 
     def _ask_for_decision(self, written: WrittenAlone) -> None:
-        """One message on the timer queue, due now: its consumer decides the workflow (and
-        folds every update written alone meanwhile). Lost, the task's mark in the due index
-        has the sweep decide once its grace period has passed."""
+        """One message on the decision queue (FIFO, grouped by workflow): its consumer, the
+        timers function, decides the workflow one batch at a time and folds every update
+        written alone meanwhile. Lost, the task's mark in the due index has the sweep decide
+        once its grace period has passed."""
         now = self.clock()
+        task = written.task
         try:
-            self.messaging.arm_timer(
+            self.messaging.ask_decision(
                 workflow_id=written.workflow.workflow_id,
-                task_id=written.task.task_id,
-                due_at=now,
+                task_id=task.task_id,
+                # The write this ask follows: the task's id at the version it wrote.
+                deduplication_id=f"{task.task_id}#{task.version}",
                 now=now,
             )
         except Exception:

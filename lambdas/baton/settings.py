@@ -13,6 +13,8 @@ IDEMPOTENCY_TABLE = "BATON_IDEMPOTENCY_TABLE"
 # JSON object: queue name -> queue URL, for every provisioned event queue (`sqs:<name>` sinks).
 EVENT_QUEUE_URLS = "BATON_EVENT_QUEUE_URLS"
 TIMER_QUEUE_URL = "BATON_TIMER_QUEUE_URL"
+# FIFO queue of "decide now" asks, one message group per workflow (see baton.topology).
+DECISION_QUEUE_URL = "BATON_DECISION_QUEUE_URL"
 # Queue that carries messages published to `conductor:` sinks back to the events function.
 INTERNAL_EVENT_QUEUE_URL = "BATON_INTERNAL_EVENT_QUEUE_URL"
 # Days a finished workflow (and its tasks) is kept before DynamoDB's TTL removes it; 0 keeps it.

@@ -27,6 +27,7 @@ MAX_RECEIVE_COUNT = 5
 BATCH_SIZE = 10
 # SQS caps DelaySeconds at 15 minutes: longer waits are armed by the scheduled sweep.
 MAX_TIMER_DELAY_SECONDS = 900
+FIFO_SUFFIX = ".fifo"
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,13 @@ class QueueSpec:
     internal: bool
     max_receive_count: int = MAX_RECEIVE_COUNT
     batch_size: int = BATCH_SIZE
+    # A FIFO queue (its name ends in `.fifo`, as SQS requires, and so does its DLQ's).
+    fifo: bool = False
 
     @property
     def dlq_name(self) -> str:
+        if self.fifo:
+            return f"{self.name.removesuffix(FIFO_SUFFIX)}_dlq{FIFO_SUFFIX}"
         return f"{self.name}_dlq"
 
     @property
@@ -51,6 +56,16 @@ class QueueSpec:
 def timer_queue(prefix: str) -> QueueSpec:
     """The internal queue whose delayed messages fire WAIT timers."""
     return QueueSpec(name=f"{prefix}-timers", consumer="timers", internal=True)
+
+
+def decision_queue(prefix: str) -> QueueSpec:
+    """The internal FIFO queue of "decide now" asks (a task update written onto its task
+    alone), one message group per workflow: SQS hands out one batch of a group at a time,
+    so one timers environment decides a workflow at a time, and a batch of asks folds into
+    one decision. FIFO has no per-message delay: WAIT timers stay on the timer queue."""
+    return QueueSpec(
+        name=f"{prefix}-decisions{FIFO_SUFFIX}", consumer="timers", internal=True, fifo=True
+    )
 
 
 def internal_event_queue(prefix: str) -> QueueSpec:
@@ -77,6 +92,7 @@ def event_queues(names: tuple[str, ...] | list[str]) -> list[QueueSpec]:
 def all_queues(prefix: str, event_queue_names: tuple[str, ...] | list[str]) -> list[QueueSpec]:
     return [
         timer_queue(prefix),
+        decision_queue(prefix),
         internal_event_queue(prefix),
         system_task_queue(prefix),
         *event_queues(event_queue_names),

@@ -756,10 +756,14 @@ def test_task_search_admin_reads_and_a_test_run_with_no_call_refused(deployed):
     assert_nothing_refused_or_failed(deployed, since)
 
 
+DECISIONS = "-decisions.fifo"
+
+
 def test_a_wide_fork_completed_through_the_api_is_decided_by_the_timers_function(deployed):
     """A fork wide enough that its task updates do not decide (baton.store.workflows'
     WIDE_OPEN_TASKS): the API function reads each task item and writes it alone, sends the
-    decision message to the timer queue, and the timers function's decisions complete it."""
+    decision message to the decision queue (FIFO, grouped by workflow), and the timers
+    function's decisions, taken from there, complete it."""
     from baton.store.workflows import WIDE_OPEN_TASKS
 
     since = mark(deployed)
@@ -794,6 +798,9 @@ def test_a_wide_fork_completed_through_the_api_is_decided_by_the_timers_function
             "outputData": {"branch": i},
         }
         client.call("POST", "/api/tasks", result)
+    # The asks wait on the FIFO queue until its mapping hands them to the timers function.
+    (asks,) = [n for name, n in queue_depths(deployed).items() if name.endswith(DECISIONS)]
+    assert asks >= 1
 
     run_until(
         deployed,
@@ -801,6 +808,13 @@ def test_a_wide_fork_completed_through_the_api_is_decided_by_the_timers_function
         since,
         "the timers function's decisions",
     )
+
+    def asks_left() -> int:
+        (left,) = [n for name, n in queue_depths(deployed).items() if name.endswith(DECISIONS)]
+        return left
+
+    # The asks left after the decision that completed it find nothing to do, and are done.
+    run_until(deployed, lambda: asks_left() == 0, since, "the decision queue's last asks")
     workflow = client.call("GET", f"/api/workflow/{workflow_id}")
     (join,) = [t for t in workflow["tasks"] if t["referenceTaskName"] == "join"]
     assert join["outputData"] == {ref: {"branch": i} for i, ref in enumerate(references)}

@@ -100,6 +100,7 @@ def test_every_function_gets_tables_queues_and_observability_settings(iam_mode):
             settings.METADATA_TABLE,
             settings.IDEMPOTENCY_TABLE,
             settings.TIMER_QUEUE_URL,
+            settings.DECISION_QUEUE_URL,
             settings.INTERNAL_EVENT_QUEUE_URL,
             settings.PAYLOAD_BUCKET,
             settings.SYSTEM_TASK_QUEUE_URL,
@@ -127,10 +128,10 @@ def test_consumers_report_partial_batch_failures(iam_mode):
     }
     mappings = iam_mode.resources("AWS::Lambda::EventSourceMapping")
     consumers = [functions[m["Properties"]["FunctionName"]["Ref"]] for m in mappings.values()]
-    # events: every event queue and the internal event queue; timers: the timer queue;
-    # system tasks: the system-task queue.
+    # events: every event queue and the internal event queue; timers: the timer queue and
+    # the decision queue; system tasks: the system-task queue.
     assert sorted(consumers) == sorted(
-        ["events"] * (len(EVENT_QUEUES) + 1) + ["timers", "system_tasks"]
+        ["events"] * (len(EVENT_QUEUES) + 1) + ["timers", "timers", "system_tasks"]
     )
     for logical_id, mapping in mappings.items():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -329,16 +330,17 @@ def _queue_names(synthesized):
     names = [
         r["Properties"]["QueueName"] for r in synthesized.resources("AWS::SQS::Queue").values()
     ]
-    return [name for name in names if not name.endswith("_dlq")]
+    return [name for name in names if not name.endswith(("_dlq", "_dlq.fifo"))]
 
 
 def expected_grants(synthesized, *, key_mode):
     queues = _queue_names(synthesized)
     send = {("sqs:SendMessage", f"queue {name}") for name in queues}
-    event_queues = [name for name in queues if name not in ("baton-timers", "baton-system-tasks")]
+    timer_queues = ("baton-timers", "baton-decisions.fifo")
+    event_queues = [name for name in queues if name not in (*timer_queues, "baton-system-tasks")]
     consumed = {
         "events": {p for name in event_queues for p in _pairs(CONSUME, f"queue {name}")},
-        "timers": _pairs(CONSUME, "queue baton-timers"),
+        "timers": {p for name in timer_queues for p in _pairs(CONSUME, f"queue {name}")},
         "system_tasks": _pairs(CONSUME, "queue baton-system-tasks"),
     }
     secret = {("secretsmanager:GetSecretValue", TOKEN_SECRET)} if key_mode else set()
@@ -380,7 +382,13 @@ def test_each_function_is_granted_exactly_what_its_code_calls(mode, iam_mode, ke
 
 def test_iam_mode_sends_to_both_event_queues(iam_mode):
     assert sorted(_queue_names(iam_mode)) == sorted(
-        ["baton-timers", "baton-internal-events", "baton-system-tasks", *EVENT_QUEUES]
+        [
+            "baton-timers",
+            "baton-decisions.fifo",
+            "baton-internal-events",
+            "baton-system-tasks",
+            *EVENT_QUEUES,
+        ]
     )
 
 

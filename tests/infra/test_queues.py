@@ -1,4 +1,5 @@
-"""Queues: the event queues from context, the timer queue and the internal event queue."""
+"""Queues: the event queues from context, the timer and decision queues and the internal event
+queue."""
 
 from __future__ import annotations
 
@@ -37,7 +38,27 @@ def test_every_spec_has_a_queue_and_a_dlq(iam_mode):
 
 def test_internal_queue_names_carry_the_prefix():
     queues = queues_by_name(synthesize(CUSTOM_CONTEXT))
-    assert {"staging-timers", "staging-internal-events", "staging-system-tasks"} <= set(queues)
+    assert {
+        "staging-timers",
+        "staging-decisions.fifo",
+        "staging-internal-events",
+        "staging-system-tasks",
+    } <= set(queues)
+
+
+def test_the_decision_queue_and_its_dlq_are_fifo_and_deduplicate_by_the_senders_ids(iam_mode):
+    queues = queues_by_name(iam_mode)
+    for name in ("baton-decisions.fifo", "baton-decisions_dlq.fifo"):
+        _, properties = queues[name]
+        assert properties["FifoQueue"] is True
+        # Each ask names its own deduplication id (a task's write): no content-based one.
+        assert "ContentBasedDeduplication" not in properties
+    _, decisions = queues["baton-decisions.fifo"]
+    # High-throughput mode: the FIFO quota is per workflow, not per queue.
+    assert decisions["DeduplicationScope"] == "messageGroup"
+    assert decisions["FifoThroughputLimit"] == "perMessageGroupId"
+    others = [p for name, (_, p) in queues.items() if not name.endswith(".fifo")]
+    assert all("FifoQueue" not in p for p in others)
 
 
 def test_every_queue_is_encrypted_and_refuses_plain_http(iam_mode):

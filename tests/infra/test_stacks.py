@@ -34,6 +34,7 @@ def test_outputs_give_the_api_and_queue_urls(iam_mode, keys_mode):
         "ConductorServerUrl",
         "EventQueueUrls",
         "TimerQueueUrl",
+        "DecisionQueueUrl",
         "InternalEventQueueUrl",
         "SystemTaskQueueUrl",
     }

@@ -79,6 +79,7 @@ def moto_endpoint() -> Iterator[Endpoint]:
             event_queue_urls={name: queues[name].url for name in EVENT_QUEUES},
             timer_queue_url=queues[topology.timer_queue(QUEUE_PREFIX).name].url,
             internal_event_queue_url=queues[topology.internal_event_queue(QUEUE_PREFIX).name].url,
+            decision_queue_url=queues[topology.decision_queue(QUEUE_PREFIX).name].url,
         )
         dynamodb.close()
         sqs.close()

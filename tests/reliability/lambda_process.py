@@ -28,6 +28,7 @@ class Endpoint:
     event_queue_urls: dict[str, str]
     timer_queue_url: str
     internal_event_queue_url: str
+    decision_queue_url: str = ""
 
     def environment(self) -> dict[str, str]:
         return {
@@ -39,6 +40,7 @@ class Endpoint:
             "BATON_EVENT_QUEUE_URLS": json.dumps(self.event_queue_urls),
             "BATON_TIMER_QUEUE_URL": self.timer_queue_url,
             "BATON_INTERNAL_EVENT_QUEUE_URL": self.internal_event_queue_url,
+            "BATON_DECISION_QUEUE_URL": self.decision_queue_url,
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
         }

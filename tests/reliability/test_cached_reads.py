@@ -255,7 +255,7 @@ def test_a_task_written_alone_whose_message_is_lost_is_decided_by_the_sweep(
     from baton.store.workflows import PENDING_EFFECT_GRACE_MS
     from tests.reliability.support import Clock, use_clock
 
-    def arm_failing(self: Messaging, **timer: Any) -> bool:
+    def ask_failing(self: Messaging, **ask: Any) -> None:
         raise ConnectionError("the decision message was not sent")
 
     clock = Clock(1_800_000_000_000)
@@ -267,10 +267,10 @@ def test_a_task_written_alone_whose_message_is_lost_is_decided_by_the_sweep(
     lose_next_race(
         monkeypatch, lambda: complete(rival, workflow_id, ids["wait_1_ref"], {"branch": 1})
     )
-    arm_timer = Messaging.arm_timer
-    monkeypatch.setattr(Messaging, "arm_timer", arm_failing)
+    ask_decision = Messaging.ask_decision
+    monkeypatch.setattr(Messaging, "ask_decision", ask_failing)
     complete(writer, workflow_id, ids["wait_0_ref"], {"branch": 0})
-    monkeypatch.setattr(Messaging, "arm_timer", arm_timer)
+    monkeypatch.setattr(Messaging, "ask_decision", ask_decision)
     use_clock(clock)
     assert timer_messages(aws) == []
     assert workflow(workflow_id)["status"] == "RUNNING"

@@ -34,6 +34,7 @@ WIDTH = 200
 WRITERS = 20
 DECIDERS = 2
 TIMER_QUEUE = "baton-timers"
+DECISION_QUEUE = "baton-decisions.fifo"
 
 
 def test_two_hundred_branches_completed_at_once_by_twenty_writers_all_land_with_no_error(
@@ -128,9 +129,20 @@ def stored_task(workflow_id: str, reference: str) -> Any:
 
 
 def timer_messages(aws: Aws) -> list[dict[str, Any]]:
+    """What the timers function would be handed: the timer queue's messages and the decision
+    queue's asks. The asks are taken off their queue: a FIFO queue hands out no more of a
+    workflow's asks while some of them are in flight."""
     found: list[dict[str, Any]] = []
     while batch := aws.receive(TIMER_QUEUE):
         found += batch
+    while batch := aws.receive(DECISION_QUEUE):
+        found += batch
+        aws.sqs.delete_message_batch(
+            QueueUrl=aws.queue_urls[DECISION_QUEUE],
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+            ],
+        )
     return found
 
 
@@ -212,10 +224,10 @@ def test_a_crash_after_the_task_is_written_alone_is_decided_by_the_sweep(
     from baton.messaging import Messaging
     from baton.store.workflows import PENDING_EFFECT_GRACE_MS
 
-    def arm_failing(self: Messaging, **timer: Any) -> bool:
+    def ask_failing(self: Messaging, **ask: Any) -> None:
         raise fault("between the task's write and the decision message")
 
-    monkeypatch.setattr(Messaging, "arm_timer", arm_failing)
+    monkeypatch.setattr(Messaging, "ask_decision", ask_failing)
     register_workflow(fork_of_waits(2, name="fan_in_crash"))
     clock = Clock(1_800_000_000_000)
     use_clock(clock)

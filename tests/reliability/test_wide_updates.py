@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.reliability.conftest import EmbeddedBaton, wait_for
 from tests.reliability.support import fork_of_waits, register_workflow, start, workflow
-from tests.reliability.test_fan_in import fire, timer_messages
+from tests.reliability.test_fan_in import DECISION_QUEUE, TIMER_QUEUE, fire, timer_messages
 from tests.runtime.conftest import Aws
 
 NAME = "wide_updates_fork"
@@ -157,6 +158,30 @@ def test_a_wide_fork_completed_by_updates_written_alone_ends_once_with_every_out
     assert workflow(workflow_id) == final
 
 
+def test_a_wide_workflows_asks_go_to_the_fifo_queue_grouped_by_workflow(aws: Aws) -> None:
+    from baton.store.workflows import WIDE_OPEN_TASKS
+
+    workflow_id, ids = started(WIDE_OPEN_TASKS)
+    writer = environment()
+    for i in range(3):
+        complete(writer, workflow_id, ids[f"wait_{i}_ref"], {"branch": i})
+    # Nothing on the timer queue: the asks are on the decision queue, in the workflow's
+    # group, each deduplicated by the write it follows (the task at its new version).
+    assert aws.receive(TIMER_QUEUE) == []
+    asks = aws.receive(DECISION_QUEUE)
+    assert [json.loads(m["Body"])["taskId"] for m in asks] == [
+        ids[f"wait_{i}_ref"] for i in range(3)
+    ]
+    assert {m["Attributes"]["MessageGroupId"] for m in asks} == {workflow_id}
+    assert [m["Attributes"]["MessageDeduplicationId"] for m in asks] == [
+        f"{ids[f'wait_{i}_ref']}#2" for i in range(3)
+    ]
+    # While they are in flight, SQS hands out no other ask of the workflow: one decider.
+    complete(writer, workflow_id, ids["wait_3_ref"], {"branch": 3})
+    assert aws.receive(DECISION_QUEUE) == []
+    assert fire(asks)["batchItemFailures"] == []
+
+
 def test_an_update_of_a_narrow_workflow_still_decides_at_once(aws: Aws) -> None:
     from baton.store.workflows import WIDE_TASKS
 
@@ -184,3 +209,38 @@ def test_an_environment_reads_none_of_its_own_commits_back(aws: Aws, reads: Read
     assert sorted((t.task_id, t.version, t.status, t.output_data) for t in mine.tasks) == sorted(
         (t.task_id, t.version, t.status, t.output_data) for t in theirs.tasks
     )
+
+
+def test_under_the_embedded_runtime_a_wide_fork_completes_through_the_decision_queue(
+    embedded_baton: EmbeddedBaton,
+) -> None:
+    from baton.store.workflows import WIDE_OPEN_TASKS
+
+    baton = embedded_baton
+    name = f"{NAME}_embedded"
+    width = WIDE_OPEN_TASKS
+    assert baton.call("POST", "/metadata/workflow", fork_of_waits(width, name=name))[0] == 200
+    status, workflow_id = baton.call("POST", f"/workflow/{name}", {})
+    assert status == 200
+
+    def read() -> dict[str, Any]:
+        return dict(json.loads(baton.call("GET", f"/workflow/{workflow_id}")[1]))
+
+    ids = {t["referenceTaskName"]: t["taskId"] for t in read()["tasks"]}
+    for i in range(width):
+        result = {
+            "workflowInstanceId": workflow_id,
+            "taskId": ids[f"wait_{i}_ref"],
+            "status": "COMPLETED",
+            "outputData": {"branch": i},
+        }
+        assert baton.call("POST", "/tasks", result)[0] == 200
+
+    final = wait_for(lambda: read()["status"] == "COMPLETED" and read(), "the decisions")
+    (join,) = [t for t in final["tasks"] if t["taskType"] == "JOIN"]
+    assert join["outputData"] == {f"wait_{i}_ref": {"branch": i} for i in range(width)}
+    # The asks were the decision queue's, handed to the timers function by its poller.
+    queues = {d["queue"] for d in baton.deliveries() if workflow_id in d.get("body", "")}
+    assert DECISION_QUEUE in queues
+    assert TIMER_QUEUE not in queues
+    wait_for(lambda: baton.queue_is_empty(DECISION_QUEUE), "the last asks to be done")

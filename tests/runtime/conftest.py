@@ -53,6 +53,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             settings.EVENT_QUEUE_URLS, json.dumps({name: urls[name] for name in EVENT_QUEUES})
         )
         monkeypatch.setenv(settings.TIMER_QUEUE_URL, urls[topology.timer_queue("baton").name])
+        monkeypatch.setenv(settings.DECISION_QUEUE_URL, urls[topology.decision_queue("baton").name])
         monkeypatch.setenv(
             settings.INTERNAL_EVENT_QUEUE_URL, urls[topology.internal_event_queue("baton").name]
         )

@@ -1,12 +1,16 @@
-"""The timers function: fires WAIT timers from the timer queue, and sweeps every minute.
+"""The timers function: fires WAIT timers, decides what the decision queue asks, sweeps.
 
 A timer message is a delayed SQS message armed when the WAIT was committed, or one due at
-once that asks for a decision (a decision that ran out of budget, a task update written onto
-its task alone after its decision lost a race). The timers of one workflow that are due in
-one batch are folded into one decision, which reads the tasks the messages name afresh (and
-of the others only what changed since this environment last read them). The EventBridge
-schedule runs the sweep, which arms timers that come within SQS's 15-minute delay limit,
-fires overdue ones and resends messages whose send was never confirmed.
+once (a decision that ran out of budget). An ask on the decision queue (FIFO, one message
+group per workflow) is a task update written onto its task alone: SQS hands out one batch
+of a workflow's asks at a time, so one environment decides a workflow at a time. Both carry
+the same body, and the messages of one workflow that are due in one batch are folded into
+one decision, which reads the tasks the messages name afresh (and of the others only what
+changed since this environment last read them). A workflow's records share its decision's
+outcome, so a failed decision fails all of them, as a FIFO batch's failures must be
+reported (with the records after them in their group). The EventBridge schedule runs the
+sweep, which arms timers that come within SQS's 15-minute delay limit, fires overdue ones
+and resends messages whose send was never confirmed.
 """
 
 from __future__ import annotations
