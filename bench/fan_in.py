@@ -3,11 +3,11 @@
 Each writer process plays one Lambda execution environment of the API function: released
 together by a barrier, the writers complete their share of the FORK's WAIT tasks through
 `Baton.update_task` (what `POST /api/tasks` runs), each with its own output. Decider processes
-play the timers function's event source mapping: they receive batches from the timer queue and
-hand them to the timers handler, which decides the workflows that task updates written alone
-asked a decision for. Everything runs against one moto server, which applies DynamoDB
-requests one at a time. Each process counts what it asks of AWS (`bench.metering`) and its
-store's commits; the report sums them.
+play the timers function's event source mappings: they receive batches from the timer queue and
+the decision queue (FIFO, one message group per workflow) and hand them to the timers handler,
+which decides the workflows that task updates written alone asked a decision for. Everything
+runs against one moto server, which applies DynamoDB requests one at a time. Each process
+counts what it asks of AWS (`bench.metering`) and its store's commits; the report sums them.
 
 Run alone with `.venv/bin/python -m bench.fan_in` (the 1,000 x 100 fan-in and the width
 sweep; it writes its section of RESULTS.md), or `... -m bench.fan_in WIDTH WRITERS` for one
@@ -536,6 +536,8 @@ def moto_endpoint() -> Iterator[tuple[dict[str, str], str]]:
                 topology.internal_event_queue("baton").name
             ].url,
             "POWERTOOLS_METRICS_DISABLED": "true",
+            # As the stacks set it: without one, a full buffer of metrics fails its record.
+            "POWERTOOLS_METRICS_NAMESPACE": "Baton",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
@@ -584,7 +586,8 @@ def section(result: dict[str, Any]) -> list[str]:
         "",
         f"`{COMMAND}`: a FORK of {main['width']} WAITs whose tasks {main['writers']} writer "
         f"processes complete at the same moment through `Baton.update_task`, {main['deciders']} "
-        "processes taking the timer queue's batches through the timers handler, one moto "
+        "processes taking the timer and decision queues' batches through the timers handler "
+        "(the decision queue hands out one batch of a workflow's asks at a time), one moto "
         "server, which applies DynamoDB requests one at a time: times are moto's, not "
         "DynamoDB's (load average after the run: "
         f"{load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}; the machine is shared).",

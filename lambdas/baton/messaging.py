@@ -89,14 +89,24 @@ class Messaging:
         return True
 
     def ask_decision(
-        self, *, workflow_id: str, task_id: str, deduplication_id: str, now: int
+        self,
+        *,
+        workflow_id: str,
+        task_id: str,
+        deduplication_id: str,
+        now: int,
+        written: dict[str, object] | None = None,
     ) -> None:
         """Ask for a decision of the workflow now, on the FIFO decision queue: its message
         group is the workflow, so one decider at a time takes its asks and folds a batch of
         them into one decision. `deduplication_id` names this ask (the task's write): sent
-        twice, SQS keeps one. Without a decision queue (an older deployment's environment),
-        the ask is a timer due now."""
-        body = json.dumps({"workflowId": workflow_id, "taskId": task_id, "dueAt": now})
+        twice, SQS keeps one. `written`: the task item as written alone, carried so that the
+        decider need not read it back (baton.store.changes.carried). Without a decision
+        queue (an older deployment's environment), the ask is a timer due now."""
+        ask: dict[str, object] = {"workflowId": workflow_id, "taskId": task_id, "dueAt": now}
+        if written is not None:
+            ask["written"] = written
+        body = json.dumps(ask, separators=(",", ":"))
         if not self.decision_queue_url:
             self.arm_timer(workflow_id=workflow_id, task_id=task_id, due_at=now, now=now)
             return

@@ -14,7 +14,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from baton.errors import (
 from baton.messaging import Messaging
 from baton.store import health as store_health
 from baton.store import workers
+from baton.store.changes import StoredTask, carried
 from baton.store.clock import now_ms
 from baton.store.metadata import DefinitionVersion, MetadataStore
 from baton.store.workflows import (
@@ -500,16 +501,24 @@ class Baton:
             ),
         )
 
-    def wake(self, workflow_id: str, *, fresh_task_ids: Collection[str] | None = None) -> Decision:
-        """Decide again now: a WAIT may be due, or a delayed retry. The timer messages that
-        ask pass their tasks' ids (`fresh_task_ids`, see WorkflowStore.load): the decision
-        reads only what changed and those tasks; None reads every task."""
+    def wake(
+        self,
+        workflow_id: str,
+        *,
+        fresh_task_ids: Collection[str] | None = None,
+        written: Mapping[str, StoredTask] | None = None,
+    ) -> Decision:
+        """Decide again now: a WAIT may be due, or a delayed retry. The timer messages and
+        asks pass their tasks' ids (`fresh_task_ids`, see WorkflowStore.load) and the task
+        items written alone that asks carry (`written`, by key): the decision reads only
+        what changed and those tasks it was not handed; None reads every task."""
         return self._mutate(
             workflow_id,
             lambda wf: decider.decide(
                 wf, self.clock(), event_queues=self._queues(), budget=self.budget()
             ),
             fresh_task_ids=fresh_task_ids,
+            written=written,
         )
 
     # -- tasks -----------------------------------------------------------------------------
@@ -752,6 +761,7 @@ class Baton:
         updated: Callable[[Workflow], Task | None] | None = None,
         fresh_task_ids: Collection[str] | None = None,
         task_id: str | None = None,
+        written: Mapping[str, StoredTask] | None = None,
     ) -> Decision:
         """Decide with `change`, commit and carry out the effects. A task update passes
         `updated` (the task as the update leaves it): if its decision loses a race, the task
@@ -765,7 +775,7 @@ class Baton:
         with self._poll_data_for_domains():
             if updated is None:
                 outcome: Decision | WrittenAlone = self.store.mutate(
-                    workflow_id, change, fresh_task_ids=fresh_task_ids
+                    workflow_id, change, fresh_task_ids=fresh_task_ids, written=written
                 )
             else:
                 outcome = self.store.update_task(
@@ -795,6 +805,8 @@ class Baton:
                 # The write this ask follows: the task's id at the version it wrote.
                 deduplication_id=f"{task.task_id}#{task.version}",
                 now=now,
+                # The item as written, so that the decider need not read it back.
+                written=carried(written.stored),
             )
         except Exception:
             _log.warning(

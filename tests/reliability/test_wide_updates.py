@@ -211,6 +211,66 @@ def test_an_environment_reads_none_of_its_own_commits_back(aws: Aws, reads: Read
     )
 
 
+def test_a_decider_takes_the_task_items_the_asks_carry_instead_of_reading_them(
+    aws: Aws, reads: Reads
+) -> None:
+    from baton import runtime
+    from baton.store.workflows import WIDE_OPEN_TASKS
+
+    width = WIDE_OPEN_TASKS + 4
+    workflow_id, ids = started(width)
+    decider = runtime.baton()
+    decider.store.load(workflow_id)  # the timers environment holds the workflow as started
+    writer = environment()
+    for i in range(3):
+        complete(writer, workflow_id, ids[f"wait_{i}_ref"], {"branch": i})
+    asks = timer_messages(aws)
+    assert all("written" in json.loads(m["Body"]) for m in asks)
+    reads.__init__()  # type: ignore[misc]
+    assert fire(asks)["batchItemFailures"] == []
+    # The decision read the workflow item only: the three tasks came with their asks.
+    assert (reads.whole, reads.one_task, reads.batch_keys, reads.gets) == (0, 0, 0, 0)
+    # What it holds now is what the store holds.
+    mine = decider.store.require(workflow_id, fresh_task_ids=())
+    theirs = environment().store.require(workflow_id)
+    assert sorted((t.task_id, t.version, t.status, t.output_data) for t in mine.tasks) == sorted(
+        (t.task_id, t.version, t.status, t.output_data) for t in theirs.tasks
+    )
+
+
+def test_an_ask_older_than_its_task_item_leaves_the_next_ask_to_set_the_copy_right(
+    aws: Aws,
+) -> None:
+    from baton import runtime
+    from baton.engine.decider import TaskUpdate
+    from baton.engine.state import TaskStatus
+    from baton.store.workflows import WIDE_OPEN_TASKS
+
+    width = WIDE_OPEN_TASKS + 4
+    workflow_id, ids = started(width)
+    decider = runtime.baton()
+    decider.store.load(workflow_id)
+    writer = environment()
+    writer.update_task(
+        workflow_id,
+        ids["wait_0_ref"],
+        TaskUpdate(status=TaskStatus.IN_PROGRESS, output={"progress": 1}),
+    )
+    (first,) = timer_messages(aws)
+    # Written alone again before the first ask is decided: that ask's item is now old.
+    complete(writer, workflow_id, ids["wait_0_ref"], {"branch": 0})
+    (second,) = timer_messages(aws)
+    assert fire([first])["batchItemFailures"] == []
+    assert fire([second])["batchItemFailures"] == []
+
+    def as_held(service: Any) -> list[tuple[Any, ...]]:
+        held = service.store.require(workflow_id, fresh_task_ids=())
+        return sorted((t.task_id, t.version, t.status, t.output_data) for t in held.tasks)
+
+    assert as_held(decider) == as_held(environment())
+    assert tasks_by_reference(workflow_id)["wait_0_ref"]["status"] == "COMPLETED"
+
+
 def test_under_the_embedded_runtime_a_wide_fork_completes_through_the_decision_queue(
     embedded_baton: EmbeddedBaton,
 ) -> None:

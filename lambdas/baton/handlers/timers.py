@@ -31,6 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from baton import telemetry
 from baton.errors import NotFound
 from baton.runtime import baton, emit_metric, logger, metrics, tracer
+from baton.store.changes import StoredTask, from_carried
 
 processor = BatchProcessor(event_type=EventType.SQS)
 # A timer that arrives at most this early waits in the function; earlier ones are re-armed.
@@ -52,6 +53,14 @@ def _due_at(body: str) -> tuple[str, int, str | None] | None:
         return None
 
 
+def _written(body: str) -> StoredTask | None:
+    """The task item an ask carries, if it carries one that reads."""
+    try:
+        return from_carried(json.loads(body).get("written"))
+    except (ValueError, AttributeError):
+        return None
+
+
 @dataclass
 class TimerBatch:
     """One batch of timer messages: each workflow with timers due is decided once, at the
@@ -59,8 +68,10 @@ class TimerBatch:
 
     latest_due: dict[str, int] = field(default_factory=dict)
     # Per workflow: the tasks its messages name (a task written alone is in no log of the
-    # workflow's changes: its decision reads it afresh).
+    # workflow's changes: its decision reads it afresh), and the task items written alone
+    # that asks carry, by key (the latest version of each), which it need not read.
     task_ids: dict[str, set[str]] = field(default_factory=dict)
+    written: dict[str, dict[str, StoredTask]] = field(default_factory=dict)
     # Per workflow: the time its decision was made at, and how it failed (None: it did not).
     decided: dict[str, tuple[int, Exception | None]] = field(default_factory=dict)
 
@@ -76,6 +87,12 @@ class TimerBatch:
             named = batch.task_ids.setdefault(workflow_id, set())
             if task_id is not None:
                 named.add(task_id)
+            item = _written(str(record.get("body", "")))
+            if item is not None and item.task_id == task_id:
+                written = batch.written.setdefault(workflow_id, {})
+                kept = written.get(item.store_key)
+                if kept is None or kept.version < item.version:
+                    written[item.store_key] = item
         return batch
 
     def fire(self, record: SQSRecord) -> None:
@@ -111,7 +128,11 @@ class TimerBatch:
             time.sleep((latest - now) / 1000)
         as_of = service.clock()
         try:
-            service.wake(workflow_id, fresh_task_ids=self.task_ids.get(workflow_id, set()))
+            service.wake(
+                workflow_id,
+                fresh_task_ids=self.task_ids.get(workflow_id, set()),
+                written=self.written.get(workflow_id),
+            )
         except NotFound:
             logger.warning("Timer for a workflow that no longer exists", extra=timer)
         except Exception as error:

@@ -10,8 +10,10 @@ and every task item whenever anything is in doubt.
 
 Tasks written onto their items alone (a task update whose decision lost a race) change no
 revision, so no log names them: the decision they owe is asked with their ids, which the
-reader reads afresh. A decision that does not know of one yet is still safe: its commit is
-conditioned on the version of every task it writes.
+reader reads afresh, or with the item as written (`carried`), which the reader takes as read
+unless the log names a change to it since. A decision that does not know of one yet, or
+knows an older version, is still safe: its commit is conditioned on the version of every
+task it writes.
 """
 
 from __future__ import annotations
@@ -143,6 +145,49 @@ class StoredTask:
     created_revision: int
     pending_effect: bool
     expires_at: datetime | None
+
+
+# A task item written alone travels with the decision it asks for when its body is at most
+# this long (an SQS message holds 256 KB): the decider need not read it back.
+CARRIED_BODY_CHARS = 8192
+
+
+def carried(task: StoredTask) -> dict[str, object] | None:
+    """A task item written alone as its ask carries it, or None if its body is too long."""
+    if task.pending_effect or len(task.body) > CARRIED_BODY_CHARS:
+        return None
+    return {
+        "key": task.store_key,
+        "version": task.version,
+        "createdRevision": task.created_revision,
+        "body": task.body,
+    }
+
+
+def from_carried(value: object) -> StoredTask | None:
+    """The task item an ask carries (its expiry unknown), or None if it carries none that
+    reads."""
+    if not isinstance(value, dict):
+        return None
+    key, version, created, body = (
+        value.get("key"),
+        value.get("version"),
+        value.get("createdRevision"),
+        value.get("body"),
+    )
+    if not (isinstance(key, str) and isinstance(body, str) and "#" in key):
+        return None
+    if not (isinstance(version, int) and isinstance(created, int)):
+        return None
+    return StoredTask(
+        task_id=key.partition("#")[0],
+        store_key=key,
+        body=body,
+        version=version,
+        created_revision=created,
+        pending_effect=False,
+        expires_at=None,
+    )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import time
 import uuid
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -149,10 +149,12 @@ class IdempotencyKeyTaken(Exception):
 @dataclass(frozen=True)
 class WrittenAlone:
     """A task update written onto its task item alone: its workflow owes a decision on it.
-    `workflow` is the workflow as read, holding `task` as the update left it."""
+    `workflow` is the workflow as read, holding `task` as the update left it; `stored`, its
+    item as written."""
 
     workflow: Workflow
     task: Task
+    stored: changes.StoredTask
 
 
 def _with_task(workflow: Workflow, task: Task) -> Workflow:
@@ -382,13 +384,15 @@ class WorkflowStore:
         *,
         fresh_task_ids: Collection[str] | None = None,
         item: WorkflowItem | None = None,
+        written: Mapping[str, changes.StoredTask] | None = None,
     ) -> Workflow | None:
         """The workflow as its items hold it. With `fresh_task_ids` None every task item is
         read (what answers users, the sweep's repairs); with a collection, a decision's read:
         the task items this environment loaded before, caught up through the workflow item's
         log of changes, with the tasks of those ids read afresh (every task item whenever the
         log does not tell; see baton.store.changes). `item`: the workflow item, if the caller
-        has just read it (consistently)."""
+        has just read it (consistently). `written`: task items written alone as their asks
+        carry them, by key, taken as read unless the log names a change to them since."""
         if item is None:
             item = self._read_item(workflow_id)
         if item is None or item.body is None:
@@ -397,7 +401,7 @@ class WorkflowStore:
         head = _head(item, raw)
         stored: list[changes.StoredTask] | None = None
         if fresh_task_ids is not None:
-            stored = self._caught_up(workflow_id, head, fresh_task_ids)
+            stored = self._caught_up(workflow_id, head, fresh_task_ids, written or {})
             if stored is None:
                 self.stats.loads_whole += 1
             else:
@@ -461,21 +465,41 @@ class WorkflowStore:
         ]
 
     def _caught_up(
-        self, workflow_id: str, head: changes.ItemHead, fresh_task_ids: Collection[str]
+        self,
+        workflow_id: str,
+        head: changes.ItemHead,
+        fresh_task_ids: Collection[str],
+        written: Mapping[str, changes.StoredTask],
     ) -> list[changes.StoredTask] | None:
         """The task items kept from an earlier load, with those the log names since and the
-        `fresh_task_ids` read again (one consistent BatchGetItem); None when in doubt."""
+        `fresh_task_ids` read again (one consistent BatchGetItem); None when in doubt. A
+        fresh task's item as `written` carries it is taken instead of read if the log names
+        no change to it since: the newer of it and the one kept (which, as new, has seen the
+        write the ask follows)."""
         loaded = self.loaded.get(workflow_id)
         if loaded is None:
             return None
         keys = changes.keys_to_read(loaded, head, fresh_task_ids)
         if keys is None:
             return None
+        tasks = dict(loaded.tasks)
+        if written:
+            logged = changes.keys_to_read(loaded, head, ()) or set()
+            for key in keys - logged:
+                carried, kept = written.get(key), loaded.tasks.get(key)
+                if (
+                    carried is None
+                    or kept is None
+                    or carried.created_revision != kept.created_revision
+                ):
+                    continue
+                if carried.version > kept.version:
+                    tasks[key] = replace(carried, expires_at=kept.expires_at)
+                keys.discard(key)
         if len(loaded.tasks) >= WIDE_TASKS and len(keys) > _whole_read_units(loaded):
             # A wide workflow's decision that lost races has many tasks to read afresh:
             # reading them all costs less.
             return None
-        tasks = dict(loaded.tasks)
         if keys:
             found = {
                 str(item.task_key): item
@@ -584,10 +608,13 @@ class WorkflowStore:
         change: Callable[[Workflow], Decision],
         *,
         fresh_task_ids: Collection[str] | None = None,
+        written: Mapping[str, changes.StoredTask] | None = None,
     ) -> Decision:
         """Load, decide with `change`, commit; on a lost race, reload and decide again.
-        `fresh_task_ids` as `load` takes them: None reads every task item."""
-        outcome = self._decide_and_commit(workflow_id, change, None, fresh_task_ids)
+        `fresh_task_ids` and `written` as `load` takes them: None reads every task item."""
+        outcome = self._decide_and_commit(
+            workflow_id, change, None, fresh_task_ids, written=written
+        )
         assert isinstance(outcome, Decision)
         return outcome
 
@@ -656,11 +683,12 @@ class WorkflowStore:
         task = updated(workflow)
         if task is None:
             return Decision(workflow=workflow)
-        if not self._write_alone(workflow, task):
+        written = self._write_alone(workflow, task)
+        if written is None:
             return None
         self.stats.written_alone += 1
         self.stats.updates_alone += 1
-        return WrittenAlone(_with_task(workflow, task), task)
+        return WrittenAlone(_with_task(workflow, task), task, written)
 
     def _read_one_task(
         self, workflow_id: str, head: changes.ItemHead, task_id: str
@@ -699,16 +727,19 @@ class WorkflowStore:
         updated: Callable[[Workflow], Task | None] | None,
         fresh_task_ids: Collection[str] | None,
         item: WorkflowItem | None = None,
+        *,
+        written: Mapping[str, changes.StoredTask] | None = None,
     ) -> Decision | WrittenAlone:
-        """`item`: the workflow item as the caller has just read it, for the first attempt."""
+        """`item`: the workflow item as the caller has just read it, and `written` the task
+        items asks carried (see `load`), for the first attempt."""
         fresh = None if fresh_task_ids is None else set(fresh_task_ids)
         for attempt in range(self.max_attempts):
             # A decision that keeps losing reads every task once: whatever it missed, it sees.
             # Later attempts catch up from that read, which is as exact as a read can be:
             # reading everything again each time would lose every race to faster readers.
             reading = None if attempt == CAUGHT_UP_ATTEMPTS else fresh
-            loaded = self.load(workflow_id, fresh_task_ids=reading, item=item)
-            item = None
+            loaded = self.load(workflow_id, fresh_task_ids=reading, item=item, written=written)
+            item = written = None
             if loaded is None:
                 raise NotFound(f"No such workflow found by id: {workflow_id}")
             workflow = loaded
@@ -736,9 +767,10 @@ class WorkflowStore:
                 )
             if updated is not None:
                 task = updated(workflow)
-                if task is not None and self._write_alone(workflow, task):
+                stored = self._write_alone(workflow, task) if task is not None else None
+                if task is not None and stored is not None:
                     self.stats.written_alone += 1
-                    return WrittenAlone(_with_task(workflow, task), task)
+                    return WrittenAlone(_with_task(workflow, task), task, stored)
                 # The task itself changed since it was read: decide again on what it is now.
                 if task is not None and fresh is not None:
                     fresh.add(task.task_id)
@@ -748,14 +780,15 @@ class WorkflowStore:
             f"Workflow {workflow_id} changed under {self.max_attempts} attempts in a row; try again"
         )
 
-    def _write_alone(self, workflow: Workflow, task: Task) -> bool:
+    def _write_alone(self, workflow: Workflow, task: Task) -> changes.StoredTask | None:
         """Write `task` onto its item by itself, conditioned on the version read, marked as
         owing its workflow a decision (`continue_at`: the next decision of any kind clears
-        it, and the due index lets the sweep decide if nobody does); False if the item has
-        changed since. A task still owing a message keeps to the decision path: the sweep's
-        resend of that message would take the task out of the due index."""
+        it, and the due index lets the sweep decide if nobody does); the item as written, or
+        None if the item has changed since. A task still owing a message keeps to the
+        decision path: the sweep's resend of that message would take the task out of the due
+        index."""
         if task.pending_effect or not task.store_key:
-            return False
+            return None
         now = self.clock()
         marked = replace(task, continue_at=now)
         objects: dict[str, bytes] = {}
@@ -768,24 +801,21 @@ class WorkflowStore:
             )
         except UpdateError as error:
             if _condition_failed(error):
-                return False
+                return None
             raise
-        self.loaded.written(
-            workflow.workflow_id,
-            changes.StoredTask(
-                task_id=task.task_id,
-                store_key=task.store_key,
-                body=body,
-                version=task.version + 1,
-                created_revision=task.created_revision,
-                pending_effect=False,
-                expires_at=self._loaded_expiry(workflow.workflow_id, task.store_key),
-            ),
-            previous_version=task.version,
+        stored = changes.StoredTask(
+            task_id=task.task_id,
+            store_key=task.store_key,
+            body=body,
+            version=task.version + 1,
+            created_revision=task.created_revision,
+            pending_effect=False,
+            expires_at=self._loaded_expiry(workflow.workflow_id, task.store_key),
         )
+        self.loaded.written(workflow.workflow_id, stored, previous_version=task.version)
         task.continue_at = now
         task.version += 1
-        return True
+        return stored
 
     def _loaded_expiry(self, workflow_id: str, task_key: str) -> datetime | None:
         loaded = self.loaded.get(workflow_id)
