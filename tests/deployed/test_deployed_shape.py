@@ -213,7 +213,7 @@ def test_the_round_trip_completes_with_no_call_refused(deployed, platform_paths)
     consumed = {
         m.logical_id
         for m in deployed.services.mappings
-        if m.function.spec.handler.endswith("timers.handler")
+        if (m.function.spec.handler.endswith("timers.handler") and m.queue_arn.endswith("-timers"))
         or m.queue_arn.endswith(":conductor_doug_testing")
     }
     assert len(consumed) == 2 and consumed <= sources, (consumed, sources)
