@@ -81,6 +81,8 @@ def fork_of_waits(width: int, name: str = "bench_fan_in") -> dict[str, Any]:
 def enter_environment(environment: dict[str, str]) -> None:
     """Set the environment a function has, before anything imports `baton`."""
     os.environ.update(environment)
+    # What a function prints (its metrics, its logs) goes to stderr: stdout is the run's JSON.
+    sys.stdout = sys.stderr
     # One moto server answers every process one DynamoDB request at a time: under a hundred
     # writers a request can wait longer than pynamodb's 30 s before it is served (DynamoDB
     # answers in milliseconds), and a timed-out request retried would count as an error.
