@@ -11,7 +11,8 @@
   keeps the keys of its items by their partition key value, built when the index is first
   queried and kept as moto writes (a table's put and delete, the backend's update, a
   transaction's rollback); a query hands moto the items of its partition only, in the order
-  moto would have read them.
+  moto would have read them. The same upkeep keeps each TTL table's items by their expiry time,
+  so that a round of `embedded/expiry.py` reads the expired items only, not every stored one.
 - Every object of moto's models (each DynamoDB item, every copy of one that a write or a query
   makes, each SQS message) was appended to a list on its class, for moto's dashboard (the
   `/moto-api` this runtime does not serve), and kept there forever: about 36 items for each
@@ -65,6 +66,8 @@ from __future__ import annotations
 import base64
 import collections
 import copy
+import heapq
+import itertools
 import json
 import threading
 import weakref
@@ -257,17 +260,84 @@ def _stored_items(table: Any) -> list[Any]:
     return [item for item in stored if isinstance(item, Item)]
 
 
+class _ExpiryTimes:
+    """One table's items by the time their TTL attribute says they expire (epoch seconds)."""
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+        self.time_by_key: dict[tuple[Any, Any], float] = {}
+        # (time, tie-breaker, key), earliest first; an entry whose time is no longer its key's
+        # is dropped when it comes up.
+        self.heap: list[tuple[float, int, tuple[Any, Any]]] = []
+        self._entries = itertools.count()
+
+    def place(self, key: tuple[Any, Any], item: Any) -> None:
+        value = item.attrs.get(self.attribute) if item is not None else None
+        expires = _seconds(value)
+        old = self.time_by_key.pop(key, None)
+        if expires is None:
+            return
+        self.time_by_key[key] = expires
+        if old != expires:
+            heapq.heappush(self.heap, (expires, next(self._entries), key))
+            if len(self.heap) > 2 * len(self.time_by_key) + 1_000:
+                # Mostly entries whose time changed since: rebuilt from the times that hold.
+                self.heap = [(at, next(self._entries), k) for k, at in self.time_by_key.items()]
+                heapq.heapify(self.heap)
+
+    def expired(self, now: float) -> list[tuple[Any, Any]]:
+        """The keys whose time is at or before `now`; they stay until their item is deleted."""
+        due: dict[tuple[Any, Any], float] = {}
+        while self.heap and self.heap[0][0] <= now:
+            expires, _, key = heapq.heappop(self.heap)
+            if self.time_by_key.get(key) == expires:
+                due[key] = expires
+        for key, expires in due.items():
+            heapq.heappush(self.heap, (expires, next(self._entries), key))
+        return list(due)
+
+
+def _seconds(value: Any) -> float | None:
+    """A TTL attribute's time, as DynamoDB reads it: a number, else the item never expires."""
+    if value is None or value.type != "N":
+        return None
+    try:
+        return float(value.value)
+    except (TypeError, ValueError):
+        return None
+
+
+# Each TTL table's expiry times, built on the first round of expiry and kept as moto writes.
+_expiry_times: weakref.WeakKeyDictionary[Any, _ExpiryTimes] = weakref.WeakKeyDictionary()
+
+
+def expired_keys(table: Any, attribute: str, now: float) -> list[tuple[Any, Any]]:
+    """The (hash, range) keys of a table's items whose `attribute` is a number of seconds at or
+    before `now`, without reading the items that expire later."""
+    with _index_lock:
+        times = _expiry_times.get(table)
+        if times is None or times.attribute != attribute:
+            times = _expiry_times[table] = _ExpiryTimes(attribute)
+            for item in _stored_items(table):
+                times.place((item.hash_key, item.range_key), item)
+        return times.expired(now)
+
+
 def _item_written(table: Any, hash_key: Any, range_key: Any) -> None:
-    """Move the item at that key (or its absence) to where it belongs in the table's indexes."""
+    """Move the item at that key (or its absence) to where it belongs in the table's indexes
+    and expiry times."""
     if range_key is None and table.range_key_attr:
         return  # no item has that key (moto refuses it)
     with _index_lock:
         partitions = _index_partitions.get(table)
-        if not partitions:
+        times = _expiry_times.get(table)
+        if not partitions and times is None:
             return
         item = _stored_item(table, hash_key, range_key)
-        for index in partitions.values():
+        for index in (partitions or {}).values():
             index.place((hash_key, range_key), item)
+        if times is not None:
+            times.place((hash_key, range_key), item)
 
 
 def _index_hash_attributes(table: Any, index_name: str) -> tuple[str, ...]:

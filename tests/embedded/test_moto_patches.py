@@ -803,7 +803,7 @@ def test_a_table_put_back_whole_is_indexed_anew(
     assert ours == moto_s == before
 
 
-def test_index_queries_while_other_threads_move_items_see_only_their_partition(
+def test_index_queries_while_other_threads_write_end_as_moto_answers(
     table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
@@ -814,34 +814,94 @@ def test_index_queries_while_other_threads_move_items_see_only_their_partition(
         table.put_item(TableName="indexed", Item={**item, "due": {"N": "1"}})
 
     def move(number: int) -> None:
+        key = {"pk": {"S": "p0"}, "sk": {"N": str(number)}}
         for bucket in "bcab":
             table.update_item(
                 TableName="indexed",
-                Key={"pk": {"S": "p0"}, "sk": {"N": str(number)}},
+                Key=key,
                 UpdateExpression="SET #b = :b",
                 ExpressionAttributeNames={"#b": "bucket"},
                 ExpressionAttributeValues={":b": {"S": bucket}},
             )
+        added = {"pk": {"S": "p1"}, "sk": {"N": str(number)}}
+        table.put_item(TableName="indexed", Item={**added, "bucket": {"S": "c"}})
+        if number % 2:
+            table.delete_item(TableName="indexed", Key=added)
 
-    def read(bucket: str) -> set[str]:
-        found = table.query(
-            TableName="indexed",
-            IndexName="by_bucket",
-            KeyConditionExpression="#b = :b",
-            ExpressionAttributeNames={"#b": "bucket"},
-            ExpressionAttributeValues={":b": {"S": bucket}},
-        )["Items"]
-        return {item["bucket"]["S"] for item in found}
-
-    _answers_as_moto_gives_them(table, monkeypatch)  # the partitions exist before the moves
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        moves = [pool.submit(move, number) for number in range(40)]
-        reads = [pool.submit(read, bucket) for bucket in "abc" * 30]
-        for future in moves:
-            future.result()
-        assert all(
-            future.result() <= {bucket} for future, bucket in zip(reads, "abc" * 30, strict=True)
+    def read(bucket: str) -> int:
+        return len(
+            table.query(
+                TableName="indexed",
+                IndexName="by_bucket",
+                KeyConditionExpression="#b = :b",
+                ExpressionAttributeNames={"#b": "bucket"},
+                ExpressionAttributeValues={":b": {"S": bucket}},
+            )["Items"]
         )
+
+    # The first reads build the partitions while the writes go on. (What a read returns
+    # meanwhile is moto's to answer: it reads items that other threads change in place.)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        reads = [pool.submit(read, bucket) for bucket in "abc" * 30]
+        moves = [pool.submit(move, number) for number in range(40)]
+        for future in [*moves, *reads]:
+            future.result()
     ours, moto_s = _answers_as_moto_gives_them(table, monkeypatch)
     assert ours == moto_s
-    assert len(ours[3][0]["Items"]) == 40  # by_bucket, "b": where every item ended
+    assert len(ours[3][0]["Items"]) == 40  # by_bucket, "b": where every moved item ended
+    assert len(ours[6][0]["Items"]) == 20  # by_bucket, "c": the added items not deleted
+
+
+def _expired_by_walking(table: Any, attribute: str, now: float) -> set[tuple[Any, Any]]:
+    """What a walk over every item finds expired, as the expiry read it before."""
+    found = set()
+    for item in table.all_items():
+        value = item.attrs.get(attribute)
+        if value is not None and value.type == "N" and float(value.value) <= now:
+            found.add((item.hash_key, item.range_key))
+    return found
+
+
+def test_expired_keys_are_those_a_walk_over_every_item_finds(table: Any) -> None:
+    import random
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    _indexed_table(table)
+    stored = dynamodb_backends[moto_patches._account()]["us-east-1"].tables["indexed"]
+    rng = random.Random(3)
+
+    def write() -> None:
+        key = {"pk": {"S": f"p{rng.randrange(3)}"}, "sk": {"N": str(rng.randrange(30))}}
+        kind = rng.randrange(5)
+        if kind == 0:
+            expires = {"N": str(rng.randrange(100))} if rng.random() < 0.8 else {"S": "later"}
+            table.put_item(TableName="indexed", Item={**key, "expires": expires})
+        elif kind == 1:  # its TTL pushed back or brought forward
+            table.update_item(
+                TableName="indexed",
+                Key=key,
+                UpdateExpression="SET expires = :e",
+                ExpressionAttributeValues={":e": {"N": str(rng.randrange(100))}},
+            )
+        elif kind == 2:
+            table.update_item(TableName="indexed", Key=key, UpdateExpression="REMOVE expires")
+        elif kind == 3:
+            table.delete_item(TableName="indexed", Key=key)
+        else:  # a write that leaves its TTL as it was
+            table.update_item(
+                TableName="indexed",
+                Key=key,
+                UpdateExpression="SET note = :n",
+                ExpressionAttributeValues={":n": {"S": "n"}},
+            )
+
+    for _ in range(50):
+        write()
+    for now in range(0, 100, 4):
+        found = moto_patches.expired_keys(stored, "expires", now)
+        assert len(found) == len(set(found))
+        assert set(found) == _expired_by_walking(stored, "expires", now)
+        for _ in range(30):
+            write()
+    assert found
