@@ -962,6 +962,45 @@ def _patch_request_parsing() -> None:
     DynamoHandler.parse_parameters = parse_parameters  # type: ignore[method-assign]
 
 
+# -- the answers of DynamoDB's batch and transactional writes, written plainly ------------------
+
+WRITE_ANSWERS = frozenset({"BatchWriteItem", "TransactWriteItems"})
+
+
+def _patch_write_answers() -> None:
+    """moto answers BatchWriteItem and TransactWriteItems with a plain `ActionResult` (not
+    the DynamoDB result `_patch_dynamodb_answers` writes), through its aliasing serializer: a
+    thirtieth of moto's CPU for answers that are `{}` or `{"UnprocessedItems": {}}`. Those
+    made of plain dicts and lists are written by `plain_json`, as that serializer writes
+    them; any other goes through moto."""
+    from moto.core.responses import ActionResult
+
+    original = ActionResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        operation = context.operation_model
+        output = operation.output_shape
+        if (
+            type(self) is ActionResult
+            and operation.name in WRITE_ANSWERS
+            and output is not None
+            and context.service_model.service_name == "dynamodb"
+            and context.service_model.protocol == "json"
+            and not getattr(context.response, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)
+        ):
+            try:
+                body = json.dumps(plain_json(self.result, output))
+            except NotPlain:
+                pass
+            else:
+                version = context.service_model.metadata.get("jsonVersion", "1.0")
+                status = operation.http.get("responseCode", 200)
+                return status, {"Content-Type": f"application/x-amz-json-{version}"}, body
+        return original(self, context)
+
+    ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Patch moto once per process."""
     with _lock:
@@ -984,6 +1023,7 @@ def apply() -> None:
         _patch_dynamodb_answers()
         _patch_raw_url()
         _patch_request_parsing()
+        _patch_write_answers()
         _applied.append(True)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from moto.core.parse import JSONParser
 from moto.core.request import Request
+from moto.core.serialize import XFormedAttributePicker
 from moto.dynamodb.responses import DynamoHandler
 from werkzeug.test import EnvironBuilder
 
@@ -172,3 +173,54 @@ def test_a_value_of_the_wrong_kind_fails_as_it_does_in_moto() -> None:
         _parsed_as_moto_parses("GetItem", body)
     with pytest.raises(AttributeError):
         _parsed_as_patched("GetItem", body)
+
+
+def _written_by_moto(operation: str, result: Any) -> Any:
+    from moto.core import responses
+    from moto.core.serialize import get_serializer_class
+
+    service_model = responses.get_service_model("dynamodb")  # type: ignore[attr-defined]
+    operation_model = service_model.operation_model(operation)
+    serializer = get_serializer_class("dynamodb", "json")(
+        operation_model=operation_model,
+        pretty_print=False,
+        value_picker=XFormedAttributePicker(response_transformers=None),
+    )
+    serialized = serializer.serialize(result)
+    return serialized["status_code"], serialized["headers"], serialized["body"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "result"),
+    [
+        ("TransactWriteItems", {}),
+        ("BatchWriteItem", {"UnprocessedItems": {}}),
+        (
+            "BatchWriteItem",
+            {
+                "ConsumedCapacity": [{"TableName": "t", "CapacityUnits": 2.0}],
+                "UnprocessedItems": {"t": [{"PutRequest": {"Item": ITEM}}]},
+            },
+        ),
+        (
+            "TransactWriteItems",
+            {"ItemCollectionMetrics": {"t": [{"ItemCollectionKey": KEY}]}},
+        ),
+    ],
+)
+def test_a_write_answer_is_written_as_moto_writes_it(operation: str, result: Any) -> None:
+    from moto.core import responses
+    from moto.core.responses import ActionContext, ActionResult
+    from moto.core.serialize import get_serializer_class
+
+    service_model = responses.get_service_model("dynamodb")  # type: ignore[attr-defined]
+    context = ActionContext(
+        service_model,
+        service_model.operation_model(operation),
+        get_serializer_class("dynamodb", "json"),
+        DynamoHandler(),
+    )
+    status, headers, body = ActionResult(result).execute_result(context)
+    expected_status, expected_headers, expected_body = _written_by_moto(operation, result)
+    assert (status, body) == (expected_status, expected_body)
+    assert headers["Content-Type"] == expected_headers["Content-Type"]
