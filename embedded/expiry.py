@@ -4,7 +4,9 @@ DynamoDB deletes an item some time after its TTL attribute (epoch seconds) has p
 sets it on finished workflows (their retention), so the store does not grow without bound.
 Each round looks at every table with TTL enabled and deletes what has expired, one DeleteItem
 each, through the same path as any request (serialized with the others, and journalled), with a
-condition so that an item whose TTL was pushed back meanwhile stays.
+condition so that an item whose TTL was pushed back meanwhile stays. A round reads only the
+items that have expired (moto_patches keeps each table's items by their expiry time), not every
+stored one.
 """
 
 from __future__ import annotations
@@ -25,30 +27,19 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def expired_keys(table: Any, now: float) -> list[dict[str, Any]]:
-    """The keys of a table's items whose TTL attribute is a number of seconds before `now`."""
+    """The keys of a table's items whose TTL attribute is a number of seconds before `now`
+    (the items that expire later are not read: see `moto_patches.expired_keys`)."""
+    from embedded import moto_patches
+
     attribute = table.ttl.get("AttributeName")
     if table.ttl.get("TimeToLiveStatus") != "ENABLED" or not attribute:
         return []
-    items = table.items.values()
-    stored = (
-        [item for by_range in list(items) for item in list(by_range.values())]
-        if table.range_key_attr
-        else list(items)
-    )
     keys = []
-    for item in stored:
-        value = item.attrs.get(attribute)
-        if value is None or value.type != "N":
-            continue
-        try:
-            expired = float(value.value) <= now
-        except ValueError:
-            continue
-        if expired:
-            key = {table.hash_key_attr: item.hash_key.to_json()}
-            if table.range_key_attr:
-                key[table.range_key_attr] = item.range_key.to_json()
-            keys.append(key)
+    for hash_key, range_key in moto_patches.expired_keys(table, attribute, now):
+        key = {table.hash_key_attr: hash_key.to_json()}
+        if table.range_key_attr:
+            key[table.range_key_attr] = range_key.to_json()
+        keys.append(key)
     return keys
 
 

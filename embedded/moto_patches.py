@@ -6,9 +6,13 @@
   last). Here a transaction keeps a copy of only the items it writes and puts those back.
 - A query on a table's own key sorts every item of the table to pick those of one partition:
   each query slowed as the store grew. Here it looks at that partition only. A query on an
-  index sorted every item of the table too (the sweep's, every tick: a third of a core idle
-  with 2,500 workflows stored); here only the items the index holds (those with its partition
-  key attributes) are sorted, in the same order, before moto reads them.
+  index walked and sorted every item of the table too (the sweep's, every tick: most of moto's
+  CPU in an idle runtime with 4,000 seed-like workflows stored). Here each index of a table
+  keeps the keys of its items by their partition key value, built when the index is first
+  queried and kept as moto writes (a table's put and delete, the backend's update, a
+  transaction's rollback); a query hands moto the items of its partition only, in the order
+  moto would have read them. The same upkeep keeps each TTL table's items by their expiry time,
+  so that a round of `embedded/expiry.py` reads the expired items only, not every stored one.
 - Every object of moto's models (each DynamoDB item, every copy of one that a write or a query
   makes, each SQS message) was appended to a list on its class, for moto's dashboard (the
   `/moto-api` this runtime does not serve), and kept there forever: about 36 items for each
@@ -62,8 +66,11 @@ from __future__ import annotations
 import base64
 import collections
 import copy
+import heapq
+import itertools
 import json
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -101,13 +108,13 @@ def _put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
             table.items.pop(hash_key, None)
         else:
             table.items[hash_key] = item
-        return
-    if item is None:
+    elif item is None:
         table.items.get(hash_key, {}).pop(range_key, None)
         if hash_key in table.items and not table.items[hash_key]:
             del table.items[hash_key]
     else:
         table.items[hash_key][range_key] = item
+    _item_written(table, hash_key, range_key)
 
 
 def _items_backup(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -197,25 +204,227 @@ def _patch_instance_tracking() -> None:
     BaseModel.__new__ = new_untracked  # type: ignore[method-assign]
 
 
-# -- Query on the table's key: one partition, not the whole table ----------------------------
+# -- Query: one partition, not the whole table --------------------------------------------------
 
 
-def _indexed_items(table: Any, index_name: str) -> list[Any] | None:
-    """The items an index holds (all its partition key attributes set), in the order moto's
-    `all_items` gives them; None for an index this does not know."""
-    index = table.get_index(index_name)
-    schema = getattr(index, "schema", None) if index is not None else None
-    if not schema:
+class _IndexPartitions:
+    """One index of one table: the keys of the items it holds, by their partition key value."""
+
+    def __init__(self, hash_attributes: tuple[str, ...]) -> None:
+        self.hash_attributes = hash_attributes
+        self.keys_by_value: dict[Any, dict[tuple[Any, Any], None]] = {}
+        self.value_by_key: dict[tuple[Any, Any], Any] = {}
+
+    def place(self, key: tuple[Any, Any], item: Any) -> None:
+        """Put `key` where `item` (its current item, or None) belongs, out of where it was."""
+        old = self.value_by_key.pop(key, _ABSENT)
+        if old is not _ABSENT:
+            keys = self.keys_by_value[old]
+            del keys[key]
+            if not keys:
+                del self.keys_by_value[old]
+        if item is None:
+            return
+        values = tuple(item.attrs.get(name) for name in self.hash_attributes)
+        if any(value is None for value in values):
+            return  # not in the index: it lacks a partition key attribute
+        try:
+            hash(values)
+        except TypeError:  # a value no key could hold: kept apart, handed to every query
+            values = _UNHASHABLE
+        self.keys_by_value.setdefault(values, {})[key] = None
+        self.value_by_key[key] = values
+
+
+_ABSENT = object()
+# Stands for partition values that cannot be looked up (a list or map where a key belongs).
+_UNHASHABLE = (object(),)
+
+# Each table's indexes, built when first queried and kept as moto writes items. Keyed by the
+# table object: a table restored from the data directory or copied for a backup is another
+# object, whose indexes are built anew.
+_index_partitions: weakref.WeakKeyDictionary[Any, dict[str, _IndexPartitions]] = (
+    weakref.WeakKeyDictionary()
+)
+_index_lock = threading.Lock()
+
+
+def _stored_items(table: Any) -> list[Any]:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    # list() of a dict copies it without running Python code: another thread's write does not
+    # break the walk (and calls `_item_written` after, which waits for this one to end).
+    stored = list(table.items.values())
+    if table.range_key_attr:
+        stored = [item for by_range in stored for item in list(by_range.values())]
+    return [item for item in stored if isinstance(item, Item)]
+
+
+class _ExpiryTimes:
+    """One table's items by the time their TTL attribute says they expire (epoch seconds)."""
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+        self.time_by_key: dict[tuple[Any, Any], float] = {}
+        # (time, tie-breaker, key), earliest first; an entry whose time is no longer its key's
+        # is dropped when it comes up.
+        self.heap: list[tuple[float, int, tuple[Any, Any]]] = []
+        self._entries = itertools.count()
+
+    def place(self, key: tuple[Any, Any], item: Any) -> None:
+        value = item.attrs.get(self.attribute) if item is not None else None
+        expires = _seconds(value)
+        old = self.time_by_key.pop(key, None)
+        if expires is None:
+            return
+        self.time_by_key[key] = expires
+        if old != expires:
+            heapq.heappush(self.heap, (expires, next(self._entries), key))
+            if len(self.heap) > 2 * len(self.time_by_key) + 1_000:
+                # Mostly entries whose time changed since: rebuilt from the times that hold.
+                self.heap = [(at, next(self._entries), k) for k, at in self.time_by_key.items()]
+                heapq.heapify(self.heap)
+
+    def expired(self, now: float) -> list[tuple[Any, Any]]:
+        """The keys whose time is at or before `now`; they stay until their item is deleted."""
+        due: dict[tuple[Any, Any], float] = {}
+        while self.heap and self.heap[0][0] <= now:
+            expires, _, key = heapq.heappop(self.heap)
+            if self.time_by_key.get(key) == expires:
+                due[key] = expires
+        for key, expires in due.items():
+            heapq.heappush(self.heap, (expires, next(self._entries), key))
+        return list(due)
+
+
+def _seconds(value: Any) -> float | None:
+    """A TTL attribute's time, as DynamoDB reads it: a number, else the item never expires."""
+    if value is None or value.type != "N":
         return None
-    hash_attributes = [k["AttributeName"] for k in schema if k.get("KeyType") == "HASH"]
+    try:
+        return float(value.value)
+    except (TypeError, ValueError):
+        return None
+
+
+# Each TTL table's expiry times, built on the first round of expiry and kept as moto writes.
+_expiry_times: weakref.WeakKeyDictionary[Any, _ExpiryTimes] = weakref.WeakKeyDictionary()
+
+
+def expired_keys(table: Any, attribute: str, now: float) -> list[tuple[Any, Any]]:
+    """The (hash, range) keys of a table's items whose `attribute` is a number of seconds at or
+    before `now`, without reading the items that expire later."""
+    with _index_lock:
+        times = _expiry_times.get(table)
+        if times is None or times.attribute != attribute:
+            times = _expiry_times[table] = _ExpiryTimes(attribute)
+            for item in _stored_items(table):
+                times.place((item.hash_key, item.range_key), item)
+        return times.expired(now)
+
+
+def _item_written(table: Any, hash_key: Any, range_key: Any) -> None:
+    """Move the item at that key (or its absence) to where it belongs in the table's indexes
+    and expiry times."""
+    if range_key is None and table.range_key_attr:
+        return  # no item has that key (moto refuses it)
+    with _index_lock:
+        partitions = _index_partitions.get(table)
+        times = _expiry_times.get(table)
+        if not partitions and times is None:
+            return
+        item = _stored_item(table, hash_key, range_key)
+        for index in (partitions or {}).values():
+            index.place((hash_key, range_key), item)
+        if times is not None:
+            times.place((hash_key, range_key), item)
+
+
+def _index_hash_attributes(table: Any, index_name: str) -> tuple[str, ...]:
+    index = {i.name: i for i in table.all_indexes()}.get(index_name)
+    schema = getattr(index, "schema", None) or []
+    return tuple(k["AttributeName"] for k in schema if k.get("KeyType") == "HASH")
+
+
+def _indexed_items(
+    table: Any, index_name: str, hash_conditions: list[tuple[str, Any]] | None
+) -> list[Any] | None:
+    """The items of the index that the query's partition key conditions can match (all the
+    index's items if they do not name its partition key), in the order moto's `all_items`
+    gives them; None for an index this does not know."""
+    hash_attributes = _index_hash_attributes(table, index_name)
     if not hash_attributes:
         return None
-    items: list[Any] = []
-    for stored in table.items.values():
-        for item in stored.values() if table.range_key_attr else [stored]:
-            if all(item.attrs.get(name) for name in hash_attributes):
-                items.append(item)
-    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+    with _index_lock:
+        partitions = _index_partitions.setdefault(table, {})
+        index = partitions.get(index_name)
+        if index is None or index.hash_attributes != hash_attributes:
+            index = partitions[index_name] = _IndexPartitions(hash_attributes)
+            for item in _stored_items(table):
+                index.place((item.hash_key, item.range_key), item)
+        conditions = dict(hash_conditions or [])
+        if len(conditions) == len(hash_conditions or []) and set(conditions) == set(
+            hash_attributes
+        ):
+            values = tuple(conditions[name] for name in hash_attributes)
+            keys = [*index.keys_by_value.get(values, ()), *index.keys_by_value.get(_UNHASHABLE, ())]
+        else:
+            keys = list(index.value_by_key)
+        items = [_stored_item(table, hash_key, range_key) for hash_key, range_key in keys]
+    found = [item for item in items if item is not None]
+    return sorted(found, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _written_key(table: Any, key: Any) -> tuple[Any, Any]:
+    """The (hash, range) key an update names, read as moto's `update_item` reads it."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if isinstance(key, dict) and table.hash_key_attr in key:
+        range_attr = table.range_key_attr
+        range_key = DynamoType(key[range_attr]) if range_attr and range_attr in key else None
+        return DynamoType(key[table.hash_key_attr]), range_key
+    return DynamoType(key), None
+
+
+def _patch_index_upkeep() -> None:
+    """Every way moto writes an item reaches one of these: a table's put and delete (requests,
+    batches, transactions, PartiQL, imports) and the backend's update, which changes the stored
+    item in place."""
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    put_item = Table.put_item
+    delete_item = Table.delete_item
+    update_item = models.DynamoDBBackend.update_item
+
+    def put(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = put_item(self, *args, **kwargs)
+        _item_written(self, item.hash_key, item.range_key)
+        return item
+
+    def delete(self: Any, hash_key: Any, range_key: Any) -> Any:
+        try:
+            return delete_item(self, hash_key, range_key)
+        finally:
+            _item_written(self, hash_key, range_key)
+
+    def update(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return update_item(self, table_name, key, *args, **kwargs)
+        finally:
+            # Also when it fails: an update refused late may have changed the item already.
+            table = self.tables.get(table_name)
+            if table is not None:
+                try:
+                    hash_key, range_key = _written_key(table, key)
+                except (KeyError, TypeError, IndexError, AttributeError):
+                    pass  # moto refused the key itself
+                else:
+                    _item_written(table, hash_key, range_key)
+
+    Table.put_item = put  # type: ignore[method-assign]
+    Table.delete_item = delete  # type: ignore[method-assign]
+    models.DynamoDBBackend.update_item = update  # type: ignore[method-assign]
 
 
 _query_lock = threading.Lock()
@@ -231,7 +440,7 @@ def _patch_query() -> None:
         # scan_index_forward, projection_expressions, index_name, ...)
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
         if index_name:
-            partition = _indexed_items(self, index_name)
+            partition = _indexed_items(self, index_name, kwargs.get("hash_key_conditions"))
             if partition is None:
                 return original(self, hash_key, *args, **kwargs)
         elif hash_key is None:
@@ -1008,6 +1217,7 @@ def apply() -> None:
             return
         _patch_instance_tracking()
         _patch_transactions()
+        _patch_index_upkeep()
         _patch_query()
         _patch_long_poll()
         _patch_retention_check()

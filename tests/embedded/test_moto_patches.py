@@ -547,3 +547,361 @@ def test_a_long_poll_on_delayed_messages_waits_once_not_every_second(
     assert "Messages" not in answer
     # moto's loop asks for a wait each second of the poll; the patched wait lasts the poll.
     assert len(rounds) == 1
+
+
+def _indexed_table(client: Any) -> None:
+    client.create_table(
+        TableName="indexed",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+            {"AttributeName": "bucket", "AttributeType": "S"},
+            {"AttributeName": "due", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_bucket",
+                "KeySchema": [{"AttributeName": "bucket", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "by_bucket_due",
+                "KeySchema": [
+                    {"AttributeName": "bucket", "KeyType": "HASH"},
+                    {"AttributeName": "due", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "by_due",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "due", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["note"]},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+# Queries on every index: each partition, pages of a few, backwards, with key and filter
+# conditions and projections.
+_INDEX_QUERIES: list[dict[str, Any]] = [
+    *(
+        {
+            "IndexName": index,
+            "KeyConditionExpression": "#b = :b",
+            "ExpressionAttributeNames": {"#b": "bucket"},
+            "ExpressionAttributeValues": {":b": {"S": bucket}},
+            **extra,
+        }
+        for index in ("by_bucket", "by_bucket_due")
+        for bucket in ("a", "b", "c", "none")
+        for extra in ({}, {"Limit": 3}, {"ScanIndexForward": False, "Limit": 4})
+    ),
+    {
+        "IndexName": "by_bucket_due",
+        "KeyConditionExpression": "#b = :b AND due <= :d",
+        "ExpressionAttributeNames": {"#b": "bucket"},
+        "ExpressionAttributeValues": {":b": {"S": "a"}, ":d": {"N": "20"}},
+        "Limit": 2,
+    },
+    {
+        "IndexName": "by_bucket",
+        "KeyConditionExpression": "#b = :b",
+        "FilterExpression": "attribute_exists(note)",
+        "ProjectionExpression": "pk, sk, note",
+        "ExpressionAttributeNames": {"#b": "bucket"},
+        "ExpressionAttributeValues": {":b": {"S": "b"}},
+    },
+    {
+        "IndexName": "by_bucket",
+        "KeyConditions": {
+            "bucket": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "c"}]}
+        },
+    },
+    *(
+        {
+            "IndexName": "by_due",
+            "KeyConditionExpression": "pk = :p AND due > :d",
+            "ExpressionAttributeValues": {":p": {"S": pk}, ":d": {"N": "5"}},
+            "Limit": 3,
+        }
+        for pk in ("p0", "p1", "p2")
+    ),
+]
+
+
+def _all_pages(client: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
+    pages = []
+    start: dict[str, Any] | None = None
+    while True:
+        page = client.query(
+            TableName="indexed", **query, **({"ExclusiveStartKey": start} if start else {})
+        )
+        page.pop("ResponseMetadata", None)
+        pages.append(page)
+        start = page.get("LastEvaluatedKey")
+        if not start or len(pages) > 50:
+            return pages
+
+
+def _answers_as_moto_gives_them(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[Any], list[Any]]:
+    """Every index query's pages, through the kept partitions and as unpatched moto answers
+    them (its query over every item of the table)."""
+    from moto.dynamodb.models.table import Table
+
+    ours = [_all_pages(client, query) for query in _INDEX_QUERIES]
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            moto_patches,
+            "_indexed_items",
+            lambda table, index_name, conditions: Table.all_items(table),
+        )
+        moto_s = [_all_pages(client, query) for query in _INDEX_QUERIES]
+    return ours, moto_s
+
+
+def _random_write(client: Any, rng: Any) -> None:
+    pk = {"S": f"p{rng.randrange(3)}"}
+    sk = {"N": str(rng.randrange(12))}
+    key = {"pk": pk, "sk": sk}
+    bucket = {"S": rng.choice("abc")}
+    due = {"N": str(rng.randrange(40))}
+    kind = rng.randrange(9)
+    if kind == 0:
+        item = {**key, "bucket": bucket, "due": due, "note": {"S": "n"}}
+        if rng.random() < 0.3:
+            del item["bucket"]  # not in the global indexes
+        client.put_item(TableName="indexed", Item=item)
+    elif kind == 1:  # moves the item to another partition
+        client.update_item(
+            TableName="indexed",
+            Key=key,
+            UpdateExpression="SET #b = :b, due = :d",
+            ExpressionAttributeNames={"#b": "bucket"},
+            ExpressionAttributeValues={":b": bucket, ":d": due},
+        )
+    elif kind == 2:  # takes it out of the global indexes
+        client.update_item(
+            TableName="indexed",
+            Key=key,
+            UpdateExpression="REMOVE #b",
+            ExpressionAttributeNames={"#b": "bucket"},
+        )
+    elif kind == 3:
+        client.delete_item(TableName="indexed", Key=key)
+    elif kind == 4:
+        other = {"pk": pk, "sk": {"N": str(rng.randrange(12, 15))}}
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "indexed", "Item": {**other, "bucket": bucket, "due": due}}},
+                {
+                    "Update": {
+                        "TableName": "indexed",
+                        "Key": key,
+                        "UpdateExpression": "SET #b = :b",
+                        "ExpressionAttributeNames": {"#b": "bucket"},
+                        "ExpressionAttributeValues": {":b": bucket},
+                    }
+                },
+            ]
+        )
+    elif kind == 5:  # a transaction that fails after moving one item: rolled back
+        with pytest.raises(ClientError):
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": "indexed",
+                            "Key": key,
+                            "UpdateExpression": "SET #b = :b",
+                            "ExpressionAttributeNames": {"#b": "bucket"},
+                            "ExpressionAttributeValues": {":b": bucket},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": "indexed",
+                            "Item": {"pk": pk, "sk": {"N": "99"}},
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                ]
+            )
+    elif kind == 6:
+        client.batch_write_item(
+            RequestItems={
+                "indexed": [
+                    {"PutRequest": {"Item": {**key, "bucket": bucket, "due": due}}},
+                    {"DeleteRequest": {"Key": {"pk": pk, "sk": {"N": "12"}}}},
+                ]
+            }
+        )
+    elif kind == 7:
+        client.execute_statement(
+            Statement='UPDATE "indexed" SET bucket=? WHERE pk=? AND sk=?',
+            Parameters=[bucket, pk, sk],
+        )
+    else:  # a refused update leaves the item where it was
+        with pytest.raises(ClientError):
+            client.update_item(
+                TableName="indexed",
+                Key=key,
+                UpdateExpression="SET #b = :b",
+                ConditionExpression="attribute_not_exists(pk) AND attribute_exists(pk)",
+                ExpressionAttributeNames={"#b": "bucket"},
+                ExpressionAttributeValues={":b": bucket},
+            )
+
+
+def test_index_queries_answer_as_moto_does_as_items_move_between_partitions(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    _indexed_table(table)
+    rng = random.Random(14)
+    # Items stored before the first query: the partitions are built from the table then.
+    for _ in range(60):
+        _random_write(table, rng)
+    for _ in range(8):
+        ours, moto_s = _answers_as_moto_gives_them(table, monkeypatch)
+        assert ours == moto_s
+        for _ in range(40):
+            _random_write(table, rng)
+    assert any(page["Items"] for pages in ours for page in pages)
+    assert any(len(pages) > 1 for pages in ours)
+
+
+def test_a_table_put_back_whole_is_indexed_anew(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pickle
+    import random
+
+    _indexed_table(table)
+    rng = random.Random(5)
+    for _ in range(80):
+        _random_write(table, rng)
+    before, _ = _answers_as_moto_gives_them(table, monkeypatch)
+    restored = pickle.loads(pickle.dumps(moto_patches.all_tables()))
+    for _ in range(40):
+        _random_write(table, rng)
+    moto_patches.restore_tables(restored)  # as on start, from the data directory
+
+    ours, moto_s = _answers_as_moto_gives_them(table, monkeypatch)
+    assert ours == moto_s == before
+
+
+def test_index_queries_while_other_threads_write_end_as_moto_answers(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _indexed_table(table)
+    for number in range(40):
+        item = {"pk": {"S": "p0"}, "sk": {"N": str(number)}, "bucket": {"S": "a"}}
+        table.put_item(TableName="indexed", Item={**item, "due": {"N": "1"}})
+
+    def move(number: int) -> None:
+        key = {"pk": {"S": "p0"}, "sk": {"N": str(number)}}
+        for bucket in "bcab":
+            table.update_item(
+                TableName="indexed",
+                Key=key,
+                UpdateExpression="SET #b = :b",
+                ExpressionAttributeNames={"#b": "bucket"},
+                ExpressionAttributeValues={":b": {"S": bucket}},
+            )
+        added = {"pk": {"S": "p1"}, "sk": {"N": str(number)}}
+        table.put_item(TableName="indexed", Item={**added, "bucket": {"S": "c"}})
+        if number % 2:
+            table.delete_item(TableName="indexed", Key=added)
+
+    def read(bucket: str) -> int:
+        return len(
+            table.query(
+                TableName="indexed",
+                IndexName="by_bucket",
+                KeyConditionExpression="#b = :b",
+                ExpressionAttributeNames={"#b": "bucket"},
+                ExpressionAttributeValues={":b": {"S": bucket}},
+            )["Items"]
+        )
+
+    # The first reads build the partitions while the writes go on. (What a read returns
+    # meanwhile is moto's to answer: it reads items that other threads change in place.)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        reads = [pool.submit(read, bucket) for bucket in "abc" * 30]
+        moves = [pool.submit(move, number) for number in range(40)]
+        for future in [*moves, *reads]:
+            future.result()
+    ours, moto_s = _answers_as_moto_gives_them(table, monkeypatch)
+    assert ours == moto_s
+    assert len(ours[3][0]["Items"]) == 40  # by_bucket, "b": where every moved item ended
+    assert len(ours[6][0]["Items"]) == 20  # by_bucket, "c": the added items not deleted
+
+
+def _expired_by_walking(table: Any, attribute: str, now: float) -> set[tuple[Any, Any]]:
+    """What a walk over every item finds expired, as the expiry read it before."""
+    found = set()
+    for item in table.all_items():
+        value = item.attrs.get(attribute)
+        if value is not None and value.type == "N" and float(value.value) <= now:
+            found.add((item.hash_key, item.range_key))
+    return found
+
+
+def test_expired_keys_are_those_a_walk_over_every_item_finds(table: Any) -> None:
+    import random
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    _indexed_table(table)
+    stored = dynamodb_backends[moto_patches._account()]["us-east-1"].tables["indexed"]
+    rng = random.Random(3)
+
+    def write() -> None:
+        key = {"pk": {"S": f"p{rng.randrange(3)}"}, "sk": {"N": str(rng.randrange(30))}}
+        kind = rng.randrange(5)
+        if kind == 0:
+            expires = {"N": str(rng.randrange(100))} if rng.random() < 0.8 else {"S": "later"}
+            table.put_item(TableName="indexed", Item={**key, "expires": expires})
+        elif kind == 1:  # its TTL pushed back or brought forward
+            table.update_item(
+                TableName="indexed",
+                Key=key,
+                UpdateExpression="SET expires = :e",
+                ExpressionAttributeValues={":e": {"N": str(rng.randrange(100))}},
+            )
+        elif kind == 2:
+            table.update_item(TableName="indexed", Key=key, UpdateExpression="REMOVE expires")
+        elif kind == 3:
+            table.delete_item(TableName="indexed", Key=key)
+        else:  # a write that leaves its TTL as it was
+            table.update_item(
+                TableName="indexed",
+                Key=key,
+                UpdateExpression="SET note = :n",
+                ExpressionAttributeValues={":n": {"S": "n"}},
+            )
+
+    for _ in range(50):
+        write()
+    for now in range(0, 100, 4):
+        found = moto_patches.expired_keys(stored, "expires", now)
+        assert len(found) == len(set(found))
+        assert set(found) == _expired_by_walking(stored, "expires", now)
+        for _ in range(30):
+            write()
+    assert found
