@@ -4,10 +4,11 @@ pynamodb already builds each request in DynamoDB's wire format; botocore then wa
 the service model, resolved the endpoint, ran its event hooks, signed it and walked the answer
 back: about half of an API environment's CPU per request. For the item operations sent to the
 runtime's own moto server (which checks the access key only, see embedded.moto_server) the
-request is sent as it is, over one kept-alive connection per thread, and the answer is read as
-botocore would hand it to pynamodb: binary values decoded, an error raised as botocore's
-`ClientError` with its code, message and the error's own fields (a transaction's
-`CancellationReasons`). Any other operation, and any other endpoint, goes through botocore.
+request is sent as it is, over the process's kept-alive connections to that server, and the
+answer is read as botocore would hand it to pynamodb: binary values decoded, an error raised
+as botocore's `ClientError` with its code, message and the error's own fields (a
+transaction's `CancellationReasons`). Any other operation, and any other endpoint, goes
+through botocore.
 """
 
 from __future__ import annotations
@@ -80,24 +81,31 @@ class _Connection:
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = self.socket.makefile("rb")
 
-    def exchange(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes, bool]:
-        """The status, headers (lower-case names), body, and whether the server closes."""
+    def exchange(
+        self, head: bytes, body: bytes, *, answer_has_body: bool = True
+    ) -> tuple[int, dict[str, str], bytes, bool]:
+        """The status, headers (lower-case names), body, and whether the server closes. An
+        interim `100 Continue` is skipped; the answer to a HEAD (`answer_has_body` false) has
+        no body whatever its Content-Length says."""
         self.socket.sendall(head + body)
-        status_line = self.reader.readline(65537)
-        parts = status_line.split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
-            raise ConnectionError(f"Not an HTTP answer: {status_line[:80]!r}")
-        status = int(parts[1])
-        headers: dict[str, str] = {}
         while True:
-            line = self.reader.readline(65537)
-            if line in (b"\r\n", b"\n"):
+            status_line = self.reader.readline(65537)
+            parts = status_line.split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+                raise ConnectionError(f"Not an HTTP answer: {status_line[:80]!r}")
+            status = int(parts[1])
+            headers: dict[str, str] = {}
+            while True:
+                line = self.reader.readline(65537)
+                if line in (b"\r\n", b"\n"):
+                    break
+                if not line:
+                    raise ConnectionError("The connection closed inside an answer's headers")
+                name, _, value = line.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            if status != 100:
                 break
-            if not line:
-                raise ConnectionError("The connection closed inside an answer's headers")
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
+        length = int(headers.get("content-length", "0")) if answer_has_body else 0
         data = self.reader.read(length) if length else b""
         if len(data) < length:
             raise ConnectionError("The connection closed inside an answer's body")
@@ -114,23 +122,91 @@ class _Connection:
         self.socket.close()
 
 
+class ConnectionPool:
+    """The idle kept-alive connections of a process to one server, the last returned first.
+
+    Not one per thread: an environment runs each invocation on a thread of its own, so a
+    connection per thread was a new connection, and a new thread in moto's server, per
+    invocation. One pool per server serves pynamodb's item requests and botocore's others
+    (see environments.send_over_plain_connections), so neither keeps connections of its own.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()
+
+    def _take(self) -> tuple[_Connection, bool]:
+        """An idle connection the server has not closed, or a new one; whether it was kept."""
+        while True:
+            with self._lock:
+                kept = self._idle.pop() if self._idle else None
+            if kept is None:
+                return _Connection(self.host, self.port), False
+            if kept.idle_and_open():
+                return kept, True
+            kept.close()
+
+    def exchange(
+        self, head: bytes, body: bytes, *, answer_has_body: bool = True
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Send one request and read its answer: the status, headers and body.
+
+        A kept connection the server closed just now fails at once: tried again on a new
+        one, as botocore retries a closed connection. A timeout is not retried: the request
+        may have been applied. Raises OSError (ConnectionRefusedError when nothing listens)
+        or ValueError for an answer that is not HTTP."""
+        for attempt in (1, 2):
+            connection, kept = self._take()
+            try:
+                status, headers, data, closes = connection.exchange(
+                    head, body, answer_has_body=answer_has_body
+                )
+                break
+            except (OSError, ValueError) as error:
+                connection.close()
+                if not (kept and attempt == 1) or isinstance(error, TimeoutError):
+                    raise
+        if closes:
+            connection.close()
+        else:
+            with self._lock:
+                self._idle.append(connection)
+        return status, headers, data
+
+
+_pools: dict[tuple[str, int], ConnectionPool] = {}
+_pools_lock = threading.Lock()
+
+
+def pool_for(host: str, port: int) -> ConnectionPool:
+    """This process's one pool of connections to `host`:`port`."""
+    with _pools_lock:
+        pool = _pools.get((host, port))
+        if pool is None:
+            pool = _pools[(host, port)] = ConnectionPool(host, port)
+        return pool
+
+
 class WireClient:
     """What pynamodb calls on its botocore client, `_make_api_call`, for one endpoint: the
     item operations over the wire, the rest through `botocore_client` (whose `meta` this has)."""
 
-    def __init__(self, botocore_client: Any, endpoint_url: str, access_key_id: str, region: str):
+    def __init__(
+        self,
+        botocore_client: Any,
+        endpoint_url: str,
+        access_key_id: str,
+        region: str,
+        pool: ConnectionPool | None = None,
+    ):
         parts = urlsplit(endpoint_url)
         self.botocore_client = botocore_client
         self.meta = botocore_client.meta
-        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
         self._netloc = parts.netloc
         self._access_key_id = access_key_id
         self._region = region
-        # Idle kept-alive connections, the last returned first. Not one per thread: an
-        # environment runs each invocation on a thread of its own, so a connection per thread
-        # was a new connection, and a new thread in moto's server, per invocation.
-        self._idle: list[_Connection] = []
-        self._idle_lock = threading.Lock()
+        self.pool = pool or pool_for(parts.hostname or "127.0.0.1", parts.port or 80)
 
     def _authorization(self) -> str:
         # What the runtime's moto checks: the access key (see environments.sign_with_key_only).
@@ -139,21 +215,6 @@ class WireClient:
             f"AWS4-HMAC-SHA256 Credential={self._access_key_id}/{day}/{self._region}/dynamodb/"
             "aws4_request, SignedHeaders=host, Signature=unsigned"
         )
-
-    def _connection(self) -> tuple[_Connection, bool]:
-        """An idle connection the server has not closed, or a new one; whether it was kept."""
-        while True:
-            with self._idle_lock:
-                kept = self._idle.pop() if self._idle else None
-            if kept is None:
-                return _Connection(self._host, self._port), False
-            if kept.idle_and_open():
-                return kept, True
-            kept.close()
-
-    def _put_back(self, connection: _Connection) -> None:
-        with self._idle_lock:
-            self._idle.append(connection)
 
     def _make_api_call(self, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
         if operation_name not in ITEM_OPERATIONS:
@@ -169,29 +230,12 @@ class WireClient:
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode("latin-1")
         url = f"http://{self._netloc}/"
-        # A kept connection the server closed just now fails at once: tried again on a new
-        # one, as botocore retries a closed connection. A timeout is not retried: the request
-        # may have been applied.
-        for attempt in (1, 2):
-            try:
-                connection, kept = self._connection()
-            except ConnectionRefusedError as error:
-                raise EndpointConnectionError(endpoint_url=url, error=error) from error
-            except OSError as error:
-                raise ConnectionClosedError(endpoint_url=url, request=None, error=error) from error
-            try:
-                status, headers, data, closes = connection.exchange(head, body)
-                break
-            except (OSError, ValueError) as error:
-                connection.close()
-                if not (kept and attempt == 1) or isinstance(error, TimeoutError):
-                    raise ConnectionClosedError(
-                        endpoint_url=url, request=None, error=error
-                    ) from error
-        if closes:
-            connection.close()
-        else:
-            self._put_back(connection)
+        try:
+            status, headers, data = self.pool.exchange(head, body)
+        except ConnectionRefusedError as error:
+            raise EndpointConnectionError(endpoint_url=url, error=error) from error
+        except (OSError, ValueError) as error:
+            raise ConnectionClosedError(endpoint_url=url, request=None, error=error) from error
         metadata = {"HTTPStatusCode": status, "HTTPHeaders": headers}
         if status < 300:
             answer = _parsed(data)

@@ -299,67 +299,56 @@ class _Answered:
 
 def send_over_plain_connections(endpoint_url: str) -> None:
     """botocore's requests to `endpoint_url` (moto's, on this machine) in this process go over
-    kept-alive `http.client` connections instead of urllib3's pool: its pool
-    manager, retry object and response wrapper per request were about a tenth of an API
-    environment's CPU. Answers botocore streams (S3's objects) still go through urllib3."""
-    import http.client
-    import select
+    the process's kept-alive connections to it (embedded.dynamodb_wire's pool, which pynamodb's
+    item requests share) instead of urllib3's pool: its pool manager, retry object and
+    response wrapper per request were about a tenth of an API environment's CPU. Answers
+    botocore streams (S3's objects), and bodies that are not bytes or text (a file being
+    uploaded), still go through urllib3."""
     from urllib.parse import urlsplit
 
     import botocore.awsrequest
     import botocore.httpsession
     from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
+    from embedded.dynamodb_wire import pool_for
+
     parts = urlsplit(endpoint_url)
     if parts.scheme != "http" or not parts.hostname:
         return
     base = f"http://{parts.netloc}"
-    host, port = parts.hostname, parts.port or 80
-    # Idle connections, the last returned first: an environment runs each invocation on a
-    # thread of its own, so a connection per thread would be a new one per invocation.
-    idle: list[http.client.HTTPConnection] = []
-    idle_lock = threading.Lock()
+    pool = pool_for(parts.hostname, parts.port or 80)
     through_urllib3 = botocore.httpsession.URLLib3Session.send
-
-    def kept_or_new() -> http.client.HTTPConnection:
-        while True:
-            with idle_lock:
-                connection = idle.pop() if idle else None
-            if connection is None:
-                return http.client.HTTPConnection(host, port, timeout=60)
-            if connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
-                # Readable while idle: the server closed it (its idle timeout).
-                connection.close()
-                continue
-            return connection
 
     def send(session: Any, request: Any) -> Any:
         url: str = request.url
-        if request.stream_output or not (url == base or url.startswith(base + "/")):
+        body = request.body
+        if (
+            request.stream_output
+            or not (url == base or url.startswith(base + "/"))
+            or not (body is None or isinstance(body, (bytes, bytearray, str)))
+        ):
             return through_urllib3(session, request)
-        connection = kept_or_new()
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
+        lines = [f"{request.method} {url[len(base) :] or '/'} HTTP/1.1"]
+        named = set()
+        for name, value in request.headers.items():
+            text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+            lines.append(f"{name}: {text}")
+            named.add(name.lower())
+        if "host" not in named:
+            lines.append(f"Host: {parts.netloc}")
+        if "content-length" not in named and (data or request.method in ("POST", "PUT")):
+            lines.append(f"Content-Length: {len(data)}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         try:
-            connection.request(
-                request.method, url[len(base) :] or "/", request.body, dict(request.headers)
+            status, headers, answer = pool.exchange(
+                head, data, answer_has_body=request.method != "HEAD"
             )
-            response = connection.getresponse()
-            data = response.read()
-        except OSError as error:
-            connection.close()
-            if isinstance(error, ConnectionRefusedError):
-                raise EndpointConnectionError(endpoint_url=url, error=error) from error
+        except ConnectionRefusedError as error:
+            raise EndpointConnectionError(endpoint_url=url, error=error) from error
+        except (OSError, ValueError) as error:
             raise ConnectionClosedError(endpoint_url=url, request=request, error=error) from error
-        except http.client.HTTPException as error:
-            connection.close()
-            raise ConnectionClosedError(endpoint_url=url, request=request, error=error) from error
-        if response.will_close:
-            connection.close()
-        else:
-            with idle_lock:
-                idle.append(connection)
-        return botocore.awsrequest.AWSResponse(
-            url, response.status, response.getheaders(), _Answered(data)
-        )
+        return botocore.awsrequest.AWSResponse(url, status, headers, _Answered(answer))
 
     botocore.httpsession.URLLib3Session.send = send
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from embedded.dynamodb_wire import WireClient, decoded_binaries, route_item_requests
+from embedded.dynamodb_wire import (
+    ConnectionPool,
+    WireClient,
+    decoded_binaries,
+    pool_for,
+    route_item_requests,
+)
 from embedded.moto_server import MotoProcess, new_access_key_id
 
 REGION = "us-east-1"
@@ -55,7 +62,9 @@ def clients(moto: tuple[str, str]) -> tuple[Any, WireClient]:
         aws_access_key_id=key,
         aws_secret_access_key=key,
     )
-    return botocore_client, WireClient(botocore_client, url, key, REGION)
+    parts = urlsplit(url)
+    pool = ConnectionPool(parts.hostname or "", parts.port or 80)
+    return botocore_client, WireClient(botocore_client, url, key, REGION, pool)
 
 
 def _answer(response: dict[str, Any]) -> dict[str, Any]:
@@ -205,12 +214,12 @@ def test_a_kept_connection_found_closed_is_replaced(
     _, wire = clients
     request = {"TableName": TABLE, "Key": {"pk": {"S": "p"}, "sk": {"S": "1"}}}
     wire._make_api_call("GetItem", request)
-    [kept] = wire._idle
+    [kept] = wire.pool._idle
     # Closed under it after the idle check, as a server's idle timeout could.
     monkeypatch.setattr(dynamodb_wire._Connection, "idle_and_open", lambda self: True)
     kept.socket.shutdown(socket.SHUT_RDWR)
     assert "ResponseMetadata" in wire._make_api_call("GetItem", request)
-    assert wire._idle and wire._idle[0] is not kept
+    assert wire.pool._idle and wire.pool._idle[0] is not kept
 
 
 def test_connections_are_kept_across_threads(clients: tuple[Any, WireClient]) -> None:
@@ -222,7 +231,7 @@ def test_connections_are_kept_across_threads(clients: tuple[Any, WireClient]) ->
         thread = threading.Thread(target=wire._make_api_call, args=("GetItem", request))
         thread.start()
         thread.join()
-    assert len(wire._idle) == 1
+    assert len(wire.pool._idle) == 1
 
 
 def test_numbers_are_written_as_json_writes_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,3 +262,58 @@ def _refusals(
             client._make_api_call(operation, request)
         answers.append(raised.value.response)
     return answers[0], answers[1]
+
+
+_ONE_POOL_SCRIPT = """
+import sys, boto3
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.models import Model
+from embedded import dynamodb_wire
+from embedded.environments import send_over_plain_connections, sign_with_key_only
+url, key, table = sys.argv[1], sys.argv[2], sys.argv[3]
+sign_with_key_only()
+send_over_plain_connections(url)
+dynamodb_wire.route_item_requests(url, key, "us-east-1")
+class Item(Model):
+    class Meta:
+        table_name = table
+        host = url
+        region = "us-east-1"
+        aws_access_key_id = key
+        aws_secret_access_key = key
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+Item("pooled", "1").save()
+botocore_client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+    aws_access_key_id=key, aws_secret_access_key=key)
+print(table in botocore_client.list_tables()["TableNames"])
+print(Item.get("pooled", "1").pk)
+[pool] = dynamodb_wire._pools.values()
+print(len(pool._idle))
+"""
+
+
+def test_item_requests_and_botocore_requests_share_one_pool(moto: tuple[str, str]) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url, key = moto
+    root = Path(__file__).resolve().parents[2]
+    answer = subprocess.run(
+        [sys.executable, "-c", _ONE_POOL_SCRIPT, url, key, TABLE],
+        cwd=root,
+        env=dict(os.environ) | {"PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    # One connection served the item write, botocore's ListTables and the item read.
+    assert answer == ["True", "pooled", "1"]
+
+
+def test_one_pool_per_server() -> None:
+    assert pool_for("127.0.0.1", 1) is pool_for("127.0.0.1", 1)
+    assert pool_for("127.0.0.1", 1) is not pool_for("127.0.0.1", 2)
