@@ -973,6 +973,19 @@ def plain_json(value: Any, shape: Any) -> Any:
     raise NotPlain(shape.name)
 
 
+def _plain_answer(result: Any, context: Any) -> tuple[int, dict[str, str], str] | None:
+    """A JSON protocol answer of plain values, as moto's serializer would write it; None if
+    `result` holds anything else (moto's serializer then writes it)."""
+    operation = context.operation_model
+    try:
+        body = json.dumps(plain_json(result, operation.output_shape))
+    except NotPlain:
+        return None
+    version = context.service_model.metadata.get("jsonVersion", "1.0")
+    status = operation.http.get("responseCode", 200)
+    return status, {"Content-Type": f"application/x-amz-json-{version}"}, body
+
+
 def _patch_dynamodb_answers() -> None:
     from moto.dynamodb.responses import DynamoResult
 
@@ -987,14 +1000,9 @@ def _patch_dynamodb_answers() -> None:
             and not getattr(context.response, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)
             and context.service_model.protocol == "json"
         ):
-            try:
-                body = json.dumps(plain_json(self.result, output))
-            except NotPlain:
-                pass
-            else:
-                version = context.service_model.metadata.get("jsonVersion", "1.0")
-                status = operation.http.get("responseCode", 200)
-                return status, {"Content-Type": f"application/x-amz-json-{version}"}, body
+            answer = _plain_answer(self.result, context)
+            if answer is not None:
+                return answer
         return original(self, context)
 
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
@@ -1197,14 +1205,9 @@ def _patch_write_answers() -> None:
             and context.service_model.protocol == "json"
             and not getattr(context.response, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None)
         ):
-            try:
-                body = json.dumps(plain_json(self.result, output))
-            except NotPlain:
-                pass
-            else:
-                version = context.service_model.metadata.get("jsonVersion", "1.0")
-                status = operation.http.get("responseCode", 200)
-                return status, {"Content-Type": f"application/x-amz-json-{version}"}, body
+            answer = _plain_answer(self.result, context)
+            if answer is not None:
+                return answer
         return original(self, context)
 
     ActionResult.execute_result = execute_result  # type: ignore[method-assign]
