@@ -74,6 +74,8 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from embedded.dynamodb_wire import ITEM_OPERATIONS
+
 _applied: list[bool] = []
 _lock = threading.Lock()
 
@@ -917,20 +919,11 @@ def _patch_method_names() -> None:
 
 # -- DynamoDB's answers, written without the aliasing serializer ---------------------------------
 
-# The operations whose answers are plain dicts of items, keys and capacity (moto writes the
-# answers of BatchWriteItem and TransactWriteItems itself).
-PLAIN_ANSWERS = frozenset(
-    {
-        "GetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "Query",
-        "Scan",
-        "BatchGetItem",
-        "TransactGetItems",
-    }
-)
+# The item operations whose answers moto writes itself rather than as a DynamoDB result
+# (`_patch_write_answers`).
+WRITE_ANSWERS = frozenset({"BatchWriteItem", "TransactWriteItems"})
+# The operations whose answers are plain dicts of items, keys and capacity.
+PLAIN_ANSWERS = ITEM_OPERATIONS - WRITE_ANSWERS
 
 
 class NotPlain(Exception):
@@ -1180,8 +1173,6 @@ def _patch_request_parsing() -> None:
 
 
 # -- the answers of DynamoDB's batch and transactional writes, written plainly ------------------
-
-WRITE_ANSWERS = frozenset({"BatchWriteItem", "TransactWriteItems"})
 
 
 def _patch_write_answers() -> None:

@@ -14,21 +14,10 @@ from typing import Any
 
 import pytest
 
+from bench.local_runtime import WAIT_ONLY
 from tests.runtime.conftest import aws  # noqa: F401 - the fixture: Baton's tables in moto
 from tests.runtime.lambda_events import FakeContext, call_api, scheduled_event
 
-ONE_WAIT = {
-    "name": "idle_wait",
-    "version": 1,
-    "tasks": [
-        {
-            "name": "hold",
-            "taskReferenceName": "hold",
-            "type": "WAIT",
-            "inputParameters": {"duration": "${workflow.input.wait}"},
-        }
-    ],
-}
 TICKS = 5
 TICK_MS = 60_000
 FEW, MANY = 5, 40
@@ -46,7 +35,7 @@ class Clock:
 
 def _store_finished(count: int) -> None:
     for _ in range(count):
-        workflow_id = call_api("POST", "/api/workflow/idle_wait", {"wait": "1h"}).body
+        workflow_id = call_api("POST", f"/api/workflow/{WAIT_ONLY['name']}", {"wait": "1h"}).body
         assert call_api("POST", f"/api/tasks/{workflow_id}/hold/COMPLETED", {}).status == 200
 
 
@@ -95,10 +84,10 @@ def test_idle_sweeps_and_expiry_do_the_same_work_with_many_workflows_stored() ->
     clock = Clock(runtime.baton().clock())
     runtime.baton().clock = clock
     start = clock.now
-    call_api("POST", "/api/metadata/workflow", ONE_WAIT)
+    call_api("POST", "/api/metadata/workflow", WAIT_ONLY)
     # Two running workflows whose waits are past the sweep's reach, and a few finished ones.
     for _ in range(2):
-        call_api("POST", "/api/workflow/idle_wait", {"wait": "1h"})
+        call_api("POST", f"/api/workflow/{WAIT_ONLY['name']}", {"wait": "1h"})
     _store_finished(FEW)
     _idle_work(clock, start)  # the partitions and expiry times are built on first use
     few = _idle_work(clock, start)
